@@ -1,0 +1,68 @@
+# redisroute - top-level build, run and test.
+#
+#   make run      install what is missing, build, start redis + kamailio
+#   make test     install what is missing, build, run the whole test suite
+#   make          build modules/redisroute/redisroute.so
+#   make install  copy the module into Debian's kamailio module directory
+#
+# KAMAILIO_SRC=/path builds against your own configured Kamailio tree instead
+# of the Debian source fetched into build/.
+
+BUILD := build
+PYTHON := /usr/bin/python3
+MODULE := modules/redisroute/redisroute.so
+
+ifeq ($(KAMAILIO_SRC),)
+COREPATH := $(CURDIR)/$(BUILD)/kamailio-src/src
+SDK_DEP := sdk
+else
+COREPATH := $(firstword $(wildcard $(abspath $(KAMAILIO_SRC))/src/Makefile.defs) \
+	$(wildcard $(abspath $(KAMAILIO_SRC))/Makefile.defs))
+COREPATH := $(patsubst %/Makefile.defs,%,$(COREPATH))
+SDK_DEP :=
+endif
+
+# Debian's module directory, where `make install` puts the module and from
+# where kamailio loads sl, tm, ... in `make run` and the tests.
+KAMAILIO_MODDIR = $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules/sl.so$$')")
+
+.PHONY: all build deps sdk install run test unit e2e clean distclean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+sdk: deps
+	@bash scripts/fetch-sdk.sh $(BUILD)
+
+build: $(SDK_DEP)
+	@if [ -z "$(COREPATH)" ]; then \
+		echo "KAMAILIO_SRC=$(KAMAILIO_SRC) holds no configured Kamailio tree (src/Makefile.defs)"; exit 1; fi
+	$(MAKE) -C modules/redisroute COREPATH=$(COREPATH)
+
+install: build
+	install -m 0644 $(MODULE) "$(KAMAILIO_MODDIR)/redisroute.so"
+	@echo "installed $(KAMAILIO_MODDIR)/redisroute.so"
+
+run: build
+	@bash scripts/run.sh
+
+unit: deps
+	$(MAKE) -C tests/unit check
+
+e2e: build
+	cd tests/e2e && $(PYTHON) -m pytest -q -p no:cacheprovider
+
+test: build
+	$(MAKE) -C tests/unit check
+	cd tests/e2e && $(PYTHON) -m pytest -q -p no:cacheprovider
+
+clean:
+	-$(MAKE) -C modules/redisroute COREPATH=$(COREPATH) clean >/dev/null 2>&1
+	rm -f modules/redisroute/*.o modules/redisroute/*.d modules/redisroute/*.so \
+		modules/redisroute/*.lst
+	-$(MAKE) -C tests/unit clean
+
+distclean: clean
+	rm -rf $(BUILD)

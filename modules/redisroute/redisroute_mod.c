@@ -1,0 +1,238 @@
+/*
+ * redisroute - SIP redirect server and routing proxy with the routing table
+ * in Redis
+ *
+ * This file holds only the export tables, the parameters, the module's
+ * life cycle and the thin cfg/KEMI wrappers; the data path is
+ * rr_funcs.c (SIP) -> rr_lookup.c (key -> targets) -> rr_conn.c (Redis),
+ * with rr_target.c validating every target.
+ */
+
+#include <string.h>
+
+#include "core/dprint.h"
+#include "core/kemi.h"
+#include "core/mod_fix.h"
+#include "core/pt.h"
+#include "core/sr_module.h"
+
+#include "redisroute.h"
+#include "rr_conn.h"
+#include "rr_funcs.h"
+#include "rr_lookup.h"
+#include "rr_rpc.h"
+#include "rr_stats.h"
+
+MODULE_VERSION
+
+static str redisroute_server = str_init("redis://127.0.0.1:6379/0");
+static str redisroute_key_prefix = str_init("route:");
+int redisroute_redirect_code = 302;
+int redisroute_max_targets = 8;
+static int redisroute_connect_timeout = 500;
+static int redisroute_command_timeout = 250;
+static int redisroute_retry_interval = 1000;
+
+static int mod_init(void);
+static int child_init(int rank);
+static void mod_destroy(void);
+
+static int w_sip_redirect0(sip_msg_t *msg, char *p1, char *p2);
+static int w_sip_redirect1(sip_msg_t *msg, char *key, char *p2);
+static int w_sip_redirect2(sip_msg_t *msg, char *key, char *code);
+static int fixup_sip_redirect2(void **param, int param_no);
+
+/* clang-format off */
+static cmd_export_t cmds[] = {
+	{"sip_redirect", (cmd_function)w_sip_redirect0, 0, 0, 0,
+		REQUEST_ROUTE | FAILURE_ROUTE},
+	{"sip_redirect", (cmd_function)w_sip_redirect1, 1, fixup_spve_null,
+		fixup_free_spve_null, REQUEST_ROUTE | FAILURE_ROUTE},
+	{"sip_redirect", (cmd_function)w_sip_redirect2, 2, fixup_sip_redirect2,
+		fixup_free_spve_igp, REQUEST_ROUTE | FAILURE_ROUTE},
+	{0, 0, 0, 0, 0, 0}
+};
+
+static param_export_t params[] = {
+	{"server",           PARAM_STR, &redisroute_server},
+	{"key_prefix",       PARAM_STR, &redisroute_key_prefix},
+	{"redirect_code",    PARAM_INT, &redisroute_redirect_code},
+	{"max_targets",      PARAM_INT, &redisroute_max_targets},
+	{"connect_timeout",  PARAM_INT, &redisroute_connect_timeout},
+	{"command_timeout",  PARAM_INT, &redisroute_command_timeout},
+	{"retry_interval",   PARAM_INT, &redisroute_retry_interval},
+	{0, 0, 0}
+};
+
+struct module_exports exports = {
+	"redisroute",     /* module name */
+	DEFAULT_DLFLAGS,  /* dlopen flags */
+	cmds,             /* cfg functions */
+	params,           /* parameters */
+	rr_rpc_cmds,      /* RPC commands */
+	0,                /* pseudo-variables */
+	0,                /* response handling */
+	mod_init,         /* module init */
+	child_init,       /* per-process init */
+	mod_destroy       /* destroy */
+};
+/* clang-format on */
+
+static int rr_check_range(const char *name, int value, int min, int max)
+{
+	if(value < min || value > max) {
+		LM_ERR("modparam %s=%d is out of range (%d..%d)\n", name, value, min,
+				max);
+		return -1;
+	}
+	return 0;
+}
+
+static int mod_init(void)
+{
+	rr_conn_cfg_t cfg;
+	const char *err = NULL;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if(rr_url_parse(redisroute_server.s, redisroute_server.len, &cfg.url, &err)
+			< 0) {
+		LM_ERR("bad modparam server '%.*s': %s\n", redisroute_server.len,
+				redisroute_server.s, err);
+		return -1;
+	}
+	if(rr_check_range("redirect_code", redisroute_redirect_code, 300, 399) < 0
+			|| rr_check_range("max_targets", redisroute_max_targets, 1,
+					   RR_TARGETS_MAX)
+					   < 0
+			|| rr_check_range("connect_timeout", redisroute_connect_timeout, 1,
+					   60000)
+					   < 0
+			|| rr_check_range("command_timeout", redisroute_command_timeout, 1,
+					   60000)
+					   < 0
+			|| rr_check_range("retry_interval", redisroute_retry_interval, 0,
+					   3600000)
+					   < 0)
+		return -1;
+	cfg.connect_timeout_ms = redisroute_connect_timeout;
+	cfg.command_timeout_ms = redisroute_command_timeout;
+	cfg.retry_interval_ms = redisroute_retry_interval;
+
+	if(rr_stats_init() < 0 || rr_conn_init(&cfg) < 0
+			|| rr_lookup_init(&redisroute_key_prefix, redisroute_max_targets)
+					   < 0
+			|| rr_funcs_init() < 0)
+		return -1;
+	LM_DBG("redis %s, key prefix '%.*s'\n", rr_conn_address(),
+			redisroute_key_prefix.len, redisroute_key_prefix.s);
+	return 0;
+}
+
+static int child_init(int rank)
+{
+	/* processes that never route get a connection on first use (RPC) */
+	if(rank == PROC_INIT || rank == PROC_MAIN || rank == PROC_TCP_MAIN)
+		return 0;
+	rr_conn_child_init();
+	return 0;
+}
+
+static void mod_destroy(void)
+{
+	rr_conn_destroy();
+}
+
+/* A literal code outside 300-399 is refused at start-up; a variable one is
+ * checked at run time (-4). */
+static int fixup_sip_redirect2(void **param, int param_no)
+{
+	gparam_t *gp;
+
+	if(param_no == 1)
+		return fixup_spve_null(param, 1);
+	if(param_no != 2)
+		return 0;
+	if(fixup_igp_null(param, 1) < 0)
+		return -1;
+	gp = (gparam_t *)*param;
+	if(gp->type == GPARAM_TYPE_INT && (gp->v.i < 300 || gp->v.i > 399)) {
+		LM_ERR("sip_redirect(): reply code %d is not a 3xx code\n", gp->v.i);
+		return -1;
+	}
+	return 0;
+}
+
+static int w_sip_redirect0(sip_msg_t *msg, char *p1, char *p2)
+{
+	return rr_sip_redirect(msg, NULL, 0);
+}
+
+static int w_sip_redirect1(sip_msg_t *msg, char *key, char *p2)
+{
+	str skey;
+
+	if(fixup_get_svalue(msg, (gparam_t *)key, &skey) < 0) {
+		LM_ERR("cannot get the key\n");
+		return RR_NOT_APPLICABLE;
+	}
+	return rr_sip_redirect(msg, &skey, 0);
+}
+
+static int w_sip_redirect2(sip_msg_t *msg, char *key, char *code)
+{
+	str skey;
+	int icode;
+
+	if(fixup_get_svalue(msg, (gparam_t *)key, &skey) < 0
+			|| fixup_get_ivalue(msg, (gparam_t *)code, &icode) < 0) {
+		LM_ERR("cannot get the key or the code\n");
+		return RR_NOT_APPLICABLE;
+	}
+	/* 0 would mean "the default": refuse it like any non-3xx value */
+	if(icode == 0)
+		icode = -1;
+	return rr_sip_redirect(msg, &skey, icode);
+}
+
+static int ki_sip_redirect(sip_msg_t *msg)
+{
+	return rr_sip_redirect(msg, NULL, 0);
+}
+
+static int ki_sip_redirect_key(sip_msg_t *msg, str *key)
+{
+	return rr_sip_redirect(msg, key, 0);
+}
+
+static int ki_sip_redirect_code(sip_msg_t *msg, str *key, int code)
+{
+	return rr_sip_redirect(msg, key, code == 0 ? -1 : code);
+}
+
+/* clang-format off */
+static sr_kemi_t sr_kemi_redisroute_exports[] = {
+	{ str_init("redisroute"), str_init("sip_redirect"),
+		SR_KEMIP_INT, ki_sip_redirect,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("redisroute"), str_init("sip_redirect_key"),
+		SR_KEMIP_INT, ki_sip_redirect_key,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("redisroute"), str_init("sip_redirect_code"),
+		SR_KEMIP_INT, ki_sip_redirect_code,
+		{ SR_KEMIP_STR, SR_KEMIP_INT, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+
+	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
+};
+/* clang-format on */
+
+int mod_register(char *path, int *dlflags, void *p1, void *p2)
+{
+	sr_kemi_modules_add(sr_kemi_redisroute_exports);
+	return 0;
+}

@@ -1,0 +1,307 @@
+/*
+ * redisroute - the per-process Redis connection
+ */
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/dprint.h"
+#include "core/locking.h"
+#include "core/mem/shm_mem.h"
+
+#include "rr_conn.h"
+
+typedef struct rr_conn_shared
+{
+	gen_lock_t lock;
+	int up; /* -1 until the first attempt */
+	long long down_since_ms;
+	long outages;
+	char error[128];
+} rr_conn_shared_t;
+
+static rr_conn_cfg_t _rr_conn_cfg;
+static char _rr_conn_addr[RR_URL_HOST_MAX + RR_URL_PATH_MAX + 16];
+static rr_conn_shared_t *_rr_conn_shared = NULL;
+
+/* this process's connection and when it may next try to connect */
+static redisContext *_rr_ctx = NULL;
+static long long _rr_next_attempt_ms = 0;
+
+static long long rr_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timeval rr_ms_to_tv(int ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return tv;
+}
+
+int rr_conn_init(const rr_conn_cfg_t *cfg)
+{
+	_rr_conn_cfg = *cfg;
+	rr_url_print(&cfg->url, _rr_conn_addr, sizeof(_rr_conn_addr));
+	_rr_conn_shared = shm_malloc(sizeof(*_rr_conn_shared));
+	if(_rr_conn_shared == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	memset(_rr_conn_shared, 0, sizeof(*_rr_conn_shared));
+	_rr_conn_shared->up = -1;
+	if(lock_init(&_rr_conn_shared->lock) == NULL) {
+		LM_ERR("cannot init the state lock\n");
+		shm_free(_rr_conn_shared);
+		_rr_conn_shared = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void rr_conn_destroy(void)
+{
+	if(_rr_ctx != NULL) {
+		redisFree(_rr_ctx);
+		_rr_ctx = NULL;
+	}
+	if(_rr_conn_shared != NULL) {
+		lock_destroy(&_rr_conn_shared->lock);
+		shm_free(_rr_conn_shared);
+		_rr_conn_shared = NULL;
+	}
+}
+
+const char *rr_conn_address(void)
+{
+	return _rr_conn_addr;
+}
+
+/* Shared state transitions: only the process that flips the state logs, so
+ * an outage gives one line, not one per process or per request. */
+static void rr_conn_mark_down(const char *what, const char *detail)
+{
+	int log_it = 0;
+	long long now = rr_now_ms();
+
+	if(_rr_conn_shared == NULL)
+		return;
+	lock_get(&_rr_conn_shared->lock);
+	snprintf(_rr_conn_shared->error, sizeof(_rr_conn_shared->error),
+			"%s: %s", what, detail);
+	if(_rr_conn_shared->up != 0) {
+		_rr_conn_shared->up = 0;
+		_rr_conn_shared->down_since_ms = now;
+		_rr_conn_shared->outages++;
+		log_it = 1;
+	}
+	lock_release(&_rr_conn_shared->lock);
+	if(log_it)
+		LM_ERR("redis %s is down (%s: %s); lookups fail with -2, retrying "
+			   "every %d ms\n",
+				_rr_conn_addr, what, detail, _rr_conn_cfg.retry_interval_ms);
+}
+
+static void rr_conn_mark_up(void)
+{
+	int was = 1;
+	long long down_for = 0;
+
+	if(_rr_conn_shared == NULL)
+		return;
+	lock_get(&_rr_conn_shared->lock);
+	was = _rr_conn_shared->up;
+	if(was != 1) {
+		_rr_conn_shared->up = 1;
+		if(was == 0)
+			down_for = rr_now_ms() - _rr_conn_shared->down_since_ms;
+	}
+	lock_release(&_rr_conn_shared->lock);
+	if(was == 0)
+		LM_NOTICE("redis %s is reachable again after %lld ms\n",
+				_rr_conn_addr, down_for);
+	else if(was == -1)
+		LM_INFO("connected to redis %s\n", _rr_conn_addr);
+}
+
+void rr_conn_note_error(const char *what, const char *detail, int detail_len)
+{
+	if(_rr_conn_shared == NULL)
+		return;
+	if(detail_len < 0)
+		detail_len = 0;
+	lock_get(&_rr_conn_shared->lock);
+	snprintf(_rr_conn_shared->error, sizeof(_rr_conn_shared->error),
+			"%s: %.*s", what, detail_len, detail);
+	lock_release(&_rr_conn_shared->lock);
+}
+
+static void rr_conn_drop(const char *what, const char *detail)
+{
+	if(_rr_ctx != NULL) {
+		redisFree(_rr_ctx);
+		_rr_ctx = NULL;
+	}
+	_rr_next_attempt_ms = rr_now_ms() + _rr_conn_cfg.retry_interval_ms;
+	rr_conn_mark_down(what, detail);
+}
+
+void rr_conn_reset(void)
+{
+	if(_rr_ctx != NULL) {
+		redisFree(_rr_ctx);
+		_rr_ctx = NULL;
+	}
+	_rr_next_attempt_ms = 0;
+}
+
+/* Runs one set-up command (AUTH, SELECT) on a fresh connection. */
+static int rr_conn_setup_cmd(redisContext *ctx, int argc, const char **argv)
+{
+	size_t lens[3];
+	redisReply *r;
+	int i, ok;
+
+	for(i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	r = redisCommandArgv(ctx, argc, argv, lens);
+	if(r == NULL) {
+		rr_conn_drop(argv[0], ctx->errstr[0] ? ctx->errstr : "no reply");
+		return -1;
+	}
+	ok = (r->type != REDIS_REPLY_ERROR);
+	if(!ok) {
+		char detail[96];
+		snprintf(detail, sizeof(detail), "%.*s", (int)r->len, r->str);
+		freeReplyObject(r);
+		rr_conn_drop(argv[0], detail);
+		return -1;
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+static int rr_conn_connect(void)
+{
+	const rr_server_url_t *url = &_rr_conn_cfg.url;
+	struct timeval tv = rr_ms_to_tv(_rr_conn_cfg.connect_timeout_ms);
+	struct timeval cmd_tv = rr_ms_to_tv(_rr_conn_cfg.command_timeout_ms);
+	redisContext *ctx;
+
+	if(url->is_unix)
+		ctx = redisConnectUnixWithTimeout(url->path, tv);
+	else
+		ctx = redisConnectWithTimeout(url->host, url->port, tv);
+	if(ctx == NULL) {
+		rr_conn_drop("connect", "out of memory");
+		return -1;
+	}
+	if(ctx->err) {
+		char detail[128];
+		snprintf(detail, sizeof(detail), "%s", ctx->errstr);
+		redisFree(ctx);
+		rr_conn_drop("connect", detail);
+		return -1;
+	}
+	if(redisSetTimeout(ctx, cmd_tv) != REDIS_OK) {
+		redisFree(ctx);
+		rr_conn_drop("connect", "cannot set the command timeout");
+		return -1;
+	}
+	_rr_ctx = ctx;
+	if(url->password[0] != '\0') {
+		const char *argv[3] = {"AUTH", url->user, url->password};
+		if(url->user[0] != '\0') {
+			if(rr_conn_setup_cmd(ctx, 3, argv) < 0)
+				return -1;
+		} else {
+			argv[1] = url->password;
+			if(rr_conn_setup_cmd(ctx, 2, argv) < 0)
+				return -1;
+		}
+	}
+	if(url->db != 0) {
+		char db[16];
+		const char *argv[2] = {"SELECT", db};
+		snprintf(db, sizeof(db), "%d", url->db);
+		if(rr_conn_setup_cmd(ctx, 2, argv) < 0)
+			return -1;
+	}
+	rr_conn_mark_up();
+	return 0;
+}
+
+void rr_conn_child_init(void)
+{
+	if(_rr_ctx == NULL)
+		rr_conn_connect();
+}
+
+/* True when the command failed because the server closed or reset a
+ * connection that was idle, e.g. after a Redis restart: the command never
+ * ran, and a fresh connection may succeed at once. A timeout is not: retrying
+ * it would double the wait. */
+static int rr_conn_was_closed(const redisContext *ctx)
+{
+	if(ctx->err == REDIS_ERR_EOF)
+		return 1;
+	return ctx->err == REDIS_ERR_IO
+		   && (strstr(ctx->errstr, "reset") != NULL
+				   || strstr(ctx->errstr, "Broken pipe") != NULL);
+}
+
+redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen)
+{
+	redisReply *r;
+	int fresh = 0;
+
+	if(_rr_ctx == NULL) {
+		/* down: no network wait until the retry interval has passed */
+		if(rr_now_ms() < _rr_next_attempt_ms)
+			return NULL;
+		if(rr_conn_connect() < 0)
+			return NULL;
+		fresh = 1;
+	}
+	r = redisCommandArgv(_rr_ctx, argc, argv, argvlen);
+	if(r == NULL && !fresh && rr_conn_was_closed(_rr_ctx)) {
+		redisFree(_rr_ctx);
+		_rr_ctx = NULL;
+		if(rr_conn_connect() < 0)
+			return NULL;
+		r = redisCommandArgv(_rr_ctx, argc, argv, argvlen);
+	}
+	if(r == NULL) {
+		/* timeout or I/O error: the connection may still deliver a late
+		 * reply, so it cannot be reused */
+		char detail[128];
+		snprintf(detail, sizeof(detail), "%s",
+				_rr_ctx->errstr[0] ? _rr_ctx->errstr : "no reply");
+		rr_conn_drop("command", detail);
+		return NULL;
+	}
+	return r;
+}
+
+void rr_conn_get_status(rr_conn_status_t *st)
+{
+	memset(st, 0, sizeof(*st));
+	if(_rr_conn_shared == NULL) {
+		st->up = -1;
+		return;
+	}
+	lock_get(&_rr_conn_shared->lock);
+	st->up = _rr_conn_shared->up;
+	if(st->up == 0)
+		st->down_ms = (long)(rr_now_ms() - _rr_conn_shared->down_since_ms);
+	st->outages = _rr_conn_shared->outages;
+	memcpy(st->error, _rr_conn_shared->error, sizeof(st->error));
+	lock_release(&_rr_conn_shared->lock);
+}

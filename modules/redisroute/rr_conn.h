@@ -1,0 +1,58 @@
+/*
+ * redisroute - the per-process Redis connection
+ *
+ * Each Kamailio process has its own connection, opened in child_init (or on
+ * first use, for RPC processes). A transport failure or a timeout drops it and
+ * marks it down; it is retried at most every retry_interval ms, so that while
+ * Redis is down a request costs no network wait at all. The up/down state is
+ * shared between processes only for logging (one line per outage and per
+ * recovery) and for the status RPC.
+ */
+
+#ifndef _RR_CONN_H_
+#define _RR_CONN_H_
+
+#include <hiredis/hiredis.h>
+
+#include "rr_url.h"
+
+typedef struct rr_conn_cfg
+{
+	rr_server_url_t url;
+	int connect_timeout_ms;
+	int command_timeout_ms;
+	int retry_interval_ms;
+} rr_conn_cfg_t;
+
+typedef struct rr_conn_status
+{
+	int up;			 /* 1 up, 0 down, -1 not tried yet */
+	long down_ms;	 /* how long it has been down, 0 when up */
+	char error[128]; /* last error seen by any process */
+	long outages;	 /* outages since start */
+} rr_conn_status_t;
+
+/* In mod_init: copies the configuration, allocates the shared state. */
+int rr_conn_init(const rr_conn_cfg_t *cfg);
+/* In child_init: first connect attempt; a failure is not fatal. */
+void rr_conn_child_init(void);
+void rr_conn_destroy(void);
+
+/* Sends one command (argv-style) and returns its reply, or NULL when Redis
+ * is unavailable (down and not yet due for a retry, connect failure,
+ * timeout, I/O error). An error reply from Redis is returned as a reply of
+ * type REDIS_REPLY_ERROR; the caller frees any reply with freeReplyObject. */
+redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen);
+
+/* Records an error reply (Redis answered, but with an error) for the status
+ * RPC without dropping the connection. */
+void rr_conn_note_error(const char *what, const char *detail, int detail_len);
+
+/* Drops this process's connection and retries at once on next use. */
+void rr_conn_reset(void);
+
+void rr_conn_get_status(rr_conn_status_t *st);
+/* "host:port[/db]" or "unix:/path", without credentials. */
+const char *rr_conn_address(void);
+
+#endif

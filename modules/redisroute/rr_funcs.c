@@ -1,0 +1,174 @@
+/*
+ * redisroute - the script functions: SIP message -> lookup key -> targets ->
+ * reply
+ */
+
+#include <string.h>
+
+#include "core/config.h"
+#include "core/dset.h"
+#include "core/dprint.h"
+#include "core/parser/parse_uri.h"
+#include "modules/sl/sl.h"
+
+#include "redisroute.h"
+#include "rr_funcs.h"
+#include "rr_lookup.h"
+#include "rr_stats.h"
+
+static sl_api_t _rr_slb;
+
+/* per process: the last lookup's result (no allocation per request) */
+static rr_result_t _rr_result;
+
+int rr_funcs_init(void)
+{
+	if(sl_load_api(&_rr_slb) != 0) {
+		LM_ERR("cannot bind to the sl module (loadmodule \"sl.so\" before "
+			   "redisroute)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks that msg is a request that may be redirected. */
+static int rr_request_ok(sip_msg_t *msg, const char *fn)
+{
+	if(msg->first_line.type != SIP_REQUEST) {
+		LM_ERR("%s() called for a reply\n", fn);
+		return 0;
+	}
+	/* an ACK is never answered; a CANCEL is answered by its own rules */
+	if(msg->first_line.u.request.method_value == METHOD_ACK
+			|| msg->first_line.u.request.method_value == METHOD_CANCEL) {
+		LM_DBG("%s() not applicable to %.*s\n", fn,
+				msg->first_line.u.request.method.len,
+				msg->first_line.u.request.method.s);
+		return 0;
+	}
+	if(parse_sip_msg_uri(msg) < 0) {
+		LM_ERR("%s(): cannot parse the Request-URI\n", fn);
+		return 0;
+	}
+	return 1;
+}
+
+/* Resolves key (NULL: the R-URI user) into _rr_result. */
+static int rr_resolve(sip_msg_t *msg, str *key)
+{
+	str *user = &msg->parsed_uri.user;
+	int sips = (msg->parsed_uri.type == SIPS_URI_T);
+
+	return rr_lookup(key ? key : user, user, sips, &_rr_result);
+}
+
+static str rr_reason(int code)
+{
+	static str r300 = str_init("Multiple Choices");
+	static str r301 = str_init("Moved Permanently");
+	static str r302 = str_init("Moved Temporarily");
+	static str r305 = str_init("Use Proxy");
+	static str r380 = str_init("Alternative Service");
+	static str rany = str_init("Redirection");
+
+	switch(code) {
+		case 300:
+			return r300;
+		case 301:
+			return r301;
+		case 302:
+			return r302;
+		case 305:
+			return r305;
+		case 380:
+			return r380;
+		default:
+			return rany;
+	}
+}
+
+/* Length print_dset() needs for one target: "<uri>;q=0.123, " plus room for
+ * sl/tm's rich_redirect extras. */
+static int rr_contact_len(const rr_target_t *t)
+{
+	return t->uri.len + 2 + (t->q >= 0 ? 8 : 0) + 2 + 16;
+}
+
+/* Puts the first n targets into the destination set: the R-URI and the
+ * branches. sl and tm print exactly that set as the Contacts of a 3xx reply,
+ * so nothing the script set before can slip into the reply beside them. */
+static int rr_set_dset(sip_msg_t *msg, const rr_result_t *res, int n)
+{
+	str uri;
+	int i;
+
+	clear_branches();
+	uri = res->t[0].uri;
+	if(rewrite_uri(msg, &uri) < 0)
+		return -1;
+	set_ruri_q(res->t[0].q >= 0 ? res->t[0].q : Q_UNSPECIFIED);
+	for(i = 1; i < n; i++) {
+		uri = res->t[i].uri;
+		if(km_append_branch(msg, &uri, 0, 0,
+				   res->t[i].q >= 0 ? res->t[i].q : Q_UNSPECIFIED, 0, 0)
+				< 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* How many targets, in priority order, fit in one redirect's Contact
+ * header (core's MAX_REDIRECTION_LEN); print_dset() would drop them all
+ * otherwise. */
+static int rr_redirect_fit(const str *key, const rr_result_t *res)
+{
+	int i, len = (int)sizeof("Contact: \r\n ");
+
+	for(i = 0; i < res->n; i++) {
+		len += rr_contact_len(&res->t[i]);
+		if(len > MAX_REDIRECTION_LEN) {
+			rr_lookup_report(key, res->t[i].uri.s, res->t[i].uri.len,
+					"does not fit in the redirect's Contact header "
+					"(MAX_REDIRECTION_LEN); it and the targets after it "
+					"are left out");
+			return i;
+		}
+	}
+	return res->n;
+}
+
+int rr_sip_redirect(sip_msg_t *msg, str *key, int code)
+{
+	str reason;
+	int ret, n;
+
+	if(code == 0)
+		code = redisroute_redirect_code;
+	if(code < 300 || code > 399) {
+		LM_ERR("sip_redirect(): reply code %d is not a 3xx code\n", code);
+		return RR_NOT_APPLICABLE;
+	}
+	if(!rr_request_ok(msg, "sip_redirect"))
+		return RR_NOT_APPLICABLE;
+
+	ret = rr_resolve(msg, key);
+	if(ret != RR_OK)
+		return ret;
+
+	n = rr_redirect_fit(key ? key : &msg->parsed_uri.user, &_rr_result);
+	if(n == 0)
+		return RR_BAD_DATA;
+	if(rr_set_dset(msg, &_rr_result, n) < 0) {
+		LM_ERR("sip_redirect(): cannot set the destination set\n");
+		return RR_RELAY_FAILED;
+	}
+	reason = rr_reason(code);
+	/* freply: stateless, or through the transaction if the script made
+	 * one; both print the destination set as the Contacts of a 3xx */
+	if(_rr_slb.freply(msg, code, &reason) < 0) {
+		LM_ERR("sip_redirect(): cannot send the %d reply\n", code);
+		return RR_RELAY_FAILED;
+	}
+	rr_stats_inc(RR_STAT_REDIRECTS);
+	return RR_OK;
+}

@@ -1,0 +1,297 @@
+/*
+ * redisroute - one lookup: key -> Redis -> validated target list
+ *
+ * Whatever the key's type, a lookup is one round trip: a small Lua script,
+ * loaded once per connection and called with EVALSHA, reads the type and the
+ * entries together and truncates over-long entries, so that a hostile value
+ * can neither cost a second trip nor a large transfer.
+ */
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/config.h"
+#include "core/dprint.h"
+#include "core/parser/parse_uri.h"
+
+#include "rr_conn.h"
+#include "rr_lookup.h"
+#include "rr_stats.h"
+
+#if RR_URI_MAX != MAX_URI_SIZE
+#error "RR_URI_MAX must equal Kamailio's MAX_URI_SIZE"
+#endif
+
+/* KEYS[1] = the key; ARGV[1] = entries to read; ARGV[2] = longest entry kept
+ * whole (longer ones are cut to ARGV[2] + 1 bytes, still too long, so they
+ * are rejected on our side). Returns {type} or {type, {entries...}}; a
+ * sorted set's entries alternate member and score, highest score first. */
+static const char _rr_script[] =
+		"local t = redis.call('TYPE', KEYS[1]).ok\n"
+		"local n = tonumber(ARGV[1])\n"
+		"local m = tonumber(ARGV[2])\n"
+		"local v\n"
+		"if t == 'string' then v = {redis.call('GETRANGE', KEYS[1], 0, m)}\n"
+		"elseif t == 'list' then v = redis.call('LRANGE', KEYS[1], 0, n - 1)\n"
+		"elseif t == 'zset' then\n"
+		"  v = redis.call('ZREVRANGE', KEYS[1], 0, n - 1, 'WITHSCORES')\n"
+		"else return {t} end\n"
+		"for i = 1, #v do\n"
+		"  if #v[i] > m then v[i] = string.sub(v[i], 1, m + 1) end\n"
+		"end\n"
+		"return {t, v}\n";
+
+static char _rr_prefix[RR_PREFIX_MAX];
+static int _rr_prefix_len = 0;
+static int _rr_max_targets = 8;
+static char _rr_fetch_arg[16];	 /* ARGV[1] */
+static char _rr_maxlen_arg[16];	 /* ARGV[2] */
+static char _rr_sha[41] = {0};	 /* per process: SHA1 of the loaded script */
+
+/* per process: recently reported bad targets, so that a bad entry in a busy
+ * key is logged once, not once per request */
+#define RR_BAD_LOG_SLOTS 32
+#define RR_BAD_LOG_SECONDS 300
+static struct
+{
+	unsigned int hash;
+	time_t when;
+} _rr_bad_log[RR_BAD_LOG_SLOTS];
+
+int rr_lookup_init(const str *prefix, int max_targets)
+{
+	if(prefix->len < 0 || prefix->len >= RR_PREFIX_MAX) {
+		LM_ERR("key_prefix longer than %d bytes\n", RR_PREFIX_MAX - 1);
+		return -1;
+	}
+	if(prefix->len > 0)
+		memcpy(_rr_prefix, prefix->s, prefix->len);
+	_rr_prefix_len = prefix->len;
+	_rr_max_targets = max_targets;
+	snprintf(_rr_fetch_arg, sizeof(_rr_fetch_arg), "%d", RR_FETCH_MAX);
+	snprintf(_rr_maxlen_arg, sizeof(_rr_maxlen_arg), "%d", RR_URI_MAX);
+	return 0;
+}
+
+static unsigned int rr_hash(const char *a, int alen, const char *b, int blen)
+{
+	unsigned int h = 2166136261u;
+	int i;
+
+	for(i = 0; i < alen; i++)
+		h = (h ^ (unsigned char)a[i]) * 16777619u;
+	h = (h ^ 0xff) * 16777619u;
+	for(i = 0; i < blen; i++)
+		h = (h ^ (unsigned char)b[i]) * 16777619u;
+	return h;
+}
+
+/* Logs a rejected target unless this process reported it recently. The
+ * target is printed escaped: it may hold CR/LF or other control bytes. */
+void rr_lookup_report(const str *key, const char *raw, int raw_len,
+		const char *why)
+{
+	unsigned int h = rr_hash(key->s, key->len, raw, raw_len);
+	unsigned int slot = h % RR_BAD_LOG_SLOTS;
+	time_t now = time(NULL);
+	char shown[128];
+	int i, n = 0;
+
+	if(_rr_bad_log[slot].hash == h
+			&& now - _rr_bad_log[slot].when < RR_BAD_LOG_SECONDS)
+		return;
+	_rr_bad_log[slot].hash = h;
+	_rr_bad_log[slot].when = now;
+	for(i = 0; i < raw_len && n < (int)sizeof(shown) - 8; i++) {
+		unsigned char c = (unsigned char)raw[i];
+		if(c >= 0x20 && c < 0x7f && c != '\\')
+			shown[n++] = (char)c;
+		else
+			n += snprintf(shown + n, sizeof(shown) - n, "\\x%02x", c);
+	}
+	shown[n] = '\0';
+	LM_WARN("bad route data in key '%.*s%.*s': '%s%s' (%d bytes) rejected: "
+			"%s\n",
+			_rr_prefix_len, _rr_prefix, key->len, key->s, shown,
+			i < raw_len ? "..." : "", raw_len, why);
+}
+
+/* Validates one raw entry and appends it to res. */
+static void rr_add_target(const str *key, const redisReply *e, int q,
+		const str *ruri_user, int sips, rr_result_t *res)
+{
+	char *out = res->buf[res->n];
+	struct sip_uri puri;
+	int len;
+
+	if(e->type != REDIS_REPLY_STRING) {
+		rr_lookup_report(key, "", 0, "not a string");
+		return;
+	}
+	len = rr_target_build(e->str, (int)e->len, ruri_user->s, ruri_user->len,
+			sips, out, RR_URI_MAX + 1);
+	if(len < 0) {
+		rr_lookup_report(key, e->str, (int)e->len, rr_target_strerror(len));
+		return;
+	}
+	/* the final word is Kamailio's own URI parser */
+	if(parse_uri(out, len, &puri) < 0 || puri.host.len <= 0
+			|| (puri.type != SIP_URI_T && puri.type != SIPS_URI_T)) {
+		rr_lookup_report(key, e->str, (int)e->len, "unparsable SIP URI");
+		return;
+	}
+	res->t[res->n].uri.s = out;
+	res->t[res->n].uri.len = len;
+	res->t[res->n].q = q;
+	res->n++;
+}
+
+/* Runs the script for the prefixed key: EVALSHA, and on NOSCRIPT (script
+ * cache flushed, Redis restarted) EVAL, which caches it again. */
+static redisReply *rr_eval(const char *pkey, int pkey_len)
+{
+	const char *argv[6];
+	size_t lens[6];
+	redisReply *r;
+
+	if(_rr_sha[0] == '\0') {
+		const char *largv[3] = {"SCRIPT", "LOAD", _rr_script};
+		size_t llens[3] = {6, 4, sizeof(_rr_script) - 1};
+		r = rr_conn_command(3, largv, llens);
+		if(r == NULL)
+			return NULL;
+		if(r->type != REDIS_REPLY_STRING || r->len != 40) {
+			/* an error reply (e.g. NOPERM): pass it to the caller */
+			if(r->type == REDIS_REPLY_ERROR)
+				return r;
+			freeReplyObject(r);
+			return NULL;
+		}
+		memcpy(_rr_sha, r->str, 40);
+		_rr_sha[40] = '\0';
+		freeReplyObject(r);
+	}
+
+	argv[0] = "EVALSHA";
+	lens[0] = 7;
+	argv[1] = _rr_sha;
+	lens[1] = 40;
+	argv[2] = "1";
+	lens[2] = 1;
+	argv[3] = pkey;
+	lens[3] = pkey_len;
+	argv[4] = _rr_fetch_arg;
+	lens[4] = strlen(_rr_fetch_arg);
+	argv[5] = _rr_maxlen_arg;
+	lens[5] = strlen(_rr_maxlen_arg);
+	r = rr_conn_command(6, argv, lens);
+	if(r != NULL && r->type == REDIS_REPLY_ERROR && r->len >= 8
+			&& strncmp(r->str, "NOSCRIPT", 8) == 0) {
+		freeReplyObject(r);
+		argv[0] = "EVAL";
+		lens[0] = 4;
+		argv[1] = _rr_script;
+		lens[1] = sizeof(_rr_script) - 1;
+		r = rr_conn_command(6, argv, lens);
+	}
+	return r;
+}
+
+/* Turns the script's reply into validated targets. */
+static int rr_parse_reply(const str *key, const redisReply *r,
+		const str *ruri_user, int sips, rr_result_t *res)
+{
+	const redisReply *type, *v;
+	size_t i;
+
+	if(r->type != REDIS_REPLY_ARRAY || r->elements < 1
+			|| r->element[0]->type != REDIS_REPLY_STRING) {
+		LM_ERR("unexpected reply type %d from the lookup script\n", r->type);
+		return RR_UNAVAILABLE;
+	}
+	type = r->element[0];
+	if(type->len == 4 && memcmp(type->str, "none", 4) == 0)
+		return RR_NO_ROUTE;
+	if(r->elements < 2 || r->element[1]->type != REDIS_REPLY_ARRAY) {
+		rr_lookup_report(key, type->str, (int)type->len,
+				"this Redis type holds no route (string, list or sorted set "
+				"expected)");
+		return RR_BAD_DATA;
+	}
+	v = r->element[1];
+	if(v->elements == 0)
+		return RR_NO_ROUTE;
+	if(type->len == 4 && memcmp(type->str, "zset", 4) == 0) {
+		for(i = 0; i + 1 < v->elements && res->n < _rr_max_targets; i += 2) {
+			const redisReply *score = v->element[i + 1];
+			int q = -1;
+			if(score->type == REDIS_REPLY_STRING)
+				q = rr_qvalue_parse(score->str, (int)score->len);
+			if(q < 0) {
+				rr_lookup_report(key, v->element[i]->str,
+						v->element[i]->type == REDIS_REPLY_STRING
+								? (int)v->element[i]->len
+								: 0,
+						"score is not a q-value in [0, 1]");
+				continue;
+			}
+			rr_add_target(key, v->element[i], q, ruri_user, sips, res);
+		}
+	} else {
+		for(i = 0; i < v->elements && res->n < _rr_max_targets; i++)
+			rr_add_target(key, v->element[i], -1, ruri_user, sips, res);
+	}
+	return res->n > 0 ? RR_OK : RR_BAD_DATA;
+}
+
+int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res)
+{
+	char pkey[RR_PREFIX_MAX + RR_KEY_MAX];
+	redisReply *r;
+	int ret;
+
+	res->n = 0;
+	rr_stats_inc(RR_STAT_LOOKUPS);
+	if(key == NULL || key->len <= 0 || key->len > RR_KEY_MAX) {
+		/* an empty or over-long key never matches: no Redis trip */
+		LM_DBG("lookup key empty or longer than %d bytes: no route\n",
+				RR_KEY_MAX);
+		rr_stats_inc(RR_STAT_MISSES);
+		return RR_NO_ROUTE;
+	}
+	memcpy(pkey, _rr_prefix, _rr_prefix_len);
+	memcpy(pkey + _rr_prefix_len, key->s, key->len);
+
+	r = rr_eval(pkey, _rr_prefix_len + key->len);
+	if(r == NULL) {
+		rr_stats_inc(RR_STAT_ERRORS);
+		return RR_UNAVAILABLE;
+	}
+	if(r->type == REDIS_REPLY_ERROR) {
+		/* Redis answered, with an error (NOPERM, LOADING, ...): it stays
+		 * connected, the lookup fails */
+		LM_ERR("redis error for key '%.*s%.*s': %.*s\n", _rr_prefix_len,
+				_rr_prefix, key->len, key->s, (int)r->len, r->str);
+		rr_conn_note_error("error reply", r->str, (int)r->len);
+		freeReplyObject(r);
+		rr_stats_inc(RR_STAT_ERRORS);
+		return RR_UNAVAILABLE;
+	}
+	ret = rr_parse_reply(key, r, ruri_user, sips, res);
+	freeReplyObject(r);
+	switch(ret) {
+		case RR_OK:
+			rr_stats_inc(RR_STAT_HITS);
+			break;
+		case RR_NO_ROUTE:
+			rr_stats_inc(RR_STAT_MISSES);
+			break;
+		case RR_BAD_DATA:
+			rr_stats_inc(RR_STAT_BAD_DATA);
+			break;
+		default:
+			rr_stats_inc(RR_STAT_ERRORS);
+	}
+	return ret;
+}

@@ -1,0 +1,53 @@
+/*
+ * redisroute - one lookup: key -> Redis -> validated target list
+ */
+
+#ifndef _RR_LOOKUP_H_
+#define _RR_LOOKUP_H_
+
+#include "core/str.h"
+
+#include "rr_target.h"
+
+/* return codes shared by every script function (SPEC.md) */
+#define RR_OK 1
+#define RR_NO_ROUTE -1
+#define RR_UNAVAILABLE -2
+#define RR_BAD_DATA -3
+#define RR_NOT_APPLICABLE -4
+#define RR_RELAY_FAILED -5
+
+/* hard bounds: max_targets may not exceed RR_TARGETS_MAX; at most
+ * RR_FETCH_MAX entries of one key are read, invalid ones included */
+#define RR_TARGETS_MAX 32
+#define RR_FETCH_MAX 64
+#define RR_KEY_MAX 256
+#define RR_PREFIX_MAX 128
+
+typedef struct rr_target
+{
+	str uri; /* NUL-terminated, points into the result's own buffer */
+	int q;	 /* q-value in thousandths, -1 when the key has no scores */
+} rr_target_t;
+
+typedef struct rr_result
+{
+	int n;
+	rr_target_t t[RR_TARGETS_MAX];
+	char buf[RR_TARGETS_MAX][RR_URI_MAX + 1];
+} rr_result_t;
+
+/* In mod_init, after the connection is configured. */
+int rr_lookup_init(const str *prefix, int max_targets);
+
+/* Resolves key (without the prefix) into res. ruri_user and sips are what a
+ * bare-host target is completed with. Returns RR_OK, RR_NO_ROUTE,
+ * RR_UNAVAILABLE or RR_BAD_DATA, and counts the statistics. */
+int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res);
+
+/* Logs bad route data of key (a rejected target, a wrong type): once per
+ * (key, value) and process every few minutes, not once per request. */
+void rr_lookup_report(const str *key, const char *raw, int raw_len,
+		const char *why);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * redisroute - RPC commands (kamcmd redisroute.*)
+ */
+
+#include "core/dprint.h"
+#include "core/rpc.h"
+
+#include "rr_conn.h"
+#include "rr_lookup.h"
+#include "rr_rpc.h"
+
+static const char *rr_rpc_status_doc[] = {
+		"Redis address, state (up, down, unknown), time down, outages and "
+		"the last error.",
+		0};
+
+static void rr_rpc_status(rpc_t *rpc, void *c)
+{
+	rr_conn_status_t st;
+	void *h;
+
+	rr_conn_get_status(&st);
+	if(rpc->add(c, "{", &h) < 0) {
+		rpc->fault(c, 500, "Internal error creating the reply");
+		return;
+	}
+	rpc->struct_add(h, "sssdd", "server", rr_conn_address(), "state",
+			st.up == 1 ? "up" : (st.up == 0 ? "down" : "unknown"),
+			"last_error", st.error[0] ? st.error : "none", "down_ms",
+			(int)st.down_ms, "outages", (int)st.outages);
+}
+
+static const char *rr_rpc_lookup_doc[] = {
+		"Resolves a key (without the prefix) now and lists its targets in "
+		"order, as full URIs; a bare host takes the key as user.",
+		0};
+
+static void rr_rpc_lookup(rpc_t *rpc, void *c)
+{
+	static rr_result_t res;
+	str key = STR_NULL;
+	int i, ret;
+
+	if(rpc->scan(c, "S", &key) < 1) {
+		rpc->fault(c, 400, "Missing key");
+		return;
+	}
+	ret = rr_lookup(&key, &key, 0, &res);
+	switch(ret) {
+		case RR_OK:
+			break;
+		case RR_NO_ROUTE:
+			rpc->fault(c, 404, "No route");
+			return;
+		case RR_BAD_DATA:
+			rpc->fault(c, 500, "Bad route data");
+			return;
+		default:
+			rpc->fault(c, 503, "Redis unavailable");
+			return;
+	}
+	for(i = 0; i < res.n; i++) {
+		if(rpc->add(c, "S", &res.t[i].uri) < 0)
+			return;
+	}
+}
+
+/* clang-format off */
+rpc_export_t rr_rpc_cmds[] = {
+	{"redisroute.status", rr_rpc_status, rr_rpc_status_doc, 0},
+	{"redisroute.lookup", rr_rpc_lookup, rr_rpc_lookup_doc, 0},
+	{0, 0, 0, 0}
+};
+/* clang-format on */

@@ -1,0 +1,32 @@
+/*
+ * redisroute - statistics
+ */
+
+#include "core/dprint.h"
+
+#include "rr_stats.h"
+
+stat_var *rr_stats[RR_STAT_COUNT];
+
+/* clang-format off */
+stat_export_t rr_stats_exports[] = {
+	{"lookups",   0, &rr_stats[RR_STAT_LOOKUPS]},
+	{"hits",      0, &rr_stats[RR_STAT_HITS]},
+	{"misses",    0, &rr_stats[RR_STAT_MISSES]},
+	{"errors",    0, &rr_stats[RR_STAT_ERRORS]},
+	{"bad_data",  0, &rr_stats[RR_STAT_BAD_DATA]},
+	{"redirects", 0, &rr_stats[RR_STAT_REDIRECTS]},
+	{"forwards",  0, &rr_stats[RR_STAT_FORWARDS]},
+	{"failovers", 0, &rr_stats[RR_STAT_FAILOVERS]},
+	{0, 0, 0}
+};
+/* clang-format on */
+
+int rr_stats_init(void)
+{
+	if(register_module_stats("redisroute", rr_stats_exports) != 0) {
+		LM_ERR("cannot register the statistics\n");
+		return -1;
+	}
+	return 0;
+}

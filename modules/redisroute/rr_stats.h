@@ -1,0 +1,31 @@
+/*
+ * redisroute - statistics (kamcmd stats.get_statistics redisroute:)
+ */
+
+#ifndef _RR_STATS_H_
+#define _RR_STATS_H_
+
+#include "core/counters.h"
+
+enum rr_stat
+{
+	RR_STAT_LOOKUPS = 0,
+	RR_STAT_HITS,
+	RR_STAT_MISSES,
+	RR_STAT_ERRORS,
+	RR_STAT_BAD_DATA,
+	RR_STAT_REDIRECTS,
+	RR_STAT_FORWARDS,
+	RR_STAT_FAILOVERS,
+	RR_STAT_COUNT
+};
+
+extern stat_export_t rr_stats_exports[];
+extern stat_var *rr_stats[RR_STAT_COUNT];
+
+/* Registers the counters; in mod_init. */
+int rr_stats_init(void);
+
+#define rr_stats_inc(which) update_stat(rr_stats[(which)], 1)
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * redisroute - target parsing and validation (pure: libc only)
+ */
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rr_target.h"
+
+/* Characters that may appear in a SIP URI (RFC 3261 25.1): unreserved,
+ * reserved and '%' for escapes, '[' ']' for IPv6 references. Everything
+ * else - controls, space, CR/LF, '<', '>', '"', '\\', non-ASCII - could break
+ * out of a Contact header or a Request-URI and is refused. */
+static int rr_uri_char_ok(unsigned char c)
+{
+	if((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+			|| (c >= '0' && c <= '9'))
+		return 1;
+	return c != 0 && strchr("-_.!~*'()%;/?:@&=+$,[]", c) != NULL;
+}
+
+static int rr_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+		   || (c >= 'A' && c <= 'F');
+}
+
+/* Checks a whole URI's characters and escapes. */
+static int rr_uri_chars_check(const char *s, int len)
+{
+	int i;
+
+	for(i = 0; i < len; i++) {
+		if(!rr_uri_char_ok((unsigned char)s[i]))
+			return RR_TGT_BAD_CHAR;
+		if(s[i] == '%') {
+			if(i + 2 >= len || !rr_hex((unsigned char)s[i + 1])
+					|| !rr_hex((unsigned char)s[i + 2]))
+				return RR_TGT_BAD_ESCAPE;
+		}
+	}
+	return 0;
+}
+
+static int rr_prefix_icase(const char *s, int len, const char *prefix)
+{
+	int n = (int)strlen(prefix);
+	int i;
+
+	if(len < n)
+		return 0;
+	for(i = 0; i < n; i++) {
+		char c = s[i];
+		if(c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if(c != prefix[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* Port: 1 to 5 digits, 1..65535. */
+static int rr_port_check(const char *s, int len)
+{
+	int i, port = 0;
+
+	if(len < 1 || len > 5)
+		return RR_TGT_BAD_PORT;
+	for(i = 0; i < len; i++) {
+		if(s[i] < '0' || s[i] > '9')
+			return RR_TGT_BAD_PORT;
+		port = port * 10 + (s[i] - '0');
+	}
+	return (port >= 1 && port <= 65535) ? 0 : RR_TGT_BAD_PORT;
+}
+
+/* Host name or IPv4 address: labels of letters, digits and '-', separated
+ * by single dots; a trailing dot (FQDN) is accepted. */
+static int rr_hostname_check(const char *s, int len)
+{
+	int i, label = 0;
+
+	if(len < 1 || len > 253)
+		return RR_TGT_BAD_HOST;
+	for(i = 0; i < len; i++) {
+		char c = s[i];
+		if(c == '.') {
+			if(label == 0 || s[i - 1] == '-')
+				return RR_TGT_BAD_HOST;
+			label = 0;
+			continue;
+		}
+		if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+				   || (c >= '0' && c <= '9') || c == '-'))
+			return RR_TGT_BAD_HOST;
+		if(c == '-' && label == 0)
+			return RR_TGT_BAD_HOST;
+		if(++label > 63)
+			return RR_TGT_BAD_HOST;
+	}
+	return 0;
+}
+
+/* IPv6 reference without the brackets: hex digits, ':' and '.' (for an
+ * embedded IPv4), at least two colons. */
+static int rr_ipv6_check(const char *s, int len)
+{
+	int i, colons = 0;
+
+	if(len < 2 || len > 45)
+		return RR_TGT_BAD_HOST;
+	for(i = 0; i < len; i++) {
+		if(s[i] == ':')
+			colons++;
+		else if(!rr_hex((unsigned char)s[i]) && s[i] != '.')
+			return RR_TGT_BAD_HOST;
+	}
+	return colons >= 2 ? 0 : RR_TGT_BAD_HOST;
+}
+
+/* Validates a bare host, host:port, [ipv6] or [ipv6]:port. */
+static int rr_bare_check(const char *s, int len)
+{
+	const char *colon;
+	int hlen, ret;
+
+	if(s[0] == '[') {
+		const char *end = memchr(s, ']', len);
+		if(end == NULL)
+			return RR_TGT_BAD_HOST;
+		ret = rr_ipv6_check(s + 1, (int)(end - s) - 1);
+		if(ret < 0)
+			return ret;
+		hlen = (int)(end - s) + 1;
+		if(hlen == len)
+			return 0;
+		if(s[hlen] != ':')
+			return RR_TGT_BAD_HOST;
+		return rr_port_check(s + hlen + 1, len - hlen - 1);
+	}
+	colon = memchr(s, ':', len);
+	hlen = colon ? (int)(colon - s) : len;
+	ret = rr_hostname_check(s, hlen);
+	if(ret < 0)
+		return ret;
+	if(colon == NULL)
+		return 0;
+	/* a second colon means an unbracketed IPv6 address or garbage */
+	if(memchr(colon + 1, ':', len - hlen - 1) != NULL)
+		return RR_TGT_BAD_HOST;
+	return rr_port_check(colon + 1, len - hlen - 1);
+}
+
+int rr_target_build(const char *raw, int raw_len, const char *user,
+		int user_len, int sips, char *out, int out_size)
+{
+	int len, ret, i;
+	const char *scheme;
+
+	if(raw == NULL || raw_len <= 0)
+		return RR_TGT_EMPTY;
+	if(out_size > RR_URI_MAX + 1)
+		out_size = RR_URI_MAX + 1;
+	if(raw_len >= out_size)
+		return RR_TGT_TOO_LONG;
+	/* control characters, CR/LF and spaces are refused before anything
+	 * else looks at the target */
+	for(i = 0; i < raw_len; i++) {
+		if(!rr_uri_char_ok((unsigned char)raw[i]))
+			return RR_TGT_BAD_CHAR;
+	}
+
+	if(rr_prefix_icase(raw, raw_len, "sip:")
+			|| rr_prefix_icase(raw, raw_len, "sips:")) {
+		int slen = (raw[3] == ':') ? 4 : 5;
+		if(raw_len == slen)
+			return RR_TGT_BAD_URI;
+		ret = rr_uri_chars_check(raw, raw_len);
+		if(ret < 0)
+			return ret;
+		memcpy(out, raw, raw_len);
+		out[raw_len] = '\0';
+		return raw_len;
+	}
+
+	ret = rr_bare_check(raw, raw_len);
+	if(ret < 0)
+		return ret;
+
+	scheme = sips ? "sips:" : "sip:";
+	if(user_len < 0 || (user_len > 0 && user == NULL))
+		user_len = 0;
+	len = (int)strlen(scheme) + user_len + (user_len > 0 ? 1 : 0) + raw_len;
+	if(len >= out_size)
+		return RR_TGT_TOO_LONG;
+	len = 0;
+	memcpy(out, scheme, strlen(scheme));
+	len += (int)strlen(scheme);
+	if(user_len > 0) {
+		memcpy(out + len, user, user_len);
+		len += user_len;
+		out[len++] = '@';
+	}
+	memcpy(out + len, raw, raw_len);
+	len += raw_len;
+	out[len] = '\0';
+	/* the user comes from the SIP message: hostile too */
+	ret = rr_uri_chars_check(out, len);
+	if(ret < 0)
+		return ret;
+	return len;
+}
+
+const char *rr_target_strerror(int err)
+{
+	switch(err) {
+		case RR_TGT_EMPTY:
+			return "empty target";
+		case RR_TGT_TOO_LONG:
+			return "target too long";
+		case RR_TGT_BAD_CHAR:
+			return "forbidden character in target";
+		case RR_TGT_BAD_HOST:
+			return "not a sip URI, host, host:port or [ipv6]:port";
+		case RR_TGT_BAD_PORT:
+			return "port not in 1..65535";
+		case RR_TGT_BAD_URI:
+			return "URI has nothing after its scheme";
+		case RR_TGT_BAD_ESCAPE:
+			return "bad %-escape";
+		default:
+			return "invalid target";
+	}
+}
+
+int rr_qvalue_parse(const char *s, int len)
+{
+	char buf[64];
+	char *end;
+	double q;
+
+	if(s == NULL || len <= 0 || len >= (int)sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	q = strtod(buf, &end);
+	if(end == buf || *end != '\0' || !isfinite(q) || q < 0.0 || q > 1.0)
+		return -1;
+	return (int)(q * 1000.0 + 0.5);
+}
+
+int rr_qvalue_format(int q, char *out)
+{
+	int len;
+
+	if(q <= 0) {
+		out[0] = '0';
+		out[1] = '\0';
+		return 1;
+	}
+	if(q >= 1000) {
+		out[0] = '1';
+		out[1] = '\0';
+		return 1;
+	}
+	out[0] = '0';
+	out[1] = '.';
+	out[2] = (char)('0' + q / 100);
+	out[3] = (char)('0' + (q / 10) % 10);
+	out[4] = (char)('0' + q % 10);
+	len = 5;
+	while(out[len - 1] == '0')
+		len--;
+	out[len] = '\0';
+	return len;
+}

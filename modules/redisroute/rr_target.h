@@ -1,0 +1,45 @@
+/*
+ * redisroute - target parsing and validation (pure: libc only)
+ *
+ * A route target read from Redis is hostile input. These functions turn one
+ * raw target into the URI that may go on the wire, or say why it must not.
+ */
+
+#ifndef _RR_TARGET_H_
+#define _RR_TARGET_H_
+
+/* Kamailio's MAX_URI_SIZE (core/config.h); checked at compile time in
+ * rr_lookup.c so that the two cannot drift apart. */
+#define RR_URI_MAX 1024
+
+enum rr_target_err
+{
+	RR_TGT_EMPTY = -1,	  /* zero-length target */
+	RR_TGT_TOO_LONG = -2, /* longer than RR_URI_MAX once built */
+	RR_TGT_BAD_CHAR = -3, /* control char, CR/LF, space, non-ASCII, <>"... */
+	RR_TGT_BAD_HOST = -4, /* bare target is not host, host:port, [v6]:port */
+	RR_TGT_BAD_PORT = -5, /* port not in 1..65535 */
+	RR_TGT_BAD_URI = -6,  /* sip:/sips: URI without anything after it */
+	RR_TGT_BAD_ESCAPE = -7 /* '%' not followed by two hex digits */
+};
+
+/* Builds the URI for one raw target into out (NUL-terminated).
+ * A full sip:/sips: URI is used as it is; a bare host, host:port or
+ * [ipv6]:port gets the Request-URI's user and scheme (sips when sips != 0).
+ * Returns the URI's length, or a negative enum rr_target_err. */
+int rr_target_build(const char *raw, int raw_len, const char *user,
+		int user_len, int sips, char *out, int out_size);
+
+/* Human-readable reason for a negative rr_target_build() result. */
+const char *rr_target_strerror(int err);
+
+/* Parses a sorted-set score as an RFC 3261 q-value. Returns thousandths
+ * (0..1000, rounded), or -1 when the score is not a number in [0, 1]. */
+int rr_qvalue_parse(const char *s, int len);
+
+/* Writes q (thousandths) as a q-value with at most 3 decimals and no
+ * trailing zeros ("1", "0.8", "0.125") into out (>= 6 bytes, NUL-terminated).
+ * Returns the length written. */
+int rr_qvalue_format(int q, char *out);
+
+#endif

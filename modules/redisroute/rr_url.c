@@ -1,0 +1,284 @@
+/*
+ * redisroute - parsing of the `server` parameter (pure: libc only)
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "rr_url.h"
+
+static int rr_hexval(char c)
+{
+	if(c >= '0' && c <= '9')
+		return c - '0';
+	if(c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if(c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Copies s[0..len) into out, decoding %XX. Returns 0 or -1 (bad escape,
+ * NUL byte, or too long). */
+static int rr_unescape(const char *s, int len, char *out, int out_size)
+{
+	int i, n = 0;
+
+	for(i = 0; i < len; i++) {
+		int c = (unsigned char)s[i];
+		if(c == '%') {
+			int hi, lo;
+			if(i + 2 >= len)
+				return -1;
+			hi = rr_hexval(s[i + 1]);
+			lo = rr_hexval(s[i + 2]);
+			if(hi < 0 || lo < 0)
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if(c == 0 || n + 1 >= out_size)
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* Parses a decimal number in [min, max]; -1 on anything else. */
+static int rr_number(const char *s, int len, int min, int max)
+{
+	int i, v = 0;
+
+	if(len < 1 || len > 9)
+		return -1;
+	for(i = 0; i < len; i++) {
+		if(s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return (v < min || v > max) ? -1 : v;
+}
+
+static int rr_has_prefix(const char *s, int len, const char *p)
+{
+	int n = (int)strlen(p);
+	return len >= n && strncmp(s, p, n) == 0;
+}
+
+/* unix:/path[?key=value&...] */
+static int rr_parse_unix(const char *s, int len, rr_server_url_t *url,
+		const char **err)
+{
+	const char *q = memchr(s, '?', len);
+	int plen = q ? (int)(q - s) : len;
+
+	if(plen < 2 || s[0] != '/') {
+		*err = "unix socket path must be absolute (unix:/path/to/redis.sock)";
+		return -1;
+	}
+	if(plen >= RR_URL_PATH_MAX || memchr(s, '\0', plen) != NULL) {
+		*err = "unix socket path too long";
+		return -1;
+	}
+	memcpy(url->path, s, plen);
+	url->path[plen] = '\0';
+	url->is_unix = 1;
+	if(q == NULL)
+		return 0;
+
+	s = q + 1;
+	len -= plen + 1;
+	while(len > 0) {
+		const char *amp = memchr(s, '&', len);
+		int ilen = amp ? (int)(amp - s) : len;
+		const char *eq = memchr(s, '=', ilen);
+		int klen, vlen;
+		const char *v;
+
+		if(eq == NULL) {
+			*err = "unix socket options must be key=value";
+			return -1;
+		}
+		klen = (int)(eq - s);
+		v = eq + 1;
+		vlen = ilen - klen - 1;
+		if(klen == 2 && strncmp(s, "db", 2) == 0) {
+			url->db = rr_number(v, vlen, 0, 65535);
+			if(url->db < 0) {
+				*err = "db must be a number from 0 to 65535";
+				return -1;
+			}
+		} else if(klen == 4 && strncmp(s, "user", 4) == 0) {
+			if(rr_unescape(v, vlen, url->user, sizeof(url->user)) < 0) {
+				*err = "bad user";
+				return -1;
+			}
+		} else if(klen == 8 && strncmp(s, "password", 8) == 0) {
+			if(rr_unescape(v, vlen, url->password, sizeof(url->password))
+					< 0) {
+				*err = "bad password";
+				return -1;
+			}
+		} else {
+			*err = "unknown unix socket option (db, user, password)";
+			return -1;
+		}
+		if(amp == NULL)
+			break;
+		len -= ilen + 1;
+		s = amp + 1;
+	}
+	return 0;
+}
+
+/* [[user]:password@]host[:port][/db] */
+static int rr_parse_tcp(const char *s, int len, rr_server_url_t *url,
+		const char **err)
+{
+	const char *at, *hp, *end, *slash, *colon;
+	int hplen;
+
+	slash = memchr(s, '/', len);
+	end = slash ? slash : s + len;
+	/* the last '@' before the path ends the credentials: a password may
+	 * contain '@' only %-escaped, but be lenient */
+	at = NULL;
+	for(hp = s; hp < end; hp++) {
+		if(*hp == '@')
+			at = hp;
+	}
+	if(at != NULL) {
+		const char *c = memchr(s, ':', at - s);
+		if(c == NULL) {
+			*err = "credentials must be user:password@ or :password@";
+			return -1;
+		}
+		if(rr_unescape(s, (int)(c - s), url->user, sizeof(url->user)) < 0
+				|| rr_unescape(c + 1, (int)(at - c - 1), url->password,
+						   sizeof(url->password))
+						   < 0) {
+			*err = "bad user or password (too long or bad %-escape)";
+			return -1;
+		}
+		if(url->password[0] == '\0') {
+			*err = "empty password";
+			return -1;
+		}
+		hp = at + 1;
+	} else {
+		hp = s;
+	}
+	hplen = (int)(end - hp);
+	if(hplen <= 0) {
+		*err = "missing host";
+		return -1;
+	}
+
+	if(hp[0] == '[') {
+		const char *rb = memchr(hp, ']', hplen);
+		int i;
+		if(rb == NULL || rb - hp - 1 < 2
+				|| rb - hp - 1 >= (int)sizeof(url->host)) {
+			*err = "bad IPv6 address (use [addr])";
+			return -1;
+		}
+		for(i = 1; hp + i < rb; i++) {
+			if(rr_hexval(hp[i]) < 0 && hp[i] != ':' && hp[i] != '.') {
+				*err = "bad IPv6 address";
+				return -1;
+			}
+		}
+		memcpy(url->host, hp + 1, rb - hp - 1);
+		url->host[rb - hp - 1] = '\0';
+		colon = (rb + 1 < end) ? rb + 1 : NULL;
+		if(colon != NULL && *colon != ':') {
+			*err = "garbage after IPv6 address";
+			return -1;
+		}
+	} else {
+		int i, hlen;
+		colon = memchr(hp, ':', hplen);
+		hlen = colon ? (int)(colon - hp) : hplen;
+		if(hlen <= 0 || hlen >= (int)sizeof(url->host)) {
+			*err = "bad host";
+			return -1;
+		}
+		for(i = 0; i < hlen; i++) {
+			char c = hp[i];
+			if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+					   || (c >= '0' && c <= '9') || c == '-' || c == '.'
+					   || c == '_')) {
+				*err = "bad character in host";
+				return -1;
+			}
+		}
+		memcpy(url->host, hp, hlen);
+		url->host[hlen] = '\0';
+	}
+	if(colon != NULL) {
+		url->port = rr_number(colon + 1, (int)(end - colon - 1), 1, 65535);
+		if(url->port < 0) {
+			*err = "port must be a number from 1 to 65535";
+			return -1;
+		}
+	}
+	if(slash != NULL && slash + 1 < s + len) {
+		url->db = rr_number(slash + 1, (int)(s + len - slash - 1), 0, 65535);
+		if(url->db < 0) {
+			*err = "db must be a number from 0 to 65535";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int rr_url_parse(const char *s, int len, rr_server_url_t *url, const char **err)
+{
+	static const char *dummy;
+
+	if(err == NULL)
+		err = &dummy;
+	memset(url, 0, sizeof(*url));
+	url->port = 6379;
+	if(s == NULL || len <= 0) {
+		*err = "empty server URL";
+		return -1;
+	}
+	if(memchr(s, '\0', len) != NULL) {
+		*err = "NUL byte in server URL";
+		return -1;
+	}
+	if(rr_has_prefix(s, len, "redis://"))
+		return rr_parse_tcp(s + 8, len - 8, url, err);
+	if(rr_has_prefix(s, len, "unix://"))
+		return rr_parse_unix(s + 7, len - 7, url, err);
+	if(rr_has_prefix(s, len, "unix:"))
+		return rr_parse_unix(s + 5, len - 5, url, err);
+	if(rr_has_prefix(s, len, "rediss://")) {
+		*err = "TLS (rediss://) is not supported; use a local TLS proxy or a "
+			   "unix socket";
+		return -1;
+	}
+	*err = "server must start with redis:// or unix:";
+	return -1;
+}
+
+int rr_url_print(const rr_server_url_t *url, char *out, int out_size)
+{
+	int n;
+
+	if(url->is_unix)
+		n = snprintf(out, out_size, "unix:%s", url->path);
+	else if(strchr(url->host, ':') != NULL)
+		n = snprintf(out, out_size, "[%s]:%d", url->host, url->port);
+	else
+		n = snprintf(out, out_size, "%s:%d", url->host, url->port);
+	if(n >= 0 && n < out_size && url->db != 0)
+		n += snprintf(out + n, out_size - n, "/%d", url->db);
+	if(n < 0)
+		n = 0;
+	if(n >= out_size)
+		n = out_size - 1;
+	return n;
+}

@@ -1,0 +1,34 @@
+/*
+ * redisroute - parsing of the `server` parameter (pure: libc only)
+ *
+ *   redis://[[user]:password@]host[:port][/db]     (host: name, IPv4, [IPv6])
+ *   unix:/path/to/redis.sock[?db=N][&user=U][&password=P]
+ */
+
+#ifndef _RR_URL_H_
+#define _RR_URL_H_
+
+#define RR_URL_HOST_MAX 256
+#define RR_URL_PATH_MAX 108 /* sun_path */
+#define RR_URL_CRED_MAX 256
+
+typedef struct rr_server_url
+{
+	int is_unix;
+	char host[RR_URL_HOST_MAX]; /* without brackets for IPv6 */
+	int port;
+	char path[RR_URL_PATH_MAX];
+	char user[RR_URL_CRED_MAX];		/* empty: no ACL user */
+	char password[RR_URL_CRED_MAX]; /* empty: no AUTH */
+	int db;
+} rr_server_url_t;
+
+/* Parses a server URL into url. Returns 0, or -1 with *err set to a static
+ * explanation. User and password may be %-escaped. */
+int rr_url_parse(const char *s, int len, rr_server_url_t *url, const char **err);
+
+/* Writes "host:port", "[v6]:port" or "unix:/path" plus "/db" into out, for
+ * logs and RPC; never the credentials. Returns the length. */
+int rr_url_print(const rr_server_url_t *url, char *out, int out_size);
+
+#endif

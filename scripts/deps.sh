@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Install, with apt-get, whatever the build, `make run` and `make test` need and
+# this machine lacks. Idempotent: a machine that has everything is left alone.
+set -eu
+
+packages=(
+	kamailio                  # the SIP server the module loads into
+	kamailio-lua-modules      # app_lua, for the KEMI tests
+	libhiredis-dev            # Redis client library
+	redis-server              # routing table, for `make run` and the tests
+	redis-tools               # redis-cli
+	sip-tester                # sipp
+	python3-pytest            # end-to-end test runner (/usr/bin/python3)
+	check                     # unit-test framework for the pure C parts
+	pkg-config gcc make       # building
+	dpkg-dev                  # dpkg-buildflags, dpkg-source (SDK fetch)
+	ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	p=${p%%#*}
+	[ -n "$p" ] || continue
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: not root; run as root, or install: apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Debian's packages start their services where an init system runs; the
+# tests and `make run` start their own, so stop any the install started.
+for svc in redis-server kamailio; do
+	if command -v service >/dev/null 2>&1; then
+		service "$svc" stop >/dev/null 2>&1 || true
+	fi
+done
