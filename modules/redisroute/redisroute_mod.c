@@ -49,7 +49,7 @@ static cmd_export_t cmds[] = {
 	{"sip_redirect", (cmd_function)w_sip_redirect1, 1, fixup_spve_null,
 		fixup_free_spve_null, REQUEST_ROUTE | FAILURE_ROUTE},
 	{"sip_redirect", (cmd_function)w_sip_redirect2, 2, fixup_sip_redirect2,
-		fixup_free_spve_igp, REQUEST_ROUTE | FAILURE_ROUTE},
+		fixup_free_spve_spve, REQUEST_ROUTE | FAILURE_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -142,21 +142,37 @@ static void mod_destroy(void)
 	rr_conn_destroy();
 }
 
-/* A literal code outside 300-399 is refused at start-up; a variable one is
- * checked at run time (-4). */
+/* Parses a reply code; -1 when it is not a number in 300..399. */
+static int rr_code_parse(const str *s)
+{
+	int i, code = 0;
+
+	if(s->len != 3)
+		return -1;
+	for(i = 0; i < 3; i++) {
+		if(s->s[i] < '0' || s->s[i] > '9')
+			return -1;
+		code = code * 10 + (s->s[i] - '0');
+	}
+	return (code >= 300 && code <= 399) ? code : -1;
+}
+
+/* The code may be a literal or hold pseudo-variables ("$hdr(X-Code)"): a
+ * literal outside 300-399 is refused at start-up, a variable one is checked
+ * at run time (-4). */
 static int fixup_sip_redirect2(void **param, int param_no)
 {
 	gparam_t *gp;
 
-	if(param_no == 1)
-		return fixup_spve_null(param, 1);
-	if(param_no != 2)
+	if(param_no != 1 && param_no != 2)
 		return 0;
-	if(fixup_igp_null(param, 1) < 0)
+	if(fixup_spve_null(param, 1) < 0)
 		return -1;
 	gp = (gparam_t *)*param;
-	if(gp->type == GPARAM_TYPE_INT && (gp->v.i < 300 || gp->v.i > 399)) {
-		LM_ERR("sip_redirect(): reply code %d is not a 3xx code\n", gp->v.i);
+	if(param_no == 2 && gp->type == GPARAM_TYPE_STR
+			&& rr_code_parse(&gp->v.str) < 0) {
+		LM_ERR("sip_redirect(): reply code '%.*s' is not a 3xx code\n",
+				gp->v.str.len, gp->v.str.s);
 		return -1;
 	}
 	return 0;
@@ -180,17 +196,20 @@ static int w_sip_redirect1(sip_msg_t *msg, char *key, char *p2)
 
 static int w_sip_redirect2(sip_msg_t *msg, char *key, char *code)
 {
-	str skey;
+	str skey, scode;
 	int icode;
 
 	if(fixup_get_svalue(msg, (gparam_t *)key, &skey) < 0
-			|| fixup_get_ivalue(msg, (gparam_t *)code, &icode) < 0) {
+			|| fixup_get_svalue(msg, (gparam_t *)code, &scode) < 0) {
 		LM_ERR("cannot get the key or the code\n");
 		return RR_NOT_APPLICABLE;
 	}
-	/* 0 would mean "the default": refuse it like any non-3xx value */
-	if(icode == 0)
-		icode = -1;
+	icode = rr_code_parse(&scode);
+	if(icode < 0) {
+		LM_ERR("sip_redirect(): reply code '%.*s' is not a 3xx code\n",
+				scode.len, scode.s);
+		return RR_NOT_APPLICABLE;
+	}
 	return rr_sip_redirect(msg, &skey, icode);
 }
 
