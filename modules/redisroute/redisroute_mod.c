@@ -101,17 +101,17 @@ static int mod_init(void)
 		return -1;
 	}
 	if(rr_check_range("redirect_code", redisroute_redirect_code, 300, 399) < 0
-			|| rr_check_range("max_targets", redisroute_max_targets, 1,
-					   RR_TARGETS_MAX)
+			|| rr_check_range(
+					   "max_targets", redisroute_max_targets, 1, RR_TARGETS_MAX)
 					   < 0
-			|| rr_check_range("connect_timeout", redisroute_connect_timeout, 1,
-					   60000)
+			|| rr_check_range(
+					   "connect_timeout", redisroute_connect_timeout, 1, 60000)
 					   < 0
-			|| rr_check_range("command_timeout", redisroute_command_timeout, 1,
-					   60000)
+			|| rr_check_range(
+					   "command_timeout", redisroute_command_timeout, 1, 60000)
 					   < 0
-			|| rr_check_range("retry_interval", redisroute_retry_interval, 0,
-					   3600000)
+			|| rr_check_range(
+					   "retry_interval", redisroute_retry_interval, 0, 3600000)
 					   < 0)
 		return -1;
 	cfg.connect_timeout_ms = redisroute_connect_timeout;

@@ -94,8 +94,8 @@ static void rr_conn_mark_down(const char *what, const char *detail)
 	if(_rr_conn_shared == NULL)
 		return;
 	lock_get(&_rr_conn_shared->lock);
-	snprintf(_rr_conn_shared->error, sizeof(_rr_conn_shared->error),
-			"%s: %s", what, detail);
+	snprintf(_rr_conn_shared->error, sizeof(_rr_conn_shared->error), "%s: %s",
+			what, detail);
 	if(_rr_conn_shared->up != 0) {
 		_rr_conn_shared->up = 0;
 		_rr_conn_shared->down_since_ms = now;
@@ -125,8 +125,8 @@ static void rr_conn_mark_up(void)
 	}
 	lock_release(&_rr_conn_shared->lock);
 	if(was == 0)
-		LM_NOTICE("redis %s is reachable again after %lld ms\n",
-				_rr_conn_addr, down_for);
+		LM_NOTICE("redis %s is reachable again after %lld ms\n", _rr_conn_addr,
+				down_for);
 	else if(was == -1)
 		LM_INFO("connected to redis %s\n", _rr_conn_addr);
 }
@@ -138,8 +138,8 @@ void rr_conn_note_error(const char *what, const char *detail, int detail_len)
 	if(detail_len < 0)
 		detail_len = 0;
 	lock_get(&_rr_conn_shared->lock);
-	snprintf(_rr_conn_shared->error, sizeof(_rr_conn_shared->error),
-			"%s: %.*s", what, detail_len, detail);
+	snprintf(_rr_conn_shared->error, sizeof(_rr_conn_shared->error), "%s: %.*s",
+			what, detail_len, detail);
 	lock_release(&_rr_conn_shared->lock);
 }
 

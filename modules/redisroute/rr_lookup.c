@@ -45,9 +45,9 @@ static const char _rr_script[] =
 static char _rr_prefix[RR_PREFIX_MAX];
 static int _rr_prefix_len = 0;
 static int _rr_max_targets = 8;
-static char _rr_fetch_arg[16];	 /* ARGV[1] */
-static char _rr_maxlen_arg[16];	 /* ARGV[2] */
-static char _rr_sha[41] = {0};	 /* per process: SHA1 of the loaded script */
+static char _rr_fetch_arg[16];	/* ARGV[1] */
+static char _rr_maxlen_arg[16]; /* ARGV[2] */
+static char _rr_sha[41] = {0};	/* per process: SHA1 of the loaded script */
 
 /* per process: recently reported bad targets, so that a bad entry in a busy
  * key is logged once, not once per request */
@@ -89,8 +89,8 @@ static unsigned int rr_hash(const char *a, int alen, const char *b, int blen)
 
 /* Logs a rejected target unless this process reported it recently. The
  * target is printed escaped: it may hold CR/LF or other control bytes. */
-void rr_lookup_report(const str *key, const char *raw, int raw_len,
-		const char *why)
+void rr_lookup_report(
+		const str *key, const char *raw, int raw_len, const char *why)
 {
 	unsigned int h = rr_hash(key->s, key->len, raw, raw_len);
 	unsigned int slot = h % RR_BAD_LOG_SLOTS;

@@ -47,7 +47,7 @@ int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res);
 
 /* Logs bad route data of key (a rejected target, a wrong type): once per
  * (key, value) and process every few minutes, not once per request. */
-void rr_lookup_report(const str *key, const char *raw, int raw_len,
-		const char *why);
+void rr_lookup_report(
+		const str *key, const char *raw, int raw_len, const char *why);
 
 #endif

@@ -25,9 +25,9 @@ static void rr_rpc_status(rpc_t *rpc, void *c)
 		return;
 	}
 	rpc->struct_add(h, "sssdd", "server", rr_conn_address(), "state",
-			st.up == 1 ? "up" : (st.up == 0 ? "down" : "unknown"),
-			"last_error", st.error[0] ? st.error : "none", "down_ms",
-			(int)st.down_ms, "outages", (int)st.outages);
+			st.up == 1 ? "up" : (st.up == 0 ? "down" : "unknown"), "last_error",
+			st.error[0] ? st.error : "none", "down_ms", (int)st.down_ms,
+			"outages", (int)st.outages);
 }
 
 static const char *rr_rpc_lookup_doc[] = {

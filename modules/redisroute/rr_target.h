@@ -14,12 +14,12 @@
 
 enum rr_target_err
 {
-	RR_TGT_EMPTY = -1,	  /* zero-length target */
-	RR_TGT_TOO_LONG = -2, /* longer than RR_URI_MAX once built */
-	RR_TGT_BAD_CHAR = -3, /* control char, CR/LF, space, non-ASCII, <>"... */
-	RR_TGT_BAD_HOST = -4, /* bare target is not host, host:port, [v6]:port */
-	RR_TGT_BAD_PORT = -5, /* port not in 1..65535 */
-	RR_TGT_BAD_URI = -6,  /* sip:/sips: URI without anything after it */
+	RR_TGT_EMPTY = -1,	   /* zero-length target */
+	RR_TGT_TOO_LONG = -2,  /* longer than RR_URI_MAX once built */
+	RR_TGT_BAD_CHAR = -3,  /* control char, CR/LF, space, non-ASCII, <>"... */
+	RR_TGT_BAD_HOST = -4,  /* bare target is not host, host:port, [v6]:port */
+	RR_TGT_BAD_PORT = -5,  /* port not in 1..65535 */
+	RR_TGT_BAD_URI = -6,   /* sip:/sips: URI without anything after it */
 	RR_TGT_BAD_ESCAPE = -7 /* '%' not followed by two hex digits */
 };
 

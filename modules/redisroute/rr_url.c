@@ -67,8 +67,8 @@ static int rr_has_prefix(const char *s, int len, const char *p)
 }
 
 /* unix:/path[?key=value&...] */
-static int rr_parse_unix(const char *s, int len, rr_server_url_t *url,
-		const char **err)
+static int rr_parse_unix(
+		const char *s, int len, rr_server_url_t *url, const char **err)
 {
 	const char *q = memchr(s, '?', len);
 	int plen = q ? (int)(q - s) : len;
@@ -115,8 +115,7 @@ static int rr_parse_unix(const char *s, int len, rr_server_url_t *url,
 				return -1;
 			}
 		} else if(klen == 8 && strncmp(s, "password", 8) == 0) {
-			if(rr_unescape(v, vlen, url->password, sizeof(url->password))
-					< 0) {
+			if(rr_unescape(v, vlen, url->password, sizeof(url->password)) < 0) {
 				*err = "bad password";
 				return -1;
 			}
@@ -133,8 +132,8 @@ static int rr_parse_unix(const char *s, int len, rr_server_url_t *url,
 }
 
 /* [[user]:password@]host[:port][/db] */
-static int rr_parse_tcp(const char *s, int len, rr_server_url_t *url,
-		const char **err)
+static int rr_parse_tcp(
+		const char *s, int len, rr_server_url_t *url, const char **err)
 {
 	const char *at, *hp, *end, *slash, *colon;
 	int hplen;

@@ -25,7 +25,8 @@ typedef struct rr_server_url
 
 /* Parses a server URL into url. Returns 0, or -1 with *err set to a static
  * explanation. User and password may be %-escaped. */
-int rr_url_parse(const char *s, int len, rr_server_url_t *url, const char **err);
+int rr_url_parse(
+		const char *s, int len, rr_server_url_t *url, const char **err);
 
 /* Writes "host:port", "[v6]:port" or "unix:/path" plus "/db" into out, for
  * logs and RPC; never the credentials. Returns the length. */
