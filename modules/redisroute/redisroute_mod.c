@@ -20,6 +20,7 @@
 #include "rr_conn.h"
 #include "rr_funcs.h"
 #include "rr_lookup.h"
+#include "rr_pv.h"
 #include "rr_rpc.h"
 #include "rr_stats.h"
 
@@ -41,6 +42,11 @@ static int w_sip_redirect0(sip_msg_t *msg, char *p1, char *p2);
 static int w_sip_redirect1(sip_msg_t *msg, char *key, char *p2);
 static int w_sip_redirect2(sip_msg_t *msg, char *key, char *code);
 static int fixup_sip_redirect2(void **param, int param_no);
+static int w_sip_forward0(sip_msg_t *msg, char *p1, char *p2);
+static int w_sip_forward1(sip_msg_t *msg, char *key, char *p2);
+static int w_sip_forward_next(sip_msg_t *msg, char *p1, char *p2);
+static int w_sip_lookup0(sip_msg_t *msg, char *p1, char *p2);
+static int w_sip_lookup1(sip_msg_t *msg, char *key, char *p2);
 
 /* clang-format off */
 static cmd_export_t cmds[] = {
@@ -50,6 +56,16 @@ static cmd_export_t cmds[] = {
 		fixup_free_spve_null, REQUEST_ROUTE | FAILURE_ROUTE},
 	{"sip_redirect", (cmd_function)w_sip_redirect2, 2, fixup_sip_redirect2,
 		fixup_free_spve_spve, REQUEST_ROUTE | FAILURE_ROUTE},
+	{"sip_forward", (cmd_function)w_sip_forward0, 0, 0, 0,
+		REQUEST_ROUTE | FAILURE_ROUTE},
+	{"sip_forward", (cmd_function)w_sip_forward1, 1, fixup_spve_null,
+		fixup_free_spve_null, REQUEST_ROUTE | FAILURE_ROUTE},
+	{"sip_forward_next", (cmd_function)w_sip_forward_next, 0, 0, 0,
+		FAILURE_ROUTE},
+	{"sip_lookup", (cmd_function)w_sip_lookup0, 0, 0, 0,
+		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
+	{"sip_lookup", (cmd_function)w_sip_lookup1, 1, fixup_spve_null,
+		fixup_free_spve_null, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -64,13 +80,19 @@ static param_export_t params[] = {
 	{0, 0, 0}
 };
 
+static pv_export_t mod_pvs[] = {
+	{{"redisroute", sizeof("redisroute") - 1}, PVT_OTHER, rr_pv_get, 0,
+		rr_pv_parse_name, pv_parse_index, 0, 0},
+	{{0, 0}, 0, 0, 0, 0, 0, 0, 0}
+};
+
 struct module_exports exports = {
 	"redisroute",     /* module name */
 	DEFAULT_DLFLAGS,  /* dlopen flags */
 	cmds,             /* cfg functions */
 	params,           /* parameters */
 	rr_rpc_cmds,      /* RPC commands */
-	0,                /* pseudo-variables */
+	mod_pvs,          /* pseudo-variables */
 	0,                /* response handling */
 	mod_init,         /* module init */
 	child_init,       /* per-process init */
@@ -92,6 +114,7 @@ static int mod_init(void)
 {
 	rr_conn_cfg_t cfg;
 	const char *err = NULL;
+	int bad = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	if(rr_url_parse(redisroute_server.s, redisroute_server.len, &cfg.url, &err)
@@ -100,28 +123,26 @@ static int mod_init(void)
 				redisroute_server.s, err);
 		return -1;
 	}
-	if(rr_check_range("redirect_code", redisroute_redirect_code, 300, 399) < 0
-			|| rr_check_range(
-					   "max_targets", redisroute_max_targets, 1, RR_TARGETS_MAX)
-					   < 0
-			|| rr_check_range(
-					   "connect_timeout", redisroute_connect_timeout, 1, 60000)
-					   < 0
-			|| rr_check_range(
-					   "command_timeout", redisroute_command_timeout, 1, 60000)
-					   < 0
-			|| rr_check_range(
-					   "retry_interval", redisroute_retry_interval, 0, 3600000)
-					   < 0)
+	bad |= rr_check_range("redirect_code", redisroute_redirect_code, 300, 399);
+	bad |= rr_check_range(
+			"max_targets", redisroute_max_targets, 1, RR_TARGETS_MAX);
+	bad |= rr_check_range(
+			"connect_timeout", redisroute_connect_timeout, 1, 60000);
+	bad |= rr_check_range(
+			"command_timeout", redisroute_command_timeout, 1, 60000);
+	bad |= rr_check_range(
+			"retry_interval", redisroute_retry_interval, 0, 3600000);
+	if(bad)
 		return -1;
 	cfg.connect_timeout_ms = redisroute_connect_timeout;
 	cfg.command_timeout_ms = redisroute_command_timeout;
 	cfg.retry_interval_ms = redisroute_retry_interval;
 
-	if(rr_stats_init() < 0 || rr_conn_init(&cfg) < 0
-			|| rr_lookup_init(&redisroute_key_prefix, redisroute_max_targets)
-					   < 0
-			|| rr_funcs_init() < 0)
+	if(rr_stats_init() < 0 || rr_conn_init(&cfg) < 0)
+		return -1;
+	if(rr_lookup_init(&redisroute_key_prefix, redisroute_max_targets) < 0)
+		return -1;
+	if(rr_funcs_init() < 0)
 		return -1;
 	LM_DBG("redis %s, key prefix '%.*s'\n", rr_conn_address(),
 			redisroute_key_prefix.len, redisroute_key_prefix.s);
@@ -178,6 +199,16 @@ static int fixup_sip_redirect2(void **param, int param_no)
 	return 0;
 }
 
+/* Reads the key parameter (a string with pseudo-variables). */
+static str *rr_get_key(sip_msg_t *msg, char *key, str *out)
+{
+	if(fixup_get_svalue(msg, (gparam_t *)key, out) < 0) {
+		LM_ERR("cannot get the key\n");
+		return NULL;
+	}
+	return out;
+}
+
 static int w_sip_redirect0(sip_msg_t *msg, char *p1, char *p2)
 {
 	return rr_sip_redirect(msg, NULL, 0);
@@ -187,10 +218,8 @@ static int w_sip_redirect1(sip_msg_t *msg, char *key, char *p2)
 {
 	str skey;
 
-	if(fixup_get_svalue(msg, (gparam_t *)key, &skey) < 0) {
-		LM_ERR("cannot get the key\n");
+	if(rr_get_key(msg, key, &skey) == NULL)
 		return RR_NOT_APPLICABLE;
-	}
 	return rr_sip_redirect(msg, &skey, 0);
 }
 
@@ -199,9 +228,10 @@ static int w_sip_redirect2(sip_msg_t *msg, char *key, char *code)
 	str skey, scode;
 	int icode;
 
-	if(fixup_get_svalue(msg, (gparam_t *)key, &skey) < 0
-			|| fixup_get_svalue(msg, (gparam_t *)code, &scode) < 0) {
-		LM_ERR("cannot get the key or the code\n");
+	if(rr_get_key(msg, key, &skey) == NULL)
+		return RR_NOT_APPLICABLE;
+	if(fixup_get_svalue(msg, (gparam_t *)code, &scode) < 0) {
+		LM_ERR("cannot get the code\n");
 		return RR_NOT_APPLICABLE;
 	}
 	icode = rr_code_parse(&scode);
@@ -212,6 +242,41 @@ static int w_sip_redirect2(sip_msg_t *msg, char *key, char *code)
 	}
 	return rr_sip_redirect(msg, &skey, icode);
 }
+
+static int w_sip_forward0(sip_msg_t *msg, char *p1, char *p2)
+{
+	return rr_sip_forward(msg, NULL);
+}
+
+static int w_sip_forward1(sip_msg_t *msg, char *key, char *p2)
+{
+	str skey;
+
+	if(rr_get_key(msg, key, &skey) == NULL)
+		return RR_NOT_APPLICABLE;
+	return rr_sip_forward(msg, &skey);
+}
+
+static int w_sip_forward_next(sip_msg_t *msg, char *p1, char *p2)
+{
+	return rr_sip_forward_next(msg);
+}
+
+static int w_sip_lookup0(sip_msg_t *msg, char *p1, char *p2)
+{
+	return rr_sip_lookup(msg, NULL);
+}
+
+static int w_sip_lookup1(sip_msg_t *msg, char *key, char *p2)
+{
+	str skey;
+
+	if(rr_get_key(msg, key, &skey) == NULL)
+		return RR_NOT_APPLICABLE;
+	return rr_sip_lookup(msg, &skey);
+}
+
+/* KEMI: optional parameters become separate functions */
 
 static int ki_sip_redirect(sip_msg_t *msg)
 {
@@ -225,26 +290,92 @@ static int ki_sip_redirect_key(sip_msg_t *msg, str *key)
 
 static int ki_sip_redirect_code(sip_msg_t *msg, str *key, int code)
 {
+	/* 0 would mean "the default": refuse it like any non-3xx value */
 	return rr_sip_redirect(msg, key, code == 0 ? -1 : code);
 }
 
+static int ki_sip_forward(sip_msg_t *msg)
+{
+	return rr_sip_forward(msg, NULL);
+}
+
+static int ki_sip_forward_key(sip_msg_t *msg, str *key)
+{
+	return rr_sip_forward(msg, key);
+}
+
+static int ki_sip_forward_next(sip_msg_t *msg)
+{
+	return rr_sip_forward_next(msg);
+}
+
+static int ki_sip_lookup(sip_msg_t *msg)
+{
+	return rr_sip_lookup(msg, NULL);
+}
+
+static int ki_sip_lookup_key(sip_msg_t *msg, str *key)
+{
+	return rr_sip_lookup(msg, key);
+}
+
+/* KSR.redisroute.lookup_count(): $redisroute(count). */
+static int ki_lookup_count(sip_msg_t *msg)
+{
+	const rr_result_t *r = rr_last_result(msg);
+
+	return r ? r->n : 0;
+}
+
+/* KSR.redisroute.lookup_uri(idx): $(redisroute(uri)[idx]), or nil. */
+static sr_kemi_xval_t *ki_lookup_uri(sip_msg_t *msg, int idx)
+{
+	static sr_kemi_xval_t xval;
+	const rr_result_t *r = rr_last_result(msg);
+
+	memset(&xval, 0, sizeof(xval));
+	if(r != NULL && idx < 0)
+		idx += r->n;
+	if(r == NULL || idx < 0 || idx >= r->n) {
+		sr_kemi_xval_null(&xval, SR_KEMI_XVAL_NULL_NONE);
+		return &xval;
+	}
+	xval.vtype = SR_KEMIP_STR;
+	xval.v.s = r->t[idx].uri;
+	return &xval;
+}
+
 /* clang-format off */
+#define RR_KEMI_NO_PARAMS { SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, \
+		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+#define RR_KEMI_STR_PARAM { SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE, \
+		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+
 static sr_kemi_t sr_kemi_redisroute_exports[] = {
 	{ str_init("redisroute"), str_init("sip_redirect"),
-		SR_KEMIP_INT, ki_sip_redirect,
-		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
-			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
-	},
+		SR_KEMIP_INT, ki_sip_redirect, RR_KEMI_NO_PARAMS },
 	{ str_init("redisroute"), str_init("sip_redirect_key"),
-		SR_KEMIP_INT, ki_sip_redirect_key,
-		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
-			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
-	},
+		SR_KEMIP_INT, ki_sip_redirect_key, RR_KEMI_STR_PARAM },
 	{ str_init("redisroute"), str_init("sip_redirect_code"),
 		SR_KEMIP_INT, ki_sip_redirect_code,
 		{ SR_KEMIP_STR, SR_KEMIP_INT, SR_KEMIP_NONE,
-			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
-	},
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE } },
+	{ str_init("redisroute"), str_init("sip_forward"),
+		SR_KEMIP_INT, ki_sip_forward, RR_KEMI_NO_PARAMS },
+	{ str_init("redisroute"), str_init("sip_forward_key"),
+		SR_KEMIP_INT, ki_sip_forward_key, RR_KEMI_STR_PARAM },
+	{ str_init("redisroute"), str_init("sip_forward_next"),
+		SR_KEMIP_INT, ki_sip_forward_next, RR_KEMI_NO_PARAMS },
+	{ str_init("redisroute"), str_init("sip_lookup"),
+		SR_KEMIP_INT, ki_sip_lookup, RR_KEMI_NO_PARAMS },
+	{ str_init("redisroute"), str_init("sip_lookup_key"),
+		SR_KEMIP_INT, ki_sip_lookup_key, RR_KEMI_STR_PARAM },
+	{ str_init("redisroute"), str_init("lookup_count"),
+		SR_KEMIP_INT, ki_lookup_count, RR_KEMI_NO_PARAMS },
+	{ str_init("redisroute"), str_init("lookup_uri"),
+		SR_KEMIP_XVAL, ki_lookup_uri,
+		{ SR_KEMIP_INT, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE } },
 
 	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
 };

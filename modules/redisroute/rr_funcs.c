@@ -9,7 +9,9 @@
 #include "core/dset.h"
 #include "core/dprint.h"
 #include "core/parser/parse_uri.h"
+#include "core/xavp.h"
 #include "modules/sl/sl.h"
+#include "modules/tm/tm_load.h"
 
 #include "redisroute.h"
 #include "rr_funcs.h"
@@ -17,9 +19,18 @@
 #include "rr_stats.h"
 
 static sl_api_t _rr_slb;
+static tm_api_t _rr_tmb;
+static int _rr_have_tm = 0;
 
-/* per process: the last lookup's result (no allocation per request) */
+/* per process: the last lookup's result (no allocation per request) and
+ * the message it belongs to */
 static rr_result_t _rr_result;
+static unsigned int _rr_result_msg_id = 0;
+static int _rr_result_valid = 0;
+
+/* the targets left for sip_forward_next(), kept with the transaction (tm
+ * saves and restores the XAVP list), next target first */
+static str _rr_next_xavp = str_init("_redisroute_next");
 
 int rr_funcs_init(void)
 {
@@ -28,19 +39,30 @@ int rr_funcs_init(void)
 			   "redisroute)\n");
 		return -1;
 	}
+	/* tm is optional: a pure redirect server does not need it */
+	if(find_export("t_relay", 0, 0) != NULL) {
+		if(load_tm_api(&_rr_tmb) != 0) {
+			LM_ERR("cannot bind to the tm module\n");
+			return -1;
+		}
+		_rr_have_tm = 1;
+	}
 	return 0;
 }
 
-/* Checks that msg is a request that may be redirected. */
-static int rr_request_ok(sip_msg_t *msg, const char *fn)
+/* Checks that msg is a request with a parsable R-URI and, unless any_method,
+ * neither an ACK (never answered, never routed anew) nor a CANCEL (answered
+ * and relayed by tm's own rules). */
+static int rr_request_ok(sip_msg_t *msg, const char *fn, int any_method)
 {
 	if(msg->first_line.type != SIP_REQUEST) {
 		LM_ERR("%s() called for a reply\n", fn);
 		return 0;
 	}
-	/* an ACK is never answered; a CANCEL is answered by its own rules */
-	if(msg->first_line.u.request.method_value == METHOD_ACK
-			|| msg->first_line.u.request.method_value == METHOD_CANCEL) {
+	if(!any_method
+			&& (msg->first_line.u.request.method_value == METHOD_ACK
+					|| msg->first_line.u.request.method_value
+							   == METHOD_CANCEL)) {
 		LM_DBG("%s() not applicable to %.*s\n", fn,
 				msg->first_line.u.request.method.len,
 				msg->first_line.u.request.method.s);
@@ -58,8 +80,19 @@ static int rr_resolve(sip_msg_t *msg, str *key)
 {
 	str *user = &msg->parsed_uri.user;
 	int sips = (msg->parsed_uri.type == SIPS_URI_T);
+	int ret;
 
-	return rr_lookup(key ? key : user, user, sips, &_rr_result);
+	ret = rr_lookup(key ? key : user, user, sips, &_rr_result);
+	_rr_result_msg_id = msg->id;
+	_rr_result_valid = 1;
+	return ret;
+}
+
+const rr_result_t *rr_last_result(sip_msg_t *msg)
+{
+	if(!_rr_result_valid || msg == NULL || msg->id != _rr_result_msg_id)
+		return NULL;
+	return &_rr_result;
 }
 
 static str rr_reason(int code)
@@ -148,7 +181,7 @@ int rr_sip_redirect(sip_msg_t *msg, str *key, int code)
 		LM_ERR("sip_redirect(): reply code %d is not a 3xx code\n", code);
 		return RR_NOT_APPLICABLE;
 	}
-	if(!rr_request_ok(msg, "sip_redirect"))
+	if(!rr_request_ok(msg, "sip_redirect", 0))
 		return RR_NOT_APPLICABLE;
 
 	ret = rr_resolve(msg, key);
@@ -171,4 +204,114 @@ int rr_sip_redirect(sip_msg_t *msg, str *key, int code)
 	}
 	rr_stats_inc(RR_STAT_REDIRECTS);
 	return RR_OK;
+}
+
+/* Relays msg to its (rewritten) R-URI through tm. */
+static int rr_relay(sip_msg_t *msg, const char *fn)
+{
+	if(_rr_tmb.t_relay(msg, NULL, NULL) < 0) {
+		LM_ERR("%s(): tm could not relay to %.*s\n", fn, msg->new_uri.len,
+				msg->new_uri.s);
+		return RR_RELAY_FAILED;
+	}
+	return RR_OK;
+}
+
+/* Keeps targets [1..n) for sip_forward_next(), next one first. */
+static int rr_keep_next_targets(const rr_result_t *res)
+{
+	sr_xval_t val;
+	int i;
+
+	xavp_rm_by_name(&_rr_next_xavp, 1, NULL);
+	/* xavp_add_value() adds at the head: add the last target first */
+	for(i = res->n - 1; i >= 1; i--) {
+		memset(&val, 0, sizeof(val));
+		val.type = SR_XTYPE_STR;
+		val.v.s = res->t[i].uri;
+		if(xavp_add_value(&_rr_next_xavp, &val, NULL) == NULL) {
+			LM_ERR("cannot keep the failover targets\n");
+			xavp_rm_by_name(&_rr_next_xavp, 1, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int rr_forward_ok(sip_msg_t *msg, const char *fn)
+{
+	if(!_rr_have_tm) {
+		LM_ERR("%s() needs the tm module (loadmodule \"tm.so\" before "
+			   "redisroute)\n",
+				fn);
+		return 0;
+	}
+	return rr_request_ok(msg, fn, 0);
+}
+
+int rr_sip_forward(sip_msg_t *msg, str *key)
+{
+	str uri;
+	int ret;
+
+	if(!rr_forward_ok(msg, "sip_forward"))
+		return RR_NOT_APPLICABLE;
+	ret = rr_resolve(msg, key);
+	if(ret != RR_OK)
+		return ret;
+
+	if(rr_keep_next_targets(&_rr_result) < 0)
+		return RR_RELAY_FAILED;
+	/* the first target only: branches the script added before would fork
+	 * the call to destinations that are not the route */
+	clear_branches();
+	uri = _rr_result.t[0].uri;
+	if(rewrite_uri(msg, &uri) < 0) {
+		LM_ERR("sip_forward(): cannot rewrite the Request-URI\n");
+		return RR_RELAY_FAILED;
+	}
+	ret = rr_relay(msg, "sip_forward");
+	if(ret == RR_OK)
+		rr_stats_inc(RR_STAT_FORWARDS);
+	return ret;
+}
+
+int rr_sip_forward_next(sip_msg_t *msg)
+{
+	char buf[RR_URI_MAX + 1];
+	sr_xavp_t *next;
+	str uri;
+
+	if(!rr_forward_ok(msg, "sip_forward_next"))
+		return RR_NOT_APPLICABLE;
+	next = xavp_get(&_rr_next_xavp, NULL);
+	if(next == NULL || next->val.type != SR_XTYPE_STR)
+		return RR_NO_ROUTE;
+	/* copy it out: removing the XAVP frees its value */
+	uri.len = next->val.v.s.len;
+	if(uri.len <= 0 || uri.len > RR_URI_MAX) {
+		xavp_rm(next, NULL);
+		return RR_NO_ROUTE;
+	}
+	memcpy(buf, next->val.v.s.s, uri.len);
+	buf[uri.len] = '\0';
+	uri.s = buf;
+	xavp_rm(next, NULL);
+
+	clear_branches();
+	if(rewrite_uri(msg, &uri) < 0) {
+		LM_ERR("sip_forward_next(): cannot rewrite the Request-URI\n");
+		return RR_RELAY_FAILED;
+	}
+	rr_stats_inc(RR_STAT_FAILOVERS);
+	return rr_relay(msg, "sip_forward_next");
+}
+
+int rr_sip_lookup(sip_msg_t *msg, str *key)
+{
+	if(!rr_request_ok(msg, "sip_lookup", 1)) {
+		_rr_result_valid = 0;
+		return RR_NOT_APPLICABLE;
+	}
+	return rr_resolve(msg, key);
 }

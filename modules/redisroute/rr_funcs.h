@@ -8,11 +8,30 @@
 #include "core/parser/msg_parser.h"
 #include "core/str.h"
 
-/* In mod_init: binds sl. */
+#include "rr_lookup.h"
+
+/* In mod_init: binds sl and tm. */
 int rr_funcs_init(void);
 
 /* sip_redirect(): key NULL means the Request-URI user; code 0 means the
  * redirect_code parameter. Returns 1 or a negative RR_ code. */
 int rr_sip_redirect(sip_msg_t *msg, str *key, int code);
+
+/* sip_forward(): rewrites the R-URI to the first target and relays
+ * statefully; the other targets are kept with the transaction for
+ * rr_sip_forward_next(). key NULL means the Request-URI user. */
+int rr_sip_forward(sip_msg_t *msg, str *key);
+
+/* sip_forward_next(): in a failure_route, relays to the next kept target.
+ * Returns -1 when none is left. */
+int rr_sip_forward_next(sip_msg_t *msg);
+
+/* sip_lookup(): resolves only; the result is read with
+ * rr_last_result(). */
+int rr_sip_lookup(sip_msg_t *msg, str *key);
+
+/* The targets of the last resolve done for msg in this process (by any of
+ * the functions above), or NULL. */
+const rr_result_t *rr_last_result(sip_msg_t *msg);
 
 #endif

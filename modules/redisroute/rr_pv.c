@@ -1,0 +1,70 @@
+/*
+ * redisroute - $redisroute(...): the result of the last lookup
+ */
+
+#include <string.h>
+
+#include "core/dprint.h"
+#include "core/pvar.h"
+
+#include "rr_funcs.h"
+#include "rr_pv.h"
+
+enum rr_pv_field
+{
+	RR_PV_COUNT = 0,
+	RR_PV_URI,
+	RR_PV_Q
+};
+
+int rr_pv_parse_name(pv_spec_t *sp, str *in)
+{
+	int field;
+
+	if(sp == NULL || in == NULL || in->len <= 0)
+		return -1;
+	if(in->len == 5 && strncmp(in->s, "count", 5) == 0)
+		field = RR_PV_COUNT;
+	else if(in->len == 3 && strncmp(in->s, "uri", 3) == 0)
+		field = RR_PV_URI;
+	else if(in->len == 1 && in->s[0] == 'q')
+		field = RR_PV_Q;
+	else {
+		LM_ERR("unknown $redisroute(%.*s): use count, uri or q\n", in->len,
+				in->s);
+		return -1;
+	}
+	sp->pvp.pvn.type = PV_NAME_INTSTR;
+	sp->pvp.pvn.u.isname.type = 0;
+	sp->pvp.pvn.u.isname.name.n = field;
+	return 0;
+}
+
+int rr_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
+{
+	static char qbuf[8];
+	const rr_result_t *r = rr_last_result(msg);
+	int field = param->pvn.u.isname.name.n;
+	int idx = 0, idxf = 0;
+	str q;
+
+	if(field == RR_PV_COUNT)
+		return pv_get_sintval(msg, param, res, r ? r->n : 0);
+	if(r == NULL || r->n == 0)
+		return pv_get_null(msg, param, res);
+	if(pv_get_spec_index(msg, param, &idx, &idxf) != 0) {
+		LM_ERR("invalid index\n");
+		return pv_get_null(msg, param, res);
+	}
+	if(idx < 0)
+		idx += r->n;
+	if(idx < 0 || idx >= r->n)
+		return pv_get_null(msg, param, res);
+	if(field == RR_PV_URI)
+		return pv_get_strval(msg, param, res, (str *)&r->t[idx].uri);
+	if(r->t[idx].q < 0)
+		return pv_get_null(msg, param, res);
+	q.s = qbuf;
+	q.len = rr_qvalue_format(r->t[idx].q, qbuf);
+	return pv_get_strval(msg, param, res, &q);
+}
