@@ -257,6 +257,15 @@ static int rr_conn_was_closed(const redisContext *ctx)
 				   || strstr(ctx->errstr, "Broken pipe") != NULL);
 }
 
+/* hiredis reports a read timeout (SO_RCVTIMEO) as an I/O error with EAGAIN's
+ * text; say it in an operator's words. */
+static int rr_conn_timed_out(const redisContext *ctx)
+{
+	return ctx->err == REDIS_ERR_IO
+		   && (strstr(ctx->errstr, "temporarily unavailable") != NULL
+				   || strstr(ctx->errstr, "timed out") != NULL);
+}
+
 redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen)
 {
 	redisReply *r;
@@ -282,8 +291,12 @@ redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen)
 		/* timeout or I/O error: the connection may still deliver a late
 		 * reply, so it cannot be reused */
 		char detail[128];
-		snprintf(detail, sizeof(detail), "%s",
-				_rr_ctx->errstr[0] ? _rr_ctx->errstr : "no reply");
+		if(rr_conn_timed_out(_rr_ctx))
+			snprintf(detail, sizeof(detail), "timed out after %d ms",
+					_rr_conn_cfg.command_timeout_ms);
+		else
+			snprintf(detail, sizeof(detail), "%s",
+					_rr_ctx->errstr[0] ? _rr_ctx->errstr : "no reply");
 		rr_conn_drop("command", detail);
 		return NULL;
 	}

@@ -278,7 +278,7 @@ int rr_sip_forward(sip_msg_t *msg, str *key)
 
 int rr_sip_forward_next(sip_msg_t *msg)
 {
-	char buf[RR_URI_MAX + 1];
+	char buf[RR_URI_MAX];
 	sr_xavp_t *next;
 	str uri;
 
@@ -289,7 +289,7 @@ int rr_sip_forward_next(sip_msg_t *msg)
 		return RR_NO_ROUTE;
 	/* copy it out: removing the XAVP frees its value */
 	uri.len = next->val.v.s.len;
-	if(uri.len <= 0 || uri.len > RR_URI_MAX) {
+	if(uri.len <= 0 || uri.len >= RR_URI_MAX) {
 		xavp_rm(next, NULL);
 		return RR_NO_ROUTE;
 	}

@@ -70,7 +70,7 @@ int rr_lookup_init(const str *prefix, int max_targets)
 	_rr_prefix_len = prefix->len;
 	_rr_max_targets = max_targets;
 	snprintf(_rr_fetch_arg, sizeof(_rr_fetch_arg), "%d", RR_FETCH_MAX);
-	snprintf(_rr_maxlen_arg, sizeof(_rr_maxlen_arg), "%d", RR_URI_MAX);
+	snprintf(_rr_maxlen_arg, sizeof(_rr_maxlen_arg), "%d", RR_URI_MAX - 1);
 	return 0;
 }
 
@@ -130,7 +130,7 @@ static void rr_add_target(const str *key, const redisReply *e, int q,
 		return;
 	}
 	len = rr_target_build(e->str, (int)e->len, ruri_user->s, ruri_user->len,
-			sips, out, RR_URI_MAX + 1);
+			sips, out, RR_URI_MAX);
 	if(len < 0) {
 		rr_lookup_report(key, e->str, (int)e->len, rr_target_strerror(len));
 		return;

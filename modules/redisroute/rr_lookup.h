@@ -34,7 +34,7 @@ typedef struct rr_result
 {
 	int n;
 	rr_target_t t[RR_TARGETS_MAX];
-	char buf[RR_TARGETS_MAX][RR_URI_MAX + 1];
+	char buf[RR_TARGETS_MAX][RR_URI_MAX];
 } rr_result_t;
 
 /* In mod_init, after the connection is configured. */

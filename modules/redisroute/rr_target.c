@@ -99,6 +99,9 @@ static int rr_hostname_check(const char *s, int len)
 		if(++label > 63)
 			return RR_TGT_BAD_HOST;
 	}
+	/* the last label may not end in '-' either */
+	if(label > 0 && s[len - 1] == '-')
+		return RR_TGT_BAD_HOST;
 	return 0;
 }
 
@@ -160,8 +163,9 @@ int rr_target_build(const char *raw, int raw_len, const char *user,
 
 	if(raw == NULL || raw_len <= 0)
 		return RR_TGT_EMPTY;
-	if(out_size > RR_URI_MAX + 1)
-		out_size = RR_URI_MAX + 1;
+	/* at most RR_URI_MAX - 1 bytes plus the NUL */
+	if(out_size > RR_URI_MAX)
+		out_size = RR_URI_MAX;
 	if(raw_len >= out_size)
 		return RR_TGT_TOO_LONG;
 	/* control characters, CR/LF and spaces are refused before anything

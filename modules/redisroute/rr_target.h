@@ -8,14 +8,16 @@
 #ifndef _RR_TARGET_H_
 #define _RR_TARGET_H_
 
-/* Kamailio's MAX_URI_SIZE (core/config.h); checked at compile time in
- * rr_lookup.c so that the two cannot drift apart. */
+/* Kamailio's MAX_URI_SIZE (core/config.h), checked at compile time in
+ * rr_lookup.c so that the two cannot drift apart. It counts the terminating
+ * NUL: the core (append_branch) takes URIs of at most RR_URI_MAX - 1 bytes,
+ * and so do we. */
 #define RR_URI_MAX 1024
 
 enum rr_target_err
 {
 	RR_TGT_EMPTY = -1,	   /* zero-length target */
-	RR_TGT_TOO_LONG = -2,  /* longer than RR_URI_MAX once built */
+	RR_TGT_TOO_LONG = -2,  /* RR_URI_MAX bytes or more once built */
 	RR_TGT_BAD_CHAR = -3,  /* control char, CR/LF, space, non-ASCII, <>"... */
 	RR_TGT_BAD_HOST = -4,  /* bare target is not host, host:port, [v6]:port */
 	RR_TGT_BAD_PORT = -5,  /* port not in 1..65535 */

@@ -188,6 +188,10 @@ static int rr_parse_tcp(
 				return -1;
 			}
 		}
+		if(memchr(hp + 1, ':', rb - hp - 1) == NULL) {
+			*err = "bad IPv6 address (no colon)";
+			return -1;
+		}
 		memcpy(url->host, hp + 1, rb - hp - 1);
 		url->host[rb - hp - 1] = '\0';
 		colon = (rb + 1 < end) ? rb + 1 : NULL;
@@ -274,7 +278,8 @@ int rr_url_print(const rr_server_url_t *url, char *out, int out_size)
 	else
 		n = snprintf(out, out_size, "%s:%d", url->host, url->port);
 	if(n >= 0 && n < out_size && url->db != 0)
-		n += snprintf(out + n, out_size - n, "/%d", url->db);
+		n += snprintf(out + n, out_size - n, url->is_unix ? "?db=%d" : "/%d",
+				url->db);
 	if(n < 0)
 		n = 0;
 	if(n >= out_size)

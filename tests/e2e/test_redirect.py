@@ -188,6 +188,18 @@ def test_oversize_target_rejected_and_limit_target_accepted(kamailio, fresh):
     assert r.contact_uris() == [fits]
 
 
+def test_uri_of_exactly_1024_bytes_is_rejected_not_the_redirect(kamailio, fresh):
+    # Kamailio keeps URIs of at most 1023 bytes; one of 1024 in second place
+    # must cost only itself, not the whole 302
+    first = "sip:first@192.0.2.1"
+    limit = "sip:" + "w" * (1024 - len("sip:@192.0.2.2")) + "@192.0.2.2"
+    assert len(limit) == 1024
+    fresh.cli("RPUSH", "route:edge", first, limit, "192.0.2.3")
+    r = invite(kamailio, "edge", transport="tcp")
+    assert r.code == 302
+    assert r.contact_uris() == [first, "sip:edge@192.0.2.3"]
+
+
 def test_oversize_string_value_is_bad_data(kamailio, fresh):
     fresh.cli("SET", "route:huge", "sip:" + "z" * 50000 + "@192.0.2.1")
     assert invite(kamailio, "huge").code == 500
