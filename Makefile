@@ -28,6 +28,9 @@ KAMAILIO_MODDIR = $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modu
 
 .PHONY: all build deps sdk install run test unit e2e clean distclean
 
+# extra targets (fuzz, memcheck, bench, ...), one file each
+-include mk/*.mk
+
 all: build
 
 deps:
