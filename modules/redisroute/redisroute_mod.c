@@ -33,6 +33,9 @@ int redisroute_max_targets = 8;
 static int redisroute_connect_timeout = 500;
 static int redisroute_command_timeout = 250;
 static int redisroute_retry_interval = 1000;
+static str redisroute_sentinels = STR_NULL;
+static str redisroute_sentinel_master = str_init("mymaster");
+static str redisroute_sentinel_password = STR_NULL;
 
 static int mod_init(void);
 static int child_init(int rank);
@@ -77,6 +80,9 @@ static param_export_t params[] = {
 	{"connect_timeout",  PARAM_INT, &redisroute_connect_timeout},
 	{"command_timeout",  PARAM_INT, &redisroute_command_timeout},
 	{"retry_interval",   PARAM_INT, &redisroute_retry_interval},
+	{"sentinels",        PARAM_STR, &redisroute_sentinels},
+	{"sentinel_master",  PARAM_STR, &redisroute_sentinel_master},
+	{"sentinel_password", PARAM_STR, &redisroute_sentinel_password},
 	{0, 0, 0}
 };
 
@@ -110,6 +116,44 @@ static int rr_check_range(const char *name, int value, int min, int max)
 	return 0;
 }
 
+/* The sentinel parameters, when `sentinels` is set: the `server` URL then
+ * gives only the credentials and the db of the master. */
+static int rr_sentinel_cfg(rr_conn_cfg_t *cfg)
+{
+	const char *err = NULL;
+
+	if(redisroute_sentinels.s == NULL || redisroute_sentinels.len == 0)
+		return 0;
+	cfg->nsentinels =
+			rr_hostports_parse(redisroute_sentinels.s, redisroute_sentinels.len,
+					26379, cfg->sentinels, RR_SENTINELS_MAX, &err);
+	if(cfg->nsentinels < 0) {
+		LM_ERR("bad modparam sentinels '%.*s': %s\n", redisroute_sentinels.len,
+				redisroute_sentinels.s, err);
+		return -1;
+	}
+	if(cfg->url.is_unix) {
+		LM_ERR("modparam sentinels goes with a redis:// server URL, not "
+			   "unix:\n");
+		return -1;
+	}
+	if(redisroute_sentinel_master.len <= 0
+			|| redisroute_sentinel_master.len
+					   >= (int)sizeof(cfg->sentinel_master)
+			|| redisroute_sentinel_password.len
+					   >= (int)sizeof(cfg->sentinel_password)) {
+		LM_ERR("modparam sentinel_master empty, or sentinel_master or "
+			   "sentinel_password too long\n");
+		return -1;
+	}
+	memcpy(cfg->sentinel_master, redisroute_sentinel_master.s,
+			redisroute_sentinel_master.len);
+	if(redisroute_sentinel_password.len > 0)
+		memcpy(cfg->sentinel_password, redisroute_sentinel_password.s,
+				redisroute_sentinel_password.len);
+	return 0;
+}
+
 static int mod_init(void)
 {
 	rr_conn_cfg_t cfg;
@@ -133,6 +177,8 @@ static int mod_init(void)
 	bad |= rr_check_range(
 			"retry_interval", redisroute_retry_interval, 0, 3600000);
 	if(bad)
+		return -1;
+	if(rr_sentinel_cfg(&cfg) < 0)
 		return -1;
 	cfg.connect_timeout_ms = redisroute_connect_timeout;
 	cfg.command_timeout_ms = redisroute_command_timeout;

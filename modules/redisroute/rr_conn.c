@@ -3,6 +3,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -19,6 +20,7 @@ typedef struct rr_conn_shared
 	long long down_since_ms;
 	long outages;
 	char error[128];
+	char master[RR_URL_HOST_MAX + 8]; /* sentinel mode: "host:port" */
 } rr_conn_shared_t;
 
 static rr_conn_cfg_t _rr_conn_cfg;
@@ -28,6 +30,8 @@ static rr_conn_shared_t *_rr_conn_shared = NULL;
 /* this process's connection and when it may next try to connect */
 static redisContext *_rr_ctx = NULL;
 static long long _rr_next_attempt_ms = 0;
+/* per process: the sentinel that answered last is asked first */
+static int _rr_sentinel_first = 0;
 
 static long long rr_now_ms(void)
 {
@@ -49,7 +53,11 @@ static struct timeval rr_ms_to_tv(int ms)
 int rr_conn_init(const rr_conn_cfg_t *cfg)
 {
 	_rr_conn_cfg = *cfg;
-	rr_url_print(&cfg->url, _rr_conn_addr, sizeof(_rr_conn_addr));
+	if(cfg->nsentinels > 0)
+		snprintf(_rr_conn_addr, sizeof(_rr_conn_addr), "sentinel master '%s'",
+				cfg->sentinel_master);
+	else
+		rr_url_print(&cfg->url, _rr_conn_addr, sizeof(_rr_conn_addr));
 	_rr_conn_shared = shm_malloc(sizeof(*_rr_conn_shared));
 	if(_rr_conn_shared == NULL) {
 		SHM_MEM_ERROR;
@@ -188,17 +196,128 @@ static int rr_conn_setup_cmd(redisContext *ctx, int argc, const char **argv)
 	return 0;
 }
 
+/* Records the master the sentinels named; logs when it moved. */
+static void rr_conn_set_master(const char *host, int port)
+{
+	char addr[sizeof(_rr_conn_shared->master)];
+	int moved = 0;
+
+	snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
+			port);
+	lock_get(&_rr_conn_shared->lock);
+	if(strcmp(_rr_conn_shared->master, addr) != 0) {
+		moved = (_rr_conn_shared->master[0] != '\0');
+		memcpy(_rr_conn_shared->master, addr, sizeof(addr));
+	}
+	lock_release(&_rr_conn_shared->lock);
+	if(moved)
+		LM_NOTICE("%s moved to %s (sentinel failover)\n", _rr_conn_addr, addr);
+}
+
+/* Asks the sentinels, in turn, where the master is. Returns 0 with host and
+ * port set, or -1 (and the connection marked down). */
+static int rr_sentinel_master(char *host, int *port)
+{
+	struct timeval tv = rr_ms_to_tv(_rr_conn_cfg.connect_timeout_ms);
+	struct timeval cmd_tv = rr_ms_to_tv(_rr_conn_cfg.command_timeout_ms);
+	const char *argv[3] = {"SENTINEL", "get-master-addr-by-name",
+			_rr_conn_cfg.sentinel_master};
+	char last[128] = "no sentinel answered";
+	int i;
+
+	for(i = 0; i < _rr_conn_cfg.nsentinels; i++) {
+		int idx = (_rr_sentinel_first + i) % _rr_conn_cfg.nsentinels;
+		const rr_hostport_t *s = &_rr_conn_cfg.sentinels[idx];
+		redisContext *ctx = redisConnectWithTimeout(s->host, s->port, tv);
+		redisReply *r;
+		int ok = 0;
+
+		if(ctx == NULL || ctx->err) {
+			snprintf(last, sizeof(last), "sentinel %.64s:%d: %.40s", s->host,
+					s->port, ctx ? ctx->errstr : "out of memory");
+			if(ctx)
+				redisFree(ctx);
+			continue;
+		}
+		redisSetTimeout(ctx, cmd_tv);
+		if(_rr_conn_cfg.sentinel_password[0] != '\0') {
+			const char *aargv[2] = {"AUTH", _rr_conn_cfg.sentinel_password};
+			r = redisCommandArgv(ctx, 2, aargv, NULL);
+			if(r)
+				freeReplyObject(r);
+		}
+		r = redisCommandArgv(ctx, 3, argv, NULL);
+		if(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2
+				&& r->element[0]->type == REDIS_REPLY_STRING
+				&& r->element[1]->type == REDIS_REPLY_STRING
+				&& r->element[0]->len > 0
+				&& r->element[0]->len < RR_URL_HOST_MAX) {
+			int p = atoi(r->element[1]->str);
+			if(p > 0 && p <= 65535) {
+				memcpy(host, r->element[0]->str, r->element[0]->len);
+				host[r->element[0]->len] = '\0';
+				*port = p;
+				ok = 1;
+			}
+		}
+		if(!ok)
+			snprintf(last, sizeof(last),
+					"sentinel %.64s:%d does not know %.32s", s->host, s->port,
+					_rr_conn_cfg.sentinel_master);
+		if(r)
+			freeReplyObject(r);
+		redisFree(ctx);
+		if(ok) {
+			_rr_sentinel_first = idx;
+			return 0;
+		}
+	}
+	rr_conn_drop("sentinel", last);
+	return -1;
+}
+
+/* With sentinels: a node that the sentinels still name but that is not the
+ * master (a failover under way) is not used. */
+static int rr_conn_check_role(redisContext *ctx)
+{
+	const char *argv[1] = {"ROLE"};
+	redisReply *r = redisCommandArgv(ctx, 1, argv, NULL);
+	int master;
+
+	if(r == NULL) {
+		rr_conn_drop("ROLE", ctx->errstr[0] ? ctx->errstr : "no reply");
+		return -1;
+	}
+	master = (r->type == REDIS_REPLY_ARRAY && r->elements > 0
+			  && r->element[0]->type == REDIS_REPLY_STRING
+			  && strcmp(r->element[0]->str, "master") == 0);
+	freeReplyObject(r);
+	if(!master) {
+		rr_conn_drop("ROLE", "the node the sentinels name is not (yet) the "
+							 "master");
+		return -1;
+	}
+	return 0;
+}
+
 static int rr_conn_connect(void)
 {
 	const rr_server_url_t *url = &_rr_conn_cfg.url;
 	struct timeval tv = rr_ms_to_tv(_rr_conn_cfg.connect_timeout_ms);
 	struct timeval cmd_tv = rr_ms_to_tv(_rr_conn_cfg.command_timeout_ms);
+	char host[RR_URL_HOST_MAX];
+	int port = url->port;
 	redisContext *ctx;
 
-	if(url->is_unix)
+	if(_rr_conn_cfg.nsentinels > 0) {
+		if(rr_sentinel_master(host, &port) < 0)
+			return -1;
+		ctx = redisConnectWithTimeout(host, port, tv);
+	} else if(url->is_unix) {
 		ctx = redisConnectUnixWithTimeout(url->path, tv);
-	else
+	} else {
 		ctx = redisConnectWithTimeout(url->host, url->port, tv);
+	}
 	if(ctx == NULL) {
 		rr_conn_drop("connect", "out of memory");
 		return -1;
@@ -226,6 +345,11 @@ static int rr_conn_connect(void)
 			if(rr_conn_setup_cmd(ctx, 2, argv) < 0)
 				return -1;
 		}
+	}
+	if(_rr_conn_cfg.nsentinels > 0) {
+		if(rr_conn_check_role(ctx) < 0)
+			return -1;
+		rr_conn_set_master(host, port);
 	}
 	if(url->db != 0) {
 		char db[16];
@@ -316,5 +440,6 @@ void rr_conn_get_status(rr_conn_status_t *st)
 		st->down_ms = (long)(rr_now_ms() - _rr_conn_shared->down_since_ms);
 	st->outages = _rr_conn_shared->outages;
 	memcpy(st->error, _rr_conn_shared->error, sizeof(st->error));
+	memcpy(st->master, _rr_conn_shared->master, sizeof(st->master));
 	lock_release(&_rr_conn_shared->lock);
 }

@@ -7,6 +7,11 @@
  * Redis is down a request costs no network wait at all. The up/down state is
  * shared between processes only for logging (one line per outage and per
  * recovery) and for the status RPC.
+ *
+ * With Redis Sentinel, every connect asks the sentinels for the master's
+ * address and checks with ROLE that it really is the master. A failover is
+ * followed on the next connect: the sentinels close the clients of a demoted
+ * master, and a connection that ends or fails is reopened through them.
  */
 
 #ifndef _RR_CONN_H_
@@ -18,7 +23,11 @@
 
 typedef struct rr_conn_cfg
 {
-	rr_server_url_t url;
+	rr_server_url_t url; /* with sentinels: credentials and db only */
+	rr_hostport_t sentinels[RR_SENTINELS_MAX];
+	int nsentinels; /* 0: connect to url directly */
+	char sentinel_master[128];
+	char sentinel_password[RR_URL_CRED_MAX];
 	int connect_timeout_ms;
 	int command_timeout_ms;
 	int retry_interval_ms;
@@ -26,10 +35,11 @@ typedef struct rr_conn_cfg
 
 typedef struct rr_conn_status
 {
-	int up;			 /* 1 up, 0 down, -1 not tried yet */
-	long down_ms;	 /* how long it has been down, 0 when up */
-	char error[128]; /* last error seen by any process */
-	long outages;	 /* outages since start */
+	int up;							  /* 1 up, 0 down, -1 not tried yet */
+	long down_ms;					  /* how long it has been down, 0 when up */
+	char error[128];				  /* last error seen by any process */
+	long outages;					  /* outages since start */
+	char master[RR_URL_HOST_MAX + 8]; /* with sentinels: current master */
 } rr_conn_status_t;
 
 /* In mod_init: copies the configuration, allocates the shared state. */

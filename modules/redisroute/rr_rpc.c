@@ -28,6 +28,8 @@ static void rr_rpc_status(rpc_t *rpc, void *c)
 			st.up == 1 ? "up" : (st.up == 0 ? "down" : "unknown"), "last_error",
 			st.error[0] ? st.error : "none", "down_ms", (int)st.down_ms,
 			"outages", (int)st.outages);
+	if(st.master[0] != '\0')
+		rpc->struct_add(h, "s", "master", st.master);
 }
 
 static const char *rr_rpc_lookup_doc[] = {

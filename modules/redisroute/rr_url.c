@@ -131,11 +131,78 @@ static int rr_parse_unix(
 	return 0;
 }
 
+/* host[:port], [ipv6][:port]; host (without brackets) and port are written
+ * only when valid. */
+static int rr_parse_hostport(
+		const char *hp, int hplen, char *host, int *port, const char **err)
+{
+	const char *end = hp + hplen;
+	const char *colon;
+
+	if(hplen <= 0) {
+		*err = "missing host";
+		return -1;
+	}
+	if(hp[0] == '[') {
+		const char *rb = memchr(hp, ']', hplen);
+		int i;
+		if(rb == NULL || rb - hp - 1 < 2
+				|| rb - hp - 1 >= (int)RR_URL_HOST_MAX) {
+			*err = "bad IPv6 address (use [addr])";
+			return -1;
+		}
+		for(i = 1; hp + i < rb; i++) {
+			if(rr_hexval(hp[i]) < 0 && hp[i] != ':' && hp[i] != '.') {
+				*err = "bad IPv6 address";
+				return -1;
+			}
+		}
+		if(memchr(hp + 1, ':', rb - hp - 1) == NULL) {
+			*err = "bad IPv6 address (no colon)";
+			return -1;
+		}
+		memcpy(host, hp + 1, rb - hp - 1);
+		host[rb - hp - 1] = '\0';
+		colon = (rb + 1 < end) ? rb + 1 : NULL;
+		if(colon != NULL && *colon != ':') {
+			*err = "garbage after IPv6 address";
+			return -1;
+		}
+	} else {
+		int i, hlen;
+		colon = memchr(hp, ':', hplen);
+		hlen = colon ? (int)(colon - hp) : hplen;
+		if(hlen <= 0 || hlen >= (int)RR_URL_HOST_MAX) {
+			*err = "bad host";
+			return -1;
+		}
+		for(i = 0; i < hlen; i++) {
+			char c = hp[i];
+			if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+					   || (c >= '0' && c <= '9') || c == '-' || c == '.'
+					   || c == '_')) {
+				*err = "bad character in host";
+				return -1;
+			}
+		}
+		memcpy(host, hp, hlen);
+		host[hlen] = '\0';
+	}
+	if(colon != NULL) {
+		*port = rr_number(colon + 1, (int)(end - colon - 1), 1, 65535);
+		if(*port < 0) {
+			*err = "port must be a number from 1 to 65535";
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* [[user]:password@]host[:port][/db] */
 static int rr_parse_tcp(
 		const char *s, int len, rr_server_url_t *url, const char **err)
 {
-	const char *at, *hp, *end, *slash, *colon;
+	const char *at, *hp, *end, *slash;
 	int hplen;
 
 	slash = memchr(s, '/', len);
@@ -174,58 +241,8 @@ static int rr_parse_tcp(
 		return -1;
 	}
 
-	if(hp[0] == '[') {
-		const char *rb = memchr(hp, ']', hplen);
-		int i;
-		if(rb == NULL || rb - hp - 1 < 2
-				|| rb - hp - 1 >= (int)sizeof(url->host)) {
-			*err = "bad IPv6 address (use [addr])";
-			return -1;
-		}
-		for(i = 1; hp + i < rb; i++) {
-			if(rr_hexval(hp[i]) < 0 && hp[i] != ':' && hp[i] != '.') {
-				*err = "bad IPv6 address";
-				return -1;
-			}
-		}
-		if(memchr(hp + 1, ':', rb - hp - 1) == NULL) {
-			*err = "bad IPv6 address (no colon)";
-			return -1;
-		}
-		memcpy(url->host, hp + 1, rb - hp - 1);
-		url->host[rb - hp - 1] = '\0';
-		colon = (rb + 1 < end) ? rb + 1 : NULL;
-		if(colon != NULL && *colon != ':') {
-			*err = "garbage after IPv6 address";
-			return -1;
-		}
-	} else {
-		int i, hlen;
-		colon = memchr(hp, ':', hplen);
-		hlen = colon ? (int)(colon - hp) : hplen;
-		if(hlen <= 0 || hlen >= (int)sizeof(url->host)) {
-			*err = "bad host";
-			return -1;
-		}
-		for(i = 0; i < hlen; i++) {
-			char c = hp[i];
-			if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-					   || (c >= '0' && c <= '9') || c == '-' || c == '.'
-					   || c == '_')) {
-				*err = "bad character in host";
-				return -1;
-			}
-		}
-		memcpy(url->host, hp, hlen);
-		url->host[hlen] = '\0';
-	}
-	if(colon != NULL) {
-		url->port = rr_number(colon + 1, (int)(end - colon - 1), 1, 65535);
-		if(url->port < 0) {
-			*err = "port must be a number from 1 to 65535";
-			return -1;
-		}
-	}
+	if(rr_parse_hostport(hp, hplen, url->host, &url->port, err) < 0)
+		return -1;
 	if(slash != NULL && slash + 1 < s + len) {
 		url->db = rr_number(slash + 1, (int)(s + len - slash - 1), 0, 65535);
 		if(url->db < 0) {
@@ -265,6 +282,43 @@ int rr_url_parse(const char *s, int len, rr_server_url_t *url, const char **err)
 	}
 	*err = "server must start with redis:// or unix:";
 	return -1;
+}
+
+int rr_hostports_parse(const char *s, int len, int default_port,
+		rr_hostport_t *out, int max, const char **err)
+{
+	int n = 0;
+	const char *end = s + len;
+
+	while(s < end) {
+		const char *comma = memchr(s, ',', end - s);
+		const char *item = s, *item_end = comma ? comma : end;
+
+		while(item < item_end && (*item == ' ' || *item == '\t'))
+			item++;
+		while(item_end > item && (item_end[-1] == ' ' || item_end[-1] == '\t'))
+			item_end--;
+		if(item_end > item) {
+			if(n >= max) {
+				*err = "too many addresses";
+				return -1;
+			}
+			out[n].port = default_port;
+			if(rr_parse_hostport(item, (int)(item_end - item), out[n].host,
+					   &out[n].port, err)
+					< 0)
+				return -1;
+			n++;
+		}
+		if(comma == NULL)
+			break;
+		s = comma + 1;
+	}
+	if(n == 0) {
+		*err = "no address";
+		return -1;
+	}
+	return n;
 }
 
 int rr_url_print(const rr_server_url_t *url, char *out, int out_size)

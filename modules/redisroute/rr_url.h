@@ -28,6 +28,20 @@ typedef struct rr_server_url
 int rr_url_parse(
 		const char *s, int len, rr_server_url_t *url, const char **err);
 
+#define RR_SENTINELS_MAX 8
+
+typedef struct rr_hostport
+{
+	char host[RR_URL_HOST_MAX]; /* without brackets for IPv6 */
+	int port;
+} rr_hostport_t;
+
+/* Parses a comma-separated list of host:port, [ipv6]:port or host (port
+ * default_port) into out (at most max entries). Returns the number of
+ * entries, or -1 with *err set. */
+int rr_hostports_parse(const char *s, int len, int default_port,
+		rr_hostport_t *out, int max, const char **err);
+
 /* Writes "host:port", "[v6]:port" or "unix:/path" plus "/db" into out, for
  * logs and RPC; never the credentials. Returns the length. */
 int rr_url_print(const rr_server_url_t *url, char *out, int out_size);

@@ -465,6 +465,42 @@ END_TEST
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* the `sentinels` list: host:port, [v6]:port, host (default port) */
+START_TEST(test_hostports_ok)
+{
+	const char *in = " 127.0.0.1:26379, [::1]:26380,sentinel-3 ,";
+	rr_hostport_t hp[RR_SENTINELS_MAX];
+	const char *err = NULL;
+
+	ck_assert_int_eq(rr_hostports_parse(in, (int)strlen(in), 26379, hp,
+							 RR_SENTINELS_MAX, &err),
+			3);
+	ck_assert_str_eq(hp[0].host, "127.0.0.1");
+	ck_assert_int_eq(hp[0].port, 26379);
+	ck_assert_str_eq(hp[1].host, "::1");
+	ck_assert_int_eq(hp[1].port, 26380);
+	ck_assert_str_eq(hp[2].host, "sentinel-3");
+	ck_assert_int_eq(hp[2].port, 26379);
+}
+END_TEST
+
+static const char *hostports_bad[] = {"", ",", " , ", "h:0", "h:65536", "h:x",
+		"[zz]:1", "[::1", "a b:1", "h:1,h:99999", "h\r\n:1",
+		"1,2,3,4,5,6,7,8,9"};
+
+START_TEST(test_hostports_bad)
+{
+	const char *in = hostports_bad[_i];
+	rr_hostport_t hp[RR_SENTINELS_MAX];
+	const char *err = NULL;
+
+	ck_assert_int_eq(rr_hostports_parse(in, (int)strlen(in), 26379, hp,
+							 RR_SENTINELS_MAX, &err),
+			-1);
+	ck_assert_ptr_nonnull(err);
+}
+END_TEST
+
 static Suite *url_suite(void)
 {
 	Suite *s = suite_create("rr_url");
@@ -489,6 +525,11 @@ static Suite *url_suite(void)
 	tcase_add_loop_test(tc, test_print, 0, N(print_cases));
 	tcase_add_test(tc, test_print_no_credentials);
 	tcase_add_test(tc, test_print_truncated);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hostports");
+	tcase_add_test(tc, test_hostports_ok);
+	tcase_add_loop_test(tc, test_hostports_bad, 0, N(hostports_bad));
 	suite_add_tcase(s, tc);
 
 	return s;

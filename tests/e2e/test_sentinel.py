@@ -1,0 +1,146 @@
+"""Redis Sentinel: the module asks real redis-sentinel processes for the
+master, routes through it, and follows a forced failover
+(SENTINEL FAILOVER) without restarting kamailio."""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+import conftest
+import sip
+from conftest import Kamailio, Redis, free_port, wait_until
+
+MASTER = "rrmaster"
+
+
+class Sentinel:
+    def __init__(self, workdir, master_port):
+        self.workdir = workdir
+        self.port = free_port()
+        os.makedirs(workdir, exist_ok=True)
+        self.conf = os.path.join(workdir, "sentinel.conf")
+        with open(self.conf, "w") as f:
+            f.write("port %d\nbind 127.0.0.1\ndaemonize no\ndir %s\n"
+                    "logfile %s\n"
+                    "sentinel monitor %s 127.0.0.1 %d 2\n"
+                    "sentinel down-after-milliseconds %s 1000\n"
+                    "sentinel failover-timeout %s 4000\n"
+                    % (self.port, workdir, os.path.join(workdir, "sentinel.log"),
+                       MASTER, master_port, MASTER, MASTER))
+        self.proc = subprocess.Popen(["redis-sentinel", self.conf],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+
+    def cli(self, *args):
+        r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port)]
+                           + [str(a) for a in args], capture_output=True,
+                           text=True, timeout=10)
+        return r.stdout.strip()
+
+    def master_port(self):
+        out = self.cli("SENTINEL", "get-master-addr-by-name", MASTER).split()
+        return int(out[1]) if len(out) == 2 else None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def cluster(workdir):
+    base = os.path.join(workdir, "sentinel")
+    master = Redis(os.path.join(base, "master")).start()
+    replica = Redis(os.path.join(base, "replica"),
+                    args=["--replicaof", "127.0.0.1", str(master.port)]).start()
+    sentinels = []
+    kam = None
+    try:
+        assert wait_until(lambda: "master_link_status:up" in replica.cli("INFO", "replication"), 10)
+        sentinels = [Sentinel(os.path.join(base, "s%d" % i), master.port) for i in range(3)]
+        # every sentinel knows the master, its replica and the other sentinels
+        assert wait_until(lambda: all(s.master_port() == master.port for s in sentinels), 10)
+        assert wait_until(lambda: all(
+            "127.0.0.1" in s.cli("SENTINEL", "replicas", MASTER) for s in sentinels), 15)
+        kam = Kamailio(os.path.join(base, "kamailio"), defines={
+            # the URL's host and port are ignored with sentinels
+            "REDIS_SERVER": '"redis://127.0.0.1:1/0"',
+            "SENTINELS": '"%s"' % ",".join("127.0.0.1:%d" % s.port for s in sentinels),
+            "SENTINEL_MASTER": '"%s"' % MASTER,
+            "RETRY_INTERVAL": "200"}).start()
+        yield {"master": master, "replica": replica, "sentinels": sentinels, "kamailio": kam}
+    finally:
+        if kam:
+            kam.stop()
+        for s in sentinels:
+            s.stop()
+        replica.stop()
+        master.stop()
+
+
+def current_master(c):
+    port = c["sentinels"][0].master_port()
+    return c["master"] if port == c["master"].port else c["replica"]
+
+
+def test_routes_through_the_master_the_sentinels_name(cluster):
+    k = cluster["kamailio"]
+    m = current_master(cluster)
+    m.cli("SET", "route:alice", "192.0.2.10:5060")
+    r = sip.request(k.port, user="alice")
+    assert r.code == 302 and r.contact_uris() == ["sip:alice@192.0.2.10:5060"]
+    rc, out = k.kamcmd("redisroute.status")
+    assert "state: up" in out
+    assert "master: 127.0.0.1:%d" % m.port in out
+    assert "sentinel master '%s'" % MASTER in out
+
+
+def test_follows_a_forced_failover(cluster):
+    k = cluster["kamailio"]
+    old = current_master(cluster)
+    new = cluster["replica"] if old is cluster["master"] else cluster["master"]
+    old.cli("SET", "route:bob", "192.0.2.1")
+    assert wait_until(lambda: new.cli("GET", "route:bob") == "192.0.2.1", 5)
+    assert sip.request(k.port, user="bob").contact_uris() == ["sip:bob@192.0.2.1"]
+
+    assert cluster["sentinels"][0].cli("SENTINEL", "FAILOVER", MASTER) == "OK"
+    # the sentinels name the new master once it is promoted
+    assert wait_until(lambda: all(s.master_port() == new.port
+                                  for s in cluster["sentinels"]), 20)
+    assert wait_until(lambda: new.cli("ROLE").split()[0] == "master", 10)
+    # a route written to the new master only: served once kamailio follows
+    new.cli("SET", "route:bob", "192.0.2.2")
+    answers = []
+
+    def served_by_new():
+        r = sip.request(k.port, user="bob", timeout=1.0)
+        answers.append(r.code if r else None)
+        return r is not None and r.contact_uris() == ["sip:bob@192.0.2.2"]
+    assert wait_until(served_by_new, 15, 0.2), answers
+    # every request during the switch got an answer
+    assert None not in answers
+    # and it stays on the new master
+    for _ in range(10):
+        assert sip.request(k.port, user="bob").contact_uris() == ["sip:bob@192.0.2.2"]
+    rc, out = k.kamcmd("redisroute.status")
+    assert "master: 127.0.0.1:%d" % new.port in out
+    assert "moved to 127.0.0.1:%d (sentinel failover)" % new.port in k.log()
+
+
+def test_no_sentinel_answers_is_503(workdir):
+    dead = ",".join("127.0.0.1:%d" % free_port() for _ in range(2))
+    k = Kamailio(os.path.join(workdir, "sentinel-dead"), defines={
+        "SENTINELS": '"%s"' % dead, "SENTINEL_MASTER": '"nope"'}).start()
+    try:
+        r = sip.request(k.port, user="alice")
+        assert r.code == 503
+        rc, out = k.kamcmd("redisroute.status")
+        assert "state: down" in out and "sentinel" in out
+    finally:
+        k.stop()
