@@ -17,9 +17,11 @@
 #include "core/sr_module.h"
 
 #include "redisroute.h"
+#include "rr_cache.h"
 #include "rr_conn.h"
 #include "rr_funcs.h"
 #include "rr_lookup.h"
+#include "rr_notify.h"
 #include "rr_pv.h"
 #include "rr_rpc.h"
 #include "rr_stats.h"
@@ -36,6 +38,8 @@ static int redisroute_retry_interval = 1000;
 static str redisroute_sentinels = STR_NULL;
 static str redisroute_sentinel_master = str_init("mymaster");
 static str redisroute_sentinel_password = STR_NULL;
+static int redisroute_cache_size = 0;
+static int redisroute_cache_ttl = 300;
 
 static int mod_init(void);
 static int child_init(int rank);
@@ -83,6 +87,8 @@ static param_export_t params[] = {
 	{"sentinels",        PARAM_STR, &redisroute_sentinels},
 	{"sentinel_master",  PARAM_STR, &redisroute_sentinel_master},
 	{"sentinel_password", PARAM_STR, &redisroute_sentinel_password},
+	{"cache_size",       PARAM_INT, &redisroute_cache_size},
+	{"cache_ttl",        PARAM_INT, &redisroute_cache_ttl},
 	{0, 0, 0}
 };
 
@@ -176,6 +182,8 @@ static int mod_init(void)
 			"command_timeout", redisroute_command_timeout, 1, 60000);
 	bad |= rr_check_range(
 			"retry_interval", redisroute_retry_interval, 0, 3600000);
+	bad |= rr_check_range("cache_size", redisroute_cache_size, 0, 10000000);
+	bad |= rr_check_range("cache_ttl", redisroute_cache_ttl, 0, 86400 * 365);
 	if(bad)
 		return -1;
 	if(rr_sentinel_cfg(&cfg) < 0)
@@ -190,6 +198,14 @@ static int mod_init(void)
 		return -1;
 	if(rr_funcs_init() < 0)
 		return -1;
+	if(redisroute_cache_size > 0) {
+		if(rr_cache_init(redisroute_cache_size, redisroute_cache_ttl) < 0)
+			return -1;
+		if(rr_notify_init(&redisroute_key_prefix, cfg.url.db,
+				   redisroute_retry_interval)
+				< 0)
+			return -1;
+	}
 	LM_DBG("redis %s, key prefix '%.*s'\n", rr_conn_address(),
 			redisroute_key_prefix.len, redisroute_key_prefix.s);
 	return 0;
@@ -197,6 +213,8 @@ static int mod_init(void)
 
 static int child_init(int rank)
 {
+	if(rank == PROC_MAIN && rr_cache_enabled())
+		return rr_notify_fork();
 	/* processes that never route get a connection on first use (RPC) */
 	if(rank == PROC_INIT || rank == PROC_MAIN || rank == PROC_TCP_MAIN)
 		return 0;
@@ -206,6 +224,7 @@ static int child_init(int rank)
 
 static void mod_destroy(void)
 {
+	rr_cache_destroy();
 	rr_conn_destroy();
 }
 

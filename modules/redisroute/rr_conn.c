@@ -161,6 +161,11 @@ static void rr_conn_drop(const char *what, const char *detail)
 	rr_conn_mark_down(what, detail);
 }
 
+redisContext *rr_conn_context(void)
+{
+	return _rr_ctx;
+}
+
 void rr_conn_reset(void)
 {
 	if(_rr_ctx != NULL) {

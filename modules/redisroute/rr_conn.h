@@ -58,6 +58,10 @@ redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen);
  * RPC without dropping the connection. */
 void rr_conn_note_error(const char *what, const char *detail, int detail_len);
 
+/* This process's connection (NULL when down), for the notifier's
+ * subscribed reads. */
+redisContext *rr_conn_context(void);
+
 /* Drops this process's connection and retries at once on next use. */
 void rr_conn_reset(void);
 

@@ -15,6 +15,7 @@
 #include "core/dprint.h"
 #include "core/parser/parse_uri.h"
 
+#include "rr_cache.h"
 #include "rr_conn.h"
 #include "rr_lookup.h"
 #include "rr_stats.h"
@@ -245,41 +246,9 @@ static int rr_parse_reply(const str *key, const redisReply *r,
 	return res->n > 0 ? RR_OK : RR_BAD_DATA;
 }
 
-int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res)
+/* Counts a lookup's outcome. */
+static void rr_count(int ret)
 {
-	char pkey[RR_PREFIX_MAX + RR_KEY_MAX];
-	redisReply *r;
-	int ret;
-
-	res->n = 0;
-	rr_stats_inc(RR_STAT_LOOKUPS);
-	if(key == NULL || key->len <= 0 || key->len > RR_KEY_MAX) {
-		/* an empty or over-long key never matches: no Redis trip */
-		LM_DBG("lookup key empty or longer than %d bytes: no route\n",
-				RR_KEY_MAX);
-		rr_stats_inc(RR_STAT_MISSES);
-		return RR_NO_ROUTE;
-	}
-	memcpy(pkey, _rr_prefix, _rr_prefix_len);
-	memcpy(pkey + _rr_prefix_len, key->s, key->len);
-
-	r = rr_eval(pkey, _rr_prefix_len + key->len);
-	if(r == NULL) {
-		rr_stats_inc(RR_STAT_ERRORS);
-		return RR_UNAVAILABLE;
-	}
-	if(r->type == REDIS_REPLY_ERROR) {
-		/* Redis answered, with an error (NOPERM, LOADING, ...): it stays
-		 * connected, the lookup fails */
-		LM_ERR("redis error for key '%.*s%.*s': %.*s\n", _rr_prefix_len,
-				_rr_prefix, key->len, key->s, (int)r->len, r->str);
-		rr_conn_note_error("error reply", r->str, (int)r->len);
-		freeReplyObject(r);
-		rr_stats_inc(RR_STAT_ERRORS);
-		return RR_UNAVAILABLE;
-	}
-	ret = rr_parse_reply(key, r, ruri_user, sips, res);
-	freeReplyObject(r);
 	switch(ret) {
 		case RR_OK:
 			rr_stats_inc(RR_STAT_HITS);
@@ -293,5 +262,57 @@ int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res)
 		default:
 			rr_stats_inc(RR_STAT_ERRORS);
 	}
+}
+
+int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res)
+{
+	char buf[RR_PREFIX_MAX + RR_KEY_MAX];
+	str pkey;
+	redisReply *r;
+	unsigned int gen = 0;
+	int ret;
+
+	res->n = 0;
+	rr_stats_inc(RR_STAT_LOOKUPS);
+	if(key == NULL || key->len <= 0 || key->len > RR_KEY_MAX) {
+		/* an empty or over-long key never matches: no Redis trip */
+		LM_DBG("lookup key empty or longer than %d bytes: no route\n",
+				RR_KEY_MAX);
+		rr_stats_inc(RR_STAT_MISSES);
+		return RR_NO_ROUTE;
+	}
+	memcpy(buf, _rr_prefix, _rr_prefix_len);
+	memcpy(buf + _rr_prefix_len, key->s, key->len);
+	pkey.s = buf;
+	pkey.len = _rr_prefix_len + key->len;
+
+	if(rr_cache_enabled()) {
+		ret = rr_cache_get(&pkey, ruri_user, sips, res, &gen);
+		if(ret != 0) {
+			rr_count(ret);
+			return ret;
+		}
+	}
+
+	r = rr_eval(pkey.s, pkey.len);
+	if(r == NULL) {
+		rr_stats_inc(RR_STAT_ERRORS);
+		return RR_UNAVAILABLE;
+	}
+	if(r->type == REDIS_REPLY_ERROR) {
+		/* Redis answered, with an error (NOPERM, LOADING, ...): it stays
+		 * connected, the lookup fails */
+		LM_ERR("redis error for key '%.*s': %.*s\n", pkey.len, pkey.s,
+				(int)r->len, r->str);
+		rr_conn_note_error("error reply", r->str, (int)r->len);
+		freeReplyObject(r);
+		rr_stats_inc(RR_STAT_ERRORS);
+		return RR_UNAVAILABLE;
+	}
+	ret = rr_parse_reply(key, r, ruri_user, sips, res);
+	freeReplyObject(r);
+	rr_count(ret);
+	if(rr_cache_enabled() && ret != RR_UNAVAILABLE)
+		rr_cache_put(&pkey, ruri_user, sips, ret, res, gen);
 	return ret;
 }

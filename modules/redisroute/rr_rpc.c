@@ -5,6 +5,7 @@
 #include "core/dprint.h"
 #include "core/rpc.h"
 
+#include "rr_cache.h"
 #include "rr_conn.h"
 #include "rr_lookup.h"
 #include "rr_rpc.h"
@@ -17,6 +18,7 @@ static const char *rr_rpc_status_doc[] = {
 static void rr_rpc_status(rpc_t *rpc, void *c)
 {
 	rr_conn_status_t st;
+	rr_cache_info_t ci;
 	void *h;
 
 	rr_conn_get_status(&st);
@@ -30,6 +32,26 @@ static void rr_rpc_status(rpc_t *rpc, void *c)
 			"outages", (int)st.outages);
 	if(st.master[0] != '\0')
 		rpc->struct_add(h, "s", "master", st.master);
+	rr_cache_get_info(&ci);
+	rpc->struct_add(h, "sdd", "cache",
+			!ci.enabled ? "off" : (ci.active ? "active" : "bypassed"),
+			"cache_entries", ci.entries, "cache_size", ci.size);
+}
+
+static const char *rr_rpc_cache_flush_doc[] = {
+		"Empties the lookup cache (it is refilled from Redis on demand).", 0};
+
+static void rr_rpc_cache_flush(rpc_t *rpc, void *c)
+{
+	rr_cache_info_t ci;
+
+	rr_cache_get_info(&ci);
+	if(!ci.enabled) {
+		rpc->fault(c, 400, "The cache is off (cache_size 0)");
+		return;
+	}
+	rr_cache_flush();
+	rpc->add(c, "d", ci.entries);
 }
 
 static const char *rr_rpc_lookup_doc[] = {
@@ -71,6 +93,7 @@ static void rr_rpc_lookup(rpc_t *rpc, void *c)
 rpc_export_t rr_rpc_cmds[] = {
 	{"redisroute.status", rr_rpc_status, rr_rpc_status_doc, 0},
 	{"redisroute.lookup", rr_rpc_lookup, rr_rpc_lookup_doc, 0},
+	{"redisroute.cache_flush", rr_rpc_cache_flush, rr_rpc_cache_flush_doc, 0},
 	{0, 0, 0, 0}
 };
 /* clang-format on */

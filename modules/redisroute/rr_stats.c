@@ -18,6 +18,8 @@ stat_export_t rr_stats_exports[] = {
 	{"redirects", 0, &rr_stats[RR_STAT_REDIRECTS]},
 	{"forwards",  0, &rr_stats[RR_STAT_FORWARDS]},
 	{"failovers", 0, &rr_stats[RR_STAT_FAILOVERS]},
+	{"cache_hits", 0, &rr_stats[RR_STAT_CACHE_HITS]},
+	{"cache_misses", 0, &rr_stats[RR_STAT_CACHE_MISSES]},
 	{0, 0, 0}
 };
 /* clang-format on */

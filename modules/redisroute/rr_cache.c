@@ -1,0 +1,332 @@
+/*
+ * redisroute - shared-memory cache of lookups, kept coherent with Redis
+ */
+
+#include <string.h>
+#include <time.h>
+
+#include "core/atomic_ops.h"
+#include "core/dprint.h"
+#include "core/locking.h"
+#include "core/mem/shm_mem.h"
+
+#include "rr_cache.h"
+#include "rr_stats.h"
+
+#define RR_CACHE_LOCKS 256
+
+/* One cached answer. Entries of the same Redis key share a bucket, whatever
+ * the R-URI user they were resolved for, so that invalidating a key is one
+ * bucket's work. The variable part holds the key, the user, then n times
+ * {int len; int q; char uri[len]}. */
+typedef struct rr_cache_entry
+{
+	struct rr_cache_entry *next;
+	unsigned int hash;
+	time_t expires; /* 0: never */
+	short keylen;
+	short userlen;
+	char sips;
+	signed char ret;
+	short n;
+	char data[];
+} rr_cache_entry_t;
+
+typedef struct rr_cache_bucket
+{
+	rr_cache_entry_t *first;
+	unsigned int gen; /* bumped by every invalidation of the bucket */
+} rr_cache_bucket_t;
+
+typedef struct rr_cache
+{
+	unsigned int nbuckets; /* power of two */
+	int size;
+	int ttl;
+	atomic_t entries;
+	atomic_t active; /* the notifier's subscription is up */
+	atomic_t flushes;
+	gen_lock_set_t *locks;
+	rr_cache_bucket_t buckets[];
+} rr_cache_t;
+
+static rr_cache_t *_rr_cache = NULL;
+
+static unsigned int rr_cache_hash(const str *s)
+{
+	unsigned int h = 2166136261u;
+	int i;
+
+	for(i = 0; i < s->len; i++)
+		h = (h ^ (unsigned char)s->s[i]) * 16777619u;
+	return h;
+}
+
+int rr_cache_init(int size, int ttl)
+{
+	unsigned int n = 64;
+
+	if(size <= 0)
+		return 0;
+	while(n < (unsigned int)size && n < (1u << 24))
+		n <<= 1;
+	_rr_cache = shm_malloc(sizeof(rr_cache_t) + n * sizeof(rr_cache_bucket_t));
+	if(_rr_cache == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	memset(_rr_cache, 0, sizeof(rr_cache_t) + n * sizeof(rr_cache_bucket_t));
+	_rr_cache->nbuckets = n;
+	_rr_cache->size = size;
+	_rr_cache->ttl = ttl;
+	atomic_set(&_rr_cache->active, 0);
+	_rr_cache->locks = lock_set_alloc(RR_CACHE_LOCKS);
+	if(_rr_cache->locks == NULL || lock_set_init(_rr_cache->locks) == NULL) {
+		LM_ERR("cannot allocate the cache locks\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void rr_cache_free_chain(rr_cache_entry_t *e)
+{
+	while(e != NULL) {
+		rr_cache_entry_t *next = e->next;
+		shm_free(e);
+		atomic_dec(&_rr_cache->entries);
+		e = next;
+	}
+}
+
+void rr_cache_destroy(void)
+{
+	unsigned int i;
+
+	if(_rr_cache == NULL)
+		return;
+	for(i = 0; i < _rr_cache->nbuckets; i++)
+		rr_cache_free_chain(_rr_cache->buckets[i].first);
+	if(_rr_cache->locks) {
+		lock_set_destroy(_rr_cache->locks);
+		lock_set_dealloc(_rr_cache->locks);
+	}
+	shm_free(_rr_cache);
+	_rr_cache = NULL;
+}
+
+int rr_cache_enabled(void)
+{
+	return _rr_cache != NULL;
+}
+
+static int rr_entry_matches(const rr_cache_entry_t *e, unsigned int h,
+		const str *pkey, const str *user, int sips)
+{
+	return e->hash == h && e->keylen == pkey->len && e->userlen == user->len
+		   && e->sips == sips && memcmp(e->data, pkey->s, pkey->len) == 0
+		   && memcmp(e->data + pkey->len, user->s, user->len) == 0;
+}
+
+/* Copies an entry's targets into res (under the bucket lock). */
+static void rr_entry_load(const rr_cache_entry_t *e, rr_result_t *res)
+{
+	const char *p = e->data + e->keylen + e->userlen;
+	int i;
+
+	res->n = 0;
+	for(i = 0; i < e->n; i++) {
+		int len, q;
+		memcpy(&len, p, sizeof(int));
+		memcpy(&q, p + sizeof(int), sizeof(int));
+		p += 2 * sizeof(int);
+		memcpy(res->buf[i], p, len);
+		res->buf[i][len] = '\0';
+		res->t[i].uri.s = res->buf[i];
+		res->t[i].uri.len = len;
+		res->t[i].q = q;
+		p += len;
+		res->n++;
+	}
+}
+
+int rr_cache_get(const str *pkey, const str *user, int sips, rr_result_t *res,
+		unsigned int *gen)
+{
+	unsigned int h, b;
+	rr_cache_entry_t *e, **prev;
+	time_t now;
+	int ret = 0;
+
+	if(_rr_cache == NULL || !atomic_get(&_rr_cache->active)) {
+		*gen = 0;
+		return 0;
+	}
+	h = rr_cache_hash(pkey);
+	b = h & (_rr_cache->nbuckets - 1);
+	now = time(NULL);
+	lock_set_get(_rr_cache->locks, b % RR_CACHE_LOCKS);
+	/* a flush since this get also invalidates: fold its count in */
+	*gen = _rr_cache->buckets[b].gen
+		   + (unsigned int)atomic_get(&_rr_cache->flushes);
+	prev = &_rr_cache->buckets[b].first;
+	for(e = *prev; e != NULL; prev = &e->next, e = e->next) {
+		if(!rr_entry_matches(e, h, pkey, user, sips))
+			continue;
+		if(e->expires != 0 && e->expires <= now) {
+			*prev = e->next;
+			shm_free(e);
+			atomic_dec(&_rr_cache->entries);
+			break;
+		}
+		ret = e->ret;
+		if(ret == RR_OK)
+			rr_entry_load(e, res);
+		break;
+	}
+	lock_set_release(_rr_cache->locks, b % RR_CACHE_LOCKS);
+	rr_stats_inc(ret ? RR_STAT_CACHE_HITS : RR_STAT_CACHE_MISSES);
+	return ret;
+}
+
+void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
+		const rr_result_t *res, unsigned int gen)
+{
+	unsigned int h, b;
+	rr_cache_entry_t *e, *old, **prev;
+	int i, size, n = (ret == RR_OK) ? res->n : 0;
+	char *p;
+
+	if(_rr_cache == NULL || !atomic_get(&_rr_cache->active))
+		return;
+	size = sizeof(rr_cache_entry_t) + pkey->len + user->len;
+	for(i = 0; i < n; i++)
+		size += 2 * sizeof(int) + res->t[i].uri.len;
+	e = shm_malloc(size);
+	if(e == NULL) {
+		/* a full cache is no error: the lookup was answered anyway */
+		LM_DBG("no shared memory for a cache entry\n");
+		return;
+	}
+	h = rr_cache_hash(pkey);
+	e->next = NULL;
+	e->hash = h;
+	e->expires = _rr_cache->ttl > 0 ? time(NULL) + _rr_cache->ttl : 0;
+	e->keylen = (short)pkey->len;
+	e->userlen = (short)user->len;
+	e->sips = (char)sips;
+	e->ret = (signed char)ret;
+	e->n = (short)n;
+	p = e->data;
+	memcpy(p, pkey->s, pkey->len);
+	p += pkey->len;
+	memcpy(p, user->s, user->len);
+	p += user->len;
+	for(i = 0; i < n; i++) {
+		memcpy(p, &res->t[i].uri.len, sizeof(int));
+		memcpy(p + sizeof(int), &res->t[i].q, sizeof(int));
+		p += 2 * sizeof(int);
+		memcpy(p, res->t[i].uri.s, res->t[i].uri.len);
+		p += res->t[i].uri.len;
+	}
+
+	b = h & (_rr_cache->nbuckets - 1);
+	lock_set_get(_rr_cache->locks, b % RR_CACHE_LOCKS);
+	if(gen
+			!= _rr_cache->buckets[b].gen
+					   + (unsigned int)atomic_get(&_rr_cache->flushes)) {
+		/* the key changed while Redis was being asked */
+		lock_set_release(_rr_cache->locks, b % RR_CACHE_LOCKS);
+		shm_free(e);
+		return;
+	}
+	/* replace an entry for the same key and user; keep the size bound by
+	 * dropping this bucket's oldest (last) entry */
+	prev = &_rr_cache->buckets[b].first;
+	for(old = *prev; old != NULL; prev = &old->next, old = old->next) {
+		if(rr_entry_matches(old, h, pkey, user, sips)) {
+			*prev = old->next;
+			shm_free(old);
+			atomic_dec(&_rr_cache->entries);
+			break;
+		}
+	}
+	if(atomic_get(&_rr_cache->entries) >= _rr_cache->size) {
+		prev = &_rr_cache->buckets[b].first;
+		if(*prev == NULL) {
+			lock_set_release(_rr_cache->locks, b % RR_CACHE_LOCKS);
+			shm_free(e);
+			return;
+		}
+		while((*prev)->next != NULL)
+			prev = &(*prev)->next;
+		shm_free(*prev);
+		*prev = NULL;
+		atomic_dec(&_rr_cache->entries);
+	}
+	e->next = _rr_cache->buckets[b].first;
+	_rr_cache->buckets[b].first = e;
+	atomic_inc(&_rr_cache->entries);
+	lock_set_release(_rr_cache->locks, b % RR_CACHE_LOCKS);
+}
+
+void rr_cache_invalidate(const str *pkey)
+{
+	unsigned int h, b;
+	rr_cache_entry_t *e, **prev;
+
+	if(_rr_cache == NULL)
+		return;
+	h = rr_cache_hash(pkey);
+	b = h & (_rr_cache->nbuckets - 1);
+	lock_set_get(_rr_cache->locks, b % RR_CACHE_LOCKS);
+	_rr_cache->buckets[b].gen++;
+	prev = &_rr_cache->buckets[b].first;
+	while((e = *prev) != NULL) {
+		if(e->hash == h && e->keylen == pkey->len
+				&& memcmp(e->data, pkey->s, pkey->len) == 0) {
+			*prev = e->next;
+			shm_free(e);
+			atomic_dec(&_rr_cache->entries);
+		} else {
+			prev = &e->next;
+		}
+	}
+	lock_set_release(_rr_cache->locks, b % RR_CACHE_LOCKS);
+}
+
+void rr_cache_flush(void)
+{
+	unsigned int i;
+
+	if(_rr_cache == NULL)
+		return;
+	/* a lookup that read Redis before this flush must not store its answer
+	 * after it */
+	atomic_inc(&_rr_cache->flushes);
+	for(i = 0; i < _rr_cache->nbuckets; i++) {
+		rr_cache_entry_t *chain;
+		lock_set_get(_rr_cache->locks, i % RR_CACHE_LOCKS);
+		chain = _rr_cache->buckets[i].first;
+		_rr_cache->buckets[i].first = NULL;
+		_rr_cache->buckets[i].gen++;
+		lock_set_release(_rr_cache->locks, i % RR_CACHE_LOCKS);
+		rr_cache_free_chain(chain);
+	}
+}
+
+void rr_cache_set_active(int active)
+{
+	if(_rr_cache != NULL)
+		atomic_set(&_rr_cache->active, active ? 1 : 0);
+}
+
+void rr_cache_get_info(rr_cache_info_t *info)
+{
+	memset(info, 0, sizeof(*info));
+	if(_rr_cache == NULL)
+		return;
+	info->enabled = 1;
+	info->active = atomic_get(&_rr_cache->active);
+	info->entries = atomic_get(&_rr_cache->entries);
+	info->size = _rr_cache->size;
+}

@@ -1,0 +1,52 @@
+/*
+ * redisroute - shared-memory cache of lookups, kept coherent with Redis
+ *
+ * Off by default (cache_size 0). Entries are invalidated by the notifier
+ * process (rr_notify.c), which subscribes to Redis keyspace notifications for
+ * the key prefix. While that subscription is not up the cache is empty and
+ * bypassed, so a change made with redis-cli is seen by the next request
+ * either way. cache_ttl bounds an entry's life in case a notification is lost
+ * without the subscription noticing.
+ */
+
+#ifndef _RR_CACHE_H_
+#define _RR_CACHE_H_
+
+#include "core/str.h"
+
+#include "rr_lookup.h"
+
+/* In mod_init: size entries at most (0: no cache), ttl seconds (0: none). */
+int rr_cache_init(int size, int ttl);
+void rr_cache_destroy(void);
+int rr_cache_enabled(void);
+
+/* Looks up the prefixed key for this R-URI user and scheme. Returns the
+ * cached return code (RR_OK with res filled, RR_NO_ROUTE, RR_BAD_DATA), or 0
+ * on a miss; *gen receives the state to give rr_cache_put(). */
+int rr_cache_get(const str *pkey, const str *user, int sips, rr_result_t *res,
+		unsigned int *gen);
+
+/* Stores a Redis answer, unless the key was invalidated since the
+ * rr_cache_get() that returned gen (the answer may predate the change). */
+void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
+		const rr_result_t *res, unsigned int gen);
+
+/* From the notifier: the key changed. */
+void rr_cache_invalidate(const str *pkey);
+/* Drops every entry. */
+void rr_cache_flush(void);
+/* From the notifier: 1 when its subscription is up (the cache is used), 0
+ * when not (bypassed). */
+void rr_cache_set_active(int active);
+
+typedef struct rr_cache_info
+{
+	int enabled; /* configured */
+	int active;	 /* subscription up: the cache is used */
+	int entries;
+	int size;
+} rr_cache_info_t;
+void rr_cache_get_info(rr_cache_info_t *info);
+
+#endif

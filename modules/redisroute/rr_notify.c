@@ -1,0 +1,257 @@
+/*
+ * redisroute - the cache's notifier process
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cfg/cfg_struct.h"
+#include "core/dprint.h"
+#include "core/pt.h"
+#include "core/sr_module.h"
+
+#include "rr_cache.h"
+#include "rr_conn.h"
+#include "rr_lookup.h"
+#include "rr_notify.h"
+
+/* without any message (PINGs are answered) for this long, the subscription
+ * is taken as lost */
+#define RR_NOTIFY_IDLE_MS 1000
+#define RR_NOTIFY_DEAD_MS 3000
+
+static char _rr_notify_pattern[64 + 2 * RR_PREFIX_MAX];
+static int _rr_notify_retry_ms = 1000;
+
+int rr_notify_init(const str *prefix, int db, int retry_interval_ms)
+{
+	int i, n;
+
+	n = snprintf(_rr_notify_pattern, sizeof(_rr_notify_pattern),
+			"__keyspace@%d__:", db);
+	/* the prefix is matched literally: escape the glob characters */
+	for(i = 0; i < prefix->len; i++) {
+		if(strchr("*?[]\\", prefix->s[i]) != NULL)
+			_rr_notify_pattern[n++] = '\\';
+		_rr_notify_pattern[n++] = prefix->s[i];
+	}
+	_rr_notify_pattern[n++] = '*';
+	_rr_notify_pattern[n] = '\0';
+	_rr_notify_retry_ms = retry_interval_ms > 0 ? retry_interval_ms : 1000;
+	register_procs(1);
+	cfg_register_child(1);
+	return 0;
+}
+
+static long long rr_notify_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Notifications are on when the flags hold K (keyspace channel) and every
+ * class of change: a key can change type, be deleted, renamed, expire or be
+ * evicted. */
+static int rr_notify_flags_ok(const char *flags)
+{
+	const char *c;
+
+	if(strchr(flags, 'K') == NULL)
+		return 0;
+	if(strchr(flags, 'A') != NULL)
+		return 1;
+	for(c = "g$lshzxet"; *c; c++) {
+		if(strchr(flags, *c) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* Makes sure keyspace notifications are on. Returns 0, or -1 (logged once
+ * per cause while it lasts). */
+static int rr_notify_enable(void)
+{
+	static int refused_logged = 0;
+	const char *get[3] = {"CONFIG", "GET", "notify-keyspace-events"};
+	const char *set[4] = {"CONFIG", "SET", "notify-keyspace-events", NULL};
+	char flags[64];
+	redisReply *r;
+
+	r = rr_conn_command(3, get, NULL);
+	if(r == NULL)
+		return -1;
+	flags[0] = '\0';
+	if(r->type == REDIS_REPLY_ARRAY && r->elements == 2
+			&& r->element[1]->type == REDIS_REPLY_STRING)
+		snprintf(flags, sizeof(flags) - 4, "%s", r->element[1]->str);
+	freeReplyObject(r);
+	if(rr_notify_flags_ok(flags))
+		return 0;
+
+	/* keep what was on, add what the cache needs */
+	strcat(flags, "KA");
+	set[3] = flags;
+	r = rr_conn_command(4, set, NULL);
+	if(r == NULL)
+		return -1;
+	if(r->type == REDIS_REPLY_ERROR) {
+		if(!refused_logged)
+			LM_ERR("cache: cannot turn on Redis keyspace notifications "
+				   "(CONFIG SET refused: %.*s); run CONFIG SET "
+				   "notify-keyspace-events KA on the server (or set it in "
+				   "redis.conf): until then the cache is bypassed\n",
+					(int)r->len, r->str);
+		refused_logged = 1;
+		freeReplyObject(r);
+		return -1;
+	}
+	freeReplyObject(r);
+	refused_logged = 0;
+	LM_NOTICE("cache: turned on Redis keyspace notifications "
+			  "(notify-keyspace-events %s)\n",
+			flags);
+	return 0;
+}
+
+static int rr_notify_subscribe(void)
+{
+	const char *argv[2] = {"PSUBSCRIBE", _rr_notify_pattern};
+	redisReply *r;
+	int ok;
+
+	if(rr_notify_enable() < 0)
+		return -1;
+	r = rr_conn_command(2, argv, NULL);
+	if(r == NULL)
+		return -1;
+	ok = (r->type == REDIS_REPLY_ARRAY && r->elements == 3
+			&& r->element[0]->type == REDIS_REPLY_STRING
+			&& strcmp(r->element[0]->str, "psubscribe") == 0);
+	if(!ok)
+		LM_ERR("cache: PSUBSCRIBE %s failed: %.*s\n", _rr_notify_pattern,
+				r->type == REDIS_REPLY_ERROR ? (int)r->len : 0,
+				r->type == REDIS_REPLY_ERROR ? r->str : "");
+	freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/* pmessage <pattern> __keyspace@<db>__:<key> <event>: drop <key>. */
+static void rr_notify_handle(const redisReply *r)
+{
+	const redisReply *ch;
+	const char *sep;
+	str key;
+
+	if(r->type != REDIS_REPLY_ARRAY || r->elements != 4
+			|| r->element[0]->type != REDIS_REPLY_STRING
+			|| strcmp(r->element[0]->str, "pmessage") != 0)
+		return; /* pong, subscription confirmations */
+	ch = r->element[2];
+	if(ch->type != REDIS_REPLY_STRING)
+		return;
+	sep = strstr(ch->str, "__:");
+	if(sep == NULL)
+		return;
+	key.s = (char *)sep + 3;
+	key.len = (int)(ch->len - (key.s - ch->str));
+	rr_cache_invalidate(&key);
+}
+
+/* Reads notifications until the subscription is lost. */
+static void rr_notify_listen(void)
+{
+	redisContext *ctx = rr_conn_context();
+	long long last = rr_notify_now_ms(), pinged = 0;
+	const char *ping[1] = {"PING"};
+
+	while(ctx != NULL && !ctx->err) {
+		struct pollfd pfd;
+		void *reply = NULL;
+		long long now;
+		int rc, done = 0;
+
+		while(redisGetReplyFromReader(ctx, &reply) == REDIS_OK
+				&& reply != NULL) {
+			rr_notify_handle(reply);
+			freeReplyObject(reply);
+			reply = NULL;
+			last = rr_notify_now_ms();
+		}
+		if(ctx->err)
+			return;
+		pfd.fd = ctx->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		rc = poll(&pfd, 1, RR_NOTIFY_IDLE_MS);
+		if(rc < 0) {
+			if(errno == EINTR)
+				continue;
+			return;
+		}
+		now = rr_notify_now_ms();
+		if(rc > 0) {
+			if(redisBufferRead(ctx) != REDIS_OK)
+				return;
+			continue;
+		}
+		if(now - last >= RR_NOTIFY_DEAD_MS)
+			return;
+		if(now - pinged >= RR_NOTIFY_IDLE_MS) {
+			if(redisAppendCommandArgv(ctx, 1, ping, NULL) != REDIS_OK)
+				return;
+			do {
+				if(redisBufferWrite(ctx, &done) != REDIS_OK)
+					return;
+			} while(!done);
+			pinged = now;
+		}
+	}
+}
+
+static void rr_notify_loop(void)
+{
+	int lost_logged = 0;
+
+	for(;;) {
+		if(rr_notify_subscribe() < 0) {
+			rr_conn_reset();
+			usleep((useconds_t)_rr_notify_retry_ms * 1000);
+			continue;
+		}
+		/* entries from before the subscription may be stale */
+		rr_cache_flush();
+		rr_cache_set_active(1);
+		LM_NOTICE("cache: active, invalidated by keyspace notifications on "
+				  "%s\n",
+				_rr_notify_pattern);
+		lost_logged = 0;
+		rr_notify_listen();
+		rr_cache_set_active(0);
+		rr_cache_flush();
+		if(!lost_logged)
+			LM_ERR("cache: lost the keyspace notification subscription; the "
+				   "cache is empty and bypassed until it is back\n");
+		lost_logged = 1;
+		rr_conn_reset();
+	}
+}
+
+int rr_notify_fork(void)
+{
+	int pid = fork_process(PROC_NOCHLDINIT, "redisroute cache notifier", 1);
+
+	if(pid < 0)
+		return -1;
+	if(pid == 0) {
+		if(cfg_child_init())
+			return -1;
+		rr_notify_loop();
+	}
+	return 0;
+}

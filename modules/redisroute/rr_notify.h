@@ -1,0 +1,20 @@
+/*
+ * redisroute - the cache's notifier process
+ *
+ * One dedicated Kamailio process subscribes to Redis keyspace notifications
+ * for the key prefix (turning them on with CONFIG SET when allowed) and
+ * invalidates cache entries. While it is not subscribed, the cache is empty
+ * and bypassed.
+ */
+
+#ifndef _RR_NOTIFY_H_
+#define _RR_NOTIFY_H_
+
+#include "core/str.h"
+
+/* In mod_init, when the cache is on: registers the process. */
+int rr_notify_init(const str *prefix, int db, int retry_interval_ms);
+/* In child_init(PROC_MAIN): forks the process. */
+int rr_notify_fork(void);
+
+#endif

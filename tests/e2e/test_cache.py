@@ -1,0 +1,182 @@
+"""The shared-memory cache (cache_size > 0): it answers repeated lookups
+without Redis, and still a change made with redis-cli is answered by the very
+next request, because the notifier process invalidates on Redis keyspace
+notifications, and the cache is bypassed whenever that subscription is down."""
+
+import os
+import time
+
+import pytest
+
+import sip
+from conftest import CFG_DIR, Kamailio, Redis, wait_until
+
+
+def cache_state(k):
+    rc, out = k.kamcmd("redisroute.status")
+    for line in out.splitlines():
+        if line.strip().startswith("cache:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+@pytest.fixture(scope="module")
+def cached(workdir):
+    r = Redis(os.path.join(workdir, "cache-redis")).start()
+    k = Kamailio(os.path.join(workdir, "cache-kamailio"),
+                 cfg=os.path.join(CFG_DIR, "functions.cfg"), defines={
+                     "REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % r.port,
+                     "CACHE_SIZE": "1000"}).start()
+    try:
+        assert wait_until(lambda: cache_state(k) == "active", 10)
+        yield r, k
+    finally:
+        k.stop()
+        r.stop()
+
+
+def uris(k, user, **kw):
+    r = sip.request(k.port, user=user, **kw)
+    assert r is not None
+    return r.contact_uris() if r.code == 302 else r.code
+
+
+def test_notifications_turned_on_and_cache_active(cached):
+    r, k = cached
+    flags = r.cli("CONFIG", "GET", "notify-keyspace-events").split()[-1]
+    assert "K" in flags and "A" in flags
+    assert "cache: active" in k.log()
+
+
+def test_repeated_lookups_are_served_from_the_cache(cached):
+    r, k = cached
+    r.cli("SET", "route:rep", "192.0.2.1")
+    before = k.stats()
+    for _ in range(20):
+        assert uris(k, "rep") == ["sip:rep@192.0.2.1"]
+    after = k.stats()
+    assert after["cache_misses"] - before["cache_misses"] <= 2  # one per worker at most
+    assert after["cache_hits"] - before["cache_hits"] >= 18
+    assert after["lookups"] - before["lookups"] == 20
+    assert after["hits"] - before["hits"] == 20
+
+
+@pytest.mark.parametrize("change,expect", [
+    (("SET", "route:chg", "192.0.2.2"), ["sip:chg@192.0.2.2"]),
+    (("DEL", "route:chg"), 480),
+    (("RPUSH", "route:chg", "192.0.2.3"), ["sip:chg@192.0.2.1", "sip:chg@192.0.2.3"]),
+    (("RENAME", "route:chg", "route:gone"), 480),
+    (("APPEND", "route:chg", "0"), ["sip:chg@192.0.2.10"]),
+])
+def test_change_is_seen_by_the_next_request(cached, change, expect):
+    r, k = cached
+    r.cli("DEL", "route:chg")
+    if change[0] == "RPUSH":
+        r.cli("RPUSH", "route:chg", "192.0.2.1")
+    else:
+        r.cli("SET", "route:chg", "192.0.2.1")
+    for _ in range(3):  # warm every worker's view of the cache
+        assert uris(k, "chg") == ["sip:chg@192.0.2.1"]
+    r.cli(*change)
+    assert uris(k, "chg") == expect
+
+
+def test_every_change_seen_immediately_many_times(cached):
+    r, k = cached
+    for i in range(60):
+        r.cli("SET", "route:fast", "192.0.2.%d" % (i % 250 + 1))
+        assert uris(k, "fast") == ["sip:fast@192.0.2.%d" % (i % 250 + 1)], i
+        assert uris(k, "fast") == ["sip:fast@192.0.2.%d" % (i % 250 + 1)], i
+
+
+def test_cached_miss_is_invalidated_by_a_new_key(cached):
+    r, k = cached
+    r.cli("DEL", "route:late")
+    assert uris(k, "late") == 480
+    assert uris(k, "late") == 480
+    r.cli("ZADD", "route:late", "0.5", "192.0.2.5")
+    assert sip.request(k.port, user="late").contacts() == ["<sip:late@192.0.2.5>;q=0.5"]
+
+
+def test_expiry_and_type_change(cached):
+    r, k = cached
+    r.cli("SET", "route:exp", "192.0.2.6", "PX", "300")
+    assert uris(k, "exp") == ["sip:exp@192.0.2.6"]
+    assert wait_until(lambda: r.cli("EXISTS", "route:exp") == "0", 3)
+    assert uris(k, "exp") == 480
+    r.cli("HSET", "route:exp", "a", "b")
+    rr = sip.request(k.port, user="exp")
+    assert rr.header("x-rc") == ["-3"]
+
+
+def test_bare_host_entries_are_per_request_uri_user(cached):
+    r, k = cached
+    r.cli("SET", "route:shared", "192.0.2.7")
+    assert uris(k, "u1", headers=["X-Key: shared"]) == ["sip:u1@192.0.2.7"]
+    assert uris(k, "u2", headers=["X-Key: shared"]) == ["sip:u2@192.0.2.7"]
+    assert uris(k, "u1", headers=["X-Key: shared"]) == ["sip:u1@192.0.2.7"]
+    r.cli("SET", "route:shared", "192.0.2.8")
+    assert uris(k, "u1", headers=["X-Key: shared"]) == ["sip:u1@192.0.2.8"]
+    assert uris(k, "u2", headers=["X-Key: shared"]) == ["sip:u2@192.0.2.8"]
+
+
+def test_rpc_cache_flush(cached):
+    r, k = cached
+    r.cli("SET", "route:fl", "192.0.2.9")
+    uris(k, "fl")
+    rc, out = k.kamcmd("redisroute.cache_flush")
+    assert rc == 0 and "error" not in out
+    rc, out = k.kamcmd("redisroute.status")
+    assert "cache_entries: 0" in out
+    assert uris(k, "fl") == ["sip:fl@192.0.2.9"]
+
+
+def test_lost_subscription_bypasses_then_recovers(workdir):
+    r = Redis(os.path.join(workdir, "cache-lost-redis")).start()
+    k = Kamailio(os.path.join(workdir, "cache-lost-kamailio"), defines={
+        "REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % r.port,
+        "CACHE_SIZE": "100", "RETRY_INTERVAL": "200"}).start()
+    r2 = None
+    try:
+        assert wait_until(lambda: cache_state(k) == "active", 10)
+        r.cli("SET", "route:alice", "192.0.2.1")
+        assert uris(k, "alice") == ["sip:alice@192.0.2.1"]
+        r.stop()
+        assert wait_until(lambda: cache_state(k) == "bypassed", 10)
+        assert sip.request(k.port, user="alice").code == 503
+        # a new Redis, notifications off, other data: nothing stale is served
+        r2 = Redis(os.path.join(workdir, "cache-lost-redis2"), port=r.port).start()
+        r2.cli("SET", "route:alice", "192.0.2.2")
+        assert wait_until(lambda: cache_state(k) == "active", 10)
+        assert uris(k, "alice") == ["sip:alice@192.0.2.2"]
+        r2.cli("SET", "route:alice", "192.0.2.3")
+        assert uris(k, "alice") == ["sip:alice@192.0.2.3"]
+        log = k.log()
+        assert log.count("lost the keyspace notification subscription") == 1
+    finally:
+        k.stop()
+        if r2:
+            r2.stop()
+        r.stop()
+
+
+def test_config_refused_keeps_the_cache_bypassed(workdir):
+    r = Redis(os.path.join(workdir, "cache-noconfig-redis"),
+              args=["--rename-command", "CONFIG", ""]).start()
+    k = Kamailio(os.path.join(workdir, "cache-noconfig-kamailio"), defines={
+        "REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % r.port,
+        "CACHE_SIZE": "100"}).start()
+    try:
+        assert wait_until(lambda: "cannot turn on Redis keyspace notifications" in k.log(), 10)
+        assert cache_state(k) == "bypassed"
+        r.cli("SET", "route:alice", "192.0.2.1")
+        assert uris(k, "alice") == ["sip:alice@192.0.2.1"]
+        r.cli("SET", "route:alice", "192.0.2.2")
+        assert uris(k, "alice") == ["sip:alice@192.0.2.2"]
+        assert k.stats()["cache_hits"] == 0
+        # logged once, not once per retry
+        time.sleep(2.5)
+        assert k.log().count("cannot turn on Redis keyspace notifications") == 1
+    finally:
+        k.stop()
+        r.stop()
