@@ -38,6 +38,10 @@ static int redisroute_retry_interval = 1000;
 static str redisroute_sentinels = STR_NULL;
 static str redisroute_sentinel_master = str_init("mymaster");
 static str redisroute_sentinel_password = STR_NULL;
+static int redisroute_prefix_match = 0;
+static int redisroute_prefix_max_length = 16;
+static int redisroute_prefix_min_length = 1;
+static str redisroute_prefix_default_key = STR_NULL;
 static int redisroute_cache_size = 0;
 static int redisroute_cache_ttl = 300;
 
@@ -87,6 +91,10 @@ static param_export_t params[] = {
 	{"sentinels",        PARAM_STR, &redisroute_sentinels},
 	{"sentinel_master",  PARAM_STR, &redisroute_sentinel_master},
 	{"sentinel_password", PARAM_STR, &redisroute_sentinel_password},
+	{"prefix_match",     PARAM_INT, &redisroute_prefix_match},
+	{"prefix_max_length", PARAM_INT, &redisroute_prefix_max_length},
+	{"prefix_min_length", PARAM_INT, &redisroute_prefix_min_length},
+	{"prefix_default_key", PARAM_STR, &redisroute_prefix_default_key},
 	{"cache_size",       PARAM_INT, &redisroute_cache_size},
 	{"cache_ttl",        PARAM_INT, &redisroute_cache_ttl},
 	{0, 0, 0}
@@ -163,6 +171,7 @@ static int rr_sentinel_cfg(rr_conn_cfg_t *cfg)
 static int mod_init(void)
 {
 	rr_conn_cfg_t cfg;
+	rr_prefix_cfg_t pfx;
 	const char *err = NULL;
 	int bad = 0;
 
@@ -194,7 +203,13 @@ static int mod_init(void)
 
 	if(rr_stats_init() < 0 || rr_conn_init(&cfg) < 0)
 		return -1;
-	if(rr_lookup_init(&redisroute_key_prefix, redisroute_max_targets) < 0)
+	pfx.on = redisroute_prefix_match != 0;
+	pfx.max_length = redisroute_prefix_max_length;
+	pfx.min_length = redisroute_prefix_min_length;
+	pfx.default_key = redisroute_prefix_default_key;
+	if(pfx.default_key.s == NULL)
+		pfx.default_key.len = 0;
+	if(rr_lookup_init(&redisroute_key_prefix, redisroute_max_targets, &pfx) < 0)
 		return -1;
 	if(rr_funcs_init() < 0)
 		return -1;
@@ -202,7 +217,7 @@ static int mod_init(void)
 		if(rr_cache_init(redisroute_cache_size, redisroute_cache_ttl) < 0)
 			return -1;
 		if(rr_notify_init(&redisroute_key_prefix, cfg.url.db,
-				   redisroute_retry_interval)
+				   redisroute_retry_interval, pfx.on)
 				< 0)
 			return -1;
 	}
@@ -410,6 +425,22 @@ static sr_kemi_xval_t *ki_lookup_uri(sip_msg_t *msg, int idx)
 	return &xval;
 }
 
+/* KSR.redisroute.lookup_key(): $redisroute(key), or nil. */
+static sr_kemi_xval_t *ki_lookup_key(sip_msg_t *msg)
+{
+	static sr_kemi_xval_t xval;
+	const rr_result_t *r = rr_last_result(msg);
+
+	memset(&xval, 0, sizeof(xval));
+	if(r == NULL || r->key.len == 0) {
+		sr_kemi_xval_null(&xval, SR_KEMI_XVAL_NULL_NONE);
+		return &xval;
+	}
+	xval.vtype = SR_KEMIP_STR;
+	xval.v.s = r->key;
+	return &xval;
+}
+
 /* clang-format off */
 #define RR_KEMI_NO_PARAMS { SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, \
 		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
@@ -437,6 +468,8 @@ static sr_kemi_t sr_kemi_redisroute_exports[] = {
 		SR_KEMIP_INT, ki_sip_lookup_key, RR_KEMI_STR_PARAM },
 	{ str_init("redisroute"), str_init("lookup_count"),
 		SR_KEMIP_INT, ki_lookup_count, RR_KEMI_NO_PARAMS },
+	{ str_init("redisroute"), str_init("lookup_key"),
+		SR_KEMIP_XVAL, ki_lookup_key, RR_KEMI_NO_PARAMS },
 	{ str_init("redisroute"), str_init("lookup_uri"),
 		SR_KEMIP_XVAL, ki_lookup_uri,
 		{ SR_KEMIP_INT, SR_KEMIP_NONE, SR_KEMIP_NONE,

@@ -17,8 +17,8 @@
 
 /* One cached answer. Entries of the same Redis key share a bucket, whatever
  * the R-URI user they were resolved for, so that invalidating a key is one
- * bucket's work. The variable part holds the key, the user, then n times
- * {int len; int q; char uri[len]}. */
+ * bucket's work. The variable part holds the key, the user, the key that
+ * matched, then n times {int len; int q; char uri[len]}. */
 typedef struct rr_cache_entry
 {
 	struct rr_cache_entry *next;
@@ -26,6 +26,7 @@ typedef struct rr_cache_entry
 	time_t expires; /* 0: never */
 	short keylen;
 	short userlen;
+	short matchedlen;
 	char sips;
 	signed char ret;
 	short n;
@@ -133,6 +134,11 @@ static void rr_entry_load(const rr_cache_entry_t *e, rr_result_t *res)
 	const char *p = e->data + e->keylen + e->userlen;
 	int i;
 
+	memcpy(res->key_buf, p, e->matchedlen);
+	res->key_buf[e->matchedlen] = '\0';
+	res->key.s = res->key_buf;
+	res->key.len = e->matchedlen;
+	p += e->matchedlen;
 	res->n = 0;
 	for(i = 0; i < e->n; i++) {
 		int len, q;
@@ -179,8 +185,7 @@ int rr_cache_get(const str *pkey, const str *user, int sips, rr_result_t *res,
 			break;
 		}
 		ret = e->ret;
-		if(ret == RR_OK)
-			rr_entry_load(e, res);
+		rr_entry_load(e, res);
 		break;
 	}
 	lock_set_release(_rr_cache->locks, b % RR_CACHE_LOCKS);
@@ -198,7 +203,7 @@ void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 
 	if(_rr_cache == NULL || !atomic_get(&_rr_cache->active))
 		return;
-	size = sizeof(rr_cache_entry_t) + pkey->len + user->len;
+	size = sizeof(rr_cache_entry_t) + pkey->len + user->len + res->key.len;
 	for(i = 0; i < n; i++)
 		size += 2 * sizeof(int) + res->t[i].uri.len;
 	e = shm_malloc(size);
@@ -213,6 +218,7 @@ void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 	e->expires = _rr_cache->ttl > 0 ? time(NULL) + _rr_cache->ttl : 0;
 	e->keylen = (short)pkey->len;
 	e->userlen = (short)user->len;
+	e->matchedlen = (short)res->key.len;
 	e->sips = (char)sips;
 	e->ret = (signed char)ret;
 	e->n = (short)n;
@@ -221,6 +227,8 @@ void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 	p += pkey->len;
 	memcpy(p, user->s, user->len);
 	p += user->len;
+	memcpy(p, res->key.s, res->key.len);
+	p += res->key.len;
 	for(i = 0; i < n; i++) {
 		memcpy(p, &res->t[i].uri.len, sizeof(int));
 		memcpy(p + sizeof(int), &res->t[i].q, sizeof(int));

@@ -24,28 +24,40 @@
 #error "RR_URI_MAX must equal Kamailio's MAX_URI_SIZE"
 #endif
 
-/* KEYS[1] = the key; ARGV[1] = entries to read; ARGV[2] = longest entry kept
- * whole (longer ones are cut to ARGV[2] + 1 bytes, still too long, so they
- * are rejected on our side). Returns {type} or {type, {entries...}}; a
- * sorted set's entries alternate member and score, highest score first. */
+/* KEYS = the candidate keys, best first (one key for an exact lookup; the
+ * longest prefix first, then the default key, for a prefix lookup);
+ * ARGV[1] = entries to read; ARGV[2] = longest entry kept whole (longer ones
+ * are cut to ARGV[2] + 1 bytes, still too long, so they are rejected on our
+ * side). Returns {'none'} when no candidate exists, else {type, {entries},
+ * index of the key}; a sorted set's entries alternate member and score,
+ * highest score first; a type that holds no route comes with no entries. */
 static const char _rr_script[] =
-		"local t = redis.call('TYPE', KEYS[1]).ok\n"
 		"local n = tonumber(ARGV[1])\n"
 		"local m = tonumber(ARGV[2])\n"
-		"local v\n"
-		"if t == 'string' then v = {redis.call('GETRANGE', KEYS[1], 0, m)}\n"
-		"elseif t == 'list' then v = redis.call('LRANGE', KEYS[1], 0, n - 1)\n"
-		"elseif t == 'zset' then\n"
-		"  v = redis.call('ZREVRANGE', KEYS[1], 0, n - 1, 'WITHSCORES')\n"
-		"else return {t} end\n"
-		"for i = 1, #v do\n"
-		"  if #v[i] > m then v[i] = string.sub(v[i], 1, m + 1) end\n"
+		"for k = 1, #KEYS do\n"
+		"  local t = redis.call('TYPE', KEYS[k]).ok\n"
+		"  if t ~= 'none' then\n"
+		"    local v\n"
+		"    if t == 'string' then v = {redis.call('GETRANGE', KEYS[k], 0, "
+		"m)}\n"
+		"    elseif t == 'list' then v = redis.call('LRANGE', KEYS[k], 0, n - "
+		"1)\n"
+		"    elseif t == 'zset' then\n"
+		"      v = redis.call('ZREVRANGE', KEYS[k], 0, n - 1, 'WITHSCORES')\n"
+		"    else return {t, {}, k} end\n"
+		"    for i = 1, #v do\n"
+		"      if #v[i] > m then v[i] = string.sub(v[i], 1, m + 1) end\n"
+		"    end\n"
+		"    return {t, v, k}\n"
+		"  end\n"
 		"end\n"
-		"return {t, v}\n";
+		"return {'none'}\n";
 
 static char _rr_prefix[RR_PREFIX_MAX];
 static int _rr_prefix_len = 0;
 static int _rr_max_targets = 8;
+static rr_prefix_cfg_t _rr_pfx;
+static char _rr_default_key[RR_KEY_MAX];
 static char _rr_fetch_arg[16];	/* ARGV[1] */
 static char _rr_maxlen_arg[16]; /* ARGV[2] */
 static char _rr_sha[41] = {0};	/* per process: SHA1 of the loaded script */
@@ -60,7 +72,8 @@ static struct
 	time_t when;
 } _rr_bad_log[RR_BAD_LOG_SLOTS];
 
-int rr_lookup_init(const str *prefix, int max_targets)
+int rr_lookup_init(
+		const str *prefix, int max_targets, const rr_prefix_cfg_t *pfx)
 {
 	if(prefix->len < 0 || prefix->len >= RR_PREFIX_MAX) {
 		LM_ERR("key_prefix longer than %d bytes\n", RR_PREFIX_MAX - 1);
@@ -70,9 +83,30 @@ int rr_lookup_init(const str *prefix, int max_targets)
 		memcpy(_rr_prefix, prefix->s, prefix->len);
 	_rr_prefix_len = prefix->len;
 	_rr_max_targets = max_targets;
+	memset(&_rr_pfx, 0, sizeof(_rr_pfx));
+	if(pfx != NULL && pfx->on) {
+		_rr_pfx = *pfx;
+		if(pfx->min_length < 1 || pfx->max_length < pfx->min_length
+				|| pfx->max_length > RR_CANDIDATES_MAX - 1
+				|| pfx->default_key.len > RR_KEY_MAX) {
+			LM_ERR("prefix matching needs 1 <= prefix_min_length <= "
+				   "prefix_max_length <= %d and a default key of at most %d "
+				   "bytes\n",
+					RR_CANDIDATES_MAX - 1, RR_KEY_MAX);
+			return -1;
+		}
+		if(pfx->default_key.len > 0)
+			memcpy(_rr_default_key, pfx->default_key.s, pfx->default_key.len);
+		_rr_pfx.default_key.s = _rr_default_key;
+	}
 	snprintf(_rr_fetch_arg, sizeof(_rr_fetch_arg), "%d", RR_FETCH_MAX);
 	snprintf(_rr_maxlen_arg, sizeof(_rr_maxlen_arg), "%d", RR_URI_MAX - 1);
 	return 0;
+}
+
+int rr_lookup_prefix_mode(void)
+{
+	return _rr_pfx.on;
 }
 
 static unsigned int rr_hash(const char *a, int alen, const char *b, int blen)
@@ -148,13 +182,15 @@ static void rr_add_target(const str *key, const redisReply *e, int q,
 	res->n++;
 }
 
-/* Runs the script for the prefixed key: EVALSHA, and on NOSCRIPT (script
+/* Runs the script for the candidate keys: EVALSHA, and on NOSCRIPT (script
  * cache flushed, Redis restarted) EVAL, which caches it again. */
-static redisReply *rr_eval(const char *pkey, int pkey_len)
+static redisReply *rr_eval(int nkeys, const char **keys, const size_t *klens)
 {
-	const char *argv[6];
-	size_t lens[6];
+	const char *argv[RR_CANDIDATES_MAX + 5];
+	size_t lens[RR_CANDIDATES_MAX + 5];
+	char numkeys[8];
 	redisReply *r;
+	int i, argc = 0;
 
 	if(_rr_sha[0] == '\0') {
 		const char *largv[3] = {"SCRIPT", "LOAD", _rr_script};
@@ -174,19 +210,21 @@ static redisReply *rr_eval(const char *pkey, int pkey_len)
 		freeReplyObject(r);
 	}
 
-	argv[0] = "EVALSHA";
-	lens[0] = 7;
-	argv[1] = _rr_sha;
-	lens[1] = 40;
-	argv[2] = "1";
-	lens[2] = 1;
-	argv[3] = pkey;
-	lens[3] = pkey_len;
-	argv[4] = _rr_fetch_arg;
-	lens[4] = strlen(_rr_fetch_arg);
-	argv[5] = _rr_maxlen_arg;
-	lens[5] = strlen(_rr_maxlen_arg);
-	r = rr_conn_command(6, argv, lens);
+	argv[argc] = "EVALSHA";
+	lens[argc++] = 7;
+	argv[argc] = _rr_sha;
+	lens[argc++] = 40;
+	lens[argc] = snprintf(numkeys, sizeof(numkeys), "%d", nkeys);
+	argv[argc++] = numkeys;
+	for(i = 0; i < nkeys; i++) {
+		argv[argc] = keys[i];
+		lens[argc++] = klens[i];
+	}
+	argv[argc] = _rr_fetch_arg;
+	lens[argc++] = strlen(_rr_fetch_arg);
+	argv[argc] = _rr_maxlen_arg;
+	lens[argc++] = strlen(_rr_maxlen_arg);
+	r = rr_conn_command(argc, argv, lens);
 	if(r != NULL && r->type == REDIS_REPLY_ERROR && r->len >= 8
 			&& strncmp(r->str, "NOSCRIPT", 8) == 0) {
 		freeReplyObject(r);
@@ -194,15 +232,16 @@ static redisReply *rr_eval(const char *pkey, int pkey_len)
 		lens[0] = 4;
 		argv[1] = _rr_script;
 		lens[1] = sizeof(_rr_script) - 1;
-		r = rr_conn_command(6, argv, lens);
+		r = rr_conn_command(argc, argv, lens);
 	}
 	return r;
 }
 
 /* Turns the script's reply into validated targets. */
-static int rr_parse_reply(const str *key, const redisReply *r,
-		const str *ruri_user, int sips, rr_result_t *res)
+static int rr_parse_reply(const str *cand, int ncand, int *matched,
+		const redisReply *r, const str *ruri_user, int sips, rr_result_t *res)
 {
+	const str *key = &cand[0];
 	const redisReply *type, *v;
 	size_t i;
 
@@ -214,7 +253,17 @@ static int rr_parse_reply(const str *key, const redisReply *r,
 	type = r->element[0];
 	if(type->len == 4 && memcmp(type->str, "none", 4) == 0)
 		return RR_NO_ROUTE;
-	if(r->elements < 2 || r->element[1]->type != REDIS_REPLY_ARRAY) {
+	if(r->elements < 3 || r->element[1]->type != REDIS_REPLY_ARRAY
+			|| r->element[2]->type != REDIS_REPLY_INTEGER
+			|| r->element[2]->integer < 1 || r->element[2]->integer > ncand) {
+		LM_ERR("unexpected reply from the lookup script\n");
+		return RR_UNAVAILABLE;
+	}
+	*matched = (int)r->element[2]->integer - 1;
+	key = &cand[*matched];
+	if(!(type->len == 6 && memcmp(type->str, "string", 6) == 0)
+			&& !(type->len == 4 && memcmp(type->str, "list", 4) == 0)
+			&& !(type->len == 4 && memcmp(type->str, "zset", 4) == 0)) {
 		rr_lookup_report(key, type->str, (int)type->len,
 				"this Redis type holds no route (string, list or sorted set "
 				"expected)");
@@ -264,15 +313,56 @@ static void rr_count(int ret)
 	}
 }
 
+/* The keys one lookup tries, best first, without and with key_prefix (the
+ * prefixed ones all point into buf). Returns how many. */
+static int rr_candidates(
+		const str *key, char *buf, str *cand, const char **pkeys, size_t *plens)
+{
+	int n = 0, l;
+
+	memcpy(buf, _rr_prefix, _rr_prefix_len);
+	memcpy(buf + _rr_prefix_len, key->s, key->len);
+	if(!_rr_pfx.on) {
+		cand[0] = *key;
+		pkeys[0] = buf;
+		plens[0] = _rr_prefix_len + key->len;
+		return 1;
+	}
+	l = key->len < _rr_pfx.max_length ? key->len : _rr_pfx.max_length;
+	for(; l >= _rr_pfx.min_length; l--) {
+		cand[n].s = key->s;
+		cand[n].len = l;
+		pkeys[n] = buf;
+		plens[n] = _rr_prefix_len + l;
+		n++;
+	}
+	if(_rr_pfx.default_key.len > 0) {
+		char *d = buf + _rr_prefix_len + key->len;
+		memcpy(d, _rr_prefix, _rr_prefix_len);
+		memcpy(d + _rr_prefix_len, _rr_pfx.default_key.s,
+				_rr_pfx.default_key.len);
+		cand[n] = _rr_pfx.default_key;
+		pkeys[n] = d;
+		plens[n] = _rr_prefix_len + _rr_pfx.default_key.len;
+		n++;
+	}
+	return n;
+}
+
 int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res)
 {
-	char buf[RR_PREFIX_MAX + RR_KEY_MAX];
+	char buf[2 * (RR_PREFIX_MAX + RR_KEY_MAX)];
+	str cand[RR_CANDIDATES_MAX];
+	const char *pkeys[RR_CANDIDATES_MAX];
+	size_t plens[RR_CANDIDATES_MAX];
 	str pkey;
 	redisReply *r;
 	unsigned int gen = 0;
-	int ret;
+	int ret, ncand, matched = 0;
 
 	res->n = 0;
+	res->key.s = res->key_buf;
+	res->key.len = 0;
 	rr_stats_inc(RR_STAT_LOOKUPS);
 	if(key == NULL || key->len <= 0 || key->len > RR_KEY_MAX) {
 		/* an empty or over-long key never matches: no Redis trip */
@@ -281,8 +371,13 @@ int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res)
 		rr_stats_inc(RR_STAT_MISSES);
 		return RR_NO_ROUTE;
 	}
-	memcpy(buf, _rr_prefix, _rr_prefix_len);
-	memcpy(buf + _rr_prefix_len, key->s, key->len);
+	ncand = rr_candidates(key, buf, cand, pkeys, plens);
+	if(ncand == 0) {
+		/* shorter than prefix_min_length and no default key */
+		rr_stats_inc(RR_STAT_MISSES);
+		return RR_NO_ROUTE;
+	}
+	/* the cache is keyed by the whole lookup key */
 	pkey.s = buf;
 	pkey.len = _rr_prefix_len + key->len;
 
@@ -294,7 +389,7 @@ int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res)
 		}
 	}
 
-	r = rr_eval(pkey.s, pkey.len);
+	r = rr_eval(ncand, pkeys, plens);
 	if(r == NULL) {
 		rr_stats_inc(RR_STAT_ERRORS);
 		return RR_UNAVAILABLE;
@@ -309,8 +404,13 @@ int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res)
 		rr_stats_inc(RR_STAT_ERRORS);
 		return RR_UNAVAILABLE;
 	}
-	ret = rr_parse_reply(key, r, ruri_user, sips, res);
+	ret = rr_parse_reply(cand, ncand, &matched, r, ruri_user, sips, res);
 	freeReplyObject(r);
+	if(ret == RR_OK || ret == RR_BAD_DATA) {
+		memcpy(res->key_buf, cand[matched].s, cand[matched].len);
+		res->key.len = cand[matched].len;
+		res->key_buf[res->key.len] = '\0';
+	}
 	rr_count(ret);
 	if(rr_cache_enabled() && ret != RR_UNAVAILABLE)
 		rr_cache_put(&pkey, ruri_user, sips, ret, res, gen);

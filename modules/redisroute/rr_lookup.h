@@ -23,6 +23,9 @@
 #define RR_FETCH_MAX 64
 #define RR_KEY_MAX 256
 #define RR_PREFIX_MAX 128
+/* prefix matching: the most candidate keys one lookup tries (the longest
+ * prefixes, then the default key) */
+#define RR_CANDIDATES_MAX 33
 
 typedef struct rr_target
 {
@@ -33,17 +36,33 @@ typedef struct rr_target
 typedef struct rr_result
 {
 	int n;
+	str key; /* the key that matched, without key_prefix (prefix matching:
+			  * a prefix of the lookup key, or the default key) */
+	char key_buf[RR_KEY_MAX + 1];
 	rr_target_t t[RR_TARGETS_MAX];
 	char buf[RR_TARGETS_MAX][RR_URI_MAX];
 } rr_result_t;
 
-/* In mod_init, after the connection is configured. */
-int rr_lookup_init(const str *prefix, int max_targets);
+typedef struct rr_prefix_cfg
+{
+	int on;			 /* 0: exact key only */
+	int max_length;	 /* longest prefix tried (the key is cut to it) */
+	int min_length;	 /* shortest prefix tried */
+	str default_key; /* tried last; empty: none */
+} rr_prefix_cfg_t;
 
-/* Resolves key (without the prefix) into res. ruri_user and sips are what a
+/* In mod_init, after the connection is configured. */
+int rr_lookup_init(
+		const str *prefix, int max_targets, const rr_prefix_cfg_t *pfx);
+
+/* Resolves key (without the prefix) into res; with prefix matching, the
+ * longest existing prefix of key wins, then the default key. ruri_user and sips are what a
  * bare-host target is completed with. Returns RR_OK, RR_NO_ROUTE,
  * RR_UNAVAILABLE or RR_BAD_DATA, and counts the statistics. */
 int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res);
+
+/* 1 when prefix matching is on. */
+int rr_lookup_prefix_mode(void);
 
 /* Logs bad route data of key (a rejected target, a wrong type): once per
  * (key, value) and process every few minutes, not once per request. */

@@ -26,8 +26,10 @@
 
 static char _rr_notify_pattern[64 + 2 * RR_PREFIX_MAX];
 static int _rr_notify_retry_ms = 1000;
+static int _rr_notify_flush_all = 0;
 
-int rr_notify_init(const str *prefix, int db, int retry_interval_ms)
+int rr_notify_init(
+		const str *prefix, int db, int retry_interval_ms, int flush_all)
 {
 	int i, n;
 
@@ -42,6 +44,7 @@ int rr_notify_init(const str *prefix, int db, int retry_interval_ms)
 	_rr_notify_pattern[n++] = '*';
 	_rr_notify_pattern[n] = '\0';
 	_rr_notify_retry_ms = retry_interval_ms > 0 ? retry_interval_ms : 1000;
+	_rr_notify_flush_all = flush_all;
 	register_procs(1);
 	cfg_register_child(1);
 	return 0;
@@ -158,6 +161,10 @@ static void rr_notify_handle(const redisReply *r)
 	sep = strstr(ch->str, "__:");
 	if(sep == NULL)
 		return;
+	if(_rr_notify_flush_all) {
+		rr_cache_flush();
+		return;
+	}
 	key.s = (char *)sep + 3;
 	key.len = (int)(ch->len - (key.s - ch->str));
 	rr_cache_invalidate(&key);

@@ -12,8 +12,11 @@
 
 #include "core/str.h"
 
-/* In mod_init, when the cache is on: registers the process. */
-int rr_notify_init(const str *prefix, int db, int retry_interval_ms);
+/* In mod_init, when the cache is on: registers the process. flush_all: every
+ * change empties the whole cache (prefix matching, where a new key can change
+ * the answer for many lookup keys). */
+int rr_notify_init(
+		const str *prefix, int db, int retry_interval_ms, int flush_all);
 /* In child_init(PROC_MAIN): forks the process. */
 int rr_notify_fork(void);
 

@@ -14,7 +14,8 @@ enum rr_pv_field
 {
 	RR_PV_COUNT = 0,
 	RR_PV_URI,
-	RR_PV_Q
+	RR_PV_Q,
+	RR_PV_KEY
 };
 
 int rr_pv_parse_name(pv_spec_t *sp, str *in)
@@ -29,8 +30,10 @@ int rr_pv_parse_name(pv_spec_t *sp, str *in)
 		field = RR_PV_URI;
 	else if(in->len == 1 && in->s[0] == 'q')
 		field = RR_PV_Q;
+	else if(in->len == 3 && strncmp(in->s, "key", 3) == 0)
+		field = RR_PV_KEY;
 	else {
-		LM_ERR("unknown $redisroute(%.*s): use count, uri or q\n", in->len,
+		LM_ERR("unknown $redisroute(%.*s): use count, uri, q or key\n", in->len,
 				in->s);
 		return -1;
 	}
@@ -50,6 +53,11 @@ int rr_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 
 	if(field == RR_PV_COUNT)
 		return pv_get_sintval(msg, param, res, r ? r->n : 0);
+	if(field == RR_PV_KEY) {
+		if(r == NULL || r->key.len == 0)
+			return pv_get_null(msg, param, res);
+		return pv_get_strval(msg, param, res, (str *)&r->key);
+	}
 	if(r == NULL || r->n == 0)
 		return pv_get_null(msg, param, res);
 	if(pv_get_spec_index(msg, param, &idx, &idxf) != 0) {

@@ -11,6 +11,7 @@
  * $redisroute(uri)              first target; $(redisroute(uri)[N]) the
  *                               N-th (from 0; negative counts from the end)
  * $redisroute(q)                its q-value ("0.5"), $null without score
+ * $redisroute(key)              the key that matched, without key_prefix
  */
 int rr_pv_parse_name(pv_spec_t *sp, str *in);
 int rr_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);

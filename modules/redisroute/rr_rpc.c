@@ -66,7 +66,9 @@ static void rr_rpc_lookup(rpc_t *rpc, void *c)
 	int i, ret;
 
 	if(rpc->scan(c, "S", &key) < 1) {
-		rpc->fault(c, 400, "Missing key");
+		rpc->fault(c, 400,
+				"Missing key (a key of digits: kamcmd "
+				"redisroute.lookup s:+4930...)");
 		return;
 	}
 	ret = rr_lookup(&key, &key, 0, &res);
@@ -82,6 +84,12 @@ static void rr_rpc_lookup(rpc_t *rpc, void *c)
 		default:
 			rpc->fault(c, 503, "Redis unavailable");
 			return;
+	}
+	if(rr_lookup_prefix_mode()) {
+		void *h;
+		if(rpc->add(c, "{", &h) < 0)
+			return;
+		rpc->struct_add(h, "S", "matched", &res.key);
 	}
 	for(i = 0; i < res.n; i++) {
 		if(rpc->add(c, "S", &res.t[i].uri) < 0)
