@@ -19,6 +19,7 @@ typedef struct rr_conn_shared
 	int up; /* -1 until the first attempt */
 	long long down_since_ms;
 	long outages;
+	int reconnects; /* bumped by redisroute.reconnect */
 	char error[128];
 	char master[RR_URL_HOST_MAX + 8]; /* sentinel mode: "host:port" */
 } rr_conn_shared_t;
@@ -30,6 +31,7 @@ static rr_conn_shared_t *_rr_conn_shared = NULL;
 /* this process's connection and when it may next try to connect */
 static redisContext *_rr_ctx = NULL;
 static long long _rr_next_attempt_ms = 0;
+static int _rr_reconnects_seen = 0;
 /* per process: the sentinel that answered last is asked first */
 static int _rr_sentinel_first = 0;
 
@@ -400,6 +402,12 @@ redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen)
 	redisReply *r;
 	int fresh = 0;
 
+	if(_rr_conn_shared != NULL
+			&& _rr_conn_shared->reconnects != _rr_reconnects_seen) {
+		/* redisroute.reconnect: every process reconnects on its next use */
+		_rr_reconnects_seen = _rr_conn_shared->reconnects;
+		rr_conn_reset();
+	}
 	if(_rr_ctx == NULL) {
 		/* down: no network wait until the retry interval has passed */
 		if(rr_now_ms() < _rr_next_attempt_ms)
@@ -430,6 +438,15 @@ redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen)
 		return NULL;
 	}
 	return r;
+}
+
+void rr_conn_reconnect_all(void)
+{
+	if(_rr_conn_shared == NULL)
+		return;
+	lock_get(&_rr_conn_shared->lock);
+	_rr_conn_shared->reconnects++;
+	lock_release(&_rr_conn_shared->lock);
 }
 
 void rr_conn_get_status(rr_conn_status_t *st)

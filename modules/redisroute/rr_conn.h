@@ -65,6 +65,10 @@ redisContext *rr_conn_context(void);
 /* Drops this process's connection and retries at once on next use. */
 void rr_conn_reset(void);
 
+/* Makes every process drop its connection and reconnect (with sentinels:
+ * ask them again) on its next lookup, without waiting for retry_interval. */
+void rr_conn_reconnect_all(void);
+
 void rr_conn_get_status(rr_conn_status_t *st);
 /* "host:port[/db]" or "unix:/path", without credentials. */
 const char *rr_conn_address(void);

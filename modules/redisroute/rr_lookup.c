@@ -349,7 +349,8 @@ static int rr_candidates(
 	return n;
 }
 
-int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res)
+static int rr_lookup_untimed(
+		const str *key, const str *ruri_user, int sips, rr_result_t *res)
 {
 	char buf[2 * (RR_PREFIX_MAX + RR_KEY_MAX)];
 	str cand[RR_CANDIDATES_MAX];
@@ -414,5 +415,18 @@ int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res)
 	rr_count(ret);
 	if(rr_cache_enabled() && ret != RR_UNAVAILABLE)
 		rr_cache_put(&pkey, ruri_user, sips, ret, res, gen);
+	return ret;
+}
+
+int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res)
+{
+	struct timespec t0, t1;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = rr_lookup_untimed(key, ruri_user, sips, res);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	rr_stats_latency((t1.tv_sec - t0.tv_sec) * 1000000L
+					 + (t1.tv_nsec - t0.tv_nsec) / 1000);
 	return ret;
 }

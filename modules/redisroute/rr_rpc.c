@@ -97,10 +97,22 @@ static void rr_rpc_lookup(rpc_t *rpc, void *c)
 	}
 }
 
+static const char *rr_rpc_reconnect_doc[] = {
+		"Makes every process reconnect to Redis on its next lookup (with "
+		"sentinels: ask them for the master again).",
+		0};
+
+static void rr_rpc_reconnect(rpc_t *rpc, void *c)
+{
+	rr_conn_reconnect_all();
+	rpc->add(c, "s", "ok");
+}
+
 /* clang-format off */
 rpc_export_t rr_rpc_cmds[] = {
 	{"redisroute.status", rr_rpc_status, rr_rpc_status_doc, 0},
 	{"redisroute.lookup", rr_rpc_lookup, rr_rpc_lookup_doc, 0},
+	{"redisroute.reconnect", rr_rpc_reconnect, rr_rpc_reconnect_doc, 0},
 	{"redisroute.cache_flush", rr_rpc_cache_flush, rr_rpc_cache_flush_doc, 0},
 	{0, 0, 0, 0}
 };

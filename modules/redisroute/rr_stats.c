@@ -20,6 +20,11 @@ stat_export_t rr_stats_exports[] = {
 	{"failovers", 0, &rr_stats[RR_STAT_FAILOVERS]},
 	{"cache_hits", 0, &rr_stats[RR_STAT_CACHE_HITS]},
 	{"cache_misses", 0, &rr_stats[RR_STAT_CACHE_MISSES]},
+	{"latency_lt_1ms",   0, &rr_stats[RR_STAT_LATENCY_LT_1MS]},
+	{"latency_lt_5ms",   0, &rr_stats[RR_STAT_LATENCY_LT_5MS]},
+	{"latency_lt_25ms",  0, &rr_stats[RR_STAT_LATENCY_LT_25MS]},
+	{"latency_lt_100ms", 0, &rr_stats[RR_STAT_LATENCY_LT_100MS]},
+	{"latency_ge_100ms", 0, &rr_stats[RR_STAT_LATENCY_GE_100MS]},
 	{0, 0, 0}
 };
 /* clang-format on */
@@ -31,4 +36,18 @@ int rr_stats_init(void)
 		return -1;
 	}
 	return 0;
+}
+
+void rr_stats_latency(long us)
+{
+	if(us < 1000)
+		rr_stats_inc(RR_STAT_LATENCY_LT_1MS);
+	else if(us < 5000)
+		rr_stats_inc(RR_STAT_LATENCY_LT_5MS);
+	else if(us < 25000)
+		rr_stats_inc(RR_STAT_LATENCY_LT_25MS);
+	else if(us < 100000)
+		rr_stats_inc(RR_STAT_LATENCY_LT_100MS);
+	else
+		rr_stats_inc(RR_STAT_LATENCY_GE_100MS);
 }

@@ -19,6 +19,12 @@ enum rr_stat
 	RR_STAT_FAILOVERS,
 	RR_STAT_CACHE_HITS,
 	RR_STAT_CACHE_MISSES,
+	/* how long lookups took, Redis or cache included: one bucket each */
+	RR_STAT_LATENCY_LT_1MS,
+	RR_STAT_LATENCY_LT_5MS,
+	RR_STAT_LATENCY_LT_25MS,
+	RR_STAT_LATENCY_LT_100MS,
+	RR_STAT_LATENCY_GE_100MS,
 	RR_STAT_COUNT
 };
 
@@ -29,5 +35,8 @@ extern stat_var *rr_stats[RR_STAT_COUNT];
 int rr_stats_init(void);
 
 #define rr_stats_inc(which) update_stat(rr_stats[(which)], 1)
+
+/* Counts a lookup of us microseconds in its latency bucket. */
+void rr_stats_latency(long us);
 
 #endif

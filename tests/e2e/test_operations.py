@@ -450,3 +450,35 @@ def test_sipp_callers_get_302(kamailio, fresh, private_dir):
     after = kamailio.stats()
     assert after["redirects"] - before["redirects"] == 20
     assert after["hits"] - before["hits"] == 20
+
+
+def _connections_received(redis):
+    for line in redis.cli("INFO", "stats").splitlines():
+        if line.startswith("total_connections_received:"):
+            return int(line.split(":")[1])
+    raise AssertionError("no total_connections_received in INFO stats")
+
+
+def test_rpc_reconnect_makes_workers_reconnect(kamailio, fresh):
+    fresh.cli("SET", "route:alice", "192.0.2.10")
+    for _ in range(4):
+        assert sip.request(kamailio.port, user="alice").code == 302
+    before = _connections_received(fresh)
+    rc, out = kamailio.kamcmd("redisroute.reconnect")
+    assert out == "ok"
+    for _ in range(6):
+        assert sip.request(kamailio.port, user="alice").code == 302
+    assert _connections_received(fresh) > before
+    assert "state: up" in kamailio.kamcmd("redisroute.status")[1]
+
+
+def test_latency_buckets_count_every_lookup(kamailio, fresh):
+    fresh.cli("SET", "route:alice", "192.0.2.10")
+    buckets = ["latency_lt_1ms", "latency_lt_5ms", "latency_lt_25ms",
+               "latency_lt_100ms", "latency_ge_100ms"]
+    before = kamailio.stats()
+    for user in ("alice", "nobody", "alice"):
+        assert sip.request(kamailio.port, user=user) is not None
+    after = kamailio.stats()
+    assert after["lookups"] - before["lookups"] == 3
+    assert sum(after[b] - before[b] for b in buckets) == 3
