@@ -49,6 +49,18 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+def stop_process(proc, timeout=5):
+    """Stops a process we started, by its PID: SIGTERM, then SIGKILL."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
+
+
 def wait_until(pred, timeout, interval=0.05):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -115,13 +127,7 @@ class Redis:
         return r.stdout.decode(errors="replace").strip()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.proc = None
 
     def pause(self):

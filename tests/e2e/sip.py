@@ -7,6 +7,22 @@ import time
 import uuid
 
 
+def split_list(value):
+    """A header value's comma-separated items, commas inside <> kept."""
+    out, depth, cur = [], 0, ""
+    for ch in value:
+        depth += ch == "<"
+        depth -= ch == ">"
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
 class Response:
     def __init__(self, raw):
         self.raw = raw
@@ -30,19 +46,7 @@ class Response:
         """Every Contact value (one per target), split on commas outside <>."""
         out = []
         for value in self.header("contact") + self.header("m"):
-            depth, cur = 0, ""
-            for ch in value:
-                if ch == "<":
-                    depth += 1
-                elif ch == ">":
-                    depth -= 1
-                if ch == "," and depth == 0:
-                    out.append(cur.strip())
-                    cur = ""
-                else:
-                    cur += ch
-            if cur.strip():
-                out.append(cur.strip())
+            out += split_list(value)
         return out
 
     def contact_uris(self):

@@ -21,19 +21,7 @@ def _headers(raw, name):
     return [v.strip() for v in re.findall(r"(?im)^%s\s*:\s*(.*)$" % re.escape(name), raw)]
 
 
-def _split_commas(value):
-    out, depth, cur = [], 0, ""
-    for ch in value:
-        depth += ch == "<"
-        depth -= ch == ">"
-        if ch == "," and depth == 0:
-            out.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        out.append(cur.strip())
-    return out
+_split_commas = sip.split_list
 
 
 class Request:

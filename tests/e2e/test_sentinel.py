@@ -10,7 +10,7 @@ import pytest
 
 import conftest
 import sip
-from conftest import Kamailio, Redis, free_port, wait_until
+from conftest import Kamailio, Redis, free_port, stop_process, wait_until
 
 MASTER = "rrmaster"
 
@@ -44,13 +44,7 @@ class Sentinel:
         return int(out[1]) if len(out) == 2 else None
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@
 
 #include <check.h>
 
+#include "test_util.h"
+
 #include "rr_target.h"
 
 /* out buffers are RR_URI_MAX + 1 bytes, the size rr_lookup.c uses */
@@ -26,17 +28,6 @@ static int build_n(const char *raw, int raw_len, const char *user, int sips,
 static int build(const char *raw, const char *user, int sips, char *out)
 {
 	return build_n(raw, (int)strlen(raw), user, sips, out, OUT_SIZE);
-}
-
-/* a string of n copies of c, NUL-terminated (caller frees) */
-static char *repeat(char c, int n)
-{
-	char *s = malloc(n + 1);
-
-	ck_assert_ptr_nonnull(s);
-	memset(s, c, n);
-	s[n] = '\0';
-	return s;
 }
 
 /*

@@ -8,22 +8,13 @@
 
 #include <check.h>
 
+#include "test_util.h"
+
 #include "rr_url.h"
 
 static int parse(const char *s, rr_server_url_t *url, const char **err)
 {
 	return rr_url_parse(s, (int)strlen(s), url, err);
-}
-
-/* a string of n copies of c, NUL-terminated (caller frees) */
-static char *repeat(char c, int n)
-{
-	char *s = malloc(n + 1);
-
-	ck_assert_ptr_nonnull(s);
-	memset(s, c, n);
-	s[n] = '\0';
-	return s;
 }
 
 /*
