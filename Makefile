@@ -28,10 +28,11 @@ KAMAILIO_MODDIR = $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modu
 
 .PHONY: all build deps sdk install run test unit e2e clean distclean
 
-# extra targets (fuzz, memcheck, bench, ...), one file each
--include mk/*.mk
-
 all: build
+
+# extra targets (fuzz, memcheck, bench, ...), one file each; after `all`, so
+# that a plain `make` still builds
+-include mk/*.mk
 
 deps:
 	@bash scripts/deps.sh

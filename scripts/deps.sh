@@ -14,6 +14,7 @@ packages=(
 	check                     # unit-test framework for the pure C parts
 	pkg-config gcc make       # building
 	dpkg-dev                  # dpkg-buildflags, dpkg-source (SDK fetch)
+	xsltproc docbook-xsl docbook-xml lynx libxml2-utils   # module docs (make docs)
 	ca-certificates
 )
 

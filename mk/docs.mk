@@ -1,0 +1,67 @@
+# make docs - the module's documentation, the way Kamailio modules ship it.
+#
+#   make docs              install the doc tools if missing, validate the
+#                          docbook (modules/redisroute/doc/*.xml) and
+#                          regenerate modules/redisroute/README from it
+#   make docs-check        validate only
+#   make docs DOCS_README=/tmp/README   write the README elsewhere (tests)
+#
+# The README is generated exactly as Kamailio's own `make README` does for a
+# module (src/Makefile.modules -> doc/Makefile -> doc/docbook/Makefile of the
+# Kamailio tree): xsltproc with the tree's doc/docbook/txt.xsl (which imports
+# docbook-xsl's XHTML stylesheets) piped into `lynx -nolist -stdin -dump`.
+# modules/redisroute/doc/Makefile plugs into that machinery of the SDK in
+# build/kamailio-src; the docbook takes its entities (&kamailio; ...) from the
+# SDK's doc/docbook/entities.xml. Everything is resolved through Debian's XML
+# catalog (/etc/xml/catalog, filled by docbook-xml and docbook-xsl) and run
+# with --nonet: no network is ever used, a missing DTD or stylesheet is an
+# error, not a download.
+
+DOCS_MODULE := modules/redisroute
+DOCS_DIR := $(DOCS_MODULE)/doc
+DOCS_MAIN := redisroute.xml
+DOCS_README ?= $(CURDIR)/$(DOCS_MODULE)/README
+# the SDK the docbook refers to (doc/redisroute*.xml: ../../../build/...)
+DOCS_SDK := $(CURDIR)/$(BUILD)/kamailio-src
+DOCS_PACKAGES := xsltproc docbook-xsl docbook-xml lynx libxml2-utils
+
+# lynx renders by locale: pin it, so the README is the same everywhere
+DOCS_ENV := LC_ALL=C.UTF-8 LANG=C.UTF-8 LANGUAGE= XML_CATALOG_FILES=/etc/xml/catalog
+
+.PHONY: docs docs-tools docs-sdk docs-check
+
+docs-tools:
+	@missing=; for p in $(DOCS_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "docs: installing$$missing"; \
+		if [ "$$(id -u)" -ne 0 ]; then \
+			echo "docs: not root; run as root, or: apt-get install$$missing" >&2; exit 1; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# The SDK is fetched by the build; fetch it only when it is not there yet.
+docs-sdk:
+	@if [ ! -r "$(DOCS_SDK)/doc/docbook/entities.xml" ] \
+		|| [ ! -r "$(DOCS_SDK)/doc/docbook/Makefile" ]; then \
+		$(MAKE) --no-print-directory sdk; fi
+
+docs-check: docs-tools docs-sdk
+	cd $(DOCS_DIR) && $(DOCS_ENV) xmllint --nonet --noout --xinclude --postvalid $(DOCS_MAIN)
+
+docs: docs-check
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(DOCS_ENV) $(MAKE) --no-print-directory -s -C $(DOCS_DIR) \
+		output_dir="$$tmp" "$$tmp/$(DOCS_MAIN:.xml=.txt)" && \
+	test -s "$$tmp/$(DOCS_MAIN:.xml=.txt)" && \
+	cp "$$tmp/$(DOCS_MAIN:.xml=.txt)" "$(DOCS_README)" && \
+	echo "docs: $(DOCS_README) generated from $(DOCS_DIR)/$(DOCS_MAIN)"
+
+# This file is included before the top Makefile's `all`: give the default goal
+# back, so that a plain `make` still builds the module.
+ifneq ($(filter docs docs-%,$(.DEFAULT_GOAL)),)
+.DEFAULT_GOAL :=
+endif
