@@ -1,0 +1,569 @@
+"""Chaos under load, with figures: sipp calls the redirect server at a fixed
+rate while Redis is killed and restarted, or while Redis Sentinel fails the
+master over. Every INVITE must get a final answer (302, or 503 "Routing
+Unavailable" while there is no Redis), no answer may take long (no worker
+stuck on a dead Redis), and routing must come back soon after Redis does.
+
+The caller is tests/e2e/sipp/chaos_uac.xml: one INVITE per call, sent once
+(-nr), 302 or 503 accepted, no final answer within 2 s counted as
+unanswered; each call logs its send and answer times, so that every answer
+sits on a time line next to the moments the test killed, restarted or failed
+Redis over.
+
+Each test appends its figures, as a row of a markdown table, to
+build/chaos-figures.md (the first chaos test of a session starts the file
+afresh) and prints them. Columns: scenario | load (calls/s) | sent | 302 |
+503 | unanswered | longest answer (ms) | Redis back -> routing back (ms) |
+retry_interval. "Redis back" is the moment the restarted redis-server
+answers with the route (kill/restart), or the moment the route was changed
+on the freshly promoted master (failover); "routing back" is the first 302
+(with the new route, for the failover) answered after that.
+
+Every process is started here and stopped by its PID in a finally block;
+traffic goes to 127.0.0.1 only; every wait is bounded."""
+
+import csv
+import glob
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+import conftest
+import sip
+from conftest import ROOT, Kamailio, Redis, free_port, stop_process, wait_until
+from test_sentinel import MASTER, Sentinel
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCENARIO = os.path.join(HERE, "sipp", "chaos_uac.xml")
+FIGURES = os.path.join(ROOT, "build", "chaos-figures.md")
+
+RATE = 200                 # calls per second, fixed
+ANSWER_TIMEOUT = 2.0       # no final answer within this (chaos_uac.xml): unanswered
+# No answer may take longer: command_timeout is 250 ms, connect_timeout
+# 500 ms, so even a worker that waited on a dead Redis answers well within
+# this; the rest is slack for a loaded 2-core machine.
+LONGEST_ANSWER_LIMIT = 1.5
+WORKERS = 4
+DEFAULT_RETRY_INTERVAL = 1000
+
+FIGURES_HEADER = (
+    "| scenario | load (calls/s) | sent | 302 | 503 | unanswered "
+    "| longest answer (ms) | Redis back -> routing back (ms) | retry_interval |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+_figures_started = False
+
+# Figures of kamailio under valgrind (make memcheck runs the suite with
+# REDISROUTE_KAMAILIO_WRAPPER) would be meaningless, its answers too slow for
+# the load, and its table would replace the real one.
+pytestmark = pytest.mark.skipif(
+    bool(getattr(conftest, "KAMAILIO_WRAPPER", None)),
+    reason="timing under load: not with kamailio under a wrapper (valgrind)")
+
+
+# ---- figures ------------------------------------------------------------------
+
+def record_figures(scenario, res, back_ms, retry_interval):
+    """Appends one row to build/chaos-figures.md (the session's first row
+    starts the file afresh) and prints the table so far."""
+    global _figures_started
+    retry = "%d ms%s" % (retry_interval, " (default)"
+                         if retry_interval == DEFAULT_RETRY_INTERVAL else "")
+    row = "| %s | %d | %d | %d | %d | %d | %.0f | %s | %s |\n" % (
+        scenario, RATE, res["sent"], res["302"], res["503"], res["unanswered"],
+        res["longest"] * 1000, "-" if back_ms is None else "%.0f" % back_ms,
+        retry)
+    os.makedirs(os.path.dirname(FIGURES), exist_ok=True)
+    if not _figures_started:
+        with open(FIGURES, "w") as f:
+            f.write(FIGURES_HEADER)
+        _figures_started = True
+    with open(FIGURES, "a") as f:
+        f.write(row)
+    with open(FIGURES) as f:
+        print("\n" + FIGURES + ":\n" + f.read())
+
+
+# ---- the load -----------------------------------------------------------------
+
+class Load:
+    """sipp calling user@kamailio at RATE calls/s for `seconds`, in the
+    background (bounded by -m), with one log line per call."""
+
+    def __init__(self, d, port, user, seconds):
+        self.d = os.path.join(d, "sipp")
+        os.makedirs(self.d, exist_ok=True)
+        self.calls = RATE * seconds
+        self.seconds = seconds
+        self.calls_log = os.path.join(self.d, "calls.log")
+        self.stat = os.path.join(self.d, "stat.csv")
+        self.errors = os.path.join(self.d, "errors.log")
+        self.cmd = ["sipp", "-sf", SCENARIO, "-s", user,
+                    "-r", str(RATE), "-rp", "1000", "-m", str(self.calls),
+                    "-l", str(RATE * 10), "-nr", "-nostdin",
+                    "-timeout", "%ds" % (seconds + 20),
+                    "-i", "127.0.0.1", "-p", str(free_port()),
+                    "-trace_logs", "-log_file", self.calls_log,
+                    "-trace_stat", "-stf", self.stat, "-fd", "3600",
+                    "-trace_err", "-error_file", self.errors,
+                    "-trace_error_codes",
+                    "127.0.0.1:%d" % port]
+        self.proc = None
+        self.started = None
+
+    def start(self):
+        self.out = open(os.path.join(self.d, "sipp.out"), "wb")
+        self.proc = subprocess.Popen(self.cmd, stdout=self.out,
+                                     stderr=subprocess.STDOUT, cwd=self.d)
+        self.started = time.time()
+        return self
+
+    def at(self, offset):
+        """Sleeps until `offset` seconds after the load started (bounded)."""
+        delay = self.started + offset - time.time()
+        if delay > 0:
+            time.sleep(min(delay, offset))
+
+    def wait(self):
+        """Waits for sipp to finish its calls; returns its exit code."""
+        try:
+            return self.proc.wait(self.seconds + ANSWER_TIMEOUT + 30)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise AssertionError("sipp did not finish its %d calls in time; see %s"
+                                 % (self.calls, self.d))
+        finally:
+            self.out.close()
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            stop_process(self.proc)
+
+    def results(self):
+        """The calls, as the caller saw them."""
+        answers, unanswered = [], []
+        with open(self.calls_log, errors="replace") as f:
+            for line in f:
+                w = line.split()
+                if not w:
+                    continue
+                if w[0] == "TIMEOUT":
+                    unanswered.append(float(w[1]) + float(w[2]) / 1e6)
+                elif w[0] in ("302", "503"):
+                    sent = float(w[1]) + float(w[2]) / 1e6
+                    answered = float(w[3]) + float(w[4]) / 1e6
+                    answers.append((sent, answered, int(w[0]), w[5]))
+        with open(self.stat, newline="") as f:
+            rows = [r for r in csv.reader(f, delimiter=";") if r]
+        stats = dict(zip(rows[0], rows[-1]))
+        # answers sipp did not expect (any code but 302 and 503) fail the call
+        other_codes = _error_codes(self.d)
+        answers.sort()
+        res = {
+            "sent": int(stats["OutgoingCall(C)"]),
+            "302": sum(1 for a in answers if a[2] == 302),
+            "503": sum(1 for a in answers if a[2] == 503),
+            "unanswered": len(unanswered),
+            "failed": int(stats["FailedCall(C)"]),
+            "other_codes": other_codes,
+            "longest": max((a[1] - a[0] for a in answers), default=0.0),
+            "answers": answers,
+            "unanswered_at": unanswered,
+            "dir": self.d,
+        }
+        return res
+
+
+def _error_codes(d):
+    """The codes of the answers sipp did not expect (-trace_error_codes)."""
+    codes = []
+    for path in glob.glob(os.path.join(d, "*_error_codes.csv")):
+        with open(path, errors="replace") as f:
+            for line in f:
+                parts = line.rstrip("\n").split(";")
+                if len(parts) >= 3:
+                    codes += [c for c in parts[2].split(",") if c.strip()]
+    return codes
+
+
+# ---- helpers ----------------------------------------------------------------
+
+def redis_cmd(port, *args, timeout=0.2):
+    """One command over a fresh connection, for fast polling: the reply
+    (str, int, list; an error reply as an Exception), or None when Redis does
+    not answer."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            out = b"*%d\r\n" % len(args)
+            for a in args:
+                a = str(a).encode()
+                out += b"$%d\r\n%s\r\n" % (len(a), a)
+            s.sendall(out)
+            return _read_reply(s.makefile("rb"))
+    except (OSError, ValueError):
+        return None
+
+
+def _read_reply(f, depth=0):
+    line = f.readline()
+    if not line.endswith(b"\r\n") or depth > 4:
+        raise ValueError("short reply")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        return Exception(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)
+        if len(data) != n + 2:
+            raise ValueError("short reply")
+        return data[:n].decode(errors="replace")
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_read_reply(f, depth + 1) for _ in range(n)]
+    raise ValueError("not a RESP reply: %r" % line)
+
+
+def redis_role(port):
+    r = redis_cmd(port, "ROLE")
+    return r[0] if isinstance(r, list) and r else None
+
+
+def sip_workers(k):
+    """{pid: description} of kamailio's SIP workers (udp and tcp receivers)."""
+    rc, out = k.kamcmd("core.psx")
+    assert rc == 0, out
+    workers = {}
+    for pid, dsc in re.findall(r"PID:\s*(\d+)\s+DSC:\s*([^\n]*)", out):
+        if "receiver" in dsc:
+            workers[int(pid)] = dsc.strip()
+    return workers
+
+
+# what a process blocked on a Redis socket shows in /proc/PID/wchan
+# (reading a reply, connecting); an idle SIP worker waits for SIP instead
+REDIS_WAITS = ("wait_woken", "sk_wait_data", "inet_wait_for_connect",
+               "sk_stream_wait_connect")
+
+
+def assert_no_worker_stuck(k, workers_before):
+    """Every SIP worker is still there and, within a second, seen idle
+    (waiting for SIP, not for Redis), and all of them answer at once."""
+    workers = sip_workers(k)
+    assert sorted(workers) == sorted(workers_before), (workers_before, workers)
+    busy = set(workers)
+    for _ in range(20):
+        for pid in list(busy):
+            try:
+                with open("/proc/%d/wchan" % pid) as f:
+                    wchan = f.read().strip()
+            except OSError:
+                raise AssertionError("worker %d (%s) is gone" % (pid, workers[pid]))
+            if wchan not in REDIS_WAITS:
+                busy.discard(pid)
+        if not busy:
+            break
+        time.sleep(0.05)
+    assert not busy, "workers stuck on Redis: %s\n%s" % (
+        {p: workers[p] for p in busy}, k.log()[-3000:])
+
+    # a burst over UDP and TCP: every answer a 302, fast
+    answers = [None] * (4 * WORKERS + 2 * WORKERS)
+
+    def one(i):
+        t0 = time.monotonic()
+        r = sip.request(k.port, user="alice", timeout=ANSWER_TIMEOUT,
+                        transport="udp" if i < 4 * WORKERS else "tcp")
+        answers[i] = (r.code if r else None, time.monotonic() - t0)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(answers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(ANSWER_TIMEOUT + 3)
+    assert all(a is not None and a[0] == 302 for a in answers), answers
+    assert max(a[1] for a in answers) < LONGEST_ANSWER_LIMIT, answers
+
+
+def log_lines(k, *words):
+    return [l for l in k.log().splitlines() if any(w in l for w in words)]
+
+
+def show(title, res, extra):
+    print("\n%s: sent %d, 302 %d, 503 %d, unanswered %d, other %d %s, "
+          "longest answer %.1f ms; %s; sipp files in %s" % (
+              title, res["sent"], res["302"], res["503"], res["unanswered"],
+              res["failed"], res["other_codes"], res["longest"] * 1000,
+              ", ".join("%s %s" % kv for kv in extra.items()), res["dir"]))
+
+
+def assert_every_invite_answered(res, seconds):
+    assert res["sent"] == RATE * seconds, res["sent"]
+    assert res["unanswered"] == 0, (
+        "%d INVITEs unanswered within %.0f s, sent at %s" % (
+            res["unanswered"], ANSWER_TIMEOUT, res["unanswered_at"][:20]))
+    assert res["failed"] == 0 and not res["other_codes"], (
+        "%d calls failed (answers other than 302/503: %s); see %s" % (
+            res["failed"], res["other_codes"][:20], res["dir"]))
+    assert res["302"] + res["503"] == res["sent"], res
+    assert res["longest"] < LONGEST_ANSWER_LIMIT, (
+        "an answer took %.0f ms" % (res["longest"] * 1000))
+
+
+# ---- A: Redis killed and restarted --------------------------------------------
+
+KILL_AT, RESTART_AT, A_SECONDS = 3.0, 6.0, 12
+
+
+@pytest.mark.parametrize("retry_interval", [DEFAULT_RETRY_INTERVAL, 200])
+def test_redis_killed_and_restarted_under_load(private_dir, retry_interval):
+    target = "192.0.2.10:5060"
+    contact = "sip:alice@" + target
+    rdir = os.path.join(private_dir, "redis")
+    redis = Redis(rdir)
+    redis2 = None
+    k = None
+    load = None
+    try:
+        redis.start()
+        redis.cli("SET", "route:alice", target)
+        # the restarted redis-server loads this dump: it has the route from
+        # its first answer on, as a persistent Redis would
+        assert redis.cli("SAVE") == "OK"
+        k = Kamailio(os.path.join(private_dir, "kamailio"), workers=WORKERS, defines={
+            "REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % redis.port,
+            "RETRY_INTERVAL": str(retry_interval)}).start()
+        for transport in ("udp", "tcp") * WORKERS:
+            r = sip.request(k.port, user="alice", transport=transport)
+            assert r is not None and r.code == 302, r
+        workers = sip_workers(k)
+        assert len(workers) == 2 * WORKERS, workers
+
+        load = Load(private_dir, k.port, "alice", A_SECONDS).start()
+
+        load.at(KILL_AT)
+        killed = time.time()
+        redis.proc.kill()            # SIGKILL: no goodbye to the clients
+        redis.proc.wait(5)
+        redis.proc = None
+
+        load.at(RESTART_AT)
+        restarted = time.time()
+        redis2 = Redis(rdir, port=redis.port)
+        starter = threading.Thread(target=redis2.start)
+        starter.start()
+        redis_back = None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if redis_cmd(redis.port, "GET", "route:alice") == target:
+                redis_back = time.time()
+                break
+            time.sleep(0.002)
+        starter.join(15)
+        assert redis_back is not None, "the restarted redis-server did not answer"
+
+        rc = load.wait()
+        res = load.results()
+
+        answers = res["answers"]
+        before = [a for a in answers if a[1] < killed]
+        during = [a for a in answers if killed <= a[1] < restarted]
+        after = [a for a in answers if a[1] >= restarted]
+        first_302 = min((a[1] for a in after if a[2] == 302), default=None)
+        last_503 = max((a[1] for a in after if a[2] == 503), default=None)
+        back_ms = None if first_302 is None else max(0.0, first_302 - redis_back) * 1000
+        all_back_ms = 0.0 if last_503 is None else max(0.0, last_503 - redis_back) * 1000
+        record_figures("Redis SIGKILLed at %.0f s, restarted at %.0f s "
+                       "(same port, route from its RDB file)" % (KILL_AT, RESTART_AT),
+                       res, back_ms, retry_interval)
+        show("kill/restart, retry_interval %d ms" % retry_interval, res, {
+            "503 while down": sum(1 for a in during if a[2] == 503),
+            "redis back after restart (ms)": "%.0f" % ((redis_back - restarted) * 1000),
+            "redis back -> first 302 (ms)": back_ms,
+            "redis back -> last 503 (ms)": "%.0f" % all_back_ms,
+            "sipp exit": rc})
+        print("\n".join(log_lines(k, "is down", "reachable again")))
+
+        assert_every_invite_answered(res, A_SECONDS)
+        # the outage was seen, by callers and in the log, and only then
+        assert [a for a in before if a[2] != 302] == [], "503 before the kill"
+        assert any(a[2] == 503 for a in during), "no 503 while Redis was down"
+        assert all(a[2] == 503 for a in during if a[0] > killed + 0.1), \
+            "a 302 while Redis was down"
+        assert all(a[3] == contact for a in answers if a[2] == 302), \
+            {a[3] for a in answers if a[2] == 302}
+        # routing is back, for every worker, within the retry interval
+        limit_ms = retry_interval + 1000
+        assert first_302 is not None, "no 302 after Redis came back"
+        assert back_ms <= limit_ms, "first 302 %.0f ms after Redis was back" % back_ms
+        assert all_back_ms <= limit_ms, \
+            "a 503 %.0f ms after Redis was back" % all_back_ms
+        assert after[-1][2] == 302
+        assert log_lines(k, "is down ("), k.log()[-3000:]
+        assert log_lines(k, "is reachable again after"), k.log()[-3000:]
+        assert_no_worker_stuck(k, workers)
+        rc, out = k.kamcmd("redisroute.status")
+        assert re.search(r"(?m)^\s*state: up$", out), out
+    finally:
+        if load:
+            load.stop()
+        if k:
+            k.stop()
+        for r in (redis2, redis):
+            if r is not None:
+                r.stop()
+
+
+# ---- B: Sentinel failover -------------------------------------------------------
+
+FAILOVER_AT, B_SECONDS = 3.0, 20
+# After SENTINEL FAILOVER the old master stays up and stays a master until
+# the sentinels turn it into a replica of the new one: 8 s after they first
+# saw it report itself a master (4 x their 2 s publish period), at their next
+# INFO of it (every 10 s), so about 10 s after the switch; only then does it
+# drop its clients. The module keeps its connection to the old master, and
+# serves its routes, until then; then it asks the sentinels again.
+DEMOTION_LIMIT = 15.0
+# from the old master dropping its clients to every worker on the new master
+FOLLOW_LIMIT = DEFAULT_RETRY_INTERVAL / 1000 + 1.0
+
+
+def test_sentinel_failover_under_load(private_dir):
+    old_target, new_target = "192.0.2.1:5060", "192.0.2.2:5060"
+    old_contact, new_contact = "sip:alice@" + old_target, "sip:alice@" + new_target
+    master = Redis(os.path.join(private_dir, "master"))
+    replica = Redis(os.path.join(private_dir, "replica"),
+                    args=["--replicaof", "127.0.0.1", str(master.port)])
+    sentinels = []
+    k = None
+    load = None
+    try:
+        master.start()
+        replica.start()
+        master.cli("SET", "route:alice", old_target)
+        assert wait_until(lambda: "master_link_status:up" in replica.cli("INFO", "replication"), 10)
+        assert wait_until(lambda: replica.cli("GET", "route:alice") == old_target, 5)
+        sentinels = [Sentinel(os.path.join(private_dir, "s%d" % i), master.port)
+                     for i in range(3)]
+        assert wait_until(lambda: all(s.master_port() == master.port for s in sentinels), 10)
+        assert wait_until(lambda: all(
+            "127.0.0.1" in s.cli("SENTINEL", "replicas", MASTER) for s in sentinels), 15)
+        # the sentinels know each other: the switch reaches all of them
+        assert wait_until(lambda: all(
+            s.cli("SENTINEL", "sentinels", MASTER).count("127.0.0.1") >= 2
+            for s in sentinels), 15, 0.2)
+
+        k = Kamailio(os.path.join(private_dir, "kamailio"), workers=WORKERS, defines={
+            "REDIS_SERVER": '"redis://127.0.0.1:1/0"',
+            "SENTINELS": '"%s"' % ",".join("127.0.0.1:%d" % s.port for s in sentinels),
+            "SENTINEL_MASTER": '"%s"' % MASTER}).start()
+        for transport in ("udp", "tcp") * WORKERS:
+            r = sip.request(k.port, user="alice", transport=transport)
+            assert r is not None and r.code == 302 and r.contact_uris() == [old_contact], r
+        workers = sip_workers(k)
+        assert len(workers) == 2 * WORKERS, workers
+
+        load = Load(private_dir, k.port, "alice", B_SECONDS).start()
+
+        load.at(FAILOVER_AT)
+        failover = time.time()
+        assert sentinels[0].cli("SENTINEL", "FAILOVER", MASTER) == "OK"
+        promoted = None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if redis_role(replica.port) == "master":
+                promoted = time.time()
+                break
+            time.sleep(0.005)
+        assert promoted is not None, "the replica was not promoted"
+        # the operator changes the route on the new master
+        assert redis_cmd(replica.port, "SET", "route:alice", new_target) == "OK"
+        route_changed = time.time()
+        switched = wait_until(lambda: all(s.master_port() == replica.port
+                                          for s in sentinels), 10)
+        switched_at = time.time()
+        # the sentinels demote the old master (still up) to a replica
+        demoted = None
+        deadline = time.monotonic() + DEMOTION_LIMIT
+        while time.monotonic() < deadline and load.proc.poll() is None:
+            if redis_role(master.port) == "slave":
+                demoted = time.time()
+                break
+            time.sleep(0.005)
+
+        rc = load.wait()
+        res = load.results()
+
+        answers = res["answers"]
+        after = [a for a in answers if a[1] >= route_changed]
+        first_new = min((a[1] for a in after if a[3] == new_contact), default=None)
+        last_not_new = max((a[1] for a in after if a[3] != new_contact), default=None)
+        back_ms = None if first_new is None else max(0.0, first_new - route_changed) * 1000
+        all_back_ms = 0.0 if last_not_new is None else \
+            max(0.0, last_not_new - route_changed) * 1000
+        record_figures("Sentinel failover at %.0f s (SENTINEL FAILOVER; the old "
+                       "master, still up, demoted by the sentinels %s later), "
+                       "route changed on the new master" % (
+                           FAILOVER_AT, "%.1f s" % (demoted - failover)
+                           if demoted else "not"),
+                       res, back_ms, DEFAULT_RETRY_INTERVAL)
+        show("sentinel failover", res, {
+            "promoted after (ms)": "%.0f" % ((promoted - failover) * 1000),
+            "all sentinels name the new master (s)": "%s %.1f" % (
+                switched, switched_at - failover),
+            "old master demoted after the change (ms)": "%.0f" % (
+                (demoted - route_changed) * 1000) if demoted else None,
+            "old master demoted -> first new-route 302 (ms)": "%.0f" % (
+                (first_new - demoted) * 1000) if demoted and first_new else None,
+            "route changed -> first new-route 302 (ms)": back_ms,
+            "route changed -> last old-route/503 answer (ms)": "%.0f" % all_back_ms,
+            "old-route 302 after the change": sum(
+                1 for a in after if a[3] == old_contact),
+            "503": res["503"], "sipp exit": rc})
+        print("\n".join(log_lines(k, "is down", "reachable again", "moved to")))
+
+        assert_every_invite_answered(res, B_SECONDS)
+        assert switched, "the sentinels did not all name the new master"
+        assert all(a[3] in (old_contact, new_contact) for a in answers if a[2] == 302), \
+            {a[3] for a in answers if a[2] == 302}
+        assert all(a[3] == old_contact for a in answers if a[1] < failover), \
+            "before the failover: not the old route"
+        assert demoted is not None, (
+            "the sentinels did not demote the old master within %.0f s of the "
+            "switch, during the load" % DEMOTION_LIMIT)
+        # routing is served from the new master, by every worker, once the
+        # old master dropped its clients
+        assert first_new is not None, "the new master's route was never served"
+        late = [a for a in answers if a[1] > demoted + FOLLOW_LIMIT
+                and a[3] != new_contact]
+        assert not late, (
+            "%d answers not from the new master more than %.1f s after the old "
+            "one was demoted, the first at +%.0f ms: %s" % (
+                len(late), FOLLOW_LIMIT, (late[0][1] - demoted) * 1000,
+                late[0]))
+        assert after[-1][3] == new_contact
+        assert log_lines(k, "moved to 127.0.0.1:%d (sentinel failover)" % replica.port), \
+            k.log()[-3000:]
+        assert_no_worker_stuck(k, workers)
+        for _ in range(4):
+            r = sip.request(k.port, user="alice")
+            assert r is not None and r.contact_uris() == [new_contact], r
+    finally:
+        if load:
+            load.stop()
+        if k:
+            k.stop()
+        for s in sentinels:
+            s.stop()
+        replica.stop()
+        master.stop()
