@@ -24,6 +24,7 @@
 #include "rr_notify.h"
 #include "rr_pv.h"
 #include "rr_rpc.h"
+#include "rr_sentinel.h"
 #include "rr_stats.h"
 
 MODULE_VERSION
@@ -213,6 +214,8 @@ static int mod_init(void)
 		return -1;
 	if(rr_funcs_init() < 0)
 		return -1;
+	if(cfg.nsentinels > 0 && rr_sentinel_watch_init() < 0)
+		return -1;
 	if(redisroute_cache_size > 0) {
 		if(rr_cache_init(redisroute_cache_size, redisroute_cache_ttl) < 0)
 			return -1;
@@ -228,8 +231,13 @@ static int mod_init(void)
 
 static int child_init(int rank)
 {
-	if(rank == PROC_MAIN && rr_cache_enabled())
-		return rr_notify_fork();
+	if(rank == PROC_MAIN) {
+		if(rr_conn_cfg()->nsentinels > 0 && rr_sentinel_watch_fork() < 0)
+			return -1;
+		if(rr_cache_enabled() && rr_notify_fork() < 0)
+			return -1;
+		return 0;
+	}
 	/* processes that never route get a connection on first use (RPC) */
 	if(rank == PROC_INIT || rank == PROC_MAIN || rank == PROC_TCP_MAIN)
 		return 0;

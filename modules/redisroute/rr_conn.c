@@ -12,6 +12,7 @@
 #include "core/mem/shm_mem.h"
 
 #include "rr_conn.h"
+#include "rr_sentinel.h"
 
 typedef struct rr_conn_shared
 {
@@ -87,6 +88,11 @@ void rr_conn_destroy(void)
 		shm_free(_rr_conn_shared);
 		_rr_conn_shared = NULL;
 	}
+}
+
+const rr_conn_cfg_t *rr_conn_cfg(void)
+{
+	return &_rr_conn_cfg;
 }
 
 const char *rr_conn_address(void)
@@ -221,66 +227,19 @@ static void rr_conn_set_master(const char *host, int port)
 		LM_NOTICE("%s moved to %s (sentinel failover)\n", _rr_conn_addr, addr);
 }
 
-/* Asks the sentinels, in turn, where the master is. Returns 0 with host and
- * port set, or -1 (and the connection marked down). */
+/* Asks the sentinels where the master is. Returns 0 with host and port
+ * set, or -1 (and the connection marked down). */
 static int rr_sentinel_master(char *host, int *port)
 {
-	struct timeval tv = rr_ms_to_tv(_rr_conn_cfg.connect_timeout_ms);
-	struct timeval cmd_tv = rr_ms_to_tv(_rr_conn_cfg.command_timeout_ms);
-	const char *argv[3] = {"SENTINEL", "get-master-addr-by-name",
-			_rr_conn_cfg.sentinel_master};
-	char last[128] = "no sentinel answered";
-	int i;
+	char err[128];
 
-	for(i = 0; i < _rr_conn_cfg.nsentinels; i++) {
-		int idx = (_rr_sentinel_first + i) % _rr_conn_cfg.nsentinels;
-		const rr_hostport_t *s = &_rr_conn_cfg.sentinels[idx];
-		redisContext *ctx = redisConnectWithTimeout(s->host, s->port, tv);
-		redisReply *r;
-		int ok = 0;
-
-		if(ctx == NULL || ctx->err) {
-			snprintf(last, sizeof(last), "sentinel %.64s:%d: %.40s", s->host,
-					s->port, ctx ? ctx->errstr : "out of memory");
-			if(ctx)
-				redisFree(ctx);
-			continue;
-		}
-		redisSetTimeout(ctx, cmd_tv);
-		if(_rr_conn_cfg.sentinel_password[0] != '\0') {
-			const char *aargv[2] = {"AUTH", _rr_conn_cfg.sentinel_password};
-			r = redisCommandArgv(ctx, 2, aargv, NULL);
-			if(r)
-				freeReplyObject(r);
-		}
-		r = redisCommandArgv(ctx, 3, argv, NULL);
-		if(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2
-				&& r->element[0]->type == REDIS_REPLY_STRING
-				&& r->element[1]->type == REDIS_REPLY_STRING
-				&& r->element[0]->len > 0
-				&& r->element[0]->len < RR_URL_HOST_MAX) {
-			int p = atoi(r->element[1]->str);
-			if(p > 0 && p <= 65535) {
-				memcpy(host, r->element[0]->str, r->element[0]->len);
-				host[r->element[0]->len] = '\0';
-				*port = p;
-				ok = 1;
-			}
-		}
-		if(!ok)
-			snprintf(last, sizeof(last),
-					"sentinel %.64s:%d does not know %.32s", s->host, s->port,
-					_rr_conn_cfg.sentinel_master);
-		if(r)
-			freeReplyObject(r);
-		redisFree(ctx);
-		if(ok) {
-			_rr_sentinel_first = idx;
-			return 0;
-		}
+	if(rr_sentinel_get_master(
+			   &_rr_conn_cfg, &_rr_sentinel_first, host, port, err, sizeof(err))
+			< 0) {
+		rr_conn_drop("sentinel", err);
+		return -1;
 	}
-	rr_conn_drop("sentinel", last);
-	return -1;
+	return 0;
 }
 
 /* With sentinels: a node that the sentinels still name but that is not the
@@ -438,6 +397,12 @@ redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen)
 		return NULL;
 	}
 	return r;
+}
+
+int rr_conn_reconnect_pending(void)
+{
+	return _rr_conn_shared != NULL
+		   && _rr_conn_shared->reconnects != _rr_reconnects_seen;
 }
 
 void rr_conn_reconnect_all(void)

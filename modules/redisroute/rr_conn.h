@@ -68,8 +68,12 @@ void rr_conn_reset(void);
 /* Makes every process drop its connection and reconnect (with sentinels:
  * ask them again) on its next lookup, without waiting for retry_interval. */
 void rr_conn_reconnect_all(void);
+/* 1 when this process has not yet followed the last reconnect_all. */
+int rr_conn_reconnect_pending(void);
 
 void rr_conn_get_status(rr_conn_status_t *st);
+const rr_conn_cfg_t *rr_conn_cfg(void);
+
 /* "host:port[/db]" or "unix:/path", without credentials. */
 const char *rr_conn_address(void);
 

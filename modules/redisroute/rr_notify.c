@@ -2,8 +2,6 @@
  * redisroute - the cache's notifier process
  */
 
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,11 +16,7 @@
 #include "rr_conn.h"
 #include "rr_lookup.h"
 #include "rr_notify.h"
-
-/* without any message (PINGs are answered) for this long, the subscription
- * is taken as lost */
-#define RR_NOTIFY_IDLE_MS 1000
-#define RR_NOTIFY_DEAD_MS 3000
+#include "rr_sub.h"
 
 static char _rr_notify_pattern[64 + 2 * RR_PREFIX_MAX];
 static int _rr_notify_retry_ms = 1000;
@@ -48,14 +42,6 @@ int rr_notify_init(
 	register_procs(1);
 	cfg_register_child(1);
 	return 0;
-}
-
-static long long rr_notify_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Notifications are on when the flags hold K (keyspace channel) and every
@@ -147,17 +133,12 @@ static int rr_notify_subscribe(void)
 /* pmessage <pattern> __keyspace@<db>__:<key> <event>: drop <key>. */
 static void rr_notify_handle(const redisReply *r)
 {
-	const redisReply *ch;
+	const redisReply *ch = NULL;
 	const char *sep;
 	str key;
 
-	if(r->type != REDIS_REPLY_ARRAY || r->elements != 4
-			|| r->element[0]->type != REDIS_REPLY_STRING
-			|| strcmp(r->element[0]->str, "pmessage") != 0)
+	if(rr_sub_payload(r, &ch) == NULL)
 		return; /* pong, subscription confirmations */
-	ch = r->element[2];
-	if(ch->type != REDIS_REPLY_STRING)
-		return;
 	sep = strstr(ch->str, "__:");
 	if(sep == NULL)
 		return;
@@ -168,57 +149,6 @@ static void rr_notify_handle(const redisReply *r)
 	key.s = (char *)sep + 3;
 	key.len = (int)(ch->len - (key.s - ch->str));
 	rr_cache_invalidate(&key);
-}
-
-/* Reads notifications until the subscription is lost. */
-static void rr_notify_listen(void)
-{
-	redisContext *ctx = rr_conn_context();
-	long long last = rr_notify_now_ms(), pinged = 0;
-	const char *ping[1] = {"PING"};
-
-	while(ctx != NULL && !ctx->err) {
-		struct pollfd pfd;
-		void *reply = NULL;
-		long long now;
-		int rc, done = 0;
-
-		while(redisGetReplyFromReader(ctx, &reply) == REDIS_OK
-				&& reply != NULL) {
-			rr_notify_handle(reply);
-			freeReplyObject(reply);
-			reply = NULL;
-			last = rr_notify_now_ms();
-		}
-		if(ctx->err)
-			return;
-		pfd.fd = ctx->fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		rc = poll(&pfd, 1, RR_NOTIFY_IDLE_MS);
-		if(rc < 0) {
-			if(errno == EINTR)
-				continue;
-			return;
-		}
-		now = rr_notify_now_ms();
-		if(rc > 0) {
-			if(redisBufferRead(ctx) != REDIS_OK)
-				return;
-			continue;
-		}
-		if(now - last >= RR_NOTIFY_DEAD_MS)
-			return;
-		if(now - pinged >= RR_NOTIFY_IDLE_MS) {
-			if(redisAppendCommandArgv(ctx, 1, ping, NULL) != REDIS_OK)
-				return;
-			do {
-				if(redisBufferWrite(ctx, &done) != REDIS_OK)
-					return;
-			} while(!done);
-			pinged = now;
-		}
-	}
 }
 
 static void rr_notify_loop(void)
@@ -238,7 +168,10 @@ static void rr_notify_loop(void)
 				  "%s\n",
 				_rr_notify_pattern);
 		lost_logged = 0;
-		rr_notify_listen();
+		/* a failover (redisroute.reconnect, +switch-master) ends the
+		 * subscription too: the new master's changes are not on it */
+		rr_sub_listen(
+				rr_conn_context(), rr_notify_handle, rr_conn_reconnect_pending);
 		rr_cache_set_active(0);
 		rr_cache_flush();
 		if(!lost_logged)

@@ -1,0 +1,174 @@
+/*
+ * redisroute - Redis Sentinel: where the master is, and when it moves
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/cfg/cfg_struct.h"
+#include "core/dprint.h"
+#include "core/pt.h"
+#include "core/sr_module.h"
+
+#include "rr_sentinel.h"
+#include "rr_sub.h"
+
+static struct timeval rr_tv(int ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return tv;
+}
+
+/* Connects to sentinel idx with the module's timeouts, and AUTH. */
+static redisContext *rr_sentinel_connect(
+		const rr_conn_cfg_t *cfg, int idx, char *err, int errlen)
+{
+	const rr_hostport_t *s = &cfg->sentinels[idx];
+	redisContext *ctx;
+
+	ctx = redisConnectWithTimeout(
+			s->host, s->port, rr_tv(cfg->connect_timeout_ms));
+	if(ctx == NULL || ctx->err) {
+		snprintf(err, errlen, "sentinel %.64s:%d: %.40s", s->host, s->port,
+				ctx ? ctx->errstr : "out of memory");
+		if(ctx)
+			redisFree(ctx);
+		return NULL;
+	}
+	redisSetTimeout(ctx, rr_tv(cfg->command_timeout_ms));
+	if(cfg->sentinel_password[0] != '\0') {
+		const char *argv[2] = {"AUTH", cfg->sentinel_password};
+		redisReply *r = redisCommandArgv(ctx, 2, argv, NULL);
+		if(r)
+			freeReplyObject(r);
+	}
+	return ctx;
+}
+
+int rr_sentinel_get_master(const rr_conn_cfg_t *cfg, int *first, char *host,
+		int *port, char *err, int errlen)
+{
+	const char *argv[3] = {
+			"SENTINEL", "get-master-addr-by-name", cfg->sentinel_master};
+	int i;
+
+	snprintf(err, errlen, "no sentinel answered");
+	for(i = 0; i < cfg->nsentinels; i++) {
+		int idx = (*first + i) % cfg->nsentinels;
+		redisContext *ctx = rr_sentinel_connect(cfg, idx, err, errlen);
+		redisReply *r;
+		int ok = 0;
+
+		if(ctx == NULL)
+			continue;
+		r = redisCommandArgv(ctx, 3, argv, NULL);
+		if(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2
+				&& r->element[0]->type == REDIS_REPLY_STRING
+				&& r->element[1]->type == REDIS_REPLY_STRING
+				&& r->element[0]->len > 0
+				&& r->element[0]->len < RR_URL_HOST_MAX) {
+			int p = atoi(r->element[1]->str);
+			if(p > 0 && p <= 65535) {
+				memcpy(host, r->element[0]->str, r->element[0]->len);
+				host[r->element[0]->len] = '\0';
+				*port = p;
+				ok = 1;
+			}
+		}
+		if(!ok)
+			snprintf(err, errlen, "sentinel %.64s:%d does not know %.32s",
+					cfg->sentinels[idx].host, cfg->sentinels[idx].port,
+					cfg->sentinel_master);
+		if(r)
+			freeReplyObject(r);
+		redisFree(ctx);
+		if(ok) {
+			*first = idx;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int rr_sentinel_watch_init(void)
+{
+	register_procs(1);
+	cfg_register_child(1);
+	return 0;
+}
+
+/* +switch-master <name> <old ip> <old port> <new ip> <new port> */
+static void rr_sentinel_on_message(const redisReply *r)
+{
+	const rr_conn_cfg_t *cfg = rr_conn_cfg();
+	const redisReply *payload = rr_sub_payload(r, NULL);
+	size_t n = strlen(cfg->sentinel_master);
+
+	if(payload == NULL || payload->len <= n
+			|| strncmp(payload->str, cfg->sentinel_master, n) != 0
+			|| payload->str[n] != ' ')
+		return;
+	LM_NOTICE("sentinel: +switch-master %.*s: every process reconnects to "
+			  "the new master\n",
+			(int)payload->len, payload->str);
+	rr_conn_reconnect_all();
+}
+
+static void rr_sentinel_watch_loop(void)
+{
+	const rr_conn_cfg_t *cfg = rr_conn_cfg();
+	const char *sub[2] = {"SUBSCRIBE", "+switch-master"};
+	int idx = 0, failing = 0;
+
+	for(;;) {
+		char err[128];
+		redisContext *ctx = rr_sentinel_connect(cfg, idx, err, sizeof(err));
+		redisReply *r = NULL;
+
+		if(ctx != NULL)
+			r = redisCommandArgv(ctx, 2, sub, NULL);
+		if(r != NULL && r->type == REDIS_REPLY_ARRAY) {
+			LM_INFO("sentinel: watching +switch-master at %s:%d\n",
+					cfg->sentinels[idx].host, cfg->sentinels[idx].port);
+			failing = 0;
+			freeReplyObject(r);
+			rr_sub_listen(ctx, rr_sentinel_on_message, NULL);
+			/* a switch may have happened while no sentinel was watched:
+			 * the workers find out on their next failure or the next
+			 * demotion; nothing is lost by asking once more */
+			rr_conn_reconnect_all();
+		} else {
+			if(r)
+				freeReplyObject(r);
+			if(!failing)
+				LM_WARN("sentinel: cannot watch +switch-master at %s:%d: "
+						"%s\n",
+						cfg->sentinels[idx].host, cfg->sentinels[idx].port,
+						ctx ? "subscribe refused" : err);
+			failing = 1;
+			usleep(500 * 1000);
+		}
+		if(ctx)
+			redisFree(ctx);
+		idx = (idx + 1) % cfg->nsentinels;
+	}
+}
+
+int rr_sentinel_watch_fork(void)
+{
+	int pid = fork_process(PROC_NOCHLDINIT, "redisroute sentinel watcher", 1);
+
+	if(pid < 0)
+		return -1;
+	if(pid == 0) {
+		if(cfg_child_init())
+			return -1;
+		rr_sentinel_watch_loop();
+	}
+	return 0;
+}

@@ -1,0 +1,94 @@
+/*
+ * redisroute - reading a subscribed Redis connection (pub/sub)
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+
+#include "rr_sub.h"
+
+#define RR_SUB_IDLE_MS 1000
+#define RR_SUB_DEAD_MS 3000
+
+static long long rr_sub_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const redisReply *rr_sub_payload(
+		const redisReply *r, const redisReply **channel)
+{
+	size_t first;
+
+	if(r->type != REDIS_REPLY_ARRAY || r->elements < 3
+			|| r->element[0]->type != REDIS_REPLY_STRING)
+		return NULL;
+	if(r->elements == 3 && strcmp(r->element[0]->str, "message") == 0)
+		first = 1;
+	else if(r->elements == 4 && strcmp(r->element[0]->str, "pmessage") == 0)
+		first = 2;
+	else
+		return NULL;
+	if(r->element[first]->type != REDIS_REPLY_STRING
+			|| r->element[first + 1]->type != REDIS_REPLY_STRING)
+		return NULL;
+	if(channel)
+		*channel = r->element[first];
+	return r->element[first + 1];
+}
+
+void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
+		int (*stop)(void))
+{
+	long long last = rr_sub_now_ms(), pinged = 0;
+	const char *ping[1] = {"PING"};
+
+	while(ctx != NULL && !ctx->err) {
+		struct pollfd pfd;
+		void *reply = NULL;
+		long long now;
+		int rc, done = 0;
+
+		/* hiredis may hold several messages from one read */
+		while(redisGetReplyFromReader(ctx, &reply) == REDIS_OK
+				&& reply != NULL) {
+			on_message(reply);
+			freeReplyObject(reply);
+			reply = NULL;
+			last = rr_sub_now_ms();
+		}
+		if(ctx->err || (stop != NULL && stop()))
+			return;
+		pfd.fd = ctx->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		rc = poll(&pfd, 1, RR_SUB_IDLE_MS);
+		if(rc < 0) {
+			if(errno == EINTR)
+				continue;
+			return;
+		}
+		now = rr_sub_now_ms();
+		if(rc > 0) {
+			if(redisBufferRead(ctx) != REDIS_OK)
+				return;
+			continue;
+		}
+		if(now - last >= RR_SUB_DEAD_MS)
+			return;
+		if(now - pinged >= RR_SUB_IDLE_MS) {
+			if(redisAppendCommandArgv(ctx, 1, ping, NULL) != REDIS_OK)
+				return;
+			do {
+				if(redisBufferWrite(ctx, &done) != REDIS_OK)
+					return;
+			} while(!done);
+			pinged = now;
+		}
+	}
+}
