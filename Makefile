@@ -4,6 +4,9 @@
 #   make test     install what is missing, build, run the whole test suite
 #   make          build modules/redisroute/redisroute.so
 #   make install  copy the module into Debian's kamailio module directory
+#   make deb      a .deb of the module, for exactly this kamailio version
+#   make docs     the module README from its docbook (doc/)
+#   make fuzz, make memcheck, make bench   see mk/*.mk
 #
 # KAMAILIO_SRC=/path builds against your own configured Kamailio tree instead
 # of the Debian source fetched into build/.

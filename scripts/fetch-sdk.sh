@@ -20,7 +20,7 @@ upstream=${upstream%-*}
 dest="$build/kamailio-$version"
 stamp="$dest/.redisroute-configured"
 
-if [ ! -f "$stamp" ]; then
+if [ ! -f "$dest/src/Makefile.defs" ]; then
 	# A deb-src entry for the suites this machine already uses.
 	if ! apt-get source --print-uris "kamailio=$version" >/dev/null 2>&1; then
 		src=/etc/apt/sources.list.d/redisroute-deb-src.sources
@@ -51,13 +51,21 @@ if [ ! -f "$stamp" ]; then
 	dsc=$(ls "$work"/kamailio_*.dsc | head -n 1)
 	dpkg-source --no-check -x "$dsc" "$dest" >/dev/null
 	rm -rf "$work"
-	# Configure it the way debian/rules does, so the module's compile flags
-	# match the packaged binary's.
-	cflags="$(dpkg-buildflags --get CPPFLAGS) $(dpkg-buildflags --get CFLAGS) -DVERSION_NODATE"
-	ldflags="$(dpkg-buildflags --get LDFLAGS)"
+fi
+
+# Configure it the way debian/rules does (it exports
+# DEB_BUILD_MAINT_OPTIONS = hardening=+all), so the module's compile flags
+# match the packaged binary's; again whenever those flags change.
+export DEB_BUILD_MAINT_OPTIONS=hardening=+all
+# from the tree itself, as a package build would (-ffile-prefix-map)
+cd "$dest"
+cflags="$(dpkg-buildflags --get CPPFLAGS) $(dpkg-buildflags --get CFLAGS) -DVERSION_NODATE"
+ldflags="$(dpkg-buildflags --get LDFLAGS)"
+configured="$cflags|$ldflags"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$configured" ]; then
 	make -C "$dest" cfg quiet=silent prefix=/usr cfg_target=/etc/kamailio/ \
 		FLAVOUR=kamailio group_include=kstandard \
 		CC_EXTRA_OPTS="$cflags" LD_EXTRA_OPTS="$ldflags" >/dev/null
-	touch "$stamp"
+	printf '%s' "$configured" >"$stamp"
 fi
 ln -sfn "kamailio-$version" "$build/kamailio-src"
