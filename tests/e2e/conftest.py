@@ -3,6 +3,7 @@ Debian's kamailio with the freshly built module, and helpers to drive both.
 Every process started here is stopped by its PID."""
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -29,6 +30,11 @@ def _debian_module_dir():
 
 
 DEBIAN_MODULE_DIR = _debian_module_dir()
+
+# Opt-in (make memcheck): a command kamailio runs under, e.g.
+# REDISROUTE_KAMAILIO_WRAPPER="tests/memcheck/vgkamailio.sh"; kamailio then
+# gets longer to become ready and to stop. Unset: kamailio as it is.
+KAMAILIO_WRAPPER = shlex.split(os.environ.get("REDISROUTE_KAMAILIO_WRAPPER", ""))
 
 
 def free_port():
@@ -158,7 +164,7 @@ class Kamailio:
                "-DD", "-E", "-m", "64", "-M", "8"]
         for k, v in self.defines.items():
             cmd += ["-A", "%s=%s" % (k, v) if v is not None else k]
-        return cmd
+        return KAMAILIO_WRAPPER + cmd
 
     def start(self, expect_ready=True):
         os.makedirs(self.workdir, exist_ok=True)
@@ -168,7 +174,8 @@ class Kamailio:
                                      start_new_session=True)
         if not expect_ready:
             return self
-        wait_until(lambda: self.proc.poll() is not None or self._ready(), 15, 0.1)
+        wait_until(lambda: self.proc.poll() is not None or self._ready(),
+                   120 if KAMAILIO_WRAPPER else 15, 0.1)
         if self.proc.poll() is not None or not self._ready():
             log = self.log()
             self.stop()
@@ -178,14 +185,15 @@ class Kamailio:
     def _ready(self):
         if self.proc.poll() is not None:
             return False
-        r = sip.request(self.port, "OPTIONS", user=None, timeout=0.3)
+        r = sip.request(self.port, "OPTIONS", user=None,
+                        timeout=3.0 if KAMAILIO_WRAPPER else 0.3)
         return r is not None
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(90 if KAMAILIO_WRAPPER else 10)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
