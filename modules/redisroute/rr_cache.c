@@ -2,6 +2,7 @@
  * redisroute - shared-memory cache of lookups, kept coherent with Redis
  */
 
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -203,7 +204,8 @@ void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 
 	if(_rr_cache == NULL || !atomic_get(&_rr_cache->active))
 		return;
-	size = sizeof(rr_cache_entry_t) + pkey->len + user->len + res->key.len;
+	size = offsetof(rr_cache_entry_t, data) + pkey->len + user->len
+		   + res->key.len;
 	for(i = 0; i < n; i++)
 		size += 2 * sizeof(int) + res->t[i].uri.len;
 	e = shm_malloc(size);

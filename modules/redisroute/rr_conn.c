@@ -36,6 +36,8 @@ static int _rr_reconnects_seen = 0;
 /* per process: the sentinel that answered last is asked first */
 static int _rr_sentinel_first = 0;
 
+static int rr_conn_connect(void);
+
 static long long rr_now_ms(void)
 {
 	struct timespec ts;
@@ -172,6 +174,18 @@ static void rr_conn_drop(const char *what, const char *detail)
 redisContext *rr_conn_context(void)
 {
 	return _rr_ctx;
+}
+
+redisContext *rr_conn_open_side(void)
+{
+	redisContext *main = _rr_ctx, *side = NULL;
+
+	/* the same connect as the process's own, into another context */
+	_rr_ctx = NULL;
+	if(rr_conn_connect() == 0)
+		side = _rr_ctx;
+	_rr_ctx = main;
+	return side;
 }
 
 void rr_conn_reset(void)

@@ -62,6 +62,10 @@ void rr_conn_note_error(const char *what, const char *detail, int detail_len);
  * subscribed reads. */
 redisContext *rr_conn_context(void);
 
+/* A second connection, set up like this process's own (same node, AUTH,
+ * db), for the caller to use and redisFree(); NULL on failure. */
+redisContext *rr_conn_open_side(void);
+
 /* Drops this process's connection and retries at once on next use. */
 void rr_conn_reset(void);
 

@@ -18,6 +18,7 @@
 #include "rr_cache.h"
 #include "rr_conn.h"
 #include "rr_lookup.h"
+#include "rr_notify.h"
 #include "rr_stats.h"
 
 #if RR_URI_MAX != MAX_URI_SIZE
@@ -359,7 +360,7 @@ static int rr_lookup_untimed(
 	str pkey;
 	redisReply *r;
 	unsigned int gen = 0;
-	int ret, ncand, matched = 0;
+	int ret, ncand, matched = 0, use_cache;
 
 	res->n = 0;
 	res->key.s = res->key_buf;
@@ -382,7 +383,8 @@ static int rr_lookup_untimed(
 	pkey.s = buf;
 	pkey.len = _rr_prefix_len + key->len;
 
-	if(rr_cache_enabled()) {
+	use_cache = rr_cache_enabled() && rr_notify_worker_sync();
+	if(use_cache) {
 		ret = rr_cache_get(&pkey, ruri_user, sips, res, &gen);
 		if(ret != 0) {
 			rr_count(ret);
@@ -413,7 +415,7 @@ static int rr_lookup_untimed(
 		res->key_buf[res->key.len] = '\0';
 	}
 	rr_count(ret);
-	if(rr_cache_enabled() && ret != RR_UNAVAILABLE)
+	if(use_cache && ret != RR_UNAVAILABLE)
 		rr_cache_put(&pkey, ruri_user, sips, ret, res, gen);
 	return ret;
 }

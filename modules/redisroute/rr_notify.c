@@ -2,8 +2,11 @@
  * redisroute - the cache's notifier process
  */
 
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +24,14 @@
 static char _rr_notify_pattern[64 + 2 * RR_PREFIX_MAX];
 static int _rr_notify_retry_ms = 1000;
 static int _rr_notify_flush_all = 0;
+
+/* FLUSHALL, FLUSHDB and SWAPDB change keys without any keyspace
+ * notification; Redis counts them in INFO commandstats, which a side
+ * connection reads every RR_NOTIFY_FLUSH_CHECK_MS */
+#define RR_NOTIFY_FLUSH_CHECK_MS 500
+static redisContext *_rr_notify_side = NULL;
+static long long _rr_notify_flushes = 0;
+static long long _rr_notify_checked_ms = 0;
 
 int rr_notify_init(
 		const str *prefix, int db, int retry_interval_ms, int flush_all)
@@ -42,6 +53,71 @@ int rr_notify_init(
 	register_procs(1);
 	cfg_register_child(1);
 	return 0;
+}
+
+static long long rr_notify_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How many FLUSHALL, FLUSHDB and SWAPDB Redis has run; -1 on failure. */
+static long long rr_notify_flush_count(void)
+{
+	static const char *names[] = {"cmdstat_flushall:calls=",
+			"cmdstat_flushdb:calls=", "cmdstat_swapdb:calls="};
+	const char *argv[2] = {"INFO", "commandstats"};
+	redisReply *r;
+	long long total = 0;
+	int i;
+
+	if(_rr_notify_side == NULL)
+		return -1;
+	r = redisCommandArgv(_rr_notify_side, 2, argv, NULL);
+	if(r == NULL || r->type != REDIS_REPLY_STRING) {
+		if(r)
+			freeReplyObject(r);
+		return -1;
+	}
+	for(i = 0; i < 3; i++) {
+		const char *p = strstr(r->str, names[i]);
+		if(p)
+			total += atoll(p + strlen(names[i]));
+	}
+	freeReplyObject(r);
+	return total;
+}
+
+/* rr_sub_listen()'s stop(): a reconnect was asked for, or the side
+ * connection failed (1); empties the cache after a flush (0). */
+static int rr_notify_check(void)
+{
+	long long now, n;
+
+	if(rr_conn_reconnect_pending())
+		return 1;
+	now = rr_notify_now_ms();
+	if(now - _rr_notify_checked_ms < RR_NOTIFY_FLUSH_CHECK_MS)
+		return 0;
+	_rr_notify_checked_ms = now;
+	n = rr_notify_flush_count();
+	if(n < 0)
+		return 1;
+	if(n != _rr_notify_flushes) {
+		_rr_notify_flushes = n;
+		rr_cache_flush();
+		LM_INFO("cache: emptied after FLUSHALL, FLUSHDB or SWAPDB\n");
+	}
+	return 0;
+}
+
+static void rr_notify_drop_side(void)
+{
+	if(_rr_notify_side != NULL)
+		redisFree(_rr_notify_side);
+	_rr_notify_side = NULL;
 }
 
 /* Notifications are on when the flags hold K (keyspace channel) and every
@@ -161,6 +237,15 @@ static void rr_notify_loop(void)
 			usleep((useconds_t)_rr_notify_retry_ms * 1000);
 			continue;
 		}
+		_rr_notify_side = rr_conn_open_side();
+		_rr_notify_flushes = rr_notify_flush_count();
+		_rr_notify_checked_ms = rr_notify_now_ms();
+		if(_rr_notify_flushes < 0) {
+			rr_notify_drop_side();
+			rr_conn_reset();
+			usleep((useconds_t)_rr_notify_retry_ms * 1000);
+			continue;
+		}
 		/* entries from before the subscription may be stale */
 		rr_cache_flush();
 		rr_cache_set_active(1);
@@ -170,15 +255,82 @@ static void rr_notify_loop(void)
 		lost_logged = 0;
 		/* a failover (redisroute.reconnect, +switch-master) ends the
 		 * subscription too: the new master's changes are not on it */
-		rr_sub_listen(
-				rr_conn_context(), rr_notify_handle, rr_conn_reconnect_pending);
+		rr_sub_listen(rr_conn_context(), rr_notify_handle, rr_notify_check);
 		rr_cache_set_active(0);
 		rr_cache_flush();
+		rr_notify_drop_side();
 		if(!lost_logged)
 			LM_ERR("cache: lost the keyspace notification subscription; the "
 				   "cache is empty and bypassed until it is back\n");
 		lost_logged = 1;
 		rr_conn_reset();
+	}
+}
+
+/* per worker: its own subscription, and when it may next try to open it */
+static redisContext *_rr_wsub = NULL;
+static long long _rr_wsub_next_ms = 0;
+
+static void rr_notify_worker_close(void)
+{
+	if(_rr_wsub != NULL)
+		redisFree(_rr_wsub);
+	_rr_wsub = NULL;
+	_rr_wsub_next_ms = rr_notify_now_ms() + _rr_notify_retry_ms;
+}
+
+static int rr_notify_worker_open(void)
+{
+	const char *argv[2] = {"PSUBSCRIBE", _rr_notify_pattern};
+	redisReply *r;
+	int ok;
+
+	if(rr_notify_now_ms() < _rr_wsub_next_ms)
+		return -1;
+	_rr_wsub = rr_conn_open_side();
+	if(_rr_wsub == NULL) {
+		rr_notify_worker_close();
+		return -1;
+	}
+	r = redisCommandArgv(_rr_wsub, 2, argv, NULL);
+	ok = (r != NULL && r->type == REDIS_REPLY_ARRAY);
+	if(r)
+		freeReplyObject(r);
+	if(!ok) {
+		rr_notify_worker_close();
+		return -1;
+	}
+	return 0;
+}
+
+int rr_notify_worker_sync(void)
+{
+	struct pollfd pfd;
+	void *reply = NULL;
+
+	if(_rr_wsub == NULL && rr_notify_worker_open() < 0)
+		return 0;
+	for(;;) {
+		while(redisGetReplyFromReader(_rr_wsub, &reply) == REDIS_OK
+				&& reply != NULL) {
+			rr_notify_handle(reply);
+			freeReplyObject(reply);
+			reply = NULL;
+		}
+		if(_rr_wsub->err) {
+			rr_notify_worker_close();
+			return 0;
+		}
+		/* only what is already there: never wait */
+		pfd.fd = _rr_wsub->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if(poll(&pfd, 1, 0) <= 0)
+			return 1;
+		if(redisBufferRead(_rr_wsub) != REDIS_OK) {
+			rr_notify_worker_close();
+			return 0;
+		}
 	}
 }
 
@@ -191,6 +343,10 @@ int rr_notify_fork(void)
 	if(pid == 0) {
 		if(cfg_child_init())
 			return -1;
+		/* the window between a change and its invalidation is the time this
+		 * process takes to get the CPU: ahead of busy workers, it is short */
+		if(setpriority(PRIO_PROCESS, 0, -10) != 0)
+			LM_DBG("cache notifier keeps the default priority\n");
 		rr_notify_loop();
 	}
 	return 0;

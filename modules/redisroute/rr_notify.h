@@ -20,4 +20,14 @@ int rr_notify_init(
 /* In child_init(PROC_MAIN): forks the process. */
 int rr_notify_fork(void);
 
+/* In a worker, before it uses the cache: applies the invalidations waiting
+ * on this worker's own subscription (opened on first use). Redis writes a
+ * change's notification to every subscriber in the same pass as it answers
+ * the client that made the change, so once that client has its answer, the
+ * invalidation is in this worker's socket: the next request cannot be served
+ * a stale entry, however late the notifier process gets the CPU. Returns 1
+ * when the cache may be used, 0 when this worker's subscription is not up
+ * (then it bypasses the cache). */
+int rr_notify_worker_sync(void);
+
 #endif

@@ -180,3 +180,19 @@ def test_config_refused_keeps_the_cache_bypassed(workdir):
     finally:
         k.stop()
         r.stop()
+
+
+@pytest.mark.parametrize("flush", [("FLUSHALL",), ("FLUSHDB",), ("SWAPDB", "0", "1")])
+def test_flush_and_swapdb_empty_the_cache(cached, flush):
+    # Redis sends no keyspace notification for these: the notifier watches
+    # their counters instead, so the stale window is half a second at most
+    r, k = cached
+    r.cli("FLUSHALL")
+    r.cli("SET", "route:fl2", "192.0.2.11")
+    for _ in range(3):
+        assert uris(k, "fl2") == ["sip:fl2@192.0.2.11"]
+    r.cli(*flush)
+    assert wait_until(lambda: uris(k, "fl2") == 480, 2.0, 0.05)
+    r.cli("FLUSHALL")
+    r.cli("SET", "route:fl2", "192.0.2.12")
+    assert uris(k, "fl2") == ["sip:fl2@192.0.2.12"]
