@@ -54,7 +54,7 @@ class UAS(threading.Thread):
         self.port = self.sock.getsockname()[1]
         self.received = []
         self.tag = uuid.uuid4().hex[:8]
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._pending_invite = None
         self.start()
 
@@ -70,12 +70,12 @@ class UAS(threading.Thread):
         return len(self.requests(method)) >= count
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
         self.join(2)
         self.sock.close()
 
     def run(self):
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 data, addr = self.sock.recvfrom(65535)
             except socket.timeout:

@@ -1,0 +1,65 @@
+-- KEMI routing for the tests: the X-Mode header picks what the request does.
+
+local function reply_for(rc)
+	if rc == -1 then
+		KSR.sl.send_reply(404, "Not Found")
+	elseif rc == -2 then
+		KSR.sl.send_reply(503, "Routing Unavailable")
+	else
+		KSR.sl.send_reply(500, "Bad Route Data")
+	end
+end
+
+function ksr_request_route()
+	if KSR.is_method("OPTIONS") and KSR.pv.is_null("$rU") then
+		KSR.sl.send_reply(200, "OK")
+		return 1
+	end
+	if KSR.is_method("ACK") then
+		if KSR.tm.t_check_trans() > 0 then
+			KSR.tm.t_relay()
+		end
+		return 1
+	end
+	local mode = KSR.pv.gete("$hdr(X-Mode)")
+	local rc
+	if mode == "forward" then
+		KSR.tm.t_on_failure("ksr_failure_failover")
+		rc = KSR.redisroute.sip_forward()
+		if rc ~= 1 then reply_for(rc) end
+	elseif mode == "forward-key" then
+		rc = KSR.redisroute.sip_forward_key(KSR.pv.gete("$hdr(X-Key)"))
+		if rc ~= 1 then reply_for(rc) end
+	elseif mode == "lookup" then
+		rc = KSR.redisroute.sip_lookup_key(KSR.pv.gete("$hdr(X-Key)"))
+		KSR.hdr.append_to_reply("X-RC: " .. rc .. "\r\n")
+		KSR.hdr.append_to_reply("X-Count: " .. KSR.redisroute.lookup_count() .. "\r\n")
+		local last = KSR.redisroute.lookup_uri(-1)
+		if last ~= nil then
+			KSR.hdr.append_to_reply("X-Last: " .. last .. "\r\n")
+		end
+		if KSR.redisroute.lookup_uri(99) == nil then
+			KSR.hdr.append_to_reply("X-Past-End: nil\r\n")
+		end
+		KSR.sl.send_reply(200, "Looked Up")
+	elseif mode == "code" then
+		rc = KSR.redisroute.sip_redirect_code(KSR.pv.gete("$rU"), 301)
+		if rc ~= 1 then reply_for(rc) end
+	else
+		rc = KSR.redisroute.sip_redirect()
+		if rc ~= 1 then reply_for(rc) end
+	end
+	return 1
+end
+
+function ksr_failure_failover()
+	if KSR.tm.t_is_canceled() > 0 then
+		return 1
+	end
+	if KSR.tm.t_check_status("408|5[0-9][0-9]") < 0 then
+		return 1
+	end
+	KSR.tm.t_on_failure("ksr_failure_failover")
+	KSR.redisroute.sip_forward_next()
+	return 1
+end
