@@ -2,6 +2,7 @@
 Debian's kamailio with the freshly built module, and helpers to drive both.
 Every process started here is stopped by its PID."""
 
+import contextlib
 import os
 import shlex
 import signal
@@ -219,6 +220,32 @@ class Kamailio:
             name, _, value = line.partition("=")
             stats[name.strip().split(":", 1)[-1]] = int(value.strip())
         return stats
+
+
+@contextlib.contextmanager
+def redis_and_kamailio(workdir, name, cfg=REDIRECT_CFG, redis_args=(), **defines):
+    """A redis-server and a kamailio routing through it, both stopped at the
+    end; defines are the cfg's -A defines (REDIS_SERVER is set)."""
+    r = Redis(os.path.join(workdir, name + "-redis"), args=redis_args).start()
+    k = None
+    try:
+        defines.setdefault("REDIS_SERVER", '"redis://127.0.0.1:%d/0"' % r.port)
+        k = Kamailio(os.path.join(workdir, name + "-kamailio"), cfg=cfg,
+                     defines=defines).start()
+        yield r, k
+    finally:
+        if k:
+            k.stop()
+        r.stop()
+
+
+def cache_state(k):
+    """The cache's state in redisroute.status: off, active or bypassed."""
+    rc, out = k.kamcmd("redisroute.status")
+    for line in out.splitlines():
+        if line.strip().startswith("cache:"):
+            return line.split(":", 1)[1].strip()
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -9,30 +9,15 @@ import time
 import pytest
 
 import sip
-from conftest import CFG_DIR, Kamailio, Redis, wait_until
-
-
-def cache_state(k):
-    rc, out = k.kamcmd("redisroute.status")
-    for line in out.splitlines():
-        if line.strip().startswith("cache:"):
-            return line.split(":", 1)[1].strip()
-    return None
+from conftest import CFG_DIR, Kamailio, Redis, cache_state, redis_and_kamailio, wait_until
 
 
 @pytest.fixture(scope="module")
 def cached(workdir):
-    r = Redis(os.path.join(workdir, "cache-redis")).start()
-    k = Kamailio(os.path.join(workdir, "cache-kamailio"),
-                 cfg=os.path.join(CFG_DIR, "functions.cfg"), defines={
-                     "REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % r.port,
-                     "CACHE_SIZE": "1000"}).start()
-    try:
+    with redis_and_kamailio(workdir, "cache", cfg=os.path.join(CFG_DIR, "functions.cfg"),
+                            CACHE_SIZE="1000") as (r, k):
         assert wait_until(lambda: cache_state(k) == "active", 10)
         yield r, k
-    finally:
-        k.stop()
-        r.stop()
 
 
 def uris(k, user, **kw):

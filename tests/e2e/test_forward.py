@@ -10,22 +10,15 @@ import pytest
 
 import sip
 import sipua
-from conftest import CFG_DIR, REDIRECT_CFG, Kamailio, Redis, free_port, wait_until
+from conftest import REDIRECT_CFG, Kamailio, free_port, redis_and_kamailio
 
 PROXY_CFG = os.path.join(os.path.dirname(REDIRECT_CFG), "kamailio-proxy.cfg")
 
 
 @pytest.fixture(scope="module")
 def proxy(workdir):
-    r = Redis(os.path.join(workdir, "proxy-redis")).start()
-    k = Kamailio(os.path.join(workdir, "proxy-kamailio"), cfg=PROXY_CFG, defines={
-        "REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % r.port,
-        "FR_TIMER": "1000"}).start()
-    try:
-        yield r, k
-    finally:
-        k.stop()
-        r.stop()
+    with redis_and_kamailio(workdir, "proxy", cfg=PROXY_CFG, FR_TIMER="1000") as rk:
+        yield rk
 
 
 @pytest.fixture

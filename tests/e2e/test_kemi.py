@@ -7,21 +7,14 @@ import pytest
 
 import sip
 import sipua
-from conftest import CFG_DIR, Kamailio, Redis
+from conftest import CFG_DIR, redis_and_kamailio
 
 
 @pytest.fixture(scope="module")
 def kemi(workdir):
-    r = Redis(os.path.join(workdir, "kemi-redis")).start()
-    k = Kamailio(os.path.join(workdir, "kemi-kamailio"),
-                 cfg=os.path.join(CFG_DIR, "kemi_lua.cfg"), defines={
-                     "REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % r.port,
-                     "KEMI_SCRIPT": '"%s"' % os.path.join(CFG_DIR, "kemi.lua")}).start()
-    try:
-        yield r, k
-    finally:
-        k.stop()
-        r.stop()
+    with redis_and_kamailio(workdir, "kemi", cfg=os.path.join(CFG_DIR, "kemi_lua.cfg"),
+                            KEMI_SCRIPT='"%s"' % os.path.join(CFG_DIR, "kemi.lua")) as rk:
+        yield rk
 
 
 def test_redirect_from_lua(kemi):

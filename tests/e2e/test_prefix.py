@@ -6,22 +6,15 @@ import os
 import pytest
 
 import sip
-from conftest import CFG_DIR, Kamailio, Redis, wait_until
+from conftest import CFG_DIR, redis_and_kamailio, wait_until
 
 
 @pytest.fixture(scope="module")
 def px(workdir):
-    r = Redis(os.path.join(workdir, "prefix-redis")).start()
-    k = Kamailio(os.path.join(workdir, "prefix-kamailio"),
-                 cfg=os.path.join(CFG_DIR, "functions.cfg"), defines={
-                     "REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % r.port,
-                     "PREFIX_MATCH": "1", "PREFIX_MAX_LENGTH": "8",
-                     "PREFIX_DEFAULT_KEY": '"default"'}).start()
-    try:
-        yield r, k
-    finally:
-        k.stop()
-        r.stop()
+    with redis_and_kamailio(workdir, "prefix", cfg=os.path.join(CFG_DIR, "functions.cfg"),
+                            PREFIX_MATCH="1", PREFIX_MAX_LENGTH="8",
+                            PREFIX_DEFAULT_KEY='"default"') as rk:
+        yield rk
 
 
 @pytest.fixture
@@ -120,11 +113,8 @@ def test_rpc_lookup_says_which_prefix_matched(px, routes):
 
 
 def test_prefix_match_with_cache_sees_a_new_longer_prefix(workdir):
-    r = Redis(os.path.join(workdir, "prefix-cache-redis")).start()
-    k = Kamailio(os.path.join(workdir, "prefix-cache-kamailio"), defines={
-        "REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % r.port,
-        "PREFIX_MATCH": "1", "CACHE_SIZE": "1000"}).start()
-    try:
+    with redis_and_kamailio(workdir, "prefix-cache", PREFIX_MATCH="1",
+                            CACHE_SIZE="1000") as (r, k):
         assert wait_until(lambda: "cache: active" in k.kamcmd("redisroute.status")[1], 10)
         r.cli("SET", "route:+44", "192.0.2.44")
         for _ in range(3):
@@ -132,6 +122,3 @@ def test_prefix_match_with_cache_sees_a_new_longer_prefix(workdir):
         r.cli("SET", "route:+4420", "192.0.2.20")
         assert sip.request(k.port, user="+44207").contact_uris() == ["sip:+44207@192.0.2.20"]
         assert k.stats()["cache_hits"] >= 1
-    finally:
-        k.stop()
-        r.stop()

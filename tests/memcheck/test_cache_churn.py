@@ -25,17 +25,9 @@ E2E = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e")
 sys.path.insert(0, os.path.abspath(E2E))
 
 import sip  # noqa: E402
-from conftest import CFG_DIR, REDIRECT_CFG, Kamailio, Redis, wait_until  # noqa: E402
+from conftest import CFG_DIR, REDIRECT_CFG, Kamailio, Redis, cache_state, wait_until  # noqa: E402
 
 WAIT = 30  # s; valgrind makes every process 20-50x slower
-
-
-def cache_state(k):
-    rc, out = k.kamcmd("redisroute.status")
-    for line in out.splitlines():
-        if line.strip().startswith("cache:"):
-            return line.split(":", 1)[1].strip()
-    return None
 
 
 def answer(k, user, **kw):
