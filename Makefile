@@ -61,8 +61,12 @@ unit: deps
 e2e: build
 	cd tests/e2e && $(PYTHON) -m pytest -q -p no:cacheprovider
 
+# seconds each libFuzzer harness runs within `make test` (CI: about a minute)
+TEST_FUZZ_SECONDS ?= 30
+
 test: build
 	$(MAKE) -C tests/unit check
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	cd tests/e2e && $(PYTHON) -m pytest -q -p no:cacheprovider
 
 clean:

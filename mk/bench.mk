@@ -1,0 +1,23 @@
+# make bench: redisroute against a static 302 and a hand-written ndb_redis
+# config, from a fresh redis-server with 100,000 routes (bench/run.py).
+#
+#   make bench                  full run, under 10 minutes on 2 CPUs
+#   make bench BENCH_QUICK=1    ~2 minute smoke run (1 round, short steps)
+#
+# Results: build/bench/results.md (table), results.json, bench.png (chart),
+# logs in build/bench/work/. Tunables (environment or make variables):
+# BENCH_ROUNDS, BENCH_STEP_SECS, BENCH_STEPS, BENCH_RATE and BENCH_FIXED_SECS
+# (the fixed-rate response-time/CPU run), BENCH_USERS (working set),
+# BENCH_WORKERS (children), BENCH_CONFIGS (e.g. a,c), BENCH_BUDGET (seconds),
+# BENCH_MM=tlsf (memory manager of the rate runs; default: kamailio's, qm),
+# BENCH_CALLGRIND_QM=0 (skip the callgrind runs with qm).
+
+BENCH_OUT ?= $(BUILD)/bench
+
+.PHONY: bench bench-deps
+
+bench-deps: deps
+	@bash bench/deps.sh
+
+bench: build bench-deps
+	$(PYTHON) bench/run.py --out $(BENCH_OUT) $(if $(filter-out 0,$(BENCH_QUICK)),--quick)
