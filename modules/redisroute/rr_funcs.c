@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "core/dset.h"
+#include "core/globals.h"
 #include "core/dprint.h"
 #include "core/parser/parse_uri.h"
 #include "core/xavp.h"
@@ -127,20 +128,26 @@ static int rr_contact_len(const rr_target_t *t)
 	return t->uri.len + 2 + (t->q >= 0 ? 8 : 0) + 2 + 16;
 }
 
-/* Puts the first n targets into the destination set: the R-URI and the
- * branches. sl and tm print exactly that set as the Contacts of a 3xx reply,
- * so nothing the script set before can slip into the reply beside them. */
+/* Puts the first n targets into the destination set. sl and tm print exactly
+ * that set as the Contacts of a 3xx reply: the new R-URI if the script set
+ * one, then the branches; so nothing the script set before can slip into the
+ * reply beside the targets. */
 static int rr_set_dset(sip_msg_t *msg, const rr_result_t *res, int n)
 {
 	str uri;
-	int i;
+	int i = 0;
 
 	clear_branches();
-	uri = res->t[0].uri;
-	if(rewrite_uri(msg, &uri) < 0)
-		return -1;
-	set_ruri_q(res->t[0].q >= 0 ? res->t[0].q : Q_UNSPECIFIED);
-	for(i = 1; i < n; i++) {
+	if(msg->new_uri.s != NULL) {
+		/* the script rewrote the R-URI: it would be printed, make it ours */
+		uri = res->t[0].uri;
+		if(rewrite_uri(msg, &uri) < 0)
+			return -1;
+		set_ruri_q(res->t[0].q >= 0 ? res->t[0].q : Q_UNSPECIFIED);
+		i = 1;
+	}
+	/* otherwise branches only: no allocation (the R-URI is not printed) */
+	for(; i < n; i++) {
 		uri = res->t[i].uri;
 		if(km_append_branch(msg, &uri, 0, 0,
 				   res->t[i].q >= 0 ? res->t[i].q : Q_UNSPECIFIED, 0, 0)
@@ -150,14 +157,22 @@ static int rr_set_dset(sip_msg_t *msg, const rr_result_t *res, int n)
 	return 0;
 }
 
-/* How many targets, in priority order, fit in one redirect's Contact
- * header (core's MAX_REDIRECTION_LEN); print_dset() would drop them all
- * otherwise. */
-static int rr_redirect_fit(const str *key, const rr_result_t *res)
+/* How many targets, in priority order, one redirect can carry: what fits in
+ * the core's Contact header (MAX_REDIRECTION_LEN; print_dset() would drop
+ * them all otherwise) and in its destination set (max_branches). */
+static int rr_redirect_fit(
+		sip_msg_t *msg, const str *key, const rr_result_t *res)
 {
 	int i, len = (int)sizeof("Contact: \r\n ");
+	int slots = (int)sr_dst_max_branches - 1 + (msg->new_uri.s != NULL);
 
 	for(i = 0; i < res->n; i++) {
+		if(i == slots) {
+			rr_lookup_report(key, res->t[i].uri.s, res->t[i].uri.len,
+					"more targets than the core's max_branches allows; it and "
+					"the targets after it are left out");
+			return i;
+		}
 		len += rr_contact_len(&res->t[i]);
 		if(len > MAX_REDIRECTION_LEN) {
 			rr_lookup_report(key, res->t[i].uri.s, res->t[i].uri.len,
@@ -188,7 +203,7 @@ int rr_sip_redirect(sip_msg_t *msg, str *key, int code)
 	if(ret != RR_OK)
 		return ret;
 
-	n = rr_redirect_fit(key ? key : &msg->parsed_uri.user, &_rr_result);
+	n = rr_redirect_fit(msg, key ? key : &msg->parsed_uri.user, &_rr_result);
 	if(n == 0)
 		return RR_BAD_DATA;
 	if(rr_set_dset(msg, &_rr_result, n) < 0) {

@@ -323,3 +323,14 @@ def test_reply_through_a_transaction(kamailio_fn, fresh):
     fresh.cli("SET", "route:alice", "192.0.2.10")
     r = sip.request(kamailio_fn.port, user="alice", headers=["X-Stateful: 1"])
     assert r.code == 302 and r.contact_uris() == ["sip:alice@192.0.2.10"]
+
+
+def test_targets_beyond_the_cores_branch_limit_are_left_out(workdir):
+    # the core's destination set holds max_branches (12) - 1 branches
+    from conftest import redis_and_kamailio
+    with redis_and_kamailio(workdir, "branches", MAX_TARGETS="20") as (r, k):
+        r.cli("RPUSH", "route:wide", *["192.0.2.%d" % i for i in range(1, 16)])
+        resp = invite(k, "wide")
+        assert resp.code == 302
+        assert resp.contact_uris() == ["sip:wide@192.0.2.%d" % i for i in range(1, 12)]
+        assert "max_branches" in k.log()
