@@ -59,9 +59,11 @@ static int _rr_prefix_len = 0;
 static int _rr_max_targets = 8;
 static rr_prefix_cfg_t _rr_pfx;
 static char _rr_default_key[RR_KEY_MAX];
-static char _rr_fetch_arg[16];	/* ARGV[1] */
-static char _rr_maxlen_arg[16]; /* ARGV[2] */
-static char _rr_sha[41] = {0};	/* per process: SHA1 of the loaded script */
+static char _rr_fetch_arg[16]; /* ARGV[1] */
+static char _rr_maxlen_arg[16];
+/* "1" .. "33": the numkeys argument, formatted once, not per lookup */
+static char _rr_numkeys_arg[RR_CANDIDATES_MAX + 1][4]; /* ARGV[2] */
+static char _rr_sha[41] = {0}; /* per process: SHA1 of the loaded script */
 
 /* per process: recently reported bad targets, so that a bad entry in a busy
  * key is logged once, not once per request */
@@ -76,6 +78,8 @@ static struct
 int rr_lookup_init(
 		const str *prefix, int max_targets, const rr_prefix_cfg_t *pfx)
 {
+	int i;
+
 	if(prefix->len < 0 || prefix->len >= RR_PREFIX_MAX) {
 		LM_ERR("key_prefix longer than %d bytes\n", RR_PREFIX_MAX - 1);
 		return -1;
@@ -100,6 +104,8 @@ int rr_lookup_init(
 			memcpy(_rr_default_key, pfx->default_key.s, pfx->default_key.len);
 		_rr_pfx.default_key.s = _rr_default_key;
 	}
+	for(i = 0; i <= RR_CANDIDATES_MAX; i++)
+		snprintf(_rr_numkeys_arg[i], sizeof(_rr_numkeys_arg[i]), "%d", i);
 	snprintf(_rr_fetch_arg, sizeof(_rr_fetch_arg), "%d", RR_FETCH_MAX);
 	snprintf(_rr_maxlen_arg, sizeof(_rr_maxlen_arg), "%d", RR_URI_MAX - 1);
 	return 0;
@@ -189,7 +195,6 @@ static redisReply *rr_eval(int nkeys, const char **keys, const size_t *klens)
 {
 	const char *argv[RR_CANDIDATES_MAX + 5];
 	size_t lens[RR_CANDIDATES_MAX + 5];
-	char numkeys[8];
 	redisReply *r;
 	int i, argc = 0;
 
@@ -215,8 +220,8 @@ static redisReply *rr_eval(int nkeys, const char **keys, const size_t *klens)
 	lens[argc++] = 7;
 	argv[argc] = _rr_sha;
 	lens[argc++] = 40;
-	lens[argc] = snprintf(numkeys, sizeof(numkeys), "%d", nkeys);
-	argv[argc++] = numkeys;
+	argv[argc] = _rr_numkeys_arg[nkeys];
+	lens[argc++] = strlen(_rr_numkeys_arg[nkeys]);
 	for(i = 0; i < nkeys; i++) {
 		argv[argc] = keys[i];
 		lens[argc++] = klens[i];
