@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install, with apt-get, whatever the build, `make run` and `make test` need and
 # this machine lacks. Idempotent: a machine that has everything is left alone.
+# With arguments: those packages instead (make fuzz, make bench).
 set -eu
 
-packages=(
+default_packages=(
 	kamailio                  # the SIP server the module loads into
 	kamailio-lua-modules      # app_lua, for the KEMI tests
 	libhiredis-dev            # Redis client library
@@ -17,6 +18,11 @@ packages=(
 	xsltproc docbook-xsl docbook-xml lynx libxml2-utils   # module docs (make docs)
 	ca-certificates
 )
+if [ $# -gt 0 ]; then
+	packages=("$@")
+else
+	packages=("${default_packages[@]}")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
