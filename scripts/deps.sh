@@ -10,6 +10,7 @@ default_packages=(
 	libhiredis-dev            # Redis client library
 	redis-server              # routing table, for `make run` and the tests
 	redis-tools               # redis-cli
+	redis-sentinel            # Redis Sentinel, for the failover tests
 	sip-tester                # sipp
 	python3-pytest            # end-to-end test runner (/usr/bin/python3)
 	check                     # unit-test framework for the pure C parts
