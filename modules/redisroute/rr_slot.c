@@ -1,0 +1,99 @@
+/*
+ * redisroute - Redis Cluster key slots and redirect replies (pure: libc only)
+ */
+
+#include <string.h>
+
+#include "rr_slot.h"
+
+/* CRC16-CCITT (XMODEM: polynomial 0x1021, initial value 0), as the Redis
+ * Cluster specification defines the key hash */
+static unsigned short rr_crc16(const char *s, int len)
+{
+	unsigned short crc = 0;
+	int i, b;
+
+	for(i = 0; i < len; i++) {
+		crc ^= (unsigned short)((unsigned char)s[i] << 8);
+		for(b = 0; b < 8; b++)
+			crc = (crc & 0x8000) ? (unsigned short)((crc << 1) ^ 0x1021)
+								 : (unsigned short)(crc << 1);
+	}
+	return crc;
+}
+
+unsigned int rr_key_slot(const char *key, int len)
+{
+	const char *open, *close;
+
+	open = len > 0 ? memchr(key, '{', len) : NULL;
+	if(open != NULL) {
+		int rest = len - (int)(open - key) - 1;
+		close = rest > 0 ? memchr(open + 1, '}', rest) : NULL;
+		/* "{}" hashes the whole key */
+		if(close != NULL && close > open + 1)
+			return rr_crc16(open + 1, (int)(close - open - 1)) & (RR_SLOTS - 1);
+	}
+	return rr_crc16(key, len) & (RR_SLOTS - 1);
+}
+
+/* Reads a decimal number of at most max_digits digits; -1 if none. */
+static int rr_parse_uint(const char *s, int len, int max_digits)
+{
+	int i, v = 0;
+
+	if(len <= 0 || len > max_digits)
+		return -1;
+	for(i = 0; i < len; i++) {
+		if(s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int rr_redirect_parse(
+		const char *s, int len, int *slot, char *host, int host_size, int *port)
+{
+	const char *p, *end, *sp, *colon;
+	int kind, hlen;
+
+	if(s == NULL || len <= 0 || host == NULL || host_size <= 0)
+		return 0;
+	end = s + len;
+	if(len > 6 && memcmp(s, "MOVED ", 6) == 0) {
+		kind = RR_REDIRECT_MOVED;
+		p = s + 6;
+	} else if(len > 4 && memcmp(s, "ASK ", 4) == 0) {
+		kind = RR_REDIRECT_ASK;
+		p = s + 4;
+	} else {
+		return 0;
+	}
+	sp = memchr(p, ' ', end - p);
+	if(sp == NULL)
+		return 0;
+	*slot = rr_parse_uint(p, (int)(sp - p), 5);
+	if(*slot < 0 || *slot >= RR_SLOTS)
+		return 0;
+	p = sp + 1;
+	/* the port follows the last colon: IPv6 hosts come without brackets */
+	colon = NULL;
+	for(sp = p; sp < end; sp++) {
+		if(*sp == ':')
+			colon = sp;
+		else if((unsigned char)*sp <= ' ' || *sp == '[' || *sp == ']')
+			return 0;
+	}
+	if(colon == NULL)
+		return 0;
+	*port = rr_parse_uint(colon + 1, (int)(end - colon - 1), 5);
+	if(*port < 1 || *port > 65535)
+		return 0;
+	hlen = (int)(colon - p);
+	if(hlen >= host_size)
+		return 0;
+	memcpy(host, p, hlen);
+	host[hlen] = '\0';
+	return kind;
+}
