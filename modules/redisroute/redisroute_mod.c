@@ -18,6 +18,7 @@
 
 #include "redisroute.h"
 #include "rr_cache.h"
+#include "rr_cluster.h"
 #include "rr_conn.h"
 #include "rr_funcs.h"
 #include "rr_lookup.h"
@@ -45,6 +46,9 @@ static int redisroute_prefix_min_length = 1;
 static str redisroute_prefix_default_key = STR_NULL;
 static int redisroute_cache_size = 0;
 static int redisroute_cache_ttl = 300;
+static int redisroute_cluster = 0;
+static str redisroute_cluster_seeds = STR_NULL;
+static int redisroute_cluster_max_redirects = 5;
 
 static int mod_init(void);
 static int child_init(int rank);
@@ -98,6 +102,9 @@ static param_export_t params[] = {
 	{"prefix_default_key", PARAM_STR, &redisroute_prefix_default_key},
 	{"cache_size",       PARAM_INT, &redisroute_cache_size},
 	{"cache_ttl",        PARAM_INT, &redisroute_cache_ttl},
+	{"cluster",          PARAM_INT, &redisroute_cluster},
+	{"cluster_seeds",    PARAM_STR, &redisroute_cluster_seeds},
+	{"cluster_max_redirects", PARAM_INT, &redisroute_cluster_max_redirects},
 	{0, 0, 0}
 };
 
@@ -169,6 +176,43 @@ static int rr_sentinel_cfg(rr_conn_cfg_t *cfg)
 	return 0;
 }
 
+/* Cluster mode: the server URL names one node (a seed) and gives the
+ * credentials; cluster_seeds may name more nodes to read the map from. */
+static int rr_cluster_cfg(rr_conn_cfg_t *cfg)
+{
+	const char *err = NULL;
+	int has_seeds = redisroute_cluster_seeds.s != NULL
+					&& redisroute_cluster_seeds.len > 0;
+
+	if(!redisroute_cluster) {
+		if(has_seeds) {
+			LM_ERR("modparam cluster_seeds needs modparam cluster 1\n");
+			return -1;
+		}
+		return 0;
+	}
+	if(cfg->url.is_unix || cfg->url.db != 0 || cfg->nsentinels > 0
+			|| redisroute_cache_size > 0) {
+		LM_ERR("cluster mode needs a redis://host:port server URL without a "
+			   "database number (a cluster has only db 0), and goes neither "
+			   "with sentinels nor with the cache (cache_size 0)\n");
+		return -1;
+	}
+	cfg->cluster = 1;
+	cfg->cluster_max_redirects = redisroute_cluster_max_redirects;
+	if(!has_seeds)
+		return 0;
+	cfg->ncluster_seeds = rr_hostports_parse(redisroute_cluster_seeds.s,
+			redisroute_cluster_seeds.len, 6379, cfg->cluster_seeds,
+			RR_SENTINELS_MAX, &err);
+	if(cfg->ncluster_seeds < 0) {
+		LM_ERR("bad modparam cluster_seeds '%.*s': %s\n",
+				redisroute_cluster_seeds.len, redisroute_cluster_seeds.s, err);
+		return -1;
+	}
+	return 0;
+}
+
 static int mod_init(void)
 {
 	rr_conn_cfg_t cfg;
@@ -194,15 +238,20 @@ static int mod_init(void)
 			"retry_interval", redisroute_retry_interval, 0, 3600000);
 	bad |= rr_check_range("cache_size", redisroute_cache_size, 0, 10000000);
 	bad |= rr_check_range("cache_ttl", redisroute_cache_ttl, 0, 86400 * 365);
+	bad |= rr_check_range("cluster", redisroute_cluster, 0, 1);
+	bad |= rr_check_range(
+			"cluster_max_redirects", redisroute_cluster_max_redirects, 0, 16);
 	if(bad)
 		return -1;
-	if(rr_sentinel_cfg(&cfg) < 0)
+	if(rr_sentinel_cfg(&cfg) < 0 || rr_cluster_cfg(&cfg) < 0)
 		return -1;
 	cfg.connect_timeout_ms = redisroute_connect_timeout;
 	cfg.command_timeout_ms = redisroute_command_timeout;
 	cfg.retry_interval_ms = redisroute_retry_interval;
 
 	if(rr_stats_init() < 0 || rr_conn_init(&cfg) < 0)
+		return -1;
+	if(cfg.cluster && rr_cluster_init() < 0)
 		return -1;
 	pfx.on = redisroute_prefix_match != 0;
 	pfx.max_length = redisroute_prefix_max_length;
@@ -241,13 +290,17 @@ static int child_init(int rank)
 	/* processes that never route get a connection on first use (RPC) */
 	if(rank == PROC_INIT || rank == PROC_MAIN || rank == PROC_TCP_MAIN)
 		return 0;
-	rr_conn_child_init();
+	if(rr_conn_cfg()->cluster)
+		rr_cluster_child_init();
+	else
+		rr_conn_child_init();
 	return 0;
 }
 
 static void mod_destroy(void)
 {
 	rr_cache_destroy();
+	rr_cluster_destroy();
 	rr_conn_destroy();
 }
 

@@ -38,7 +38,7 @@ static int _rr_sentinel_first = 0;
 
 static int rr_conn_connect(void);
 
-static long long rr_now_ms(void)
+long long rr_conn_now_ms(void)
 {
 	struct timespec ts;
 
@@ -61,6 +61,11 @@ int rr_conn_init(const rr_conn_cfg_t *cfg)
 	if(cfg->nsentinels > 0)
 		snprintf(_rr_conn_addr, sizeof(_rr_conn_addr), "sentinel master '%s'",
 				cfg->sentinel_master);
+	else if(cfg->cluster)
+		snprintf(_rr_conn_addr, sizeof(_rr_conn_addr),
+				strchr(cfg->url.host, ':') ? "cluster via [%s]:%d"
+										   : "cluster via %s:%d",
+				cfg->url.host, cfg->url.port);
 	else
 		rr_url_print(&cfg->url, _rr_conn_addr, sizeof(_rr_conn_addr));
 	_rr_conn_shared = shm_malloc(sizeof(*_rr_conn_shared));
@@ -107,7 +112,7 @@ const char *rr_conn_address(void)
 static void rr_conn_mark_down(const char *what, const char *detail)
 {
 	int log_it = 0;
-	long long now = rr_now_ms();
+	long long now = rr_conn_now_ms();
 
 	if(_rr_conn_shared == NULL)
 		return;
@@ -139,7 +144,7 @@ static void rr_conn_mark_up(void)
 	if(was != 1) {
 		_rr_conn_shared->up = 1;
 		if(was == 0)
-			down_for = rr_now_ms() - _rr_conn_shared->down_since_ms;
+			down_for = rr_conn_now_ms() - _rr_conn_shared->down_since_ms;
 	}
 	lock_release(&_rr_conn_shared->lock);
 	if(was == 0)
@@ -167,8 +172,23 @@ static void rr_conn_drop(const char *what, const char *detail)
 		redisFree(_rr_ctx);
 		_rr_ctx = NULL;
 	}
-	_rr_next_attempt_ms = rr_now_ms() + _rr_conn_cfg.retry_interval_ms;
+	_rr_next_attempt_ms = rr_conn_now_ms() + _rr_conn_cfg.retry_interval_ms;
 	rr_conn_mark_down(what, detail);
+}
+
+/* rr_conn_drop for an error text "what: detail" of rr_conn_open */
+static void rr_conn_drop_err(const char *err)
+{
+	const char *sep = strstr(err, ": ");
+	char what[16];
+
+	if(sep == NULL || sep - err >= (long)sizeof(what)) {
+		rr_conn_drop("connect", err);
+		return;
+	}
+	memcpy(what, err, sep - err);
+	what[sep - err] = '\0';
+	rr_conn_drop(what, sep + 2);
 }
 
 redisContext *rr_conn_context(void)
@@ -197,30 +217,77 @@ void rr_conn_reset(void)
 	_rr_next_attempt_ms = 0;
 }
 
-/* Runs one set-up command (AUTH, SELECT) on a fresh connection. */
-static int rr_conn_setup_cmd(redisContext *ctx, int argc, const char **argv)
+/* Runs one set-up command (AUTH, SELECT) on a fresh connection. Returns 0,
+ * or -1 with err set. */
+static int rr_conn_setup_cmd(
+		redisContext *ctx, int argc, const char **argv, char *err, int errlen)
 {
-	size_t lens[3];
 	redisReply *r;
-	int i, ok;
+	int ok;
 
-	for(i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
-	r = redisCommandArgv(ctx, argc, argv, lens);
+	r = redisCommandArgv(ctx, argc, argv, NULL);
 	if(r == NULL) {
-		rr_conn_drop(argv[0], ctx->errstr[0] ? ctx->errstr : "no reply");
+		snprintf(err, errlen, "%s: %s", argv[0],
+				ctx->errstr[0] ? ctx->errstr : "no reply");
 		return -1;
 	}
 	ok = (r->type != REDIS_REPLY_ERROR);
-	if(!ok) {
-		char detail[96];
-		snprintf(detail, sizeof(detail), "%.*s", (int)r->len, r->str);
-		freeReplyObject(r);
-		rr_conn_drop(argv[0], detail);
-		return -1;
-	}
+	if(!ok)
+		snprintf(err, errlen, "%s: %.*s", argv[0], (int)r->len, r->str);
 	freeReplyObject(r);
-	return 0;
+	return ok ? 0 : -1;
+}
+
+/* Connects to host:port (or the unix socket path) with the connect and
+ * command timeouts, and authenticates. Returns the context, or NULL with
+ * err set. */
+static redisContext *rr_conn_open(
+		const char *host, int port, const char *path, char *err, int errlen)
+{
+	const rr_server_url_t *url = &_rr_conn_cfg.url;
+	struct timeval tv = rr_ms_to_tv(_rr_conn_cfg.connect_timeout_ms);
+	struct timeval cmd_tv = rr_ms_to_tv(_rr_conn_cfg.command_timeout_ms);
+	redisContext *ctx;
+
+	if(path != NULL)
+		ctx = redisConnectUnixWithTimeout(path, tv);
+	else
+		ctx = redisConnectWithTimeout(host, port, tv);
+	if(ctx == NULL) {
+		snprintf(err, errlen, "connect: out of memory");
+		return NULL;
+	}
+	if(ctx->err) {
+		snprintf(err, errlen, "connect: %s", ctx->errstr);
+		redisFree(ctx);
+		return NULL;
+	}
+	if(redisSetTimeout(ctx, cmd_tv) != REDIS_OK) {
+		snprintf(err, errlen, "connect: cannot set the command timeout");
+		redisFree(ctx);
+		return NULL;
+	}
+	if(url->password[0] != '\0') {
+		const char *argv[3] = {"AUTH", url->user, url->password};
+		int rc;
+		if(url->user[0] != '\0') {
+			rc = rr_conn_setup_cmd(ctx, 3, argv, err, errlen);
+		} else {
+			argv[1] = url->password;
+			rc = rr_conn_setup_cmd(ctx, 2, argv, err, errlen);
+		}
+		if(rc < 0) {
+			redisFree(ctx);
+			return NULL;
+		}
+	}
+	return ctx;
+}
+
+redisContext *rr_conn_open_host(
+		const char *host, int port, char *err, int errlen)
+{
+	return rr_conn_open(host, port, NULL, err, errlen);
 }
 
 /* Records the master the sentinels named; logs when it moved. */
@@ -283,49 +350,24 @@ static int rr_conn_check_role(redisContext *ctx)
 static int rr_conn_connect(void)
 {
 	const rr_server_url_t *url = &_rr_conn_cfg.url;
-	struct timeval tv = rr_ms_to_tv(_rr_conn_cfg.connect_timeout_ms);
-	struct timeval cmd_tv = rr_ms_to_tv(_rr_conn_cfg.command_timeout_ms);
 	char host[RR_URL_HOST_MAX];
+	char err[128];
 	int port = url->port;
 	redisContext *ctx;
 
 	if(_rr_conn_cfg.nsentinels > 0) {
 		if(rr_sentinel_master(host, &port) < 0)
 			return -1;
-		ctx = redisConnectWithTimeout(host, port, tv);
-	} else if(url->is_unix) {
-		ctx = redisConnectUnixWithTimeout(url->path, tv);
+		ctx = rr_conn_open(host, port, NULL, err, sizeof(err));
 	} else {
-		ctx = redisConnectWithTimeout(url->host, url->port, tv);
+		ctx = rr_conn_open(url->host, url->port,
+				url->is_unix ? url->path : NULL, err, sizeof(err));
 	}
 	if(ctx == NULL) {
-		rr_conn_drop("connect", "out of memory");
-		return -1;
-	}
-	if(ctx->err) {
-		char detail[128];
-		snprintf(detail, sizeof(detail), "%s", ctx->errstr);
-		redisFree(ctx);
-		rr_conn_drop("connect", detail);
-		return -1;
-	}
-	if(redisSetTimeout(ctx, cmd_tv) != REDIS_OK) {
-		redisFree(ctx);
-		rr_conn_drop("connect", "cannot set the command timeout");
+		rr_conn_drop_err(err);
 		return -1;
 	}
 	_rr_ctx = ctx;
-	if(url->password[0] != '\0') {
-		const char *argv[3] = {"AUTH", url->user, url->password};
-		if(url->user[0] != '\0') {
-			if(rr_conn_setup_cmd(ctx, 3, argv) < 0)
-				return -1;
-		} else {
-			argv[1] = url->password;
-			if(rr_conn_setup_cmd(ctx, 2, argv) < 0)
-				return -1;
-		}
-	}
 	if(_rr_conn_cfg.nsentinels > 0) {
 		if(rr_conn_check_role(ctx) < 0)
 			return -1;
@@ -335,8 +377,10 @@ static int rr_conn_connect(void)
 		char db[16];
 		const char *argv[2] = {"SELECT", db};
 		snprintf(db, sizeof(db), "%d", url->db);
-		if(rr_conn_setup_cmd(ctx, 2, argv) < 0)
+		if(rr_conn_setup_cmd(ctx, 2, argv, err, sizeof(err)) < 0) {
+			rr_conn_drop_err(err);
 			return -1;
+		}
 	}
 	rr_conn_mark_up();
 	return 0;
@@ -383,7 +427,7 @@ redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen)
 	}
 	if(_rr_ctx == NULL) {
 		/* down: no network wait until the retry interval has passed */
-		if(rr_now_ms() < _rr_next_attempt_ms)
+		if(rr_conn_now_ms() < _rr_next_attempt_ms)
 			return NULL;
 		if(rr_conn_connect() < 0)
 			return NULL;
@@ -419,6 +463,14 @@ int rr_conn_reconnect_pending(void)
 		   && _rr_conn_shared->reconnects != _rr_reconnects_seen;
 }
 
+int rr_conn_reconnect_take(void)
+{
+	if(!rr_conn_reconnect_pending())
+		return 0;
+	_rr_reconnects_seen = _rr_conn_shared->reconnects;
+	return 1;
+}
+
 void rr_conn_reconnect_all(void)
 {
 	if(_rr_conn_shared == NULL)
@@ -438,7 +490,7 @@ void rr_conn_get_status(rr_conn_status_t *st)
 	lock_get(&_rr_conn_shared->lock);
 	st->up = _rr_conn_shared->up;
 	if(st->up == 0)
-		st->down_ms = (long)(rr_now_ms() - _rr_conn_shared->down_since_ms);
+		st->down_ms = (long)(rr_conn_now_ms() - _rr_conn_shared->down_since_ms);
 	st->outages = _rr_conn_shared->outages;
 	memcpy(st->error, _rr_conn_shared->error, sizeof(st->error));
 	memcpy(st->master, _rr_conn_shared->master, sizeof(st->master));

@@ -12,6 +12,9 @@
  * address and checks with ROLE that it really is the master. A failover is
  * followed on the next connect: the sentinels close the clients of a demoted
  * master, and a connection that ends or fails is reopened through them.
+ *
+ * In cluster mode this file only configures and opens connections; the
+ * per-node connections and the slot map are rr_cluster.c's.
  */
 
 #ifndef _RR_CONN_H_
@@ -28,6 +31,10 @@ typedef struct rr_conn_cfg
 	int nsentinels; /* 0: connect to url directly */
 	char sentinel_master[128];
 	char sentinel_password[RR_URL_CRED_MAX];
+	int cluster; /* 1: url and cluster_seeds are nodes of a Redis Cluster */
+	rr_hostport_t cluster_seeds[RR_SENTINELS_MAX]; /* besides url's node */
+	int ncluster_seeds;
+	int cluster_max_redirects; /* MOVED/ASK/TRYAGAIN hops per lookup */
 	int connect_timeout_ms;
 	int command_timeout_ms;
 	int retry_interval_ms;
@@ -65,6 +72,17 @@ redisContext *rr_conn_context(void);
 /* A second connection, set up like this process's own (same node, AUTH,
  * db), for the caller to use and redisFree(); NULL on failure. */
 redisContext *rr_conn_open_side(void);
+
+/* A connection to one node (cluster mode): connect and command timeouts,
+ * AUTH with the server URL's credentials. NULL with err set on failure. */
+redisContext *rr_conn_open_host(
+		const char *host, int port, char *err, int errlen);
+
+/* 1 once per redisroute.reconnect not yet followed by this process (cluster
+ * mode: the caller drops its connections). */
+int rr_conn_reconnect_take(void);
+
+long long rr_conn_now_ms(void);
 
 /* Drops this process's connection and retries at once on next use. */
 void rr_conn_reset(void);

@@ -16,6 +16,7 @@
 #include "core/parser/parse_uri.h"
 
 #include "rr_cache.h"
+#include "rr_cluster.h"
 #include "rr_conn.h"
 #include "rr_lookup.h"
 #include "rr_notify.h"
@@ -189,37 +190,17 @@ static void rr_add_target(const str *key, const redisReply *e, int q,
 	res->n++;
 }
 
-/* Runs the script for the candidate keys: EVALSHA, and on NOSCRIPT (script
- * cache flushed, Redis restarted) EVAL, which caches it again. */
-static redisReply *rr_eval(int nkeys, const char **keys, const size_t *klens)
+int rr_lookup_script_argv(int eval, int nkeys, const char **keys,
+		const size_t *klens, const char **argv, size_t *lens)
 {
-	const char *argv[RR_CANDIDATES_MAX + 5];
-	size_t lens[RR_CANDIDATES_MAX + 5];
-	redisReply *r;
 	int i, argc = 0;
 
-	if(_rr_sha[0] == '\0') {
-		const char *largv[3] = {"SCRIPT", "LOAD", _rr_script};
-		size_t llens[3] = {6, 4, sizeof(_rr_script) - 1};
-		r = rr_conn_command(3, largv, llens);
-		if(r == NULL)
-			return NULL;
-		if(r->type != REDIS_REPLY_STRING || r->len != 40) {
-			/* an error reply (e.g. NOPERM): pass it to the caller */
-			if(r->type == REDIS_REPLY_ERROR)
-				return r;
-			freeReplyObject(r);
-			return NULL;
-		}
-		memcpy(_rr_sha, r->str, 40);
-		_rr_sha[40] = '\0';
-		freeReplyObject(r);
-	}
-
-	argv[argc] = "EVALSHA";
-	lens[argc++] = 7;
-	argv[argc] = _rr_sha;
-	lens[argc++] = 40;
+	if(!eval && _rr_sha[0] == '\0')
+		eval = 1;
+	argv[argc] = eval ? "EVAL" : "EVALSHA";
+	lens[argc++] = eval ? 4 : 7;
+	argv[argc] = eval ? _rr_script : _rr_sha;
+	lens[argc++] = eval ? sizeof(_rr_script) - 1 : 40;
 	argv[argc] = _rr_numkeys_arg[nkeys];
 	lens[argc++] = strlen(_rr_numkeys_arg[nkeys]);
 	for(i = 0; i < nkeys; i++) {
@@ -230,14 +211,65 @@ static redisReply *rr_eval(int nkeys, const char **keys, const size_t *klens)
 	lens[argc++] = strlen(_rr_fetch_arg);
 	argv[argc] = _rr_maxlen_arg;
 	lens[argc++] = strlen(_rr_maxlen_arg);
-	r = rr_conn_command(argc, argv, lens);
-	if(r != NULL && r->type == REDIS_REPLY_ERROR && r->len >= 8
-			&& strncmp(r->str, "NOSCRIPT", 8) == 0) {
+	return argc;
+}
+
+int rr_lookup_script_load_argv(const char **argv, size_t *lens)
+{
+	argv[0] = "SCRIPT";
+	lens[0] = 6;
+	argv[1] = "LOAD";
+	lens[1] = 4;
+	argv[2] = _rr_script;
+	lens[2] = sizeof(_rr_script) - 1;
+	return 3;
+}
+
+int rr_lookup_script_loaded(const redisReply *r)
+{
+	if(r == NULL || r->type != REDIS_REPLY_STRING || r->len != 40)
+		return -1;
+	memcpy(_rr_sha, r->str, 40);
+	_rr_sha[40] = '\0';
+	return 0;
+}
+
+int rr_is_noscript(const redisReply *r)
+{
+	return r != NULL && r->type == REDIS_REPLY_ERROR && r->len >= 8
+		   && strncmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+/* Runs the script for the candidate keys: EVALSHA, and on NOSCRIPT (script
+ * cache flushed, Redis restarted) EVAL, which caches it again. */
+static redisReply *rr_eval(int nkeys, const char **keys, const size_t *klens)
+{
+	const char *argv[RR_SCRIPT_ARGV_MAX];
+	size_t lens[RR_SCRIPT_ARGV_MAX];
+	redisReply *r;
+	int argc;
+
+	if(rr_conn_cfg()->cluster)
+		return rr_cluster_eval(nkeys, keys, klens);
+	if(_rr_sha[0] == '\0') {
+		argc = rr_lookup_script_load_argv(argv, lens);
+		r = rr_conn_command(argc, argv, lens);
+		if(r == NULL)
+			return NULL;
+		if(rr_lookup_script_loaded(r) < 0) {
+			/* an error reply (e.g. NOPERM): pass it to the caller */
+			if(r->type == REDIS_REPLY_ERROR)
+				return r;
+			freeReplyObject(r);
+			return NULL;
+		}
 		freeReplyObject(r);
-		argv[0] = "EVAL";
-		lens[0] = 4;
-		argv[1] = _rr_script;
-		lens[1] = sizeof(_rr_script) - 1;
+	}
+	argc = rr_lookup_script_argv(0, nkeys, keys, klens, argv, lens);
+	r = rr_conn_command(argc, argv, lens);
+	if(rr_is_noscript(r)) {
+		freeReplyObject(r);
+		argc = rr_lookup_script_argv(1, nkeys, keys, klens, argv, lens);
 		r = rr_conn_command(argc, argv, lens);
 	}
 	return r;

@@ -5,6 +5,8 @@
 #ifndef _RR_LOOKUP_H_
 #define _RR_LOOKUP_H_
 
+#include <hiredis/hiredis.h>
+
 #include "core/str.h"
 
 #include "rr_target.h"
@@ -63,6 +65,20 @@ int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res);
 
 /* 1 when prefix matching is on. */
 int rr_lookup_prefix_mode(void);
+
+/* The lookup script, for rr_cluster.c. argv and lens need room for
+ * RR_SCRIPT_ARGV_MAX entries. */
+#define RR_SCRIPT_ARGV_MAX (RR_CANDIDATES_MAX + 5)
+/* EVALSHA (EVAL when eval is set, or when no node has loaded the script
+ * yet) over keys; returns argc. */
+int rr_lookup_script_argv(int eval, int nkeys, const char **keys,
+		const size_t *klens, const char **argv, size_t *lens);
+/* SCRIPT LOAD of the script; returns argc. */
+int rr_lookup_script_load_argv(const char **argv, size_t *lens);
+/* Records the SHA1 a SCRIPT LOAD replied; -1 when r is no SHA1. */
+int rr_lookup_script_loaded(const redisReply *r);
+/* 1 when r is a NOSCRIPT error reply. */
+int rr_is_noscript(const redisReply *r);
 
 /* Logs bad route data of key (a rejected target, a wrong type): once per
  * (key, value) and process every few minutes, not once per request. */

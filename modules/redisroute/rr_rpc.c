@@ -6,6 +6,7 @@
 #include "core/rpc.h"
 
 #include "rr_cache.h"
+#include "rr_cluster.h"
 #include "rr_conn.h"
 #include "rr_lookup.h"
 #include "rr_rpc.h"
@@ -15,23 +16,75 @@ static const char *rr_rpc_status_doc[] = {
 		"the last error.",
 		0};
 
+static rr_cluster_status_t _rr_rpc_cs;
+
+/* Cluster mode: up when every master of the map is up, down when none is
+ * (or there is no map), else partial. */
+static const char *rr_rpc_cluster_state(void)
+{
+	rr_cluster_status_t *cs = &_rr_rpc_cs;
+	int i, up = 0, down = 0;
+
+	rr_cluster_get_status(cs);
+	for(i = 0; i < cs->nnodes; i++) {
+		if(cs->node[i].slots == 0)
+			continue;
+		if(cs->node[i].up == 1)
+			up++;
+		else
+			down++;
+	}
+	if(cs->slots == 0 || up == 0)
+		return cs->map_loads == 0 && cs->error[0] == '\0' ? "unknown" : "down";
+	return down == 0 && cs->slots == RR_CLUSTER_SLOTS_ALL ? "up" : "partial";
+}
+
+/* Cluster mode: the map's coverage and each node's state. */
+static void rr_rpc_cluster_status(rpc_t *rpc, void *h)
+{
+	rr_cluster_status_t *cs = &_rr_rpc_cs;
+	void *nodes, *n;
+	int i;
+
+	rpc->struct_add(h, "dds", "cluster_slots", cs->slots, "cluster_map_loads",
+			(int)cs->map_loads, "cluster_last_error",
+			cs->error[0] ? cs->error : "none");
+	if(rpc->struct_add(h, "[", "cluster_nodes", &nodes) < 0)
+		return;
+	for(i = 0; i < cs->nnodes; i++) {
+		const rr_cluster_node_status_t *ns = &cs->node[i];
+		if(rpc->array_add(nodes, "{", &n) < 0)
+			return;
+		rpc->struct_add(n, "ssddd", "address", ns->addr, "state",
+				ns->up == 1 ? "up" : (ns->up == 0 ? "down" : "unknown"),
+				"slots", ns->slots, "down_ms", (int)ns->down_ms, "outages",
+				(int)ns->outages);
+	}
+}
+
 static void rr_rpc_status(rpc_t *rpc, void *c)
 {
 	rr_conn_status_t st;
 	rr_cache_info_t ci;
+	const char *state;
 	void *h;
 
 	rr_conn_get_status(&st);
+	if(rr_conn_cfg()->cluster)
+		state = rr_rpc_cluster_state();
+	else
+		state = st.up == 1 ? "up" : (st.up == 0 ? "down" : "unknown");
 	if(rpc->add(c, "{", &h) < 0) {
 		rpc->fault(c, 500, "Internal error creating the reply");
 		return;
 	}
-	rpc->struct_add(h, "sssdd", "server", rr_conn_address(), "state",
-			st.up == 1 ? "up" : (st.up == 0 ? "down" : "unknown"), "last_error",
-			st.error[0] ? st.error : "none", "down_ms", (int)st.down_ms,
-			"outages", (int)st.outages);
+	rpc->struct_add(h, "sssdd", "server", rr_conn_address(), "state", state,
+			"last_error", st.error[0] ? st.error : "none", "down_ms",
+			(int)st.down_ms, "outages", (int)st.outages);
 	if(st.master[0] != '\0')
 		rpc->struct_add(h, "s", "master", st.master);
+	if(rr_conn_cfg()->cluster)
+		rr_rpc_cluster_status(rpc, h);
 	rr_cache_get_info(&ci);
 	rpc->struct_add(h, "sdd", "cache",
 			!ci.enabled ? "off" : (ci.active ? "active" : "bypassed"),

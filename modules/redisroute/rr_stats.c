@@ -20,6 +20,8 @@ stat_export_t rr_stats_exports[] = {
 	{"failovers", 0, &rr_stats[RR_STAT_FAILOVERS]},
 	{"cache_hits", 0, &rr_stats[RR_STAT_CACHE_HITS]},
 	{"cache_misses", 0, &rr_stats[RR_STAT_CACHE_MISSES]},
+	{"cluster_moved", 0, &rr_stats[RR_STAT_CLUSTER_MOVED]},
+	{"cluster_ask",  0, &rr_stats[RR_STAT_CLUSTER_ASK]},
 	{"latency_lt_1ms",   0, &rr_stats[RR_STAT_LATENCY_LT_1MS]},
 	{"latency_lt_5ms",   0, &rr_stats[RR_STAT_LATENCY_LT_5MS]},
 	{"latency_lt_25ms",  0, &rr_stats[RR_STAT_LATENCY_LT_25MS]},

@@ -19,6 +19,8 @@ enum rr_stat
 	RR_STAT_FAILOVERS,
 	RR_STAT_CACHE_HITS,
 	RR_STAT_CACHE_MISSES,
+	RR_STAT_CLUSTER_MOVED,
+	RR_STAT_CLUSTER_ASK,
 	/* how long lookups took, Redis or cache included: one bucket each */
 	RR_STAT_LATENCY_LT_1MS,
 	RR_STAT_LATENCY_LT_5MS,

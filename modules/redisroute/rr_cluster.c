@@ -1,0 +1,729 @@
+/*
+ * redisroute - Redis Cluster: the slot map and one connection per master
+ */
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/dprint.h"
+#include "core/locking.h"
+#include "core/mem/shm_mem.h"
+
+#include "rr_cluster.h"
+#include "rr_conn.h"
+#include "rr_lookup.h"
+#include "rr_slot.h"
+#include "rr_stats.h"
+
+/* a MOVED makes the map be read again at once, but not more often than this
+ * while a reshard moves slot after slot */
+#define RR_MAP_MIN_INTERVAL_MS 100
+/* how long a TRYAGAIN (keys of a slot half migrated) waits before retrying */
+#define RR_TRYAGAIN_WAIT_US 1000
+
+typedef struct rr_cnode_shared
+{
+	char addr[RR_URL_HOST_MAX + 8];
+	int up;
+	int slots;
+	long long down_since_ms;
+	long outages;
+} rr_cnode_shared_t;
+
+typedef struct rr_cluster_shared
+{
+	gen_lock_t lock;
+	int nnodes;
+	int slots;
+	long map_loads;
+	char error[128];
+	rr_cnode_shared_t node[RR_CLUSTER_NODES_MAX];
+} rr_cluster_shared_t;
+
+/* per process: a node seen in a slot map, a redirect or the seeds */
+typedef struct rr_cnode
+{
+	char host[RR_URL_HOST_MAX];
+	int port;
+	redisContext *ctx;
+	long long next_attempt_ms;
+	int shared; /* index in the shared table, -1 when that is full */
+	int slots;	/* slots it serves in this process's map */
+	int seed;
+} rr_cnode_t;
+
+/* per lookup: the candidate keys of one hash slot, best first */
+typedef struct rr_group
+{
+	unsigned int slot;
+	int node; /* -1: no node serves the slot */
+	int nkeys;
+	int cand[RR_CANDIDATES_MAX]; /* index of each key in the lookup's keys */
+	const char *keys[RR_CANDIDATES_MAX];
+	size_t klens[RR_CANDIDATES_MAX];
+	int sent;
+	redisReply *reply; /* NULL: no answer */
+} rr_group_t;
+
+static rr_cluster_shared_t *_rr_cl = NULL;
+
+static rr_cnode_t _rr_nodes[RR_CLUSTER_NODES_MAX];
+static int _rr_nnodes = 0;
+static unsigned char _rr_slot_node[RR_SLOTS]; /* node index + 1, 0: none */
+static unsigned char _rr_new_map[RR_SLOTS];
+static int _rr_map_loaded = 0;
+static long long _rr_map_due_ms = 0; /* 0: no reload wanted */
+static long long _rr_map_last_ms = 0;
+static rr_group_t _rr_groups[RR_CANDIDATES_MAX];
+
+int rr_cluster_init(void)
+{
+	_rr_cl = shm_malloc(sizeof(*_rr_cl));
+	if(_rr_cl == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	memset(_rr_cl, 0, sizeof(*_rr_cl));
+	if(lock_init(&_rr_cl->lock) == NULL) {
+		LM_ERR("cannot init the cluster state lock\n");
+		shm_free(_rr_cl);
+		_rr_cl = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void rr_cnode_close(rr_cnode_t *n)
+{
+	if(n->ctx != NULL) {
+		redisFree(n->ctx);
+		n->ctx = NULL;
+	}
+}
+
+void rr_cluster_destroy(void)
+{
+	int i;
+
+	for(i = 0; i < _rr_nnodes; i++)
+		rr_cnode_close(&_rr_nodes[i]);
+	if(_rr_cl != NULL) {
+		lock_destroy(&_rr_cl->lock);
+		shm_free(_rr_cl);
+		_rr_cl = NULL;
+	}
+}
+
+static void rr_cnode_addr(const char *host, int port, char *out, int size)
+{
+	snprintf(out, size, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+/* The node's row in the shared table, added if new; -1 when it is full. */
+static int rr_cluster_shared_row(const char *host, int port)
+{
+	char addr[RR_URL_HOST_MAX + 8];
+	int i;
+
+	rr_cnode_addr(host, port, addr, sizeof(addr));
+	lock_get(&_rr_cl->lock);
+	for(i = 0; i < _rr_cl->nnodes; i++)
+		if(strcmp(_rr_cl->node[i].addr, addr) == 0)
+			break;
+	if(i == _rr_cl->nnodes) {
+		if(i == RR_CLUSTER_NODES_MAX) {
+			i = -1;
+		} else {
+			memcpy(_rr_cl->node[i].addr, addr, sizeof(addr));
+			_rr_cl->node[i].up = -1;
+			_rr_cl->nnodes++;
+		}
+	}
+	lock_release(&_rr_cl->lock);
+	return i;
+}
+
+/* The node's index in this process's table, added if new (a row that serves
+ * no slot and is no seed is reused when the table is full); -1 if full. */
+static int rr_cnode_find(const char *host, int port)
+{
+	int i, spare = -1;
+
+	for(i = 0; i < _rr_nnodes; i++) {
+		if(_rr_nodes[i].port == port && strcmp(_rr_nodes[i].host, host) == 0)
+			return i;
+		if(spare < 0 && _rr_nodes[i].slots == 0 && !_rr_nodes[i].seed)
+			spare = i;
+	}
+	if(strlen(host) >= sizeof(_rr_nodes[0].host))
+		return -1;
+	if(_rr_nnodes < RR_CLUSTER_NODES_MAX) {
+		i = _rr_nnodes++;
+	} else if(spare >= 0) {
+		i = spare;
+		rr_cnode_close(&_rr_nodes[i]);
+	} else {
+		LM_ERR("more than %d cluster nodes: %s:%d ignored\n",
+				RR_CLUSTER_NODES_MAX, host, port);
+		return -1;
+	}
+	memset(&_rr_nodes[i], 0, sizeof(_rr_nodes[i]));
+	strcpy(_rr_nodes[i].host, host);
+	_rr_nodes[i].port = port;
+	_rr_nodes[i].shared = rr_cluster_shared_row(host, port);
+	return i;
+}
+
+static void rr_cluster_note_error(const char *addr, const char *detail)
+{
+	lock_get(&_rr_cl->lock);
+	snprintf(_rr_cl->error, sizeof(_rr_cl->error), "%s: %s", addr, detail);
+	lock_release(&_rr_cl->lock);
+}
+
+/* Drops the node's connection until retry_interval has passed; the first
+ * process to see an outage logs it. A node that fails may have been failed
+ * over: the map is read again, at most once per retry_interval. */
+static void rr_cnode_down(int i, const char *why)
+{
+	rr_cnode_t *n = &_rr_nodes[i];
+	const rr_conn_cfg_t *cfg = rr_conn_cfg();
+	long long now = rr_conn_now_ms();
+	char addr[RR_URL_HOST_MAX + 8];
+	char detail[128];
+	int log_it = 0;
+
+	/* why may be the context's own errstr: copied before it is freed */
+	snprintf(detail, sizeof(detail), "%s", why);
+	rr_cnode_close(n);
+	n->next_attempt_ms = now + cfg->retry_interval_ms;
+	if(_rr_map_due_ms == 0)
+		_rr_map_due_ms = now + cfg->retry_interval_ms;
+	rr_cnode_addr(n->host, n->port, addr, sizeof(addr));
+	rr_cluster_note_error(addr, detail);
+	if(n->shared >= 0) {
+		rr_cnode_shared_t *s = &_rr_cl->node[n->shared];
+		lock_get(&_rr_cl->lock);
+		if(s->up != 0) {
+			s->up = 0;
+			s->down_since_ms = now;
+			s->outages++;
+			log_it = 1;
+		}
+		lock_release(&_rr_cl->lock);
+	}
+	if(log_it)
+		LM_ERR("redis cluster node %s is down (%s); lookups of its slots fail "
+			   "with -2, retrying every %d ms\n",
+				addr, detail, cfg->retry_interval_ms);
+}
+
+static void rr_cnode_up(int i)
+{
+	rr_cnode_t *n = &_rr_nodes[i];
+	rr_cnode_shared_t *s;
+	long long down_for = 0;
+	int was;
+
+	if(n->shared < 0)
+		return;
+	s = &_rr_cl->node[n->shared];
+	if(s->up == 1) /* the common case, without the lock */
+		return;
+	lock_get(&_rr_cl->lock);
+	was = s->up;
+	s->up = 1;
+	if(was == 0)
+		down_for = rr_conn_now_ms() - s->down_since_ms;
+	lock_release(&_rr_cl->lock);
+	if(was == 0)
+		LM_NOTICE("redis cluster node %s is reachable again after %lld ms\n",
+				s->addr, down_for);
+	else if(was == -1)
+		LM_INFO("connected to redis cluster node %s\n", s->addr);
+}
+
+/* The node's connection, opened if needed (and the lookup script loaded into
+ * it); NULL while the node is down. */
+static redisContext *rr_cnode_ctx(int i)
+{
+	rr_cnode_t *n = &_rr_nodes[i];
+	const char *argv[3];
+	size_t lens[3];
+	char err[128];
+	redisReply *r;
+
+	if(n->ctx != NULL)
+		return n->ctx;
+	if(rr_conn_now_ms() < n->next_attempt_ms)
+		return NULL;
+	n->ctx = rr_conn_open_host(n->host, n->port, err, sizeof(err));
+	if(n->ctx == NULL) {
+		rr_cnode_down(i, err);
+		return NULL;
+	}
+	r = redisCommandArgv(
+			n->ctx, rr_lookup_script_load_argv(argv, lens), argv, lens);
+	if(r == NULL) {
+		rr_cnode_down(i, n->ctx->errstr[0] ? n->ctx->errstr : "no reply");
+		return NULL;
+	}
+	/* an error (NOPERM) surfaces with the first lookup */
+	rr_lookup_script_loaded(r);
+	freeReplyObject(r);
+	rr_cnode_up(i);
+	return n->ctx;
+}
+
+/* Reads one CLUSTER SLOTS reply of node `from` into _rr_new_map. Returns the
+ * number of slots served, or -1 when the reply is malformed. */
+static int rr_cluster_parse_slots(int from, const redisReply *r)
+{
+	size_t i;
+	int served = 0;
+
+	memset(_rr_new_map, 0, sizeof(_rr_new_map));
+	if(r->type != REDIS_REPLY_ARRAY)
+		return -1;
+	for(i = 0; i < r->elements; i++) {
+		const redisReply *e = r->element[i], *m;
+		const char *host;
+		long long s, first, last;
+		int node;
+
+		if(e->type != REDIS_REPLY_ARRAY || e->elements < 3
+				|| e->element[0]->type != REDIS_REPLY_INTEGER
+				|| e->element[1]->type != REDIS_REPLY_INTEGER
+				|| e->element[2]->type != REDIS_REPLY_ARRAY)
+			return -1;
+		first = e->element[0]->integer;
+		last = e->element[1]->integer;
+		m = e->element[2]; /* the master; replicas follow */
+		if(first < 0 || last < first || last >= RR_SLOTS || m->elements < 2
+				|| m->element[0]->type != REDIS_REPLY_STRING
+				|| m->element[1]->type != REDIS_REPLY_INTEGER
+				|| m->element[1]->integer < 1 || m->element[1]->integer > 65535)
+			return -1;
+		host = m->element[0]->str;
+		if(m->element[0]->len == 0)
+			host = _rr_nodes[from].host; /* "the node you asked" */
+		else if(m->element[0]->len >= RR_URL_HOST_MAX
+				|| memchr(host, '\0', m->element[0]->len) != NULL
+				|| strcmp(host, "?") == 0)
+			return -1;
+		node = rr_cnode_find(host, (int)m->element[1]->integer);
+		if(node < 0)
+			continue;
+		/* not to be reused for another node of this same map */
+		if(_rr_nodes[node].slots == 0)
+			_rr_nodes[node].slots = 1;
+		for(s = first; s <= last; s++)
+			_rr_new_map[s] = (unsigned char)(node + 1);
+		served += (int)(last - first + 1);
+	}
+	return served;
+}
+
+/* Installs _rr_new_map and publishes each node's share for the RPC. */
+static void rr_cluster_install_map(int served)
+{
+	int i, s;
+
+	memcpy(_rr_slot_node, _rr_new_map, sizeof(_rr_slot_node));
+	for(i = 0; i < _rr_nnodes; i++)
+		_rr_nodes[i].slots = 0;
+	for(s = 0; s < RR_SLOTS; s++)
+		if(_rr_slot_node[s])
+			_rr_nodes[_rr_slot_node[s] - 1].slots++;
+	lock_get(&_rr_cl->lock);
+	for(i = 0; i < _rr_cl->nnodes; i++)
+		_rr_cl->node[i].slots = 0;
+	for(i = 0; i < _rr_nnodes; i++)
+		if(_rr_nodes[i].shared >= 0)
+			_rr_cl->node[_rr_nodes[i].shared].slots = _rr_nodes[i].slots;
+	_rr_cl->slots = served;
+	_rr_cl->map_loads++;
+	lock_release(&_rr_cl->lock);
+	/* connections to nodes that left the map are not kept */
+	for(i = 0; i < _rr_nnodes; i++)
+		if(_rr_nodes[i].slots == 0)
+			rr_cnode_close(&_rr_nodes[i]);
+	_rr_map_loaded = 1;
+}
+
+/* Asks one node for the slot map: 0 when it is installed. */
+static int rr_cluster_load_from(int i)
+{
+	const char *argv[2] = {"CLUSTER", "SLOTS"};
+	redisContext *ctx = rr_cnode_ctx(i);
+	redisReply *r;
+	int served;
+
+	if(ctx == NULL)
+		return -1;
+	r = redisCommandArgv(ctx, 2, argv, NULL);
+	if(r == NULL) {
+		rr_cnode_down(i, ctx->errstr[0] ? ctx->errstr : "no reply");
+		return -1;
+	}
+	served = rr_cluster_parse_slots(i, r);
+	if(served <= 0) {
+		char addr[RR_URL_HOST_MAX + 8];
+		rr_cnode_addr(_rr_nodes[i].host, _rr_nodes[i].port, addr, sizeof(addr));
+		if(r->type == REDIS_REPLY_ERROR)
+			rr_cluster_note_error(addr, r->str);
+		else
+			rr_cluster_note_error(
+					addr, served == 0 ? "CLUSTER SLOTS: no slot served"
+									  : "CLUSTER SLOTS: malformed reply");
+		freeReplyObject(r);
+		return -1;
+	}
+	freeReplyObject(r);
+	if(served < RR_SLOTS)
+		LM_WARN("redis cluster serves %d of %d slots: lookups of the others "
+				"fail with -2\n",
+				served, RR_SLOTS);
+	rr_cluster_install_map(served);
+	return 0;
+}
+
+/* Reads the slot map from the first node that answers: connected nodes
+ * first, then the others, then the seeds. */
+static int rr_cluster_load_map(void)
+{
+	int i, pass;
+
+	_rr_map_last_ms = rr_conn_now_ms();
+	_rr_map_due_ms = 0;
+	for(pass = 0; pass < 2; pass++)
+		for(i = 0; i < _rr_nnodes; i++)
+			if((_rr_nodes[i].ctx != NULL) == (pass == 0)
+					&& rr_cluster_load_from(i) == 0)
+				return 0;
+	/* nothing answered: try again after retry_interval */
+	_rr_map_due_ms = _rr_map_last_ms + rr_conn_cfg()->retry_interval_ms;
+	return -1;
+}
+
+/* The seeds: the server URL's node and cluster_seeds. */
+static void rr_cluster_add_seeds(void)
+{
+	const rr_conn_cfg_t *cfg = rr_conn_cfg();
+	int i, n;
+
+	n = rr_cnode_find(cfg->url.host, cfg->url.port);
+	if(n >= 0)
+		_rr_nodes[n].seed = 1;
+	for(i = 0; i < cfg->ncluster_seeds; i++) {
+		n = rr_cnode_find(
+				cfg->cluster_seeds[i].host, cfg->cluster_seeds[i].port);
+		if(n >= 0)
+			_rr_nodes[n].seed = 1;
+	}
+}
+
+/* Makes sure this process has a slot map, reading it when a MOVED, a node
+ * failure or redisroute.reconnect asked for it. 0 when there is a map. */
+static int rr_cluster_ensure_map(void)
+{
+	long long now;
+	int i;
+
+	if(_rr_nnodes == 0)
+		rr_cluster_add_seeds();
+	if(rr_conn_reconnect_take()) {
+		for(i = 0; i < _rr_nnodes; i++) {
+			rr_cnode_close(&_rr_nodes[i]);
+			_rr_nodes[i].next_attempt_ms = 0;
+		}
+		_rr_map_due_ms = 1;
+	}
+	if(!_rr_map_loaded && _rr_map_due_ms == 0)
+		_rr_map_due_ms = 1;
+	if(_rr_map_due_ms != 0) {
+		now = rr_conn_now_ms();
+		if(now >= _rr_map_due_ms)
+			rr_cluster_load_map();
+	}
+	return _rr_map_loaded ? 0 : -1;
+}
+
+void rr_cluster_child_init(void)
+{
+	int i;
+
+	if(rr_cluster_ensure_map() < 0)
+		return;
+	for(i = 0; i < _rr_nnodes; i++)
+		if(_rr_nodes[i].slots > 0)
+			rr_cnode_ctx(i);
+}
+
+/* Groups the keys by slot, keeping their order within each group. */
+static int rr_cluster_group(int nkeys, const char **keys, const size_t *klens)
+{
+	int i, j, ng = 0;
+
+	for(i = 0; i < nkeys; i++) {
+		unsigned int slot = rr_key_slot(keys[i], (int)klens[i]);
+		rr_group_t *g;
+		for(j = 0; j < ng; j++)
+			if(_rr_groups[j].slot == slot)
+				break;
+		g = &_rr_groups[j];
+		if(j == ng) {
+			ng++;
+			g->slot = slot;
+			g->node = (int)_rr_slot_node[slot] - 1;
+			g->nkeys = 0;
+			g->sent = 0;
+			g->reply = NULL;
+		}
+		g->cand[g->nkeys] = i;
+		g->keys[g->nkeys] = keys[i];
+		g->klens[g->nkeys] = klens[i];
+		g->nkeys++;
+	}
+	return ng;
+}
+
+/* Appends one group's script call to its node's output buffer. */
+static void rr_group_append(rr_group_t *g)
+{
+	const char *argv[RR_SCRIPT_ARGV_MAX];
+	size_t lens[RR_SCRIPT_ARGV_MAX];
+	redisContext *ctx;
+	int argc;
+
+	if(g->node < 0) {
+		/* a gap in the map: it may have been filled since */
+		if(_rr_map_due_ms == 0)
+			_rr_map_due_ms = _rr_map_last_ms + rr_conn_cfg()->retry_interval_ms;
+		return;
+	}
+	ctx = rr_cnode_ctx(g->node);
+	if(ctx == NULL)
+		return;
+	argc = rr_lookup_script_argv(0, g->nkeys, g->keys, g->klens, argv, lens);
+	g->sent = (redisAppendCommandArgv(ctx, argc, argv, lens) == REDIS_OK);
+}
+
+/* Writes every node's buffered commands, so that all nodes work on the
+ * lookup at the same time. */
+static void rr_cluster_flush(int ng)
+{
+	int j, done;
+
+	for(j = 0; j < ng; j++) {
+		rr_group_t *g = &_rr_groups[j];
+		redisContext *ctx;
+		if(!g->sent || (ctx = _rr_nodes[g->node].ctx) == NULL)
+			continue;
+		done = 0;
+		while(!done) {
+			if(redisBufferWrite(ctx, &done) == REDIS_ERR) {
+				rr_cnode_down(g->node, ctx->errstr);
+				break;
+			}
+		}
+	}
+}
+
+/* Reads one group's pipelined reply; the connection is gone if an earlier
+ * group on the same node failed. */
+static void rr_group_read(rr_group_t *g)
+{
+	redisContext *ctx;
+	void *r = NULL;
+
+	if(!g->sent || (ctx = _rr_nodes[g->node].ctx) == NULL)
+		return;
+	if(redisGetReply(ctx, &r) != REDIS_OK || r == NULL) {
+		rr_cnode_down(g->node, ctx->errstr[0] ? ctx->errstr : "no reply");
+		return;
+	}
+	g->reply = r;
+}
+
+static int rr_is_error(const redisReply *r, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	return r->type == REDIS_REPLY_ERROR && r->len >= len
+		   && memcmp(r->str, prefix, len) == 0;
+}
+
+/* Sends the group again, after a redirect, synchronously (every pipelined
+ * reply has been read by now). */
+static redisReply *rr_group_resend(
+		rr_group_t *g, int node, int asking, int eval)
+{
+	const char *argv[RR_SCRIPT_ARGV_MAX];
+	size_t lens[RR_SCRIPT_ARGV_MAX];
+	const char *ask[1] = {"ASKING"};
+	redisContext *ctx = rr_cnode_ctx(node);
+	void *r = NULL;
+	int argc;
+
+	if(ctx == NULL)
+		return NULL;
+	argc = rr_lookup_script_argv(eval, g->nkeys, g->keys, g->klens, argv, lens);
+	/* ASKING holds for the next command only: both go in one write */
+	if((asking && redisAppendCommandArgv(ctx, 1, ask, NULL) != REDIS_OK)
+			|| redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK)
+		goto failed;
+	if(asking) {
+		if(redisGetReply(ctx, &r) != REDIS_OK || r == NULL)
+			goto failed;
+		freeReplyObject(r);
+		r = NULL;
+	}
+	if(redisGetReply(ctx, &r) != REDIS_OK || r == NULL)
+		goto failed;
+	return r;
+failed:
+	rr_cnode_down(node, ctx->errstr[0] ? ctx->errstr : "no reply");
+	return NULL;
+}
+
+/* Follows MOVED, ASK, TRYAGAIN and NOSCRIPT until the group has a final
+ * reply, at most cluster_max_redirects times. */
+static void rr_group_follow(rr_group_t *g)
+{
+	char host[RR_URL_HOST_MAX];
+	int hops = 0, node = g->node, asking = 0, eval = 0;
+	int kind, slot, port;
+	redisReply *r;
+
+	while((r = g->reply) != NULL && r->type == REDIS_REPLY_ERROR) {
+		kind = rr_redirect_parse(
+				r->str, (int)r->len, &slot, host, sizeof(host), &port);
+		if(!kind && !rr_is_noscript(r) && !rr_is_error(r, "TRYAGAIN"))
+			return; /* a final error: the caller reports it */
+		if(hops++ >= rr_conn_cfg()->cluster_max_redirects) {
+			LM_ERR("redis cluster: slot %u still redirected after %d hops "
+				   "(%.*s)\n",
+					g->slot, hops - 1, (int)r->len, r->str);
+			return;
+		}
+		if(kind) {
+			if(host[0] == '\0') /* "the node that answered" */
+				strcpy(host, _rr_nodes[node].host);
+			node = rr_cnode_find(host, port);
+			if(node < 0)
+				return;
+			asking = (kind == RR_REDIRECT_ASK);
+			if(kind == RR_REDIRECT_MOVED) {
+				rr_stats_inc(RR_STAT_CLUSTER_MOVED);
+				_rr_slot_node[slot] = (unsigned char)(node + 1);
+				if(_rr_map_due_ms == 0 || _rr_map_due_ms > 1)
+					_rr_map_due_ms = _rr_map_last_ms + RR_MAP_MIN_INTERVAL_MS;
+			} else {
+				rr_stats_inc(RR_STAT_CLUSTER_ASK);
+			}
+		} else if(rr_is_noscript(r)) {
+			eval = 1;
+		} else {
+			usleep(RR_TRYAGAIN_WAIT_US);
+		}
+		freeReplyObject(r);
+		g->reply = rr_group_resend(g, node, asking, eval);
+	}
+}
+
+/* Whether a group's reply is the script's answer; *best: the index in the
+ * lookup's keys of the key it found (-1: none). */
+static int rr_group_answer(const rr_group_t *g, int *best)
+{
+	const redisReply *r = g->reply, *k;
+
+	*best = -1;
+	if(r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1
+			|| r->element[0]->type != REDIS_REPLY_STRING)
+		return 0;
+	if(r->elements == 1)
+		return r->element[0]->len == 4
+			   && memcmp(r->element[0]->str, "none", 4) == 0;
+	k = r->element[r->elements - 1];
+	if(r->elements != 3 || k->type != REDIS_REPLY_INTEGER || k->integer < 1
+			|| k->integer > g->nkeys)
+		return 0;
+	*best = g->cand[k->integer - 1];
+	return 1;
+}
+
+redisReply *rr_cluster_eval(int nkeys, const char **keys, const size_t *klens)
+{
+	redisReply *out = NULL;
+	int ng, j, best = nkeys, best_g = -1, failed = nkeys, failed_g = -1;
+	int found, answered;
+
+	if(rr_cluster_ensure_map() < 0)
+		return NULL;
+	ng = rr_cluster_group(nkeys, keys, klens);
+	for(j = 0; j < ng; j++)
+		rr_group_append(&_rr_groups[j]);
+	rr_cluster_flush(ng);
+	for(j = 0; j < ng; j++)
+		rr_group_read(&_rr_groups[j]);
+	for(j = 0; j < ng; j++)
+		rr_group_follow(&_rr_groups[j]);
+
+	/* the best key found wins, unless a group that could hold a better one
+	 * did not answer */
+	for(j = 0; j < ng; j++) {
+		rr_group_t *g = &_rr_groups[j];
+		answered = rr_group_answer(g, &found);
+		if(!answered) {
+			if(g->cand[0] < failed) {
+				failed = g->cand[0];
+				if(g->reply != NULL)
+					failed_g = j;
+			}
+		} else if(found >= 0 && found < best) {
+			best = found;
+			best_g = j;
+		}
+	}
+	if(best < failed && best_g >= 0) {
+		out = _rr_groups[best_g].reply;
+		out->element[2]->integer = best + 1;
+	} else if(failed == nkeys) {
+		out = _rr_groups[0].reply; /* every group said 'none' */
+	} else if(failed_g >= 0) {
+		out = _rr_groups[failed_g].reply; /* Redis's error, for the log */
+	}
+	for(j = 0; j < ng; j++) {
+		if(_rr_groups[j].reply != out && _rr_groups[j].reply != NULL)
+			freeReplyObject(_rr_groups[j].reply);
+		_rr_groups[j].reply = NULL;
+	}
+	return out;
+}
+
+void rr_cluster_get_status(rr_cluster_status_t *st)
+{
+	long long now = rr_conn_now_ms();
+	int i;
+
+	memset(st, 0, sizeof(*st));
+	if(_rr_cl == NULL)
+		return;
+	lock_get(&_rr_cl->lock);
+	st->nnodes = _rr_cl->nnodes;
+	st->slots = _rr_cl->slots;
+	st->map_loads = _rr_cl->map_loads;
+	memcpy(st->error, _rr_cl->error, sizeof(st->error));
+	for(i = 0; i < _rr_cl->nnodes; i++) {
+		rr_cnode_shared_t *s = &_rr_cl->node[i];
+		memcpy(st->node[i].addr, s->addr, sizeof(s->addr));
+		st->node[i].up = s->up;
+		st->node[i].slots = s->slots;
+		st->node[i].outages = s->outages;
+		if(s->up == 0)
+			st->node[i].down_ms = (long)(now - s->down_since_ms);
+	}
+	lock_release(&_rr_cl->lock);
+}

@@ -1,0 +1,58 @@
+/*
+ * redisroute - Redis Cluster: the slot map and one connection per master
+ *
+ * Each process keeps its own slot map (CLUSTER SLOTS) and opens one
+ * connection per master it routes to. A lookup's candidate keys are grouped
+ * by hash slot, since a script may only touch keys of one slot: one EVALSHA
+ * per group, and every group is written to its node before any reply is
+ * read, so a prefix lookup costs one round trip however many nodes hold its
+ * candidates. MOVED and ASK are followed at most cluster_max_redirects times
+ * per group; a MOVED also makes the process read the slot map again. Each
+ * node's up/down state is shared between processes, for logging (one line
+ * per outage) and for the status RPC.
+ */
+
+#ifndef _RR_CLUSTER_H_
+#define _RR_CLUSTER_H_
+
+#include <hiredis/hiredis.h>
+
+#include "rr_url.h"
+
+#define RR_CLUSTER_NODES_MAX 64
+#define RR_CLUSTER_SLOTS_ALL 16384
+
+/* In mod_init: the shared node table. */
+int rr_cluster_init(void);
+/* In child_init: reads the slot map and connects to every master. */
+void rr_cluster_child_init(void);
+void rr_cluster_destroy(void);
+
+/* Runs the lookup script over keys as if one node held them all: returns
+ * the reply of the group holding the best existing key, its key index
+ * rewritten to count in keys, or a {'none'} reply. Returns an error reply or
+ * NULL (caller: unavailable) when a node that holds a better candidate than
+ * any found cannot answer. */
+redisReply *rr_cluster_eval(int nkeys, const char **keys, const size_t *klens);
+
+typedef struct rr_cluster_node_status
+{
+	char addr[RR_URL_HOST_MAX + 8];
+	int up;	   /* 1 up, 0 down, -1 not tried yet */
+	int slots; /* slots it serves in the newest map a process read */
+	long outages;
+	long down_ms;
+} rr_cluster_node_status_t;
+
+typedef struct rr_cluster_status
+{
+	int nnodes;
+	int slots; /* slots served in the newest map */
+	long map_loads;
+	char error[128];
+	rr_cluster_node_status_t node[RR_CLUSTER_NODES_MAX];
+} rr_cluster_status_t;
+
+void rr_cluster_get_status(rr_cluster_status_t *st);
+
+#endif
