@@ -1,0 +1,364 @@
+"""Redis Cluster mode (cluster 1): a real 3-master cluster on loopback ports,
+created with redis-cli --cluster create, password-protected; kamailio routes
+each key through the master owning its slot, keeps prefix lookups across
+masters right, and keeps answering while a slot is resharded under traffic,
+a master is down, or a master hangs."""
+
+import os
+import re
+import threading
+import time
+
+import pytest
+
+import sip
+from conftest import CFG_DIR, Kamailio, free_port, wait_until
+from rcluster import RedisCluster, keyslot
+
+PASSWORD = "cl-s3cret"
+FUNCTIONS_CFG = os.path.join(CFG_DIR, "functions.cfg")
+
+
+def start_kamailio(workdir, name, cluster, server_port=None, **defines):
+    port = server_port or cluster.ports[0]
+    d = {"REDIS_SERVER": '"redis://:%s@127.0.0.1:%d"' % (PASSWORD, port),
+         "CLUSTER": None, "PREFIX_MATCH": "1",
+         "PREFIX_DEFAULT_KEY": '"default"'}
+    d.update(defines)
+    return Kamailio(os.path.join(workdir, name), cfg=FUNCTIONS_CFG,
+                    defines=d).start()
+
+
+@pytest.fixture(scope="module")
+def rc(workdir):
+    c = RedisCluster(os.path.join(workdir, "cluster"), masters=3,
+                     password=PASSWORD).start()
+    k = None
+    try:
+        k = start_kamailio(workdir, "cluster-kamailio", c)
+        yield c, k
+    finally:
+        if k:
+            k.stop()
+        c.stop()
+
+
+def users_on_each_master(c, per_master=1, prefix="user"):
+    """User names whose route:<user> key lives on each master, per_master
+    each: {port: [user, ...]}."""
+    found = {p: [] for p in c.ports}
+    for i in range(10000):
+        u = "%s%d" % (prefix, i)
+        owner = c.owner(keyslot("route:" + u))
+        if len(found[owner]) < per_master:
+            found[owner].append(u)
+        if all(len(v) == per_master for v in found.values()):
+            return found
+    raise RuntimeError("no spread of keys over the masters")
+
+
+def invite(k, user, timeout=2.0):
+    return sip.request(k.port, user=user, timeout=timeout)
+
+
+def lookup(k, key):
+    resp = sip.request(k.port, "MESSAGE", "x", headers=["X-Lookup: " + key])
+    assert resp is not None and resp.code == 200
+    get = lambda h: (resp.header(h) or [None])[0]
+    return int(get("x-rc")), get("x-matched"), get("x-uri0")
+
+
+def status(k):
+    rc, out = k.kamcmd("redisroute.status")
+    assert rc == 0, out
+    return out
+
+
+def node_states(out):
+    """{port: (state, slots)} from redisroute.status."""
+    nodes = {}
+    for m in re.finditer(r"address: 127\.0\.0\.1:(\d+)\s+state: (\w+)\s+"
+                         r"slots: (\d+)", out):
+        nodes[int(m.group(1))] = (m.group(2), int(m.group(3)))
+    return nodes
+
+
+def test_routes_each_key_through_the_master_that_owns_it(rc):
+    c, k = rc
+    users = users_on_each_master(c, 2)
+    for port, names in users.items():
+        for u in names:
+            c.set("route:" + u, "sip:%s@192.0.2.%d" % (u, port % 250))
+            # the key is on that master only: a plain GET elsewhere is MOVED
+            assert c.cli(port, "EXISTS", "route:" + u) == "1"
+    for port, names in users.items():
+        for u in names:
+            resp = invite(k, u)
+            assert resp is not None and resp.code == 302, (u, resp)
+            assert resp.contact_uris() == ["sip:%s@192.0.2.%d" % (u, port % 250)]
+    # every master was authenticated to and is up; the map covers all slots
+    out = status(k)
+    assert "state: up" in out and "cluster_slots: 16384" in out, out
+    nodes = node_states(out)
+    assert {p: s for p, (s, _) in nodes.items()} == {p: "up" for p in c.ports}
+    assert sum(n for _, n in nodes.values()) == 16384
+    assert invite(k, "nobody-here").header("x-rc") == ["-1"]
+
+
+def test_prefix_candidates_on_different_masters(rc):
+    c, k = rc
+    owners = {key: c.owner(keyslot(key))
+              for key in ("route:+49", "route:+4930", "route:default")}
+    # the three candidates that matter live on three different masters
+    assert len(set(owners.values())) == 3, owners
+    c.set("route:+49", "gw-de.example.com")
+    c.set("route:+4930", "gw-berlin.example.com")
+    c.set("route:default", "sbc.example.com")
+    try:
+        assert lookup(k, "+4930123456") == (
+            1, "+4930", "sip:x@gw-berlin.example.com")
+        assert lookup(k, "+4940123456")[:2] == (1, "+49")
+        assert lookup(k, "+33123")[:2] == (1, "default")
+        resp = invite(k, "+4930999")
+        assert resp.code == 302
+        assert resp.contact_uris() == ["sip:+4930999@gw-berlin.example.com"]
+        # a change on one master is seen by the next lookup
+        c.delete("route:+4930")
+        assert lookup(k, "+4930123456")[:2] == (1, "+49")
+        c.delete("route:+49")
+        c.delete("route:default")
+        assert lookup(k, "+4930123456")[0] == -1
+    finally:
+        for key in owners:
+            c.delete(key)
+
+
+def test_lookup_rpc_and_statistics_in_cluster_mode(rc):
+    c, k = rc
+    c.rpush("route:+3312", "sip:a@192.0.2.10", "sip:b@192.0.2.11")
+    try:
+        rc_, out = k.kamcmd("redisroute.lookup", "s:+33123456")
+        assert rc_ == 0, out
+        assert "matched: +3312" in out
+        assert out.index("sip:a@192.0.2.10") < out.index("sip:b@192.0.2.11")
+        stats = k.stats()
+        assert stats["lookups"] >= 1 and stats["errors"] == 0, stats
+    finally:
+        c.delete("route:+3312")
+
+
+def test_reshard_under_traffic(rc):
+    """Slots move from master to master (begin, MIGRATE key by key, end)
+    while INVITEs flow: every INVITE gets its 302 with the right Contact,
+    through ASK while the keys are half moved and MOVED afterwards."""
+    c, k = rc
+    users = users_on_each_master(c, 4, prefix="rs")
+    expected = {}
+    for port, names in users.items():
+        for u in names:
+            expected[u] = "sip:%s@198.51.100.%d" % (u, len(expected) + 1)
+            c.set("route:" + u, expected[u])
+    original = dict(expected)
+    everyone = sorted(expected)
+    results, stop = [], threading.Event()
+
+    def traffic():
+        deadline = time.time() + 60
+        for i in range(20000):
+            if stop.is_set() or time.time() > deadline:
+                return
+            u = everyone[i % len(everyone)]
+            resp = invite(k, u)
+            results.append((u, resp.code if resp else None,
+                            resp.contact_uris() if resp else None))
+
+    before = k.stats()
+    t = threading.Thread(target=traffic)
+    t.start()
+    moved_slots = []
+    try:
+        time.sleep(0.3)
+        # one slot of each master moves to the next master
+        for i, src in enumerate(c.ports):
+            dst = c.ports[(i + 1) % len(c.ports)]
+            u = users[src][0]
+            slot = keyslot("route:" + u)
+            c.migrate_slot_begin(slot, dst)
+            time.sleep(0.2)
+            c.migrate_keys(slot, dst)
+            # keys moved, slot not yet handed over: the source says ASK
+            resp = invite(k, u)
+            assert resp is not None and resp.code == 302, resp
+            assert resp.contact_uris() == [expected[u]]
+            # a route changed mid-reshard is what the next INVITE gets
+            expected[u] = expected[u].replace("198.51.100.", "203.0.113.")
+            c.set("route:" + u, expected[u])
+            assert invite(k, u).contact_uris() == [expected[u]]
+            time.sleep(0.3)
+            c.migrate_slot_end(slot, dst)
+            # handed over: the old owner says MOVED, the map is read again
+            assert invite(k, u).contact_uris() == [expected[u]]
+            moved_slots.append((slot, dst, u))
+            time.sleep(0.3)
+    finally:
+        stop.set()
+        t.join(70)
+    assert not t.is_alive()
+    assert len(results) >= 100, len(results)
+    # a route changed mid-reshard: the old or the new contact, nothing else
+    allowed = lambda u: ([original[u]], [expected[u]])
+    bad = [r for r in results if r[1] != 302 or r[2] not in allowed(r[0])]
+    assert not bad, bad[:10]
+    for slot, dst, u in moved_slots:
+        assert c.owner(slot) == dst
+        assert c.cli(dst, "EXISTS", "route:" + u) == "1"
+        assert invite(k, u).contact_uris() == [expected[u]]
+    after = k.stats()
+    assert after["cluster_ask"] > before["cluster_ask"], after
+    assert after["cluster_moved"] > before["cluster_moved"], after
+    assert after["errors"] == before["errors"], after
+    # each master's slot count as the module sees it
+    nodes = node_states(status(k))
+    assert sum(n for _, n in nodes.values()) == 16384
+    for slot, dst, u in moved_slots:
+        assert c.owner(slot) == dst
+
+
+def test_reconnect_rereads_the_map(rc):
+    c, k = rc
+    c.set("route:recon", "sip:recon@192.0.2.77")
+    loads = lambda: int(re.search(r"cluster_map_loads: (\d+)", status(k)).group(1))
+    before = loads()
+    rc_, out = k.kamcmd("redisroute.reconnect")
+    assert rc_ == 0 and "ok" in out
+    for _ in range(4):  # reach both workers
+        resp = invite(k, "recon")
+        assert resp.code == 302
+        assert resp.contact_uris() == ["sip:recon@192.0.2.77"]
+    assert loads() > before
+
+
+def test_seeds_when_the_server_node_is_down(rc, workdir):
+    """The server URL names a node that is not there: the map comes from
+    cluster_seeds."""
+    c, _ = rc
+    c.set("route:seeded", "sip:seeded@192.0.2.99")
+    k = start_kamailio(workdir, "cluster-seeds", c, server_port=free_port(),
+                       CLUSTER_SEEDS='"127.0.0.1:%d,127.0.0.1:%d"'
+                       % (c.ports[1], c.ports[2]))
+    try:
+        resp = invite(k, "seeded")
+        assert resp.code == 302, resp
+        assert resp.contact_uris() == ["sip:seeded@192.0.2.99"]
+        assert "cluster_slots: 16384" in status(k)
+    finally:
+        k.stop()
+
+
+def test_wrong_password_fails_cleanly(rc, workdir):
+    c, _ = rc
+    k = Kamailio(os.path.join(workdir, "cluster-badauth"), cfg=FUNCTIONS_CFG,
+                 defines={"REDIS_SERVER": '"redis://:wrong@127.0.0.1:%d"'
+                          % c.ports[0], "CLUSTER": None}).start()
+    try:
+        resp = invite(k, "alice")
+        assert resp.code == 480 and resp.header("x-rc") == ["-2"], resp
+        out = status(k)
+        assert "state: down" in out and "WRONGPASS" in out, out
+    finally:
+        k.stop()
+
+
+def _refused(workdir, name, **defines):
+    k = Kamailio(os.path.join(workdir, name), cfg=FUNCTIONS_CFG,
+                 defines=defines)
+    k.start(expect_ready=False)
+    try:
+        assert wait_until(lambda: k.proc.poll() is not None, 15)
+        assert k.proc.returncode != 0
+        return k.log()
+    finally:
+        k.stop()
+
+
+def test_cluster_refuses_what_it_cannot_honour(workdir):
+    log = _refused(workdir, "cluster-cache", CLUSTER=None, CACHE_SIZE="100",
+                   REDIS_SERVER='"redis://127.0.0.1:7000"')
+    assert re.search(r"ERROR: .*cluster mode needs .*cache", log), log[-2000:]
+    log = _refused(workdir, "cluster-db", CLUSTER=None,
+                   REDIS_SERVER='"redis://127.0.0.1:7000/2"')
+    assert re.search(r"ERROR: .*cluster mode needs .*database", log), log[-2000:]
+    log = _refused(workdir, "cluster-seeds-only",
+                   CLUSTER_SEEDS='"127.0.0.1:7000"')
+    assert re.search(r"ERROR: .*cluster_seeds needs modparam cluster", log), \
+        log[-2000:]
+
+
+def test_a_master_down_or_hanging_costs_only_its_own_slots(workdir):
+    """With cluster-require-full-coverage no, the other masters keep
+    serving: lookups of a stopped master's slots fail with -2 at once; a
+    candidate on a down master that would beat the best key found makes the
+    lookup fail rather than route less precisely, a worse one (the default
+    key) does not matter; a hanging master costs its own lookups the command
+    timeout only."""
+    c = RedisCluster(os.path.join(workdir, "cluster-down"), masters=3,
+                     password=PASSWORD, node_timeout_ms=1000,
+                     args=["--cluster-require-full-coverage", "no"]).start()
+    k = None
+    try:
+        k = start_kamailio(workdir, "cluster-down-kamailio", c)
+        owners = {key: c.owner(keyslot(key))
+                  for key in ("route:+49", "route:+4930", "route:default")}
+        assert len(set(owners.values())) == 3, owners
+        for key in owners:
+            c.set(key, "gw-%s.example.com" % key.split(":")[1].lstrip("+"))
+        users = users_on_each_master(c)
+        for port, (u,) in users.items():
+            c.set("route:" + u, "sip:%s@192.0.2.%d" % (u, port % 250))
+        for u in [names[0] for names in users.values()]:
+            assert invite(k, u).code == 302
+
+        # the master of the default key goes: +4930 still routes
+        down = owners["route:default"]
+        c.stop_node(down)
+        assert invite(k, users[down][0]).header("x-rc") == ["-2"]
+        # "+4930" itself is the best candidate: the default key's master
+        # being down does not matter
+        assert lookup(k, "+4930")[:2] == (1, "+4930")
+        for port, (u,) in users.items():
+            if port != down:
+                resp = invite(k, u)
+                assert resp.code == 302, (u, resp)
+        out = status(k)
+        assert "state: partial" in out, out
+        assert node_states(out)[down][0] == "down"
+        assert k.log().count("redis cluster node 127.0.0.1:%d is down" % down) == 1
+
+        # back (empty: no persistence); routes again once re-set
+        c.restart_node(down)
+        assert c.wait_ok(15), "the restarted master did not rejoin"
+        c.set("route:" + users[down][0], "sip:back@192.0.2.1")
+        assert wait_until(
+            lambda: getattr(invite(k, users[down][0]), "code", None) == 302,
+            15, 0.2)
+        assert "127.0.0.1:%d is reachable again" % down in k.log()
+
+        # the master of the better prefix hangs: no fallback to +49, and
+        # lookups of the other masters go on
+        hung = owners["route:+4930"]
+        c.pause_node(hung)
+        try:
+            assert lookup(k, "+4930123")[0] == -2
+            assert lookup(k, "+49")[:2] == (1, "+49")
+            for port, (u,) in users.items():
+                if port != hung:
+                    resp = invite(k, u)
+                    assert resp.code == 302, (u, resp)
+        finally:
+            c.resume_node(hung)
+        assert wait_until(lambda: lookup(k, "+4930123")[:2] == (1, "+4930"),
+                          10, 0.2)
+    finally:
+        if k:
+            k.stop()
+        c.stop()
