@@ -62,7 +62,7 @@ e2e: build
 	cd tests/e2e && $(PYTHON) -m pytest -q -p no:cacheprovider
 
 # seconds each libFuzzer harness runs within `make test` (CI: about a minute)
-TEST_FUZZ_SECONDS ?= 30
+TEST_FUZZ_SECONDS ?= 20
 
 test: build
 	$(MAKE) -C tests/unit check

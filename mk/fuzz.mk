@@ -11,6 +11,7 @@
 # Harnesses (tests/fuzz/):
 #   fuzz_target  rr_target_build (user, raw target, sips, out_size), q-values
 #   fuzz_url     rr_url_parse, rr_url_print, rr_hostports_parse
+#   fuzz_slot    rr_redirect_parse (MOVED/ASK replies), rr_key_slot
 #
 # Each harness runs on build/fuzz/corpus-<name>, which is seeded from
 # tests/fuzz/corpus/<name>/ and keeps what libFuzzer finds between runs; the
@@ -27,7 +28,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-Wall -Wextra -I $(FUZZ_SRC)
-FUZZ_HARNESSES := target url
+FUZZ_HARNESSES := target url slot
 FUZZ_BINS := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -55,6 +56,11 @@ $(FUZZ_DIR)/fuzz_url: tests/fuzz/fuzz_url.c $(FUZZ_SRC)/rr_url.c \
 		$(FUZZ_SRC)/rr_url.h
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_url.c $(FUZZ_SRC)/rr_url.c
+
+$(FUZZ_DIR)/fuzz_slot: tests/fuzz/fuzz_slot.c $(FUZZ_SRC)/rr_slot.c \
+		$(FUZZ_SRC)/rr_slot.h
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_slot.c $(FUZZ_SRC)/rr_slot.c
 
 fuzz: fuzz-build
 	@case "$(FUZZ_SECONDS)" in ''|*[!0-9]*) \

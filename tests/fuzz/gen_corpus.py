@@ -181,6 +181,17 @@ URLS = {
 }
 
 
+# fuzz_slot input: host buffer size - 1, then a cluster error reply or a key
+SLOTS = {
+    "moved": b"\x40MOVED 3999 127.0.0.1:6381",
+    "ask-v6": b"\x40ASK 12 ::1:7001",
+    "moved-empty-host": b"\x07MOVED 1 :7002",
+    "hashtag": b"\x40{user1000}.following",
+    "key": b"\x40route:+4930",
+    "clusterdown": b"\x40CLUSTERDOWN The cluster is down",
+}
+
+
 def name_ok(n):
     return re.fullmatch(r"[a-z0-9][a-z0-9-]*", n) is not None
 
@@ -198,3 +209,4 @@ def write(sub, cases):
 
 write("target", TARGETS)
 write("url", URLS)
+write("slot", SLOTS)
