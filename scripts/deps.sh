@@ -11,6 +11,7 @@ default_packages=(
 	redis-server              # routing table, for `make run` and the tests
 	redis-tools               # redis-cli
 	redis-sentinel            # Redis Sentinel, for the failover tests
+	strace                    # the cluster test that checks one round trip per lookup
 	sip-tester                # sipp
 	python3-pytest            # end-to-end test runner (/usr/bin/python3)
 	check                     # unit-test framework for the pure C parts

@@ -6,13 +6,14 @@ a master is down, or a master hangs."""
 
 import os
 import re
+import subprocess
 import threading
 import time
 
 import pytest
 
 import sip
-from conftest import CFG_DIR, Kamailio, free_port, wait_until
+from conftest import CFG_DIR, Kamailio, free_port, stop_process, wait_until
 from rcluster import RedisCluster, keyslot
 
 PASSWORD = "cl-s3cret"
@@ -362,3 +363,56 @@ def test_a_master_down_or_hanging_costs_only_its_own_slots(workdir):
         if k:
             k.stop()
         c.stop()
+
+
+def _ctl_pid(k):
+    rc_, out = k.kamcmd("core.psx")
+    assert rc_ == 0, out
+    for m in re.finditer(r"PID: (\d+)\s+DSC: ([^\n]*)", out):
+        if "ctl handler" in m.group(2):
+            return int(m.group(1))
+    raise AssertionError("no ctl handler process in core.psx:\n" + out)
+
+
+def test_prefix_lookup_is_one_round_trip(rc, workdir):
+    """The candidates of one prefix lookup live on three masters: the
+    process writes to every master before it reads from any (strace of the
+    RPC process, which runs redisroute.lookup), one write per master."""
+    c, k = rc
+    for key in ("route:+49", "route:+4930", "route:default"):
+        c.set(key, "gw.example.com")
+    try:
+        # the RPC process connects on first use: warm it up
+        assert k.kamcmd("redisroute.lookup", "s:+4930123456")[0] == 0
+        pid = _ctl_pid(k)
+        trace = os.path.join(workdir, "strace-ctl.txt")
+        st = subprocess.Popen(["strace", "-p", str(pid), "-yy", "-o", trace,
+                               "-e", "trace=read,write,readv,writev,sendto,"
+                               "recvfrom,sendmsg,recvmsg"],
+                              stderr=subprocess.PIPE, text=True)
+        try:
+            # strace says "Process N attached" once it is
+            assert "attached" in st.stderr.readline()
+            rc_, out = k.kamcmd("redisroute.lookup", "s:+4930123456")
+            assert rc_ == 0 and "matched: +4930" in out, out
+        finally:
+            stop_process(st)
+        ports = "|".join(str(p) for p in c.ports)
+        ops = []  # (op, master port) of every syscall on a master's socket
+        with open(trace) as f:
+            for line in f:
+                m = re.match(r"(\w+)\(\d+<TCP:\[127\.0\.0\.1:\d+->127\.0\.0\.1:"
+                             r"(%s)\]>" % ports, line)
+                if m:
+                    ops.append((m.group(1), int(m.group(2))))
+        writes = [p for op, p in ops if op in ("write", "writev", "sendto",
+                                               "sendmsg")]
+        first_read = next(i for i, (op, _) in enumerate(ops)
+                          if op in ("read", "readv", "recvfrom", "recvmsg"))
+        assert sorted(writes) == sorted(c.ports), ops
+        assert all(op.startswith(("write", "send"))
+                   for op, _ in ops[:first_read]), ops
+        assert first_read == len(c.ports), ops
+    finally:
+        for key in ("route:+49", "route:+4930", "route:default"):
+            c.delete(key)
