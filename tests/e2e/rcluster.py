@@ -127,13 +127,17 @@ def _text(v):
 # -- the cluster -----------------------------------------------------------
 
 class RedisCluster:
-    """`masters` redis-server processes in cluster mode on 127.0.0.1, no
-    replicas, all 16384 slots assigned by `redis-cli --cluster create`."""
+    """`masters` redis-server processes in cluster mode on 127.0.0.1, each
+    with `replicas` replicas (3 masters or more), all 16384 slots assigned
+    by `redis-cli --cluster create`."""
 
     def __init__(self, workdir, masters=3, password=None, args=(),
-                 node_timeout_ms=2000):
+                 node_timeout_ms=2000, replicas=0):
         if masters < 1:
             raise ValueError("masters must be >= 1")
+        if replicas and masters < 3:
+            raise ValueError("replicas need at least 3 masters")
+        self.replicas = replicas
         self.workdir = workdir
         self.node_timeout_ms = node_timeout_ms
         self.masters = masters
@@ -150,7 +154,7 @@ class RedisCluster:
         """Ports free for us and for their cluster bus (port + 10000)."""
         ports = []
         for _ in range(200):
-            if len(ports) == self.masters:
+            if len(ports) == self.masters * (1 + self.replicas):
                 return ports
             p = free_port()
             if p in ports or p + 10000 > 65535 or p + 10000 in ports \
@@ -220,7 +224,7 @@ class RedisCluster:
         r = subprocess.run(
             ["redis-cli"] + self._auth_args() + ["--cluster", "create"]
             + ["127.0.0.1:%d" % p for p in self.ports]
-            + ["--cluster-replicas", "0", "--cluster-yes"],
+            + ["--cluster-replicas", str(self.replicas), "--cluster-yes"],
             stdin=subprocess.DEVNULL, capture_output=True, text=True,
             timeout=60)
         if r.returncode != 0 or "[OK] All 16384 slots covered" not in r.stdout:
@@ -444,6 +448,16 @@ class RedisCluster:
 
     def keyslot(self, key):
         return keyslot(key)
+
+    @property
+    def master_ports(self):
+        """Ports of the nodes that serve slots now."""
+        for p in self.live_ports:
+            try:
+                return sorted({r[3] for r in self.slots(p)})
+            except (OSError, RespError):
+                continue
+        raise RuntimeError("no node answered CLUSTER SLOTS")
 
     # data ------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ def rc(workdir):
 def users_on_each_master(c, per_master=1, prefix="user"):
     """User names whose route:<user> key lives on each master, per_master
     each: {port: [user, ...]}."""
-    found = {p: [] for p in c.ports}
+    found = {p: [] for p in c.master_ports}
     for i in range(10000):
         u = "%s%d" % (prefix, i)
         owner = c.owner(keyslot("route:" + u))
@@ -359,6 +359,53 @@ def test_a_master_down_or_hanging_costs_only_its_own_slots(workdir):
             c.resume_node(hung)
         assert wait_until(lambda: lookup(k, "+4930123")[:2] == (1, "+4930"),
                           10, 0.2)
+    finally:
+        if k:
+            k.stop()
+        c.stop()
+
+
+def test_master_fails_over_to_its_replica(workdir):
+    """3 masters with a replica each: a master is killed, its replica takes
+    over, and its keys route again from the new master without a restart
+    (the map is read again while the old master is unreachable); the other
+    masters' keys never stop routing."""
+    c = RedisCluster(os.path.join(workdir, "cluster-failover"), masters=3,
+                     replicas=1, password=PASSWORD, node_timeout_ms=1000).start()
+    k = None
+    try:
+        masters = c.master_ports
+        replicas = [p for p in c.ports if p not in masters]
+        assert len(masters) == 3 and len(replicas) == 3
+        assert wait_until(lambda: all(
+            "master_link_status:up" in c.cli(p, "INFO", "replication")
+            for p in replicas), 15)
+        k = start_kamailio(workdir, "cluster-failover-kamailio", c,
+                           server_port=masters[0],
+                           CLUSTER_SEEDS='"127.0.0.1:%d"' % masters[1])
+        users = {p: names[0] for p, names in users_on_each_master(c).items()}
+        for port, u in users.items():
+            c.set("route:" + u, "sip:%s@192.0.2.%d" % (u, port % 250))
+            assert c.command(port, "WAIT", 1, 5000) == 1  # on the replica too
+        for u in users.values():
+            assert invite(k, u).code == 302
+
+        victim = masters[2]
+        c.kill_node(victim)
+        u = users[victim]
+        expect = ["sip:%s@192.0.2.%d" % (u, victim % 250)]
+        assert wait_until(lambda: getattr(invite(k, u), "contact_uris",
+                                          lambda: None)() == expect, 30, 0.2), \
+            k.log()[-3000:]
+        new_master = c.owner(keyslot("route:" + u))
+        assert new_master in replicas
+        for port, other in users.items():
+            if port != victim:
+                resp = invite(k, other)
+                assert resp.code == 302, (other, resp)
+        nodes = node_states(status(k))
+        assert nodes[new_master][0] == "up" and nodes[new_master][1] > 0
+        assert nodes[victim][1] == 0
     finally:
         if k:
             k.stop()
