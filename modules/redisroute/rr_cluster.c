@@ -25,10 +25,8 @@
 typedef struct rr_cnode_shared
 {
 	char addr[RR_URL_HOST_MAX + 8];
-	int up;
+	rr_updown_t state;
 	int slots;
-	long long down_since_ms;
-	long outages;
 } rr_cnode_shared_t;
 
 typedef struct rr_cluster_shared
@@ -136,7 +134,7 @@ static int rr_cluster_shared_row(const char *host, int port)
 			i = -1;
 		} else {
 			memcpy(_rr_cl->node[i].addr, addr, sizeof(addr));
-			_rr_cl->node[i].up = -1;
+			_rr_cl->node[i].state.up = -1;
 			_rr_cl->nnodes++;
 		}
 	}
@@ -203,14 +201,8 @@ static void rr_cnode_down(int i, const char *why)
 	rr_cnode_addr(n->host, n->port, addr, sizeof(addr));
 	rr_cluster_note_error(addr, detail);
 	if(n->shared >= 0) {
-		rr_cnode_shared_t *s = &_rr_cl->node[n->shared];
 		lock_get(&_rr_cl->lock);
-		if(s->up != 0) {
-			s->up = 0;
-			s->down_since_ms = now;
-			s->outages++;
-			log_it = 1;
-		}
+		log_it = rr_updown_set_down(&_rr_cl->node[n->shared].state, now);
 		lock_release(&_rr_cl->lock);
 	}
 	if(log_it)
@@ -223,19 +215,16 @@ static void rr_cnode_up(int i)
 {
 	rr_cnode_t *n = &_rr_nodes[i];
 	rr_cnode_shared_t *s;
-	long long down_for = 0;
+	long long down_for;
 	int was;
 
 	if(n->shared < 0)
 		return;
 	s = &_rr_cl->node[n->shared];
-	if(s->up == 1) /* the common case, without the lock */
+	if(s->state.up == 1) /* the common case, without the lock */
 		return;
 	lock_get(&_rr_cl->lock);
-	was = s->up;
-	s->up = 1;
-	if(was == 0)
-		down_for = rr_conn_now_ms() - s->down_since_ms;
+	was = rr_updown_set_up(&s->state, rr_conn_now_ms(), &down_for);
 	lock_release(&_rr_cl->lock);
 	if(was == 0)
 		LM_NOTICE("redis cluster node %s is reachable again after %lld ms\n",
@@ -308,9 +297,10 @@ static int rr_cluster_parse_slots(int from, const redisReply *r)
 		host = m->element[0]->str;
 		if(m->element[0]->len == 0)
 			host = _rr_nodes[from].host; /* "the node you asked" */
+		else if(m->element[0]->len == 1 && host[0] == '?')
+			continue; /* endpoint unknown (no hostname announced) */
 		else if(m->element[0]->len >= RR_URL_HOST_MAX
-				|| memchr(host, '\0', m->element[0]->len) != NULL
-				|| strcmp(host, "?") == 0)
+				|| memchr(host, '\0', m->element[0]->len) != NULL)
 			return -1;
 		node = rr_cnode_find(host, (int)m->element[1]->integer);
 		if(node < 0)
@@ -719,11 +709,11 @@ void rr_cluster_get_status(rr_cluster_status_t *st)
 	for(i = 0; i < _rr_cl->nnodes; i++) {
 		rr_cnode_shared_t *s = &_rr_cl->node[i];
 		memcpy(st->node[i].addr, s->addr, sizeof(s->addr));
-		st->node[i].up = s->up;
+		st->node[i].up = s->state.up;
 		st->node[i].slots = s->slots;
-		st->node[i].outages = s->outages;
-		if(s->up == 0)
-			st->node[i].down_ms = (long)(now - s->down_since_ms);
+		st->node[i].outages = s->state.outages;
+		if(s->state.up == 0)
+			st->node[i].down_ms = (long)(now - s->state.down_since_ms);
 	}
 	lock_release(&_rr_cl->lock);
 }

@@ -17,9 +17,7 @@
 typedef struct rr_conn_shared
 {
 	gen_lock_t lock;
-	int up; /* -1 until the first attempt */
-	long long down_since_ms;
-	long outages;
+	rr_updown_t state;
 	int reconnects; /* bumped by redisroute.reconnect */
 	char error[128];
 	char master[RR_URL_HOST_MAX + 8]; /* sentinel mode: "host:port" */
@@ -74,7 +72,7 @@ int rr_conn_init(const rr_conn_cfg_t *cfg)
 		return -1;
 	}
 	memset(_rr_conn_shared, 0, sizeof(*_rr_conn_shared));
-	_rr_conn_shared->up = -1;
+	_rr_conn_shared->state.up = -1;
 	if(lock_init(&_rr_conn_shared->lock) == NULL) {
 		LM_ERR("cannot init the state lock\n");
 		shm_free(_rr_conn_shared);
@@ -107,24 +105,35 @@ const char *rr_conn_address(void)
 	return _rr_conn_addr;
 }
 
-/* Shared state transitions: only the process that flips the state logs, so
- * an outage gives one line, not one per process or per request. */
+int rr_updown_set_down(rr_updown_t *s, long long now_ms)
+{
+	if(s->up == 0)
+		return 0;
+	s->up = 0;
+	s->down_since_ms = now_ms;
+	s->outages++;
+	return 1;
+}
+
+int rr_updown_set_up(rr_updown_t *s, long long now_ms, long long *down_for_ms)
+{
+	int was = s->up;
+
+	s->up = 1;
+	*down_for_ms = was == 0 ? now_ms - s->down_since_ms : 0;
+	return was;
+}
+
 static void rr_conn_mark_down(const char *what, const char *detail)
 {
-	int log_it = 0;
-	long long now = rr_conn_now_ms();
+	int log_it;
 
 	if(_rr_conn_shared == NULL)
 		return;
 	lock_get(&_rr_conn_shared->lock);
 	snprintf(_rr_conn_shared->error, sizeof(_rr_conn_shared->error), "%s: %s",
 			what, detail);
-	if(_rr_conn_shared->up != 0) {
-		_rr_conn_shared->up = 0;
-		_rr_conn_shared->down_since_ms = now;
-		_rr_conn_shared->outages++;
-		log_it = 1;
-	}
+	log_it = rr_updown_set_down(&_rr_conn_shared->state, rr_conn_now_ms());
 	lock_release(&_rr_conn_shared->lock);
 	if(log_it)
 		LM_ERR("redis %s is down (%s: %s); lookups fail with -2, retrying "
@@ -134,18 +143,14 @@ static void rr_conn_mark_down(const char *what, const char *detail)
 
 static void rr_conn_mark_up(void)
 {
-	int was = 1;
-	long long down_for = 0;
+	long long down_for;
+	int was;
 
-	if(_rr_conn_shared == NULL)
+	if(_rr_conn_shared == NULL || _rr_conn_shared->state.up == 1)
 		return;
 	lock_get(&_rr_conn_shared->lock);
-	was = _rr_conn_shared->up;
-	if(was != 1) {
-		_rr_conn_shared->up = 1;
-		if(was == 0)
-			down_for = rr_conn_now_ms() - _rr_conn_shared->down_since_ms;
-	}
+	was = rr_updown_set_up(
+			&_rr_conn_shared->state, rr_conn_now_ms(), &down_for);
 	lock_release(&_rr_conn_shared->lock);
 	if(was == 0)
 		LM_NOTICE("redis %s is reachable again after %lld ms\n", _rr_conn_addr,
@@ -488,10 +493,11 @@ void rr_conn_get_status(rr_conn_status_t *st)
 		return;
 	}
 	lock_get(&_rr_conn_shared->lock);
-	st->up = _rr_conn_shared->up;
+	st->up = _rr_conn_shared->state.up;
 	if(st->up == 0)
-		st->down_ms = (long)(rr_conn_now_ms() - _rr_conn_shared->down_since_ms);
-	st->outages = _rr_conn_shared->outages;
+		st->down_ms =
+				(long)(rr_conn_now_ms() - _rr_conn_shared->state.down_since_ms);
+	st->outages = _rr_conn_shared->state.outages;
 	memcpy(st->error, _rr_conn_shared->error, sizeof(st->error));
 	memcpy(st->master, _rr_conn_shared->master, sizeof(st->master));
 	lock_release(&_rr_conn_shared->lock);

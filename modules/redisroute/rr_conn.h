@@ -40,6 +40,21 @@ typedef struct rr_conn_cfg
 	int retry_interval_ms;
 } rr_conn_cfg_t;
 
+/* An up/down state shared between processes. Only the process that flips
+ * it logs, so an outage gives one line, not one per process or request.
+ * Both functions are called with the lock that guards the state held. */
+typedef struct rr_updown
+{
+	int up; /* 1 up, 0 down, -1 not tried yet */
+	long long down_since_ms;
+	long outages;
+} rr_updown_t;
+
+/* 1 when this call took it down (the caller logs the outage). */
+int rr_updown_set_down(rr_updown_t *s, long long now_ms);
+/* Returns the state it was in; *down_for_ms: how long it was down. */
+int rr_updown_set_up(rr_updown_t *s, long long now_ms, long long *down_for_ms);
+
 typedef struct rr_conn_status
 {
 	int up;							  /* 1 up, 0 down, -1 not tried yet */

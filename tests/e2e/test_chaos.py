@@ -26,7 +26,6 @@ import csv
 import glob
 import os
 import re
-import socket
 import subprocess
 import threading
 import time
@@ -37,6 +36,7 @@ import conftest
 import sip
 from conftest import ROOT, Kamailio, Redis, free_port, stop_process, wait_until
 from test_sentinel import MASTER, Sentinel
+from rcluster import resp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIO = os.path.join(HERE, "sipp", "chaos_uac.xml")
@@ -192,46 +192,22 @@ def _error_codes(d):
 
 # ---- helpers ----------------------------------------------------------------
 
+def _decoded(v):
+    if isinstance(v, bytes):
+        return v.decode(errors="replace")
+    if isinstance(v, list):
+        return [_decoded(x) for x in v]
+    return v
+
+
 def redis_cmd(port, *args, timeout=0.2):
     """One command over a fresh connection, for fast polling: the reply
     (str, int, list; an error reply as an Exception), or None when Redis does
     not answer."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.settimeout(timeout)
-            out = b"*%d\r\n" % len(args)
-            for a in args:
-                a = str(a).encode()
-                out += b"$%d\r\n%s\r\n" % (len(a), a)
-            s.sendall(out)
-            return _read_reply(s.makefile("rb"))
+        return _decoded(resp(port, args, timeout=timeout)[0])
     except (OSError, ValueError):
         return None
-
-
-def _read_reply(f, depth=0):
-    line = f.readline()
-    if not line.endswith(b"\r\n") or depth > 4:
-        raise ValueError("short reply")
-    kind, rest = line[:1], line[1:-2]
-    if kind == b"+":
-        return rest.decode()
-    if kind == b"-":
-        return Exception(rest.decode())
-    if kind == b":":
-        return int(rest)
-    if kind == b"$":
-        n = int(rest)
-        if n < 0:
-            return None
-        data = f.read(n + 2)
-        if len(data) != n + 2:
-            raise ValueError("short reply")
-        return data[:n].decode(errors="replace")
-    if kind == b"*":
-        n = int(rest)
-        return None if n < 0 else [_read_reply(f, depth + 1) for _ in range(n)]
-    raise ValueError("not a RESP reply: %r" % line)
 
 
 def redis_role(port):
