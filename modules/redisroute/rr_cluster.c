@@ -578,6 +578,9 @@ failed:
 	return NULL;
 }
 
+static int rr_group_answer(const rr_group_t *g, int *best);
+static void rr_group_split(rr_group_t *g);
+
 /* Follows MOVED, ASK, TRYAGAIN and NOSCRIPT until the group has a final
  * reply, at most cluster_max_redirects times. */
 static void rr_group_follow(rr_group_t *g)
@@ -592,6 +595,12 @@ static void rr_group_follow(rr_group_t *g)
 				r->str, (int)r->len, &slot, host, sizeof(host), &port);
 		if(!kind && !rr_is_noscript(r) && !rr_is_error(r, "TRYAGAIN"))
 			return; /* a final error: the caller reports it */
+		if(!kind && g->nkeys > 1 && rr_is_error(r, "TRYAGAIN")) {
+			freeReplyObject(r);
+			g->reply = NULL;
+			rr_group_split(g);
+			return;
+		}
 		if(hops++ >= rr_conn_cfg()->cluster_max_redirects) {
 			LM_ERR("redis cluster: slot %u still redirected after %d hops "
 				   "(%.*s)\n",
@@ -621,6 +630,34 @@ static void rr_group_follow(rr_group_t *g)
 		freeReplyObject(r);
 		g->reply = rr_group_resend(g, node, asking, eval);
 	}
+}
+
+/* While its slot migrates, a script over several keys gets TRYAGAIN when
+ * only some of them are on the node, and most candidates of a prefix lookup
+ * never exist: the keys are then asked one by one, best first, each
+ * following its own ASK, until one exists. Only while a slot moves. */
+static void rr_group_split(rr_group_t *g)
+{
+	rr_group_t one;
+	int j, found = -1;
+
+	memset(&one, 0, sizeof(one));
+	one.slot = g->slot;
+	one.nkeys = 1;
+	for(j = 0; j < g->nkeys; j++) {
+		one.node = g->node;
+		one.cand[0] = g->cand[j];
+		one.keys[0] = g->keys[j];
+		one.klens[0] = g->klens[j];
+		one.reply = rr_group_resend(&one, one.node, 0, 0);
+		rr_group_follow(&one);
+		if(!rr_group_answer(&one, &found) || found >= 0 || j == g->nkeys - 1)
+			break;
+		freeReplyObject(one.reply);
+	}
+	if(found >= 0) /* as if the whole group's script had found it */
+		one.reply->element[2]->integer = j + 1;
+	g->reply = one.reply;
 }
 
 /* Whether a group's reply is the script's answer; *best: the index in the

@@ -225,6 +225,43 @@ def test_reshard_under_traffic(rc):
         assert c.owner(slot) == dst
 
 
+def test_hash_tagged_prefix_keys_during_a_reshard(rc, workdir):
+    """key_prefix "{rt}:" puts every route in one slot, so a prefix lookup is
+    one script over all its candidates. While that slot migrates, Redis
+    answers such a script TRYAGAIN (some keys are missing, as most
+    candidates always are): the keys are then asked one by one, each
+    following its ASK, and the answers stay right."""
+    c, _ = rc
+    k = start_kamailio(workdir, "cluster-hashtag", c, KEY_PREFIX='"{rt}:"')
+    slot = keyslot("{rt}:+49")
+    src = c.owner(slot)
+    dst = [p for p in c.ports if p != src][0]
+    try:
+        c.set("{rt}:+49", "gw-de.example.com")
+        c.set("{rt}:+4930", "gw-berlin.example.com")
+        c.set("{rt}:default", "sbc.example.com")
+        expect = {"+4930123": "+4930", "+4940123": "+49", "+33123": "default"}
+        for number, key in expect.items():
+            assert lookup(k, number)[:2] == (1, key)
+        before = k.stats()
+        c.migrate_slot_begin(slot, dst)
+        c.migrate_keys(slot, dst, keys=["{rt}:+4930"])
+        # +4930 on the importing master, +49 and default still on the source
+        for number, key in expect.items():
+            assert lookup(k, number)[:2] == (1, key), number
+        c.migrate_keys(slot, dst)
+        c.migrate_slot_end(slot, dst)
+        for number, key in expect.items():
+            assert lookup(k, number)[:2] == (1, key), number
+        after = k.stats()
+        assert after["cluster_ask"] > before["cluster_ask"]
+        assert after["errors"] == before["errors"]
+    finally:
+        k.stop()
+        for key in ("{rt}:+49", "{rt}:+4930", "{rt}:default"):
+            c.delete(key)
+
+
 def test_reconnect_rereads_the_map(rc):
     c, k = rc
     c.set("route:recon", "sip:recon@192.0.2.77")
