@@ -14,10 +14,17 @@
 
 BENCH_OUT ?= $(BUILD)/bench
 
-.PHONY: bench bench-deps
+# make bench-cluster: one redis-server against a 3-master Redis Cluster,
+# exact and prefix lookups (bench/cluster.py; ~2 minutes). Results in
+# build/bench-cluster/results.md.
+
+.PHONY: bench bench-deps bench-cluster
 
 bench-deps: deps
 	@bash bench/deps.sh
 
 bench: build bench-deps
 	$(PYTHON) bench/run.py --out $(BENCH_OUT) $(if $(filter-out 0,$(BENCH_QUICK)),--quick)
+
+bench-cluster: build bench-deps
+	$(PYTHON) bench/cluster.py --out $(BUILD)/bench-cluster
