@@ -152,7 +152,8 @@ static void rr_rpc_lookup(rpc_t *rpc, void *c)
 
 static const char *rr_rpc_reconnect_doc[] = {
 		"Makes every process reconnect to Redis on its next lookup (with "
-		"sentinels: ask them for the master again).",
+		"sentinels: ask them for the master again; cluster: read the slot "
+		"map again).",
 		0};
 
 static void rr_rpc_reconnect(rpc_t *rpc, void *c)
