@@ -173,11 +173,20 @@ static int rr_cnode_find(const char *host, int port)
 	return i;
 }
 
-static void rr_cluster_note_error(const char *addr, const char *detail)
+/* Records the last error for the status RPC; 1 when it differs from the
+ * one before, so that a persistent error is logged once, not per attempt. */
+static int rr_cluster_note_error(const char *addr, const char *detail)
 {
+	char text[sizeof(_rr_cl->error)];
+	int changed;
+
+	snprintf(text, sizeof(text), "%s: %s", addr, detail);
 	lock_get(&_rr_cl->lock);
-	snprintf(_rr_cl->error, sizeof(_rr_cl->error), "%s: %s", addr, detail);
+	changed = strcmp(_rr_cl->error, text) != 0;
+	if(changed)
+		memcpy(_rr_cl->error, text, sizeof(text));
 	lock_release(&_rr_cl->lock);
+	return changed;
 }
 
 /* Drops the node's connection until retry_interval has passed; the first
@@ -315,10 +324,11 @@ static int rr_cluster_parse_slots(int from, const redisReply *r)
 	return served;
 }
 
-/* Installs _rr_new_map and publishes each node's share for the RPC. */
-static void rr_cluster_install_map(int served)
+/* Installs _rr_new_map and publishes each node's share for the RPC.
+ * Returns the number of slots the newest map before it served. */
+static int rr_cluster_install_map(int served)
 {
-	int i, s;
+	int i, s, before;
 
 	memcpy(_rr_slot_node, _rr_new_map, sizeof(_rr_slot_node));
 	for(i = 0; i < _rr_nnodes; i++)
@@ -332,6 +342,7 @@ static void rr_cluster_install_map(int served)
 	for(i = 0; i < _rr_nnodes; i++)
 		if(_rr_nodes[i].shared >= 0)
 			_rr_cl->node[_rr_nodes[i].shared].slots = _rr_nodes[i].slots;
+	before = _rr_cl->slots;
 	_rr_cl->slots = served;
 	_rr_cl->map_loads++;
 	lock_release(&_rr_cl->lock);
@@ -340,6 +351,7 @@ static void rr_cluster_install_map(int served)
 		if(_rr_nodes[i].slots == 0)
 			rr_cnode_close(&_rr_nodes[i]);
 	_rr_map_loaded = 1;
+	return before;
 }
 
 /* Asks one node for the slot map: 0 when it is installed. */
@@ -360,22 +372,23 @@ static int rr_cluster_load_from(int i)
 	served = rr_cluster_parse_slots(i, r);
 	if(served <= 0) {
 		char addr[RR_URL_HOST_MAX + 8];
+		const char *why =
+				r->type == REDIS_REPLY_ERROR
+						? r->str
+						: (served == 0 ? "no slot served" : "malformed reply");
 		rr_cnode_addr(_rr_nodes[i].host, _rr_nodes[i].port, addr, sizeof(addr));
-		if(r->type == REDIS_REPLY_ERROR)
-			rr_cluster_note_error(addr, r->str);
-		else
-			rr_cluster_note_error(
-					addr, served == 0 ? "CLUSTER SLOTS: no slot served"
-									  : "CLUSTER SLOTS: malformed reply");
+		if(rr_cluster_note_error(addr, why))
+			LM_ERR("redis cluster: no slot map from %s (CLUSTER SLOTS: %s); "
+				   "lookups fail with -2 until there is one\n",
+					addr, why);
 		freeReplyObject(r);
 		return -1;
 	}
 	freeReplyObject(r);
-	if(served < RR_SLOTS)
+	if(rr_cluster_install_map(served) != served && served < RR_SLOTS)
 		LM_WARN("redis cluster serves %d of %d slots: lookups of the others "
 				"fail with -2\n",
 				served, RR_SLOTS);
-	rr_cluster_install_map(served);
 	return 0;
 }
 

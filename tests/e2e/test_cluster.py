@@ -13,7 +13,7 @@ import time
 import pytest
 
 import sip
-from conftest import CFG_DIR, Kamailio, free_port, stop_process, wait_until
+from conftest import CFG_DIR, Kamailio, Redis, free_port, stop_process, wait_until
 from rcluster import RedisCluster, keyslot
 
 PASSWORD = "cl-s3cret"
@@ -305,6 +305,30 @@ def test_wrong_password_fails_cleanly(rc, workdir):
         assert "state: down" in out and "WRONGPASS" in out, out
     finally:
         k.stop()
+
+
+def test_cluster_mode_against_a_plain_redis(workdir):
+    """cluster 1 pointed at a Redis without cluster support: lookups fail
+    with -2, and the log says why, once for all processes and attempts."""
+    r = Redis(os.path.join(workdir, "plain-redis")).start()
+    k = None
+    try:
+        r.cli("SET", "route:alice", "sip:alice@192.0.2.1")
+        k = Kamailio(os.path.join(workdir, "plain-kamailio"), cfg=FUNCTIONS_CFG,
+                     defines={"REDIS_SERVER": '"redis://127.0.0.1:%d"' % r.port,
+                              "CLUSTER": None}).start()
+        for _ in range(3):
+            assert invite(k, "alice").header("x-rc") == ["-2"]
+        time.sleep(1.2)  # past retry_interval: the map is asked for again
+        assert invite(k, "alice").header("x-rc") == ["-2"]
+        log = k.log()
+        assert log.count("no slot map from 127.0.0.1:%d" % r.port) == 1, log[-3000:]
+        assert "cluster support disabled" in log
+        assert "cluster support disabled" in status(k)
+    finally:
+        if k:
+            k.stop()
+        r.stop()
 
 
 def _refused(workdir, name, **defines):
