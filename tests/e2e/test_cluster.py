@@ -148,6 +148,36 @@ def test_lookup_rpc_and_statistics_in_cluster_mode(rc):
         c.delete("route:+3312")
 
 
+class Traffic:
+    """INVITEs for users, round robin, from a thread, until stop() (at most
+    20,000 or 60 s); stop() returns [(user, code, contacts)]."""
+
+    def __init__(self, k, users):
+        self.k, self.users = k, users
+        self.results, self.done = [], threading.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        deadline = time.time() + 60
+        for i in range(20000):
+            if self.done.is_set() or time.time() > deadline:
+                return
+            u = self.users[i % len(self.users)]
+            resp = invite(self.k, u)
+            self.results.append((u, resp.code if resp else None,
+                                 resp.contact_uris() if resp else None))
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(70)
+        assert not self.thread.is_alive()
+        return self.results
+
+
 def test_reshard_under_traffic(rc):
     """Slots move from master to master (begin, MIGRATE key by key, end)
     while INVITEs flow: every INVITE gets its 302 with the right Contact,
@@ -160,22 +190,8 @@ def test_reshard_under_traffic(rc):
             expected[u] = "sip:%s@198.51.100.%d" % (u, len(expected) + 1)
             c.set("route:" + u, expected[u])
     original = dict(expected)
-    everyone = sorted(expected)
-    results, stop = [], threading.Event()
-
-    def traffic():
-        deadline = time.time() + 60
-        for i in range(20000):
-            if stop.is_set() or time.time() > deadline:
-                return
-            u = everyone[i % len(everyone)]
-            resp = invite(k, u)
-            results.append((u, resp.code if resp else None,
-                            resp.contact_uris() if resp else None))
-
     before = k.stats()
-    t = threading.Thread(target=traffic)
-    t.start()
+    traffic = Traffic(k, sorted(expected)).start()
     moved_slots = []
     try:
         time.sleep(0.3)
@@ -202,9 +218,7 @@ def test_reshard_under_traffic(rc):
             moved_slots.append((slot, dst, u))
             time.sleep(0.3)
     finally:
-        stop.set()
-        t.join(70)
-    assert not t.is_alive()
+        results = traffic.stop()
     assert len(results) >= 100, len(results)
     # a route changed mid-reshard: the old or the new contact, nothing else
     allowed = lambda u: ([original[u]], [expected[u]])
@@ -223,6 +237,49 @@ def test_reshard_under_traffic(rc):
     assert sum(n for _, n in nodes.values()) == 16384
     for slot, dst, u in moved_slots:
         assert c.owner(slot) == dst
+
+
+def test_redis_cli_reshard_under_traffic(rc):
+    """The operator's tool: redis-cli --cluster reshard moves 100 slots (the
+    source's lowest ones, with their keys) while INVITEs for keys in them
+    flow; every INVITE is answered with its route."""
+    c, k = rc
+    src = c.owner(0)
+    dst = [p for p in c.master_ports if p != src][0]
+    first = min(start for start, _e, _h, port, _i in c.slots(src) if port == src)
+    users = []
+    for i in range(200000):
+        if first <= keyslot("route:rr%d" % i) < first + 100:
+            users.append("rr%d" % i)
+            if len(users) == 20:
+                break
+    assert len(users) == 20
+    for u in users:
+        c.set("route:" + u, "sip:%s@192.0.2.200" % u)
+    before = k.stats()
+    traffic = Traffic(k, users).start()
+    try:
+        time.sleep(0.3)
+        r = subprocess.run(
+            ["redis-cli", "-a", PASSWORD, "--no-auth-warning", "--cluster",
+             "reshard", "127.0.0.1:%d" % src, "--cluster-from", c.node_id(src),
+             "--cluster-to", c.node_id(dst), "--cluster-slots", "100",
+             "--cluster-yes"], stdin=subprocess.DEVNULL, capture_output=True,
+            text=True, timeout=120)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        time.sleep(0.3)
+    finally:
+        results = traffic.stop()
+    assert len(results) >= 100, len(results)
+    bad = [x for x in results
+           if x[1] != 302 or x[2] != ["sip:%s@192.0.2.200" % x[0]]]
+    assert not bad, bad[:10]
+    for u in users:
+        assert c.owner(keyslot("route:" + u)) == dst
+        assert invite(k, u).contact_uris() == ["sip:%s@192.0.2.200" % u]
+    after = k.stats()
+    assert after["cluster_moved"] > before["cluster_moved"]
+    assert after["errors"] == before["errors"]
 
 
 def test_hash_tagged_prefix_keys_during_a_reshard(rc, workdir):
