@@ -133,7 +133,7 @@ static int rr_cluster_shared_row(const char *host, int port)
 		if(i == RR_CLUSTER_NODES_MAX) {
 			i = -1;
 		} else {
-			memcpy(_rr_cl->node[i].addr, addr, sizeof(addr));
+			memcpy(_rr_cl->node[i].addr, addr, strlen(addr) + 1);
 			_rr_cl->node[i].state.up = -1;
 			_rr_cl->nnodes++;
 		}
@@ -181,10 +181,12 @@ static int rr_cluster_note_error(const char *addr, const char *detail)
 	int changed;
 
 	snprintf(text, sizeof(text), "%s: %s", addr, detail);
+	/* shared memory gets the string only, never this stack's garbage past
+	 * it */
 	lock_get(&_rr_cl->lock);
 	changed = strcmp(_rr_cl->error, text) != 0;
 	if(changed)
-		memcpy(_rr_cl->error, text, sizeof(text));
+		memcpy(_rr_cl->error, text, strlen(text) + 1);
 	lock_release(&_rr_cl->lock);
 	return changed;
 }

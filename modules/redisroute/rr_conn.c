@@ -306,7 +306,7 @@ static void rr_conn_set_master(const char *host, int port)
 	lock_get(&_rr_conn_shared->lock);
 	if(strcmp(_rr_conn_shared->master, addr) != 0) {
 		moved = (_rr_conn_shared->master[0] != '\0');
-		memcpy(_rr_conn_shared->master, addr, sizeof(addr));
+		memcpy(_rr_conn_shared->master, addr, strlen(addr) + 1);
 	}
 	lock_release(&_rr_conn_shared->lock);
 	if(moved)
