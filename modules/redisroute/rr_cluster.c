@@ -113,18 +113,13 @@ void rr_cluster_destroy(void)
 	}
 }
 
-static void rr_cnode_addr(const char *host, int port, char *out, int size)
-{
-	snprintf(out, size, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-}
-
 /* The node's row in the shared table, added if new; -1 when it is full. */
 static int rr_cluster_shared_row(const char *host, int port)
 {
 	char addr[RR_URL_HOST_MAX + 8];
 	int i;
 
-	rr_cnode_addr(host, port, addr, sizeof(addr));
+	rr_hostport_print(host, port, addr, sizeof(addr));
 	lock_get(&_rr_cl->lock);
 	for(i = 0; i < _rr_cl->nnodes; i++)
 		if(strcmp(_rr_cl->node[i].addr, addr) == 0)
@@ -209,7 +204,7 @@ static void rr_cnode_down(int i, const char *why)
 	n->next_attempt_ms = now + cfg->retry_interval_ms;
 	if(_rr_map_due_ms == 0)
 		_rr_map_due_ms = now + cfg->retry_interval_ms;
-	rr_cnode_addr(n->host, n->port, addr, sizeof(addr));
+	rr_hostport_print(n->host, n->port, addr, sizeof(addr));
 	rr_cluster_note_error(addr, detail);
 	if(n->shared >= 0) {
 		lock_get(&_rr_cl->lock);
@@ -378,7 +373,8 @@ static int rr_cluster_load_from(int i)
 				r->type == REDIS_REPLY_ERROR
 						? r->str
 						: (served == 0 ? "no slot served" : "malformed reply");
-		rr_cnode_addr(_rr_nodes[i].host, _rr_nodes[i].port, addr, sizeof(addr));
+		rr_hostport_print(
+				_rr_nodes[i].host, _rr_nodes[i].port, addr, sizeof(addr));
 		if(rr_cluster_note_error(addr, why))
 			LM_ERR("redis cluster: no slot map from %s (CLUSTER SLOTS: %s); "
 				   "lookups fail with -2 until there is one\n",
@@ -552,14 +548,6 @@ static void rr_group_read(rr_group_t *g)
 	g->reply = r;
 }
 
-static int rr_is_error(const redisReply *r, const char *prefix)
-{
-	size_t len = strlen(prefix);
-
-	return r->type == REDIS_REPLY_ERROR && r->len >= len
-		   && memcmp(r->str, prefix, len) == 0;
-}
-
 /* Sends the group again, after a redirect, synchronously (every pipelined
  * reply has been read by now). */
 static redisReply *rr_group_resend(
@@ -602,15 +590,17 @@ static void rr_group_follow(rr_group_t *g)
 {
 	char host[RR_URL_HOST_MAX];
 	int hops = 0, node = g->node, asking = 0, eval = 0;
-	int kind, slot, port;
+	int kind, slot, port, noscript, tryagain;
 	redisReply *r;
 
 	while((r = g->reply) != NULL && r->type == REDIS_REPLY_ERROR) {
 		kind = rr_redirect_parse(
 				r->str, (int)r->len, &slot, host, sizeof(host), &port);
-		if(!kind && !rr_is_noscript(r) && !rr_is_error(r, "TRYAGAIN"))
+		noscript = rr_reply_is_error(r, "NOSCRIPT");
+		tryagain = rr_reply_is_error(r, "TRYAGAIN");
+		if(!kind && !noscript && !tryagain)
 			return; /* a final error: the caller reports it */
-		if(!kind && g->nkeys > 1 && rr_is_error(r, "TRYAGAIN")) {
+		if(tryagain && g->nkeys > 1) {
 			freeReplyObject(r);
 			g->reply = NULL;
 			rr_group_split(g);
@@ -637,7 +627,7 @@ static void rr_group_follow(rr_group_t *g)
 			} else {
 				rr_stats_inc(RR_STAT_CLUSTER_ASK);
 			}
-		} else if(rr_is_noscript(r)) {
+		} else if(noscript) {
 			eval = 1;
 		} else {
 			usleep(RR_TRYAGAIN_WAIT_US);

@@ -59,12 +59,11 @@ int rr_conn_init(const rr_conn_cfg_t *cfg)
 	if(cfg->nsentinels > 0)
 		snprintf(_rr_conn_addr, sizeof(_rr_conn_addr), "sentinel master '%s'",
 				cfg->sentinel_master);
-	else if(cfg->cluster)
-		snprintf(_rr_conn_addr, sizeof(_rr_conn_addr),
-				strchr(cfg->url.host, ':') ? "cluster via [%s]:%d"
-										   : "cluster via %s:%d",
-				cfg->url.host, cfg->url.port);
-	else
+	else if(cfg->cluster) {
+		char node[RR_URL_HOST_MAX + 8];
+		rr_hostport_print(cfg->url.host, cfg->url.port, node, sizeof(node));
+		snprintf(_rr_conn_addr, sizeof(_rr_conn_addr), "cluster via %s", node);
+	} else
 		rr_url_print(&cfg->url, _rr_conn_addr, sizeof(_rr_conn_addr));
 	_rr_conn_shared = shm_malloc(sizeof(*_rr_conn_shared));
 	if(_rr_conn_shared == NULL) {
@@ -124,21 +123,22 @@ int rr_updown_set_up(rr_updown_t *s, long long now_ms, long long *down_for_ms)
 	return was;
 }
 
-static void rr_conn_mark_down(const char *what, const char *detail)
+/* error: "what: detail", e.g. "connect: Connection refused" */
+static void rr_conn_mark_down(const char *error)
 {
 	int log_it;
 
 	if(_rr_conn_shared == NULL)
 		return;
 	lock_get(&_rr_conn_shared->lock);
-	snprintf(_rr_conn_shared->error, sizeof(_rr_conn_shared->error), "%s: %s",
-			what, detail);
+	snprintf(_rr_conn_shared->error, sizeof(_rr_conn_shared->error), "%s",
+			error);
 	log_it = rr_updown_set_down(&_rr_conn_shared->state, rr_conn_now_ms());
 	lock_release(&_rr_conn_shared->lock);
 	if(log_it)
-		LM_ERR("redis %s is down (%s: %s); lookups fail with -2, retrying "
-			   "every %d ms\n",
-				_rr_conn_addr, what, detail, _rr_conn_cfg.retry_interval_ms);
+		LM_ERR("redis %s is down (%s); lookups fail with -2, retrying every "
+			   "%d ms\n",
+				_rr_conn_addr, error, _rr_conn_cfg.retry_interval_ms);
 }
 
 static void rr_conn_mark_up(void)
@@ -171,29 +171,25 @@ void rr_conn_note_error(const char *what, const char *detail, int detail_len)
 	lock_release(&_rr_conn_shared->lock);
 }
 
-static void rr_conn_drop(const char *what, const char *detail)
+/* Drops the connection until retry_interval has passed; error: "what:
+ * detail", as rr_conn_open and rr_conn_setup_cmd write it. */
+static void rr_conn_drop_error(const char *error)
 {
 	if(_rr_ctx != NULL) {
 		redisFree(_rr_ctx);
 		_rr_ctx = NULL;
 	}
 	_rr_next_attempt_ms = rr_conn_now_ms() + _rr_conn_cfg.retry_interval_ms;
-	rr_conn_mark_down(what, detail);
+	rr_conn_mark_down(error);
 }
 
-/* rr_conn_drop for an error text "what: detail" of rr_conn_open */
-static void rr_conn_drop_err(const char *err)
+static void rr_conn_drop(const char *what, const char *detail)
 {
-	const char *sep = strstr(err, ": ");
-	char what[16];
+	char error[128];
 
-	if(sep == NULL || sep - err >= (long)sizeof(what)) {
-		rr_conn_drop("connect", err);
-		return;
-	}
-	memcpy(what, err, sep - err);
-	what[sep - err] = '\0';
-	rr_conn_drop(what, sep + 2);
+	/* detail may be the context's own errstr: formatted before it is freed */
+	snprintf(error, sizeof(error), "%s: %s", what, detail);
+	rr_conn_drop_error(error);
 }
 
 redisContext *rr_conn_context(void)
@@ -301,8 +297,7 @@ static void rr_conn_set_master(const char *host, int port)
 	char addr[sizeof(_rr_conn_shared->master)];
 	int moved = 0;
 
-	snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
-			port);
+	rr_hostport_print(host, port, addr, sizeof(addr));
 	lock_get(&_rr_conn_shared->lock);
 	if(strcmp(_rr_conn_shared->master, addr) != 0) {
 		moved = (_rr_conn_shared->master[0] != '\0');
@@ -369,7 +364,7 @@ static int rr_conn_connect(void)
 				url->is_unix ? url->path : NULL, err, sizeof(err));
 	}
 	if(ctx == NULL) {
-		rr_conn_drop_err(err);
+		rr_conn_drop_error(err);
 		return -1;
 	}
 	_rr_ctx = ctx;
@@ -383,7 +378,7 @@ static int rr_conn_connect(void)
 		const char *argv[2] = {"SELECT", db};
 		snprintf(db, sizeof(db), "%d", url->db);
 		if(rr_conn_setup_cmd(ctx, 2, argv, err, sizeof(err)) < 0) {
-			rr_conn_drop_err(err);
+			rr_conn_drop_error(err);
 			return -1;
 		}
 	}

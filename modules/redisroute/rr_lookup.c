@@ -234,10 +234,12 @@ int rr_lookup_script_loaded(const redisReply *r)
 	return 0;
 }
 
-int rr_is_noscript(const redisReply *r)
+int rr_reply_is_error(const redisReply *r, const char *prefix)
 {
-	return r != NULL && r->type == REDIS_REPLY_ERROR && r->len >= 8
-		   && strncmp(r->str, "NOSCRIPT", 8) == 0;
+	size_t len = strlen(prefix);
+
+	return r != NULL && r->type == REDIS_REPLY_ERROR && r->len >= len
+		   && memcmp(r->str, prefix, len) == 0;
 }
 
 /* Runs the script for the candidate keys: EVALSHA, and on NOSCRIPT (script
@@ -267,7 +269,7 @@ static redisReply *rr_eval(int nkeys, const char **keys, const size_t *klens)
 	}
 	argc = rr_lookup_script_argv(0, nkeys, keys, klens, argv, lens);
 	r = rr_conn_command(argc, argv, lens);
-	if(rr_is_noscript(r)) {
+	if(rr_reply_is_error(r, "NOSCRIPT")) {
 		freeReplyObject(r);
 		argc = rr_lookup_script_argv(1, nkeys, keys, klens, argv, lens);
 		r = rr_conn_command(argc, argv, lens);

@@ -77,8 +77,8 @@ int rr_lookup_script_argv(int eval, int nkeys, const char **keys,
 int rr_lookup_script_load_argv(const char **argv, size_t *lens);
 /* Records the SHA1 a SCRIPT LOAD replied; -1 when r is no SHA1. */
 int rr_lookup_script_loaded(const redisReply *r);
-/* 1 when r is a NOSCRIPT error reply. */
-int rr_is_noscript(const redisReply *r);
+/* 1 when r is an error reply starting with prefix ("NOSCRIPT", ...). */
+int rr_reply_is_error(const redisReply *r, const char *prefix);
 
 /* Logs bad route data of key (a rejected target, a wrong type): once per
  * (key, value) and process every few minutes, not once per request. */

@@ -18,6 +18,11 @@ static const char *rr_rpc_status_doc[] = {
 
 static rr_cluster_status_t _rr_rpc_cs;
 
+static const char *rr_rpc_state_name(int up)
+{
+	return up == 1 ? "up" : (up == 0 ? "down" : "unknown");
+}
+
 /* Cluster mode: up when every master of the map is up, down when none is
  * (or there is no map), else partial. */
 static const char *rr_rpc_cluster_state(void)
@@ -56,9 +61,8 @@ static void rr_rpc_cluster_status(rpc_t *rpc, void *h)
 		if(rpc->array_add(nodes, "{", &n) < 0)
 			return;
 		rpc->struct_add(n, "ssddd", "address", ns->addr, "state",
-				ns->up == 1 ? "up" : (ns->up == 0 ? "down" : "unknown"),
-				"slots", ns->slots, "down_ms", (int)ns->down_ms, "outages",
-				(int)ns->outages);
+				rr_rpc_state_name(ns->up), "slots", ns->slots, "down_ms",
+				(int)ns->down_ms, "outages", (int)ns->outages);
 	}
 }
 
@@ -73,7 +77,7 @@ static void rr_rpc_status(rpc_t *rpc, void *c)
 	if(rr_conn_cfg()->cluster)
 		state = rr_rpc_cluster_state();
 	else
-		state = st.up == 1 ? "up" : (st.up == 0 ? "down" : "unknown");
+		state = rr_rpc_state_name(st.up);
 	if(rpc->add(c, "{", &h) < 0) {
 		rpc->fault(c, 500, "Internal error creating the reply");
 		return;

@@ -321,16 +321,26 @@ int rr_hostports_parse(const char *s, int len, int default_port,
 	return n;
 }
 
+int rr_hostport_print(const char *host, int port, char *out, int out_size)
+{
+	int n = snprintf(out, out_size,
+			strchr(host, ':') != NULL ? "[%s]:%d" : "%s:%d", host, port);
+
+	if(n < 0)
+		n = 0;
+	if(n >= out_size)
+		n = out_size - 1;
+	return n;
+}
+
 int rr_url_print(const rr_server_url_t *url, char *out, int out_size)
 {
 	int n;
 
 	if(url->is_unix)
 		n = snprintf(out, out_size, "unix:%s", url->path);
-	else if(strchr(url->host, ':') != NULL)
-		n = snprintf(out, out_size, "[%s]:%d", url->host, url->port);
 	else
-		n = snprintf(out, out_size, "%s:%d", url->host, url->port);
+		n = rr_hostport_print(url->host, url->port, out, out_size);
 	if(n >= 0 && n < out_size && url->db != 0)
 		n += snprintf(out + n, out_size - n, url->is_unix ? "?db=%d" : "/%d",
 				url->db);

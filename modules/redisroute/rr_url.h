@@ -42,6 +42,10 @@ typedef struct rr_hostport
 int rr_hostports_parse(const char *s, int len, int default_port,
 		rr_hostport_t *out, int max, const char **err);
 
+/* Writes "host:port", or "[v6]:port" for an IPv6 host, into out. Returns
+ * the length (cut to out_size - 1). */
+int rr_hostport_print(const char *host, int port, char *out, int out_size);
+
 /* Writes "host:port", "[v6]:port" or "unix:/path" plus "/db" into out, for
  * logs and RPC; never the credentials. Returns the length. */
 int rr_url_print(const rr_server_url_t *url, char *out, int out_size);
