@@ -107,14 +107,6 @@ def measure(conf, nodes, users, rate, secs, work, workers):
         k.stop()
 
 
-def med(vals):
-    vals = sorted(v for v in vals if v is not None)
-    if not vals:
-        return None
-    n = len(vals)
-    return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2.0
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(run.ROOT, "build", "bench-cluster"))
@@ -171,7 +163,7 @@ def main():
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     summary = {}
     for name, rs in results.items():
-        m = {f: med([r[f] for r in rs]) for f in
+        m = {f: run.med([r[f] for r in rs]) for f in
              ("ok", "lost", "p50_ms", "p99_ms", "kam_cpu_us", "redis_cpu_us", "redis_cmds")}
         summary[name] = m
         rows.append("| %s | %.0f | %.0f | %.3f | %.3f | %.1f | %.1f | %.2f |" % (

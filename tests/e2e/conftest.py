@@ -4,6 +4,7 @@ Every process started here is stopped by its PID."""
 
 import contextlib
 import os
+import re
 import shlex
 import signal
 import socket
@@ -211,6 +212,13 @@ class Kamailio:
         r = subprocess.run(["kamcmd", "-s", "unix:" + self.ctl] + list(args),
                            capture_output=True, text=True, timeout=10)
         return r.returncode, (r.stdout + r.stderr).strip()
+
+    def processes(self):
+        """{pid: description} of every kamailio process (core.psx)."""
+        rc, out = self.kamcmd("core.psx")
+        assert rc == 0, out
+        return {int(pid): dsc.strip() for pid, dsc in
+                re.findall(r"PID:\s*(\d+)\s+DSC:\s*([^\n]*)", out)}
 
     def stats(self):
         rc, out = self.kamcmd("stats.get_statistics", "redisroute:")

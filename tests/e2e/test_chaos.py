@@ -217,13 +217,7 @@ def redis_role(port):
 
 def sip_workers(k):
     """{pid: description} of kamailio's SIP workers (udp and tcp receivers)."""
-    rc, out = k.kamcmd("core.psx")
-    assert rc == 0, out
-    workers = {}
-    for pid, dsc in re.findall(r"PID:\s*(\d+)\s+DSC:\s*([^\n]*)", out):
-        if "receiver" in dsc:
-            workers[int(pid)] = dsc.strip()
-    return workers
+    return {pid: dsc for pid, dsc in k.processes().items() if "receiver" in dsc}
 
 
 # what a process blocked on a Redis socket shows in /proc/PID/wchan

@@ -531,12 +531,9 @@ def test_master_fails_over_to_its_replica(workdir):
 
 
 def _ctl_pid(k):
-    rc_, out = k.kamcmd("core.psx")
-    assert rc_ == 0, out
-    for m in re.finditer(r"PID: (\d+)\s+DSC: ([^\n]*)", out):
-        if "ctl handler" in m.group(2):
-            return int(m.group(1))
-    raise AssertionError("no ctl handler process in core.psx:\n" + out)
+    pids = [pid for pid, dsc in k.processes().items() if "ctl handler" in dsc]
+    assert len(pids) == 1, k.processes()
+    return pids[0]
 
 
 def test_prefix_lookup_is_one_round_trip(rc, workdir):
