@@ -6,6 +6,7 @@
 #   make install  copy the module into Debian's kamailio module directory
 #   make deb      a .deb of the module, for exactly this kamailio version
 #   make docs     the module README from its docbook (doc/)
+#   make test-debian13   make test inside a Debian 13 root (mk/debian13.mk)
 #   make fuzz, make memcheck, make bench   see mk/*.mk
 #
 # KAMAILIO_SRC=/path builds against your own configured Kamailio tree instead
@@ -58,8 +59,12 @@ run: build
 unit: deps
 	$(MAKE) -C tests/unit check
 
+# E2E_TESTS: test files to run (default: all); REDIS_SERVER=valkey-server runs
+# them against Valkey (valkey-cli and valkey-sentinel beside it)
+E2E_TESTS ?=
+
 e2e: build
-	cd tests/e2e && $(PYTHON) -m pytest -q -p no:cacheprovider
+	cd tests/e2e && $(PYTHON) -m pytest -q -p no:cacheprovider $(E2E_TESTS)
 
 # seconds each libFuzzer harness runs within `make test` (CI: about a minute)
 TEST_FUZZ_SECONDS ?= 20

@@ -2,20 +2,25 @@
 # Install, with apt-get, whatever the build, `make run` and `make test` need and
 # this machine lacks. Idempotent: a machine that has everything is left alone.
 # With arguments: those packages instead (make fuzz, make bench).
+# REDIS_SERVER=valkey-server: Valkey's server, cli and sentinel instead of
+# Redis's (the tests run against whichever REDIS_SERVER names).
 set -eu
+
+case ${REDIS_SERVER:-redis-server} in
+	valkey-server) server_packages=(valkey-server valkey-tools valkey-sentinel) ;;
+	*) server_packages=(redis-server redis-tools redis-sentinel) ;;
+esac
 
 default_packages=(
 	kamailio                  # the SIP server the module loads into
 	kamailio-lua-modules      # app_lua, for the KEMI tests
 	libhiredis-dev            # Redis client library
-	redis-server              # routing table, for `make run` and the tests
-	redis-tools               # redis-cli
-	redis-sentinel            # Redis Sentinel, for the failover tests
+	"${server_packages[@]}"   # routing table (server, cli, sentinel)
 	strace                    # the cluster test that checks one round trip per lookup
 	sip-tester                # sipp
 	python3-pytest            # end-to-end test runner (/usr/bin/python3)
 	check                     # unit-test framework for the pure C parts
-	pkg-config gcc make       # building
+	pkg-config gcc libc6-dev make   # building (libc6-dev: only a recommend of gcc)
 	dpkg-dev                  # dpkg-buildflags, dpkg-source (SDK fetch)
 	xsltproc docbook-xsl docbook-xml lynx libxml2-utils   # module docs (make docs)
 	ca-certificates
@@ -49,7 +54,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 # Debian's packages start their services where an init system runs; the
 # tests and `make run` start their own, so stop any the install started.
-for svc in redis-server kamailio; do
+for svc in redis-server redis-sentinel valkey-server valkey-sentinel kamailio; do
 	if command -v service >/dev/null 2>&1; then
 		service "$svc" stop >/dev/null 2>&1 || true
 	fi

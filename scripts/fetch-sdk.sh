@@ -20,8 +20,85 @@ upstream=${upstream%-*}
 dest="$build/kamailio-$version"
 stamp="$dest/.redisroute-configured"
 
+# deb-src twins of the machine's own deb entries that serve kamailio,
+# whatever their host (Debian or Ubuntu mirror), from one-line lists and
+# deb822 .sources alike; written to $1 in deb822 form.
+write_deb_src_entries() {
+	local out=$1 uris f
+	uris=$(apt-cache policy kamailio | awk '$2 ~ /:\/\// { sub(/\/$/, "", $2); print $2 }' | sort -u)
+	if [ -z "$uris" ]; then
+		echo "fetch-sdk: apt knows no repository that serves kamailio" >&2
+		return 1
+	fi
+	: >"$out"
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		# deb [options] URI suite components...
+		awk -v uris="$uris" '
+			BEGIN { n = split(uris, u, "\n"); for (i = 1; i <= n; i++) ok[u[i]] = 1 }
+			$1 != "deb" { next }
+			{
+				opts = ""; i = 2
+				if ($2 ~ /^\[/) { while ($i !~ /\]$/) { opts = opts " " $i; i++ }; opts = opts " " $i; i++ }
+				uri = $i; sub(/\/$/, "", uri)
+				if (!(uri in ok)) next
+				comps = ""; for (j = i + 2; j <= NF; j++) comps = comps " " $j
+				signed = ""
+				if (match(opts, /signed-by=[^] ]+/)) signed = substr(opts, RSTART + 10, RLENGTH - 10)
+				printf "Types: deb-src\nURIs: %s\nSuites: %s\nComponents:%s\n", $i, $(i + 1), comps
+				if (signed != "") printf "Signed-By: %s\n", signed
+				printf "\n"
+			}' "$f" >>"$out"
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] && [ "$f" != "$out" ] || continue
+		# stanzas with Types: deb whose URIs serve kamailio, as Types: deb-src
+		awk -v uris="$uris" '
+			BEGIN { RS = ""; ORS = "\n\n"; n = split(uris, u, "\n"); for (i = 1; i <= n; i++) ok[u[i]] = 1 }
+			{
+				if ($0 !~ /(^|\n)Types:[^\n]*deb([ \t]|\n|$)/) next
+				if ($0 ~ /(^|\n)Enabled:[ \t]*no/) next
+				served = 0
+				if (match($0, /(^|\n)URIs:[^\n]*/)) {
+					m = split(substr($0, RSTART, RLENGTH), w, /[ \t\n]+/)
+					for (k = 1; k <= m; k++) { x = w[k]; sub(/\/$/, "", x); if (x in ok) served = 1 }
+				}
+				if (!served) next
+				sub(/Types:[^\n]*/, "Types: deb-src"); print
+			}' "$f" >>"$out"
+	done
+	if [ ! -s "$out" ]; then
+		rm -f "$out"
+		echo "fetch-sdk: found no deb entry for $uris to derive a deb-src entry from" >&2
+		return 1
+	fi
+}
+
+# apt-get source --download-only, except that a detached upstream signature
+# (*.asc) the mirror fails to serve is skipped instead of failing: the build
+# does not need it. Every file is checked against the hash apt knows from the
+# signed Sources index; the .dsc's own checksums are checked on unpacking.
+# Prints the names of the skipped files.
+download_source() {
+	local work=$1 uri file size hash
+	(cd "$work" && apt-get source --print-uris "kamailio=$version") |
+		sed -n "s/^'\([^']*\)' \([^ ]*\) \([0-9]*\) \(.*\)$/\1 \2 \3 \4/p" >"$work/uris"
+	if [ ! -s "$work/uris" ]; then
+		echo "fetch-sdk: apt-get source knows no source for kamailio=$version" >&2
+		return 1
+	fi
+	while read -r uri file size hash; do
+		if /usr/lib/apt/apt-helper -oDebug::NoDropPrivs=true download-file "$uri" "$work/$file" "$hash" >"$work/$file.log" 2>&1; then
+			continue
+		fi
+		case $file in
+			*.asc) rm -f "$work/$file"; echo "$file" ;;
+			*) echo "fetch-sdk: downloading $uri failed:" >&2; cat "$work/$file.log" >&2; return 1 ;;
+		esac
+	done <"$work/uris"
+}
+
 if [ ! -f "$dest/src/Makefile.defs" ]; then
-	# A deb-src entry for the suites this machine already uses.
 	if ! apt-get source --print-uris "kamailio=$version" >/dev/null 2>&1; then
 		src=/etc/apt/sources.list.d/redisroute-deb-src.sources
 		echo "fetch-sdk: adding deb-src entries in $src"
@@ -29,28 +106,31 @@ if [ ! -f "$dest/src/Makefile.defs" ]; then
 			echo "fetch-sdk: not root; add a deb-src entry for kamailio $version" >&2
 			exit 1
 		fi
-		: >"$src"
-		for f in /etc/apt/sources.list.d/*.sources; do
-			[ "$f" = "$src" ] && continue
-			grep -q '^URIs:.*debian' "$f" || continue
-			awk 'BEGIN{RS=""; ORS="\n\n"} /Types:[^\n]*deb/ && /URIs:[^\n]*debian/ {
-				sub(/Types:[^\n]*/, "Types: deb-src"); print }' "$f" >>"$src"
-		done
-		if [ -f /etc/apt/sources.list ]; then
-			grep -E '^deb[[:space:]]' /etc/apt/sources.list |
-				sed 's/^deb[[:space:]]/deb-src /' >/etc/apt/sources.list.d/redisroute-deb-src.list || true
-		fi
+		write_deb_src_entries "$src"
 		apt-get update -q >/dev/null
 	fi
 	work="$build/sdk-download"
 	rm -rf "$work" "$dest"
 	mkdir -p "$work"
-	(cd "$work" && apt-get source --download-only "kamailio=$version" >/dev/null 2>&1 ||
-		{ echo "fetch-sdk: apt-get source kamailio=$version failed" >&2; exit 1; })
-	# Unpack with Debian's patches applied: some change the build flags.
+	skipped=$(download_source "$work")
 	dsc=$(ls "$work"/kamailio_*.dsc | head -n 1)
-	dpkg-source --no-check -x "$dsc" "$dest" >/dev/null
-	rm -rf "$work"
+	# Unpack with Debian's patches applied: some change the build flags.
+	if [ -z "$skipped" ]; then
+		dpkg-source -x "$dsc" "$dest" >"$work/unpack.log" 2>&1 ||
+			{ cat "$work/unpack.log" >&2; exit 1; }
+	else
+		echo "fetch-sdk: skipped" $skipped "(upstream signature the mirror did not serve; the .dsc checksums of the rest are verified)"
+		# dpkg-source wants every file of the .dsc: check the ones we have
+		# against its Checksums-Sha256, then unpack without its own check.
+		printf '%s\n' $skipped >"$work/skipped"
+		awk '/^Checksums-Sha256:/ { on = 1; next } /^[^ ]/ { on = 0 } on && NF == 3 { print $1 "  " $3 }' "$dsc" |
+			grep -v -F -f "$work/skipped" >"$work/sha256"
+		(cd "$work" && sha256sum --quiet -c sha256) ||
+			{ echo "fetch-sdk: a source file does not match the .dsc" >&2; exit 1; }
+		dpkg-source --no-check -x "$dsc" "$dest" >"$work/unpack.log" 2>&1 ||
+			{ cat "$work/unpack.log" >&2; exit 1; }
+	fi
+	rm -rf "$work" "$build"/kamailio_*.orig.tar.*
 fi
 
 # Configure it the way debian/rules does (it exports

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
-# What `make fuzz` needs besides make: clang and its libFuzzer/sanitizer
-# runtimes (Debian bookworm: clang 14), installed with apt-get when missing.
-exec bash "$(dirname "$0")/../../scripts/deps.sh" clang libclang-rt-14-dev make
+# What `make fuzz` needs besides make: the release's default clang and its
+# libFuzzer/sanitizer runtimes (libclang-rt-dev follows the default clang:
+# 14 on Debian 12, 19 on Debian 13), installed with apt-get when missing.
+exec bash "$(dirname "$0")/../../scripts/deps.sh" clang libclang-rt-dev make
