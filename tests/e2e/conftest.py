@@ -33,6 +33,13 @@ def _debian_module_dir():
 
 DEBIAN_MODULE_DIR = _debian_module_dir()
 
+# The Redis server the suite runs against: REDIS_SERVER=valkey-server runs it
+# on Valkey, with valkey-cli and valkey-sentinel beside it.
+REDIS_SERVER = os.environ.get("REDIS_SERVER") or "redis-server"
+_SERVER_FAMILY = REDIS_SERVER[:-len("-server")] if REDIS_SERVER.endswith("-server") else REDIS_SERVER
+REDIS_CLI = _SERVER_FAMILY + "-cli"
+REDIS_SENTINEL = _SERVER_FAMILY + "-sentinel"
+
 # Opt-in (make memcheck): a command kamailio runs under, e.g.
 # REDISROUTE_KAMAILIO_WRAPPER="tests/memcheck/vgkamailio.sh"; kamailio then
 # gets longer to become ready and to stop. Unset: kamailio as it is.
@@ -94,7 +101,7 @@ class Redis:
 
     def start(self):
         os.makedirs(self.workdir, exist_ok=True)
-        cmd = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+        cmd = [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port),
                "--save", "", "--appendonly", "no", "--dir", self.workdir,
                "--unixsocket", self.unixsocket, "--unixsocketperm", "700",
                "--logfile", os.path.join(self.workdir, "redis.log")] + self.args
@@ -112,7 +119,7 @@ class Redis:
                                       or "NOAUTH" in r.stderr)
 
     def _cli_base(self):
-        base = ["redis-cli", "-h", "127.0.0.1", "-p", str(self.port)]
+        base = [REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port)]
         if self.password:
             base += ["--no-auth-warning", "-a", self.password]
         return base
@@ -301,3 +308,19 @@ def private_dir(workdir, request):
     d = os.path.join(workdir, request.node.name[:60])
     os.makedirs(d, exist_ok=True)
     return d
+
+
+def _first_line(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    except OSError as e:
+        return "not found (%s)" % e
+    return ((r.stdout or r.stderr).strip().splitlines() or ["?"])[0]
+
+
+def pytest_terminal_summary(terminalreporter):
+    """What this run tested against, for the log (pytest -q shows no header)."""
+    for name, cmd in (("kamailio", ["kamailio", "-v"]),
+                      ("server", [REDIS_SERVER, "--version"]),
+                      ("sipp", ["sipp", "-v"])):
+        terminalreporter.write_line("tested with %s: %s" % (name, _first_line(cmd)))

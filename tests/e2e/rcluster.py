@@ -19,7 +19,7 @@ import signal
 import socket
 import subprocess
 
-from conftest import free_port, stop_process, wait_until
+from conftest import REDIS_CLI, REDIS_SERVER, free_port, stop_process, wait_until
 
 SLOTS = 16384
 
@@ -175,7 +175,7 @@ class RedisCluster:
 
     def _server_cmd(self, port):
         d = self.node_dir(port)
-        cmd = ["redis-server",
+        cmd = [REDIS_SERVER,
                "--cluster-enabled", "yes",
                "--cluster-config-file", os.path.join(d, "nodes.conf"),
                "--cluster-node-timeout", str(self.node_timeout_ms),
@@ -222,7 +222,7 @@ class RedisCluster:
 
     def _create_with_redis_cli(self):
         r = subprocess.run(
-            ["redis-cli"] + self._auth_args() + ["--cluster", "create"]
+            [REDIS_CLI] + self._auth_args() + ["--cluster", "create"]
             + ["127.0.0.1:%d" % p for p in self.ports]
             + ["--cluster-replicas", str(self.replicas), "--cluster-yes"],
             stdin=subprocess.DEVNULL, capture_output=True, text=True,
@@ -363,7 +363,7 @@ class RedisCluster:
                          args, check)
 
     def _cli(self, where, args, check):
-        r = subprocess.run(["redis-cli"] + where + self._auth_args() + ["--raw"]
+        r = subprocess.run([REDIS_CLI] + where + self._auth_args() + ["--raw"]
                            + [str(a) for a in args],
                            stdin=subprocess.DEVNULL, capture_output=True,
                            text=True, timeout=10)

@@ -35,7 +35,7 @@ class Request:
         return _header(self.raw, name)
 
 
-class UAS(threading.Thread):
+class UAS:
     """A user agent server on a UDP port of 127.0.0.1.
 
     mode: "answer"  100 + 200 (INVITE), 200 for anything else
@@ -45,7 +45,6 @@ class UAS(threading.Thread):
     """
 
     def __init__(self, mode="answer", code=503):
-        super().__init__(daemon=True)
         self.mode = mode
         self.code = code
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -56,7 +55,10 @@ class UAS(threading.Thread):
         self.tag = uuid.uuid4().hex[:8]
         self._halt = threading.Event()
         self._pending_invite = None
-        self.start()
+        # a thread of its own, not a Thread subclass: the subclass's method
+        # names would share a namespace with Thread's private ones
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
 
     def requests(self, method=None):
         return [r for r in list(self.received) if method is None or r.method == method]
@@ -71,10 +73,10 @@ class UAS(threading.Thread):
 
     def stop(self):
         self._halt.set()
-        self.join(2)
+        self._thread.join(2)
         self.sock.close()
 
-    def run(self):
+    def _serve(self):
         while not self._halt.is_set():
             try:
                 data, addr = self.sock.recvfrom(65535)
@@ -87,7 +89,7 @@ class UAS(threading.Thread):
                 continue
             req = Request(raw, addr)
             self.received.append(req)
-            self._handle(req)
+            self._answer(req)
 
     def _reply(self, req, code, reason, extra=(), to_tag=True):
         lines = ["SIP/2.0 %d %s" % (code, reason)]
@@ -103,7 +105,7 @@ class UAS(threading.Thread):
         lines.append("Content-Length: 0")
         self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), req.addr)
 
-    def _handle(self, req):
+    def _answer(self, req):
         if self.mode == "silent" or req.method == "ACK":
             return
         contact = "Contact: <sip:uas@127.0.0.1:%d>" % self.port

@@ -13,7 +13,7 @@ import time
 import pytest
 
 import sip
-from conftest import CFG_DIR, Kamailio, Redis, free_port, stop_process, wait_until
+from conftest import CFG_DIR, REDIS_CLI, Kamailio, Redis, free_port, stop_process, wait_until
 from rcluster import RedisCluster, keyslot
 
 PASSWORD = "cl-s3cret"
@@ -261,7 +261,7 @@ def test_redis_cli_reshard_under_traffic(rc):
     try:
         time.sleep(0.3)
         r = subprocess.run(
-            ["redis-cli", "-a", PASSWORD, "--no-auth-warning", "--cluster",
+            [REDIS_CLI, "-a", PASSWORD, "--no-auth-warning", "--cluster",
              "reshard", "127.0.0.1:%d" % src, "--cluster-from", c.node_id(src),
              "--cluster-to", c.node_id(dst), "--cluster-slots", "100",
              "--cluster-yes"], stdin=subprocess.DEVNULL, capture_output=True,

@@ -28,6 +28,7 @@ load (same answer codes, other targets), so that entries are invalidated by
 the notifier process and stored again all along.
 """
 
+import glob
 import os
 import re
 import subprocess
@@ -84,23 +85,35 @@ def run_sipp(k, d, calls, name):
         f.write("SEQUENTIAL\n")
         for key, _ in KEYS:
             f.write("%s;\n" % key)
-    screen = os.path.join(d, name + "_screen.log")
+    for old in glob.glob(os.path.join(glob.escape(d), "memory_uac_*_counts.csv")):
+        os.unlink(old)
+    errors = os.path.join(d, name + "_err.log")
     cmd = ["sipp", "-sf", SCENARIO, "-inf", inf, "-m", str(calls),
            "-users", str(CALLERS), "-timeout", "60s", "-timeout_error",
            "-nostdin", "-i", "127.0.0.1", "-p", str(free_port()),
-           "-trace_screen", "-screen_file", screen,
-           "-trace_err", "-error_file", os.path.join(d, name + "_err.log"),
+           "-trace_counts", "-fd", "3600",
+           "-trace_err", "-error_file", errors,
            "127.0.0.1:%d" % k.port]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=d)
-    out = open(screen, errors="replace").read() if os.path.exists(screen) else ""
-    assert p.returncode == 0, (p.stdout[-2000:], p.stderr[-2000:], out[-3000:])
-    counts = {}
-    m = re.search(r"(?m)^\s+INVITE -+>\s+(\d+)\s+(\d+)", out)
-    assert m, out[-3000:]
-    counts["INVITE"], counts["retrans"] = int(m.group(1)), int(m.group(2))
+    err = open(errors, errors="replace").read() if os.path.exists(errors) else ""
+    assert p.returncode == 0, (p.stdout[-2000:], p.stderr[-2000:], err[-3000:])
+    return sipp_message_counts(glob.glob(os.path.join(glob.escape(d), "memory_uac_*_counts.csv")))
+
+
+def sipp_message_counts(files):
+    """The last row of sipp's -trace_counts CSV (columns <index>_<message>_
+    <what>) -> {"INVITE": sent, "retrans": INVITE retransmissions, 302: n,
+    404: n, 500: n}."""
+    assert len(files) == 1, files
+    with open(files[0]) as f:
+        rows = [line.rstrip("\n").split(";") for line in f if line.strip()]
+    assert len(rows) >= 2, rows
+    row = dict(zip(rows[0], rows[-1]))
+    counts = {"INVITE": int(row["0_INVITE_Sent"]),
+              "retrans": int(row["0_INVITE_Retrans"])}
     for code in (302, 404, 500):
-        m = re.search(r"(?m)^\s+%d <-+\s+(\d+)" % code, out)
-        counts[code] = int(m.group(1)) if m else 0
+        recv = [v for c, v in row.items() if re.fullmatch(r"\d+_%d_Recv" % code, c)]
+        counts[code] = int(recv[0]) if recv else 0
     return counts
 
 

@@ -29,12 +29,12 @@ class Sentinel:
                     "sentinel failover-timeout %s 4000\n"
                     % (self.port, workdir, os.path.join(workdir, "sentinel.log"),
                        MASTER, master_port, MASTER, MASTER))
-        self.proc = subprocess.Popen(["redis-sentinel", self.conf],
+        self.proc = subprocess.Popen([conftest.REDIS_SENTINEL, self.conf],
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
 
     def cli(self, *args):
-        r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port)]
+        r = subprocess.run([conftest.REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port)]
                            + [str(a) for a in args], capture_output=True,
                            text=True, timeout=10)
         return r.stdout.strip()
