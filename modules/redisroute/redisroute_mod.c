@@ -34,6 +34,8 @@ static str redisroute_server = str_init("redis://127.0.0.1:6379/0");
 static str redisroute_key_prefix = str_init("route:");
 int redisroute_redirect_code = 302;
 int redisroute_max_targets = 8;
+/* 1: the targets of a list carry descending q-values (rr_list_qvalue) */
+int redisroute_list_q = 1;
 static int redisroute_connect_timeout = 500;
 static int redisroute_command_timeout = 250;
 static int redisroute_retry_interval = 1000;
@@ -90,6 +92,7 @@ static param_export_t params[] = {
 	{"key_prefix",       PARAM_STR, &redisroute_key_prefix},
 	{"redirect_code",    PARAM_INT, &redisroute_redirect_code},
 	{"max_targets",      PARAM_INT, &redisroute_max_targets},
+	{"list_q",           PARAM_INT, &redisroute_list_q},
 	{"connect_timeout",  PARAM_INT, &redisroute_connect_timeout},
 	{"command_timeout",  PARAM_INT, &redisroute_command_timeout},
 	{"retry_interval",   PARAM_INT, &redisroute_retry_interval},
@@ -230,6 +233,7 @@ static int mod_init(void)
 	bad |= rr_check_range("redirect_code", redisroute_redirect_code, 300, 399);
 	bad |= rr_check_range(
 			"max_targets", redisroute_max_targets, 1, RR_TARGETS_MAX);
+	bad |= rr_check_range("list_q", redisroute_list_q, 0, 1);
 	bad |= rr_check_range(
 			"connect_timeout", redisroute_connect_timeout, 1, 60000);
 	bad |= rr_check_range(

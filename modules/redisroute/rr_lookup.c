@@ -15,6 +15,7 @@
 #include "core/dprint.h"
 #include "core/parser/parse_uri.h"
 
+#include "redisroute.h"
 #include "rr_cache.h"
 #include "rr_cluster.h"
 #include "rr_conn.h"
@@ -331,6 +332,12 @@ static int rr_parse_reply(const str *cand, int ncand, int *matched,
 	} else {
 		for(i = 0; i < v->elements && res->n < _rr_max_targets; i++)
 			rr_add_target(key, v->element[i], -1, ruri_user, sips, res);
+		/* a list's order reaches a 3xx follower only as q-values: equal q
+		 * leaves the order to the client (RFC 3261 8.1.3.4), and Kamailio's
+		 * uac_redirect reverses it */
+		if(redisroute_list_q && memcmp(type->str, "list", 4) == 0)
+			for(i = 0; i < (size_t)res->n; i++)
+				res->t[i].q = rr_list_qvalue((int)i, res->n);
 	}
 	return res->n > 0 ? RR_OK : RR_BAD_DATA;
 }

@@ -279,3 +279,10 @@ int rr_qvalue_format(int q, char *out)
 	out[len] = '\0';
 	return len;
 }
+
+int rr_list_qvalue(int i, int n)
+{
+	if(n <= 0 || i < 0 || i >= n)
+		return -1;
+	return (1000 * (n - i) + n / 2) / n;
+}

@@ -44,4 +44,10 @@ int rr_qvalue_parse(const char *s, int len);
  * Returns the length written. */
 int rr_qvalue_format(int q, char *out);
 
+/* The q-value (thousandths) of the i-th of n targets of a list, head first:
+ * (n - i) / n rounded to thousandths, so 1, 0.5 for two targets and
+ * 1, 0.667, 0.333 for three. Strictly descending and above 0 for
+ * n <= 1000; returns -1 for i outside [0, n). */
+int rr_list_qvalue(int i, int n);
+
 #endif

@@ -707,6 +707,34 @@ START_TEST(test_qvalue_roundtrip)
 }
 END_TEST
 
+/* the documented list scheme: exact values, strictly descending, above 0 */
+START_TEST(test_list_qvalue)
+{
+	int i, n;
+	char out[6];
+
+	ck_assert_int_eq(rr_list_qvalue(0, 1), 1000);
+	ck_assert_int_eq(rr_list_qvalue(0, 2), 1000);
+	ck_assert_int_eq(rr_list_qvalue(1, 2), 500);
+	ck_assert_int_eq(rr_list_qvalue(1, 3), 667);
+	ck_assert_int_eq(rr_list_qvalue(2, 3), 333);
+	ck_assert_int_eq(rr_list_qvalue(7, 8), 125);
+	rr_qvalue_format(rr_list_qvalue(1, 3), out);
+	ck_assert_str_eq(out, "0.667");
+	ck_assert_int_eq(rr_list_qvalue(-1, 3), -1);
+	ck_assert_int_eq(rr_list_qvalue(3, 3), -1);
+	ck_assert_int_eq(rr_list_qvalue(0, 0), -1);
+	for(n = 1; n <= 1000; n++) {
+		ck_assert_int_eq(rr_list_qvalue(0, n), 1000);
+		ck_assert_int_gt(rr_list_qvalue(n - 1, n), 0);
+		for(i = 1; i < n; i++)
+			ck_assert_msg(rr_list_qvalue(i, n) < rr_list_qvalue(i - 1, n),
+					"n %d: q[%d] %d not below q[%d] %d", n, i,
+					rr_list_qvalue(i, n), i - 1, rr_list_qvalue(i - 1, n));
+	}
+}
+END_TEST
+
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *target_suite(void)
@@ -745,6 +773,7 @@ static Suite *target_suite(void)
 	tcase_add_test(tc, test_qvalue_parse_edges);
 	tcase_add_loop_test(tc, test_qvalue_format, 0, N(qf_cases));
 	tcase_add_test(tc, test_qvalue_roundtrip);
+	tcase_add_test(tc, test_list_qvalue);
 	suite_add_tcase(s, tc);
 
 	return s;
