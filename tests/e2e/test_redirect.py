@@ -52,11 +52,36 @@ def test_sips_request_uri_scheme_kept_for_bare_host(kamailio, fresh):
     assert r.contact_uris() == ["sips:hank@192.0.2.30"]
 
 
-def test_list_in_priority_order(kamailio, fresh):
+def test_list_in_priority_order_with_descending_q(kamailio, fresh):
     fresh.cli("RPUSH", "route:bob", "sip:bob@pbx1.example.com",
               "sip:bob@pbx2.example.com", "192.0.2.7")
-    assert invite(kamailio, "bob").contact_uris() == [
-        "sip:bob@pbx1.example.com", "sip:bob@pbx2.example.com", "sip:bob@192.0.2.7"]
+    # (n - i) / n: the head gets 1, the rest less, so any RFC 3261 follower
+    # tries them in the list's order
+    assert invite(kamailio, "bob").contacts() == [
+        "<sip:bob@pbx1.example.com>;q=1", "<sip:bob@pbx2.example.com>;q=0.667",
+        "<sip:bob@192.0.2.7>;q=0.333"]
+    fresh.cli("RPUSH", "route:bob", "192.0.2.8")
+    assert [c.rsplit(";q=", 1)[1] for c in invite(kamailio, "bob").contacts()] == [
+        "1", "0.75", "0.5", "0.25"]
+
+
+def test_list_q_spaced_over_the_valid_targets(kamailio, fresh):
+    # rejected entries take no q-value: two valid targets get 1 and 0.5
+    fresh.cli("RPUSH", "route:lq", "bad host", "192.0.2.1", "sip:<x>@y", "192.0.2.2")
+    assert invite(kamailio, "lq").contacts() == [
+        "<sip:lq@192.0.2.1>;q=1", "<sip:lq@192.0.2.2>;q=0.5"]
+
+
+def test_list_q_off_gives_plain_contacts(workdir):
+    from conftest import redis_and_kamailio
+    with redis_and_kamailio(workdir, "list-q-off", LIST_Q="0") as (r, k):
+        r.cli("RPUSH", "route:bob", "sip:bob@pbx1.example.com", "192.0.2.7")
+        r.cli("ZADD", "route:carol", "0.5", "192.0.2.21", "1", "192.0.2.20")
+        assert invite(k, "bob").contacts() == [
+            "<sip:bob@pbx1.example.com>", "<sip:bob@192.0.2.7>"]
+        # sorted sets keep their scores
+        assert invite(k, "carol").contacts() == [
+            "<sip:carol@192.0.2.20>;q=1", "<sip:carol@192.0.2.21>;q=0.5"]
 
 
 def test_sorted_set_highest_q_first_with_three_decimals(kamailio, fresh):
