@@ -6,7 +6,7 @@
 #   make install  copy the module into Debian's kamailio module directory
 #   make deb      a .deb of the module, for exactly this kamailio version
 #   make docs     the module README from its docbook (doc/)
-#   make test-debian13   make test inside a Debian 13 root (mk/debian13.mk)
+#   make test-debian13   make test inside a Debian 13 root (mk/debian-root.mk)
 #   make fuzz, make memcheck, make bench   see mk/*.mk
 #
 # KAMAILIO_SRC=/path builds against your own configured Kamailio tree instead

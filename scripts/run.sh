@@ -2,9 +2,19 @@
 # `make run`: a redis-server on 127.0.0.1:6379 (unless one answers already)
 # and kamailio in the foreground with etc/kamailio.cfg on 127.0.0.1:5060.
 # Ctrl-C stops both (only the redis-server this script started).
+#
+# Environment: RUN_SIP_PORT (5060), RUN_REDIS_PORT (6379), RUN_CTL (kamcmd's
+# socket, unix:/var/run/kamailio/kamailio_ctl), REDIS_SERVER (redis-server;
+# valkey-server for Valkey, with its valkey-cli).
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
+
+sip_port=${RUN_SIP_PORT:-5060}
+redis_port=${RUN_REDIS_PORT:-6379}
+ctl=${RUN_CTL:-unix:/var/run/kamailio/kamailio_ctl}
+server=${REDIS_SERVER:-redis-server}
+cli=${server%-server}-cli
 
 moddir=$(dirname "$(dpkg -L kamailio | grep '/modules/sl.so$')")
 redis_pid=""
@@ -18,29 +28,32 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
-	echo "run: using the redis-server already answering on 127.0.0.1:6379"
+if "$cli" -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1; then
+	echo "run: using the $server already answering on 127.0.0.1:$redis_port"
 else
 	mkdir -p build/redis
-	redis-server --bind 127.0.0.1 --port 6379 --dir "$top/build/redis" \
+	"$server" --bind 127.0.0.1 --port "$redis_port" --dir "$top/build/redis" \
 		--save "" --appendonly no --daemonize no \
 		--logfile "$top/build/redis/redis.log" &
 	redis_pid=$!
 	for _ in $(seq 1 50); do
-		redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
+		"$cli" -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	echo "run: started redis-server on 127.0.0.1:6379 (pid $redis_pid, log build/redis/redis.log)"
+	echo "run: started $server on 127.0.0.1:$redis_port (pid $redis_pid, log build/redis/redis.log)"
 fi
 
 mkdir -p /var/run/kamailio
 cat <<MSG
-run: kamailio on 127.0.0.1:5060 (udp, tcp) with etc/kamailio.cfg. Try:
-       redis-cli SET route:alice 192.0.2.10:5060
-       sipp -sn uac -s alice -m 1 127.0.0.1:5060      (302 -> Contact <sip:alice@192.0.2.10:5060>)
-       kamcmd redisroute.status
+run: kamailio on 127.0.0.1:$sip_port (udp, tcp) with etc/kamailio.cfg. Try:
+       $cli -p $redis_port SET route:alice 192.0.2.10:5060
+       sipp -sf tests/e2e/sipp/redirect_uac.xml -s alice -m 1 127.0.0.1:$sip_port
+                               (302 -> Contact <sip:alice@192.0.2.10:5060>)
+       kamcmd -s $ctl redisroute.status
      Ctrl-C stops it.
 MSG
-kamailio -f etc/kamailio.cfg -L "$top/modules/redisroute:$moddir" -DD -E -m 64 -M 8 &
+kamailio -f etc/kamailio.cfg -L "$top/modules/redisroute:$moddir" -DD -E -m 64 -M 8 \
+	-A "SIP_PORT=$sip_port" -A "REDIS_SERVER=\"redis://127.0.0.1:$redis_port/0\"" \
+	-A "CTL_SOCKET=\"$ctl\"" &
 kamailio_pid=$!
 wait "$kamailio_pid"

@@ -1,35 +1,39 @@
 #!/usr/bin/env bash
-# make test-debian13: the committed tree's `make test` inside a Debian 13
-# (trixie) root, as a new user on a fresh Debian 13 machine would run it.
+# debian-root.sh SUITE: the committed tree's `make test` inside a fresh
+# Debian root of SUITE (trixie: make test-debian13, bookworm:
+# make test-debian12), as a new user on a fresh machine of that release
+# would run it.
 #
 # The root is built with mmdebstrap from the Debian mirror this machine's apt
-# already uses, cached in build/debian13/ and reused while it is younger than
-# DEBIAN13_MAX_AGE_DAYS (default 7; 0 builds it anew). The committed tree
+# already uses, cached in build/root-SUITE/ and reused while it is younger
+# than ROOT_MAX_AGE_DAYS (default 7; 0 builds it anew). The committed tree
 # (HEAD, not the work tree) is cloned into it afresh each run. /proc, /sys,
 # /dev, /dev/pts and /dev/shm are bind-mounted for the run and unmounted on
 # any exit, failure included.
 #
 # Inside, as root, with CI passed through:
-#   make test                          the whole suite on Redis 8
-#   make e2e REDIS_SERVER=valkey-server E2E_TESTS="..."
+#   make test                          the whole suite (on Redis)
+#   trixie also: make e2e REDIS_SERVER=valkey-server E2E_TESTS="..."
 #                                      redirect, forward, cache, sentinel and
-#                                      cluster tests on Valkey 8
-# DEBIAN13_STEPS overrides what runs inside (a shell command, run in the clone).
+#                                      cluster tests on Valkey
+# ROOT_STEPS overrides what runs inside (a shell command, run in the clone).
 #
-# Environment: DEBIAN13_MIRROR (default: the mirror apt serves base-files
-# from), DEBIAN13_ROOT (default build/debian13/root).
+# Environment: ROOT_MIRROR (default: the mirror apt serves base-files from).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-suite=trixie
-cache=$top/build/debian13
-root=${DEBIAN13_ROOT:-$cache/root}
-max_age_days=${DEBIAN13_MAX_AGE_DAYS:-7}
+suite=${1:?usage: debian-root.sh SUITE (trixie, bookworm)}
+root=$top/build/root-$suite
+max_age_days=${ROOT_MAX_AGE_DAYS:-7}
 valkey_tests="test_redirect.py test_forward.py test_cache.py test_sentinel.py test_cluster.py"
-steps=${DEBIAN13_STEPS:-"make test && make e2e REDIS_SERVER=valkey-server E2E_TESTS='$valkey_tests'"}
+case $suite in
+	bookworm) default_steps="make test" ;; # Debian 12 has no Valkey
+	*) default_steps="make test && make e2e REDIS_SERVER=valkey-server E2E_TESTS='$valkey_tests'" ;;
+esac
+steps=${ROOT_STEPS:-$default_steps}
 stamp=$root/.redisroute-root
 
-say() { echo "debian13: $*"; }
+say() { echo "$suite: $*"; }
 
 if [ "$(id -u)" -ne 0 ]; then
 	say "needs root (mmdebstrap, chroot, mounts)" >&2
@@ -63,7 +67,7 @@ root_is_fresh() {
 }
 
 build_root() {
-	local mirror=${DEBIAN13_MIRROR:-$(default_mirror)}
+	local mirror=${ROOT_MIRROR:-$(default_mirror)}
 	# a root left by an aborted run: never delete through a live bind mount
 	unmount_all
 	if [ -n "$(mounts_under_root)" ]; then
