@@ -28,6 +28,7 @@ class Request:
     def __init__(self, raw, addr):
         self.raw = raw
         self.addr = addr
+        self.at = time.monotonic()  # when it arrived, to order requests of several UASs
         first = raw.split("\r\n", 1)[0]
         self.method, self.ruri, _ = first.split(" ", 2)
 
