@@ -57,6 +57,10 @@ default_mirror() {
 	local uri
 	uri=$(apt-cache policy base-files 2>/dev/null |
 		awk '$1 ~ /^[0-9]+$/ && $2 ~ /^(https?|file):/ { print $2; exit }')
+	if [ -z "$uri" ]; then
+		say "apt serves base-files from no mirror here; set ROOT_MIRROR" >&2
+		return 1
+	fi
 	echo "$uri"
 }
 
@@ -67,7 +71,8 @@ root_is_fresh() {
 }
 
 build_root() {
-	local mirror=${ROOT_MIRROR:-$(default_mirror)}
+	local mirror
+	mirror=${ROOT_MIRROR:-$(default_mirror)}
 	# a root left by an aborted run: never delete through a live bind mount
 	unmount_all
 	if [ -n "$(mounts_under_root)" ]; then
