@@ -141,10 +141,18 @@ export DEB_BUILD_MAINT_OPTIONS=hardening=+all
 cd "$dest"
 cflags="$(dpkg-buildflags --get CPPFLAGS) $(dpkg-buildflags --get CFLAGS) -DVERSION_NODATE"
 ldflags="$(dpkg-buildflags --get LDFLAGS)"
-configured="$cflags|$ldflags"
+# The core turns on shared pthread mutexes (a compile flag checked at module
+# load) only when it finds libssl >= 1.1 at configure time, as Debian's build
+# does: take the installed binary's word for it, not this machine's libssl-dev.
+if kamailio -v 2>/dev/null | grep -q 'TLS_PTHREAD_MUTEX_SHARED'; then
+	mutex_shared=1
+else
+	mutex_shared=0
+fi
+configured="$cflags|$ldflags|$mutex_shared"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$configured" ]; then
 	make -C "$dest" cfg quiet=silent prefix=/usr cfg_target=/etc/kamailio/ \
-		FLAVOUR=kamailio group_include=kstandard \
+		FLAVOUR=kamailio group_include=kstandard LIBSSL_SET_MUTEX_SHARED=$mutex_shared \
 		CC_EXTRA_OPTS="$cflags" LD_EXTRA_OPTS="$ldflags" >/dev/null
 	printf '%s' "$configured" >"$stamp"
 fi
