@@ -15,6 +15,7 @@ import time
 import pytest
 
 import sip
+import sipua
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MODULE_DIR = os.path.join(ROOT, "modules", "redisroute")
@@ -294,6 +295,20 @@ def kamailio_fn(workdir, redis):
                      "REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % redis.port}).start()
     yield k
     k.stop()
+
+
+@pytest.fixture
+def uas_pool():
+    """make(mode, code) -> a started sipua.UAS; all stopped at the end."""
+    started = []
+
+    def make(mode="answer", code=503):
+        u = sipua.UAS(mode, code)
+        started.append(u)
+        return u
+    yield make
+    for u in started:
+        u.stop()
 
 
 @pytest.fixture

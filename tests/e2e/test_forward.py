@@ -22,19 +22,6 @@ def proxy(workdir):
 
 
 @pytest.fixture
-def uas_pool():
-    started = []
-
-    def make(mode="answer", code=503):
-        u = sipua.UAS(mode, code)
-        started.append(u)
-        return u
-    yield make
-    for u in started:
-        u.stop()
-
-
-@pytest.fixture
 def routes(proxy):
     r, k = proxy
     r.cli("FLUSHALL")

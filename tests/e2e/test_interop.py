@@ -38,19 +38,6 @@ def routes(chain):
     return r
 
 
-@pytest.fixture
-def uas_pool():
-    started = []
-
-    def make(mode="answer", code=503):
-        u = sipua.UAS(mode, code)
-        started.append(u)
-        return u
-    yield make
-    for u in started:
-        u.stop()
-
-
 def counters(k, *groups):
     """{"group:name": value} of kamcmd stats.get_statistics for the groups."""
     out = {}
