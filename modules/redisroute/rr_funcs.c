@@ -24,9 +24,12 @@ static tm_api_t _rr_tmb;
 static int _rr_have_tm = 0;
 
 /* per process: the last lookup's result (no allocation per request) and
- * the message it belongs to */
+ * the message it belongs to: msg->id counts per process, so a message is
+ * its id and the pid of the process that received it (a failure_route may
+ * run in another process, with another message of the same id) */
 static rr_result_t _rr_result;
 static unsigned int _rr_result_msg_id = 0;
+static int _rr_result_msg_pid = 0;
 static int _rr_result_valid = 0;
 
 /* the targets left for sip_forward_next(), kept with the transaction (tm
@@ -85,13 +88,15 @@ static int rr_resolve(sip_msg_t *msg, str *key)
 
 	ret = rr_lookup(key ? key : user, user, sips, &_rr_result);
 	_rr_result_msg_id = msg->id;
+	_rr_result_msg_pid = msg->pid;
 	_rr_result_valid = 1;
 	return ret;
 }
 
 const rr_result_t *rr_last_result(sip_msg_t *msg)
 {
-	if(!_rr_result_valid || msg == NULL || msg->id != _rr_result_msg_id)
+	if(!_rr_result_valid || msg == NULL || msg->id != _rr_result_msg_id
+			|| msg->pid != _rr_result_msg_pid)
 		return NULL;
 	return &_rr_result;
 }
