@@ -227,7 +227,7 @@ static void rr_cnode_up(int i)
 	if(n->shared < 0)
 		return;
 	s = &_rr_cl->node[n->shared];
-	if(s->state.up == 1) /* the common case, without the lock */
+	if(rr_updown_is_up(&s->state)) /* the common case, without the lock */
 		return;
 	lock_get(&_rr_cl->lock);
 	was = rr_updown_set_up(&s->state, rr_conn_now_ms(), &down_for);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/atomic_ops.h"
 #include "core/dprint.h"
 #include "core/locking.h"
 #include "core/mem/shm_mem.h"
@@ -18,7 +19,7 @@ typedef struct rr_conn_shared
 {
 	gen_lock_t lock;
 	rr_updown_t state;
-	int reconnects; /* bumped by redisroute.reconnect */
+	int reconnects; /* bumped by redisroute.reconnect; atomic */
 	char error[128];
 	char master[RR_URL_HOST_MAX + 8]; /* sentinel mode: "host:port" */
 } rr_conn_shared_t;
@@ -34,7 +35,8 @@ static int _rr_reconnects_seen = 0;
 /* per process: the sentinel that answered last is asked first */
 static int _rr_sentinel_first = 0;
 
-static int rr_conn_connect(void);
+static redisContext *rr_conn_establish(
+		char *host, int *port, char *err, int errlen);
 
 long long rr_conn_now_ms(void)
 {
@@ -114,6 +116,11 @@ int rr_updown_set_down(rr_updown_t *s, long long now_ms)
 	return 1;
 }
 
+int rr_updown_is_up(rr_updown_t *s)
+{
+	return mb_atomic_get_int(&s->up) == 1;
+}
+
 int rr_updown_set_up(rr_updown_t *s, long long now_ms, long long *down_for_ms)
 {
 	int was = s->up;
@@ -146,7 +153,7 @@ static void rr_conn_mark_up(void)
 	long long down_for;
 	int was;
 
-	if(_rr_conn_shared == NULL || _rr_conn_shared->state.up == 1)
+	if(_rr_conn_shared == NULL || rr_updown_is_up(&_rr_conn_shared->state))
 		return;
 	lock_get(&_rr_conn_shared->lock);
 	was = rr_updown_set_up(
@@ -188,7 +195,7 @@ static void rr_conn_drop(const char *what, const char *detail)
 	char error[128];
 
 	/* detail may be the context's own errstr: formatted before it is freed */
-	snprintf(error, sizeof(error), "%s: %s", what, detail);
+	snprintf(error, sizeof(error), "%s: %.100s", what, detail);
 	rr_conn_drop_error(error);
 }
 
@@ -199,13 +206,14 @@ redisContext *rr_conn_context(void)
 
 redisContext *rr_conn_open_side(void)
 {
-	redisContext *main = _rr_ctx, *side = NULL;
+	char host[RR_URL_HOST_MAX];
+	char err[128];
+	int port = 0;
+	redisContext *side = rr_conn_establish(host, &port, err, sizeof(err));
 
-	/* the same connect as the process's own, into another context */
-	_rr_ctx = NULL;
-	if(rr_conn_connect() == 0)
-		side = _rr_ctx;
-	_rr_ctx = main;
+	/* the caller retries; the process's own connection is not affected */
+	if(side == NULL)
+		rr_conn_note_error("second connection", err, (int)strlen(err));
 	return side;
 }
 
@@ -308,31 +316,17 @@ static void rr_conn_set_master(const char *host, int port)
 		LM_NOTICE("%s moved to %s (sentinel failover)\n", _rr_conn_addr, addr);
 }
 
-/* Asks the sentinels where the master is. Returns 0 with host and port
- * set, or -1 (and the connection marked down). */
-static int rr_sentinel_master(char *host, int *port)
-{
-	char err[128];
-
-	if(rr_sentinel_get_master(
-			   &_rr_conn_cfg, &_rr_sentinel_first, host, port, err, sizeof(err))
-			< 0) {
-		rr_conn_drop("sentinel", err);
-		return -1;
-	}
-	return 0;
-}
-
 /* With sentinels: a node that the sentinels still name but that is not the
- * master (a failover under way) is not used. */
-static int rr_conn_check_role(redisContext *ctx)
+ * master (a failover under way) is not used. Returns 0, or -1 with err set. */
+static int rr_conn_check_role(redisContext *ctx, char *err, int errlen)
 {
 	const char *argv[1] = {"ROLE"};
 	redisReply *r = redisCommandArgv(ctx, 1, argv, NULL);
 	int master;
 
 	if(r == NULL) {
-		rr_conn_drop("ROLE", ctx->errstr[0] ? ctx->errstr : "no reply");
+		snprintf(err, errlen, "ROLE: %.100s",
+				ctx->errstr[0] ? ctx->errstr : "no reply");
 		return -1;
 	}
 	master = (r->type == REDIS_REPLY_ARRAY && r->elements > 0
@@ -340,48 +334,68 @@ static int rr_conn_check_role(redisContext *ctx)
 			  && strcmp(r->element[0]->str, "master") == 0);
 	freeReplyObject(r);
 	if(!master) {
-		rr_conn_drop("ROLE", "the node the sentinels name is not (yet) the "
-							 "master");
+		snprintf(err, errlen,
+				"ROLE: the node the sentinels name is not (yet) the master");
 		return -1;
 	}
 	return 0;
 }
 
-static int rr_conn_connect(void)
+/* Opens a connection the way this process's own is opened: with sentinels,
+ * to the master they name (host and port are set to it), checked with ROLE;
+ * then AUTH and SELECT. Changes no state of this process or the shared one,
+ * so a failed second connection is no outage. Returns the context, or NULL
+ * with err set. */
+static redisContext *rr_conn_establish(
+		char *host, int *port, char *err, int errlen)
 {
 	const rr_server_url_t *url = &_rr_conn_cfg.url;
-	char host[RR_URL_HOST_MAX];
-	char err[128];
-	int port = url->port;
 	redisContext *ctx;
 
 	if(_rr_conn_cfg.nsentinels > 0) {
-		if(rr_sentinel_master(host, &port) < 0)
-			return -1;
-		ctx = rr_conn_open(host, port, NULL, err, sizeof(err));
+		char why[128];
+		if(rr_sentinel_get_master(&_rr_conn_cfg, &_rr_sentinel_first, host,
+				   port, why, sizeof(why))
+				< 0) {
+			snprintf(err, errlen, "sentinel: %.100s", why);
+			return NULL;
+		}
+		ctx = rr_conn_open(host, *port, NULL, err, errlen);
+		if(ctx != NULL && rr_conn_check_role(ctx, err, errlen) < 0) {
+			redisFree(ctx);
+			return NULL;
+		}
 	} else {
 		ctx = rr_conn_open(url->host, url->port,
-				url->is_unix ? url->path : NULL, err, sizeof(err));
+				url->is_unix ? url->path : NULL, err, errlen);
 	}
+	if(ctx != NULL && url->db != 0) {
+		char db[16];
+		const char *argv[2] = {"SELECT", db};
+		snprintf(db, sizeof(db), "%d", url->db);
+		if(rr_conn_setup_cmd(ctx, 2, argv, err, errlen) < 0) {
+			redisFree(ctx);
+			return NULL;
+		}
+	}
+	return ctx;
+}
+
+/* Connects this process's own connection; a failure marks it down. */
+static int rr_conn_connect(void)
+{
+	char host[RR_URL_HOST_MAX];
+	char err[128];
+	int port = 0;
+	redisContext *ctx = rr_conn_establish(host, &port, err, sizeof(err));
+
 	if(ctx == NULL) {
 		rr_conn_drop_error(err);
 		return -1;
 	}
 	_rr_ctx = ctx;
-	if(_rr_conn_cfg.nsentinels > 0) {
-		if(rr_conn_check_role(ctx) < 0)
-			return -1;
+	if(_rr_conn_cfg.nsentinels > 0)
 		rr_conn_set_master(host, port);
-	}
-	if(url->db != 0) {
-		char db[16];
-		const char *argv[2] = {"SELECT", db};
-		snprintf(db, sizeof(db), "%d", url->db);
-		if(rr_conn_setup_cmd(ctx, 2, argv, err, sizeof(err)) < 0) {
-			rr_conn_drop_error(err);
-			return -1;
-		}
-	}
 	rr_conn_mark_up();
 	return 0;
 }
@@ -419,10 +433,8 @@ redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen)
 	redisReply *r;
 	int fresh = 0;
 
-	if(_rr_conn_shared != NULL
-			&& _rr_conn_shared->reconnects != _rr_reconnects_seen) {
+	if(rr_conn_reconnect_take()) {
 		/* redisroute.reconnect: every process reconnects on its next use */
-		_rr_reconnects_seen = _rr_conn_shared->reconnects;
 		rr_conn_reset();
 	}
 	if(_rr_ctx == NULL) {
@@ -460,14 +472,15 @@ redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen)
 int rr_conn_reconnect_pending(void)
 {
 	return _rr_conn_shared != NULL
-		   && _rr_conn_shared->reconnects != _rr_reconnects_seen;
+		   && mb_atomic_get_int(&_rr_conn_shared->reconnects)
+					  != _rr_reconnects_seen;
 }
 
 int rr_conn_reconnect_take(void)
 {
 	if(!rr_conn_reconnect_pending())
 		return 0;
-	_rr_reconnects_seen = _rr_conn_shared->reconnects;
+	_rr_reconnects_seen = mb_atomic_get_int(&_rr_conn_shared->reconnects);
 	return 1;
 }
 
@@ -475,9 +488,7 @@ void rr_conn_reconnect_all(void)
 {
 	if(_rr_conn_shared == NULL)
 		return;
-	lock_get(&_rr_conn_shared->lock);
-	_rr_conn_shared->reconnects++;
-	lock_release(&_rr_conn_shared->lock);
+	mb_atomic_inc_int(&_rr_conn_shared->reconnects);
 }
 
 void rr_conn_get_status(rr_conn_status_t *st)

@@ -42,7 +42,8 @@ typedef struct rr_conn_cfg
 
 /* An up/down state shared between processes. Only the process that flips
  * it logs, so an outage gives one line, not one per process or request.
- * Both functions are called with the lock that guards the state held. */
+ * rr_updown_set_down and rr_updown_set_up are called with the lock that
+ * guards the state held; up is an int, read atomically without the lock. */
 typedef struct rr_updown
 {
 	int up; /* 1 up, 0 down, -1 not tried yet */
@@ -52,6 +53,8 @@ typedef struct rr_updown
 
 /* 1 when this call took it down (the caller logs the outage). */
 int rr_updown_set_down(rr_updown_t *s, long long now_ms);
+/* 1 when up; without the lock (an atomic read), for fast paths. */
+int rr_updown_is_up(rr_updown_t *s);
 /* Returns the state it was in; *down_for_ms: how long it was down. */
 int rr_updown_set_up(rr_updown_t *s, long long now_ms, long long *down_for_ms);
 
