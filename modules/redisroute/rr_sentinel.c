@@ -24,12 +24,16 @@ static struct timeval rr_tv(int ms)
 	return tv;
 }
 
-/* Connects to sentinel idx with the module's timeouts, and AUTH. */
+/* Connects to sentinel idx with the module's timeouts, and AUTH. Returns the
+ * context, or NULL with err set (a refused AUTH is said as such, not read
+ * later as a sentinel that does not know the master). */
 static redisContext *rr_sentinel_connect(
 		const rr_conn_cfg_t *cfg, int idx, char *err, int errlen)
 {
 	const rr_hostport_t *s = &cfg->sentinels[idx];
+	const char *argv[2] = {"AUTH", cfg->sentinel_password};
 	redisContext *ctx;
+	redisReply *r;
 
 	ctx = redisConnectWithTimeout(
 			s->host, s->port, rr_tv(cfg->connect_timeout_ms));
@@ -40,13 +44,26 @@ static redisContext *rr_sentinel_connect(
 			redisFree(ctx);
 		return NULL;
 	}
-	redisSetTimeout(ctx, rr_tv(cfg->command_timeout_ms));
-	if(cfg->sentinel_password[0] != '\0') {
-		const char *argv[2] = {"AUTH", cfg->sentinel_password};
-		redisReply *r = redisCommandArgv(ctx, 2, argv, NULL);
+	if(redisSetTimeout(ctx, rr_tv(cfg->command_timeout_ms)) != REDIS_OK) {
+		snprintf(err, errlen, "sentinel %.64s:%d: cannot set the command "
+							  "timeout",
+				s->host, s->port);
+		redisFree(ctx);
+		return NULL;
+	}
+	if(cfg->sentinel_password[0] == '\0')
+		return ctx;
+	r = redisCommandArgv(ctx, 2, argv, NULL);
+	if(r == NULL || r->type == REDIS_REPLY_ERROR) {
+		snprintf(err, errlen, "sentinel %.64s:%d: AUTH: %.48s", s->host,
+				s->port,
+				r ? r->str : (ctx->errstr[0] ? ctx->errstr : "no reply"));
 		if(r)
 			freeReplyObject(r);
+		redisFree(ctx);
+		return NULL;
 	}
+	freeReplyObject(r);
 	return ctx;
 }
 
@@ -127,9 +144,11 @@ static void rr_sentinel_watch_loop(void)
 
 	for(;;) {
 		char err[128];
-		redisContext *ctx = rr_sentinel_connect(cfg, idx, err, sizeof(err));
+		redisContext *ctx;
 		redisReply *r = NULL;
 
+		cfg_update();
+		ctx = rr_sentinel_connect(cfg, idx, err, sizeof(err));
 		if(ctx != NULL)
 			r = redisCommandArgv(ctx, 2, sub, NULL);
 		if(r != NULL && r->type == REDIS_REPLY_ARRAY) {
