@@ -232,6 +232,7 @@ static void rr_notify_loop(void)
 	int lost_logged = 0;
 
 	for(;;) {
+		cfg_update();
 		if(rr_notify_subscribe() < 0) {
 			rr_conn_reset();
 			usleep((useconds_t)_rr_notify_retry_ms * 1000);
@@ -300,6 +301,11 @@ static int rr_notify_worker_open(void)
 		rr_notify_worker_close();
 		return -1;
 	}
+	/* A change made before this subscription began reached only the other
+	 * processes, which may not have applied it yet: nothing cached so far
+	 * can be vouched for by this worker. (Only on a (re)subscription, e.g.
+	 * after an outage.) */
+	rr_cache_flush();
 	return 0;
 }
 

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/cfg/cfg_struct.h"
+#include "core/dprint.h"
+
 #include "rr_sub.h"
 
 #define RR_SUB_IDLE_MS 1000
@@ -54,6 +57,9 @@ void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 		long long now;
 		int rc, done = 0;
 
+		/* the forked processes that listen follow runtime config changes
+		 * (kamcmd cfg.set ...) */
+		cfg_update();
 		/* hiredis may hold several messages from one read */
 		while(redisGetReplyFromReader(ctx, &reply) == REDIS_OK
 				&& reply != NULL) {
@@ -82,6 +88,7 @@ void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 		if(now - last >= RR_SUB_DEAD_MS)
 			return;
 		if(now - pinged >= RR_SUB_IDLE_MS) {
+			LM_DBG("pub/sub connection idle: keepalive PING\n");
 			if(redisAppendCommandArgv(ctx, 1, ping, NULL) != REDIS_OK)
 				return;
 			do {

@@ -9,7 +9,8 @@
 
 /* Reads ctx, subscribed, until it fails, stays silent for 3 s (it is PINGed
  * every second of silence, and Redis answers PINGs while subscribed) or
- * stop() returns non-zero; hands every message to on_message. */
+ * stop() returns non-zero; hands every message to on_message. For the
+ * module's forked processes: it calls cfg_update() between reads. */
 void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 		int (*stop)(void));
 

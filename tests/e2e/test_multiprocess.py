@@ -47,3 +47,32 @@ def test_failure_route_in_another_process_never_sees_another_calls_targets(
         assert wait_until(lambda: line in k.log(), 5), k.log()[-2000:]
         seen = k.log().split(line, 1)[1].split("\n", 1)[0]
         assert seen == "<null>", "call two's failure route read " + seen
+
+
+def debug_lines_of(k, pid, text):
+    return [line for line in k.log().splitlines()
+            if "(%d) DEBUG:" % pid in line and text in line]
+
+
+def set_debug(k, level):
+    rc, out = k.kamcmd("cfg.set_now_int", "core", "debug", str(level))
+    assert rc == 0 and "error" not in out, out
+
+
+def forked_pid(k, description):
+    pids = [p for p, d in k.processes().items() if d == description]
+    assert len(pids) == 1, k.processes()
+    return pids[0]
+
+
+def test_cache_notifier_follows_runtime_config_changes(workdir):
+    """kamcmd cfg.set_now_int core debug 3 reaches the notifier's loop: its
+    keepalive of the idle subscription is logged at DEBUG from then on."""
+    with redis_and_kamailio(workdir, "cfg-update", CACHE_SIZE="1000") as (r, k):
+        notifier = forked_pid(k, "redisroute cache notifier")
+        assert not debug_lines_of(k, notifier, "keepalive PING")
+        set_debug(k, 3)
+        try:
+            assert wait_until(lambda: debug_lines_of(k, notifier, "keepalive PING"), 5)
+        finally:
+            set_debug(k, 2)

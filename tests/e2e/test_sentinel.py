@@ -3,6 +3,7 @@ master, routes through it, and follows a forced failover
 (SENTINEL FAILOVER) without restarting kamailio."""
 
 import os
+import re
 import subprocess
 import time
 
@@ -16,9 +17,10 @@ MASTER = "rrmaster"
 
 
 class Sentinel:
-    def __init__(self, workdir, master_port):
+    def __init__(self, workdir, master_port, password=None):
         self.workdir = workdir
         self.port = free_port()
+        self.password = password
         os.makedirs(workdir, exist_ok=True)
         self.conf = os.path.join(workdir, "sentinel.conf")
         with open(self.conf, "w") as f:
@@ -29,13 +31,16 @@ class Sentinel:
                     "sentinel failover-timeout %s 4000\n"
                     % (self.port, workdir, os.path.join(workdir, "sentinel.log"),
                        MASTER, master_port, MASTER, MASTER))
+            if password:
+                f.write("requirepass %s\n" % password)
         self.proc = subprocess.Popen([conftest.REDIS_SENTINEL, self.conf],
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
 
     def cli(self, *args):
+        auth = ["--no-auth-warning", "-a", self.password] if self.password else []
         r = subprocess.run([conftest.REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port)]
-                           + [str(a) for a in args], capture_output=True,
+                           + auth + [str(a) for a in args], capture_output=True,
                            text=True, timeout=10)
         return r.stdout.strip()
 
@@ -127,6 +132,25 @@ def test_follows_a_forced_failover(cluster):
     assert "moved to 127.0.0.1:%d (sentinel failover)" % new.port in k.log()
 
 
+def test_sentinel_watcher_follows_runtime_config_changes(cluster):
+    """kamcmd cfg.set_now_int core debug 3 reaches the watcher's loop: its
+    keepalive of the idle +switch-master subscription is logged at DEBUG."""
+    k = cluster["kamailio"]
+    watcher = [p for p, d in k.processes().items() if d == "redisroute sentinel watcher"]
+    assert len(watcher) == 1, k.processes()
+
+    def keepalives():
+        return [line for line in k.log().splitlines()
+                if "(%d) DEBUG:" % watcher[0] in line and "keepalive PING" in line]
+    assert not keepalives()
+    rc, out = k.kamcmd("cfg.set_now_int", "core", "debug", "3")
+    assert rc == 0 and "error" not in out, out
+    try:
+        assert wait_until(keepalives, 5)
+    finally:
+        k.kamcmd("cfg.set_now_int", "core", "debug", "2")
+
+
 def test_no_sentinel_answers_is_503(workdir):
     dead = ",".join("127.0.0.1:%d" % free_port() for _ in range(2))
     k = Kamailio(os.path.join(workdir, "sentinel-dead"), defines={
@@ -138,3 +162,34 @@ def test_no_sentinel_answers_is_503(workdir):
         assert "state: down" in out and "sentinel" in out
     finally:
         k.stop()
+
+
+def test_sentinel_password_refused_is_said_as_such(workdir):
+    """A wrong sentinel_password is reported as the sentinel's AUTH error,
+    not as a sentinel that does not know the master; the right one routes."""
+    base = os.path.join(workdir, "sentinel-auth")
+    master = Redis(os.path.join(base, "master")).start()
+    s = Sentinel(os.path.join(base, "s0"), master.port, password="s3ntinel")
+    started = []
+    try:
+        assert wait_until(lambda: s.master_port() == master.port, 10)
+        master.cli("SET", "route:alice", "192.0.2.10")
+        for name, password in (("wrong", "nope"), ("right", "s3ntinel")):
+            k = Kamailio(os.path.join(base, name), defines={
+                "SENTINELS": '"127.0.0.1:%d"' % s.port,
+                "SENTINEL_MASTER": '"%s"' % MASTER,
+                "SENTINEL_PASSWORD": '"%s"' % password}).start()
+            started.append(k)
+        wrong, right = started
+        assert sip.request(wrong.port, user="alice").code == 503
+        rc, out = wrong.kamcmd("redisroute.status")
+        assert "state: down" in out and "AUTH" in out, out
+        assert re.search(r"WRONGPASS|invalid (username-)?password", out), out
+        assert "does not know" not in out
+        r = sip.request(right.port, user="alice")
+        assert r.code == 302 and r.contact_uris() == ["sip:alice@192.0.2.10"]
+    finally:
+        for k in started:
+            k.stop()
+        s.stop()
+        master.stop()
