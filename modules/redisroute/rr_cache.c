@@ -85,6 +85,10 @@ int rr_cache_init(int size, int ttl)
 	_rr_cache->locks = lock_set_alloc(RR_CACHE_LOCKS);
 	if(_rr_cache->locks == NULL || lock_set_init(_rr_cache->locks) == NULL) {
 		LM_ERR("cannot allocate the cache locks\n");
+		if(_rr_cache->locks != NULL)
+			lock_set_dealloc(_rr_cache->locks);
+		shm_free(_rr_cache);
+		_rr_cache = NULL;
 		return -1;
 	}
 	return 0;
