@@ -3,9 +3,11 @@ read as another process's, and forked loops follow runtime config changes."""
 
 import os
 import re
+import socket
 
 import sip
-from conftest import CFG_DIR, Kamailio, redis_and_kamailio, wait_until
+import rcluster
+from conftest import CFG_DIR, Kamailio, Redis, cache_state, redis_and_kamailio, wait_until
 
 
 def message_id(resp):
@@ -76,3 +78,58 @@ def test_cache_notifier_follows_runtime_config_changes(workdir):
             assert wait_until(lambda: debug_lines_of(k, notifier, "keepalive PING"), 5)
         finally:
             set_debug(k, 2)
+
+
+class HeldConnection:
+    """A RESP connection of our own, kept open: it counts as a client."""
+
+    def __init__(self, port, password):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.f = self.sock.makefile("rb")
+        assert self.cmd("AUTH", password) == "OK"
+
+    def cmd(self, *args):
+        self.sock.sendall(rcluster._encode(list(args)))
+        return rcluster._read_reply(self.f)
+
+    def close(self):
+        self.f.close()
+        self.sock.close()
+
+
+def test_a_refused_second_connection_is_no_outage(workdir):
+    """The cache notifier's second connection is refused (maxclients) while
+    its own subscription connection still gets in: a status error, never
+    "Redis is down" (that once marked the main connection down)."""
+    r = Redis(os.path.join(workdir, "side-refused-redis"),
+              args=["--requirepass", "pw"]).start()
+    k = Kamailio(os.path.join(workdir, "side-refused-kamailio"), defines={
+        "REDIS_SERVER": '"redis://:pw@127.0.0.1:%d/0"' % r.port,
+        "CACHE_SIZE": "1000", "RETRY_INTERVAL": "200"})
+    held = None
+    try:
+        k.start()
+        assert wait_until(lambda: cache_state(k) == "active", 10)
+        r.cli("SET", "route:alice", "192.0.2.1")
+        assert sip.request(k.port, user="alice").code == 302
+        k.kamcmd("redisroute.status")  # the RPC process's connection, if any
+        held = HeldConnection(r.port, "pw")
+        clients = int(re.search(rb"connected_clients:(\d+)", held.cmd("INFO", "clients")).group(1))
+        pubsub = len(held.cmd("CLIENT", "LIST", "TYPE", "pubsub").splitlines())
+        assert pubsub >= 1
+        # after the kill, the notifier drops its second connection and gets
+        # its subscription back; the second connection is one too many
+        assert held.cmd("CONFIG", "SET", "maxclients", clients - pubsub) == "OK"
+        assert held.cmd("CLIENT", "KILL", "TYPE", "pubsub") == pubsub
+        assert wait_until(lambda: "max number of clients" in k.kamcmd("redisroute.status")[1], 10)
+        rc, status = k.kamcmd("redisroute.status")
+        assert "state: up" in status and "second connection" in status, status
+        assert " is down " not in k.log()
+        assert held.cmd("CONFIG", "SET", "maxclients", "10000") == "OK"
+        assert wait_until(lambda: cache_state(k) == "active", 10)
+        assert sip.request(k.port, user="alice").contact_uris() == ["sip:alice@192.0.2.1"]
+    finally:
+        if held:
+            held.close()
+        k.stop()
+        r.stop()
