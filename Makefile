@@ -7,6 +7,8 @@
 #   make deb      a .deb of the module, for exactly this kamailio version
 #   make docs     the module README from its docbook (doc/)
 #   make test-debian13   make test inside a Debian 13 root (mk/debian-root.mk)
+#   make intree-check    build the module inside a Kamailio 6.x tree, with its
+#                        CMake and its make (mk/intree.mk)
 #   make fuzz, make memcheck, make bench   see mk/*.mk
 #
 # KAMAILIO_SRC=/path builds against your own configured Kamailio tree instead
