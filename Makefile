@@ -7,6 +7,8 @@
 #   make deb      a .deb of the module, for exactly this kamailio version
 #   make docs     the module README from its docbook (doc/)
 #   make test-debian13   make test inside a Debian 13 root (mk/debian-root.mk)
+#   make intree-check    build the module inside a Kamailio 6.x tree, with its
+#                        CMake and its make (mk/intree.mk)
 #   make fuzz, make memcheck, make bench   see mk/*.mk
 #
 # KAMAILIO_SRC=/path builds against your own configured Kamailio tree instead
@@ -30,7 +32,7 @@ endif
 # where kamailio loads sl, tm, ... in `make run` and the tests.
 KAMAILIO_MODDIR = $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules/sl.so$$')")
 
-.PHONY: all build deps sdk install run test unit e2e clean distclean
+.PHONY: all build apimod deps sdk install run test unit e2e clean distclean
 
 all: build
 
@@ -49,6 +51,11 @@ build: $(SDK_DEP)
 		echo "KAMAILIO_SRC=$(KAMAILIO_SRC) holds no configured Kamailio tree (src/Makefile.defs)"; exit 1; fi
 	$(MAKE) -C modules/redisroute COREPATH=$(COREPATH)
 
+# tests/apimod/apitest.so: a test module that uses the module's C API
+# (api.h), for tests/e2e/test_api.py; not part of build, install or deb
+apimod: build
+	$(MAKE) -C tests/apimod COREPATH=$(COREPATH)
+
 install: build
 	install -m 0644 $(MODULE) "$(KAMAILIO_MODDIR)/redisroute.so"
 	@echo "installed $(KAMAILIO_MODDIR)/redisroute.so"
@@ -63,13 +70,13 @@ unit: deps
 # them against Valkey (valkey-cli and valkey-sentinel beside it)
 E2E_TESTS ?=
 
-e2e: build
+e2e: build apimod
 	cd tests/e2e && $(PYTHON) -m pytest -q -p no:cacheprovider $(E2E_TESTS)
 
 # seconds each libFuzzer harness runs within `make test` (CI: about a minute)
 TEST_FUZZ_SECONDS ?= 20
 
-test: build
+test: build apimod
 	$(MAKE) -C tests/unit check
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	cd tests/e2e && $(PYTHON) -m pytest -q -p no:cacheprovider
@@ -78,6 +85,7 @@ clean:
 	-$(MAKE) -C modules/redisroute COREPATH=$(COREPATH) clean >/dev/null 2>&1
 	rm -f modules/redisroute/*.o modules/redisroute/*.d modules/redisroute/*.so \
 		modules/redisroute/*.lst
+	rm -f tests/apimod/*.o tests/apimod/*.d tests/apimod/*.so tests/apimod/*.lst
 	-$(MAKE) -C tests/unit clean
 
 distclean: clean

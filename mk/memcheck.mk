@@ -57,7 +57,7 @@ memcheck-shim: build
 	@cp -p tests/memcheck/shim/Makefile tests/memcheck/shim/memcheck_shim.c $(MEMCHECK_DIR)/shim/
 	$(MAKE) -C $(MEMCHECK_DIR)/shim COREPATH=$(COREPATH)
 
-memcheck: build memcheck-shim
+memcheck: build memcheck-shim apimod
 	@command -v valgrind >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends valgrind; \
 		else echo "memcheck: valgrind is missing (apt-get install valgrind)"; exit 1; fi; }

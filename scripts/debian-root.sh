@@ -16,6 +16,8 @@
 #   trixie also: make e2e REDIS_SERVER=valkey-server E2E_TESTS="..."
 #                                      redirect, forward, cache, sentinel and
 #                                      cluster tests on Valkey
+#                make intree-check     the module built inside the Kamailio
+#                                      6.0 SDK with its CMake and its make
 # ROOT_STEPS overrides what runs inside (a shell command, run in the clone).
 #
 # Environment: ROOT_MIRROR (default: the mirror apt serves base-files from).
@@ -28,7 +30,7 @@ max_age_days=${ROOT_MAX_AGE_DAYS:-7}
 valkey_tests="test_redirect.py test_forward.py test_cache.py test_sentinel.py test_cluster.py"
 case $suite in
 	bookworm) default_steps="make test" ;; # Debian 12 has no Valkey
-	*) default_steps="make test && make e2e REDIS_SERVER=valkey-server E2E_TESTS='$valkey_tests'" ;;
+	*) default_steps="make test && make e2e REDIS_SERVER=valkey-server E2E_TESTS='$valkey_tests' && make intree-check" ;;
 esac
 steps=${ROOT_STEPS:-$default_steps}
 stamp=$root/.redisroute-root

@@ -1,9 +1,31 @@
 /*
+ * Copyright (C) 2026 redisroute authors
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+/*
  * redisroute - SIP redirect server and routing proxy with the routing table
  * in Redis
  *
  * This file holds only the export tables, the parameters, the module's
- * life cycle and the thin cfg/KEMI wrappers; the data path is
+ * life cycle and the thin cfg/KEMI/C API wrappers; the data path is
  * rr_funcs.c (SIP) -> rr_lookup.c (key -> targets) -> rr_conn.c (Redis),
  * with rr_target.c validating every target.
  */
@@ -16,6 +38,7 @@
 #include "core/pt.h"
 #include "core/sr_module.h"
 
+#include "api.h"
 #include "redisroute.h"
 #include "rr_cache.h"
 #include "rr_cluster.h"
@@ -84,6 +107,8 @@ static cmd_export_t cmds[] = {
 		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
 	{"sip_lookup", (cmd_function)w_sip_lookup1, 1, fixup_spve_null,
 		fixup_free_spve_null, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
+	/* the C API (api.h): found by find_export(), never called by a script */
+	{"bind_redisroute", (cmd_function)bind_redisroute, 0, 0, 0, 0},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -504,6 +529,31 @@ static sr_kemi_xval_t *ki_lookup_key(sip_msg_t *msg)
 	xval.vtype = SR_KEMIP_STR;
 	xval.v.s = r->key;
 	return &xval;
+}
+
+/* C API (api.h): rr_lookup() for other modules, which may have no R-URI
+ * user to complete bare hosts with */
+static int rr_api_lookup(
+		const str *key, const str *ruri_user, int sips, rr_result_t *res)
+{
+	static str no_user = {"", 0};
+
+	if(res == NULL) {
+		LM_ERR("redisroute api lookup() called without a result\n");
+		return RR_NOT_APPLICABLE;
+	}
+	return rr_lookup(key, ruri_user ? ruri_user : &no_user, sips, res);
+}
+
+int bind_redisroute(redisroute_api_t *api)
+{
+	if(api == NULL) {
+		LM_ERR("bind_redisroute() called without an api structure\n");
+		return -1;
+	}
+	memset(api, 0, sizeof(*api));
+	api->lookup = rr_api_lookup;
+	return 0;
 }
 
 /* clang-format off */

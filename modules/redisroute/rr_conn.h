@@ -1,4 +1,26 @@
 /*
+ * Copyright (C) 2026 redisroute authors
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+/*
  * redisroute - the per-process Redis connection
  *
  * Each Kamailio process has its own connection, opened in child_init (or on

@@ -156,9 +156,12 @@ class Redis:
 class Kamailio:
     """Debian's kamailio running a cfg with the freshly built module."""
 
-    def __init__(self, workdir, cfg=REDIRECT_CFG, defines=None, workers=2):
+    def __init__(self, workdir, cfg=REDIRECT_CFG, defines=None, workers=2,
+                 module_dirs=()):
         self.workdir = workdir
         self.cfg = cfg
+        # searched after the module's own directory, before Debian's
+        self.module_dirs = list(module_dirs)
         self.port = free_port()
         self.ctl = os.path.join(workdir, "kamailio_ctl")
         self.logfile = os.path.join(workdir, "kamailio.log")
@@ -170,7 +173,7 @@ class Kamailio:
 
     def command(self):
         cmd = ["kamailio", "-f", self.cfg, "-L",
-               "%s:%s" % (MODULE_DIR, DEBIAN_MODULE_DIR),
+               ":".join([MODULE_DIR] + self.module_dirs + [DEBIAN_MODULE_DIR]),
                "-DD", "-E", "-m", "64", "-M", "8"]
         for k, v in self.defines.items():
             cmd += ["-A", "%s=%s" % (k, v) if v is not None else k]
@@ -239,15 +242,17 @@ class Kamailio:
 
 
 @contextlib.contextmanager
-def redis_and_kamailio(workdir, name, cfg=REDIRECT_CFG, redis_args=(), **defines):
+def redis_and_kamailio(workdir, name, cfg=REDIRECT_CFG, redis_args=(),
+                       module_dirs=(), **defines):
     """A redis-server and a kamailio routing through it, both stopped at the
-    end; defines are the cfg's -A defines (REDIS_SERVER is set)."""
+    end; defines are the cfg's -A defines (REDIS_SERVER is set), module_dirs
+    more module directories (Kamailio.module_dirs)."""
     r = Redis(os.path.join(workdir, name + "-redis"), args=redis_args).start()
     k = None
     try:
         defines.setdefault("REDIS_SERVER", '"redis://127.0.0.1:%d/0"' % r.port)
         k = Kamailio(os.path.join(workdir, name + "-kamailio"), cfg=cfg,
-                     defines=defines).start()
+                     defines=defines, module_dirs=module_dirs).start()
         yield r, k
     finally:
         if k:

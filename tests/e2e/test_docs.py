@@ -4,7 +4,8 @@
 - every parameter, cfg function, RPC command, statistic, pseudo-variable
   field and KEMI function the C sources export is documented, parameters and
   functions the Kamailio way (section ids redisroute.p.<name>, default value,
-  modparam example; redisroute.f.<name> with its routes and return codes);
+  modparam example; redisroute.f.<name> with its routes and return codes),
+  and the C API (bind_redisroute, api.h) in its own section;
 - `make docs` validates the docbook against the DocBook DTD and builds the
   README, and the checked-in README is exactly what it generates.
 
@@ -68,8 +69,22 @@ def exported_params():
     return _entries(body, r'\{\s*"([a-z0-9_]+)"\s*,\s*PARAM_')
 
 
-def exported_functions():
+# bind_* rows of cmd_export_t export the C API (api.h) to other modules:
+# no parameters, no fixup, no route flags, never callable from a script
+BIND_ROW = (r'\{\s*"(bind_[a-z0-9_]+)"\s*,\s*\(cmd_function\)\s*\w+\s*,'
+            r'\s*0\s*,\s*0\s*,\s*0\s*,\s*0\s*\}')
+
+
+def exported_api_binds():
     body = _c_table(_src("redisroute_mod.c"), "static cmd_export_t cmds")
+    return re.findall(BIND_ROW, body)
+
+
+def exported_functions():
+    """The script functions: cmd_export_t less its bind_* (C API) rows, which
+    the API section documents (test_api_documented)."""
+    body = _c_table(_src("redisroute_mod.c"), "static cmd_export_t cmds")
+    body = re.sub(BIND_ROW, "", body)
     found = re.findall(
         r'\{\s*"([a-z0-9_]+)"\s*,\s*\(cmd_function\)\s*\w+\s*,\s*(\d+)\s*,'
         r'.*?,\s*([A-Z_ |\n\t]+?)\s*\}', body, re.S)
@@ -242,6 +257,25 @@ def test_every_function_documented(admin):
                          codes), code
 
 
+def test_api_documented(admin):
+    binds = exported_api_binds()
+    assert binds == ["bind_redisroute"]
+    api = text(section(admin, "redisroute.api"))
+    header = _src("api.h")
+    assert "api.h" in api
+    for name in binds + ["redisroute_load_api", "redisroute_api_t"]:
+        assert name in api and name in header, name
+    # every member of the API structure is documented
+    struct = re.search(r"typedef struct redisroute_api\s*\{(.*?)\}", header,
+                       re.S).group(1)
+    members = re.findall(r"(\w+)\s*;", struct)
+    assert members
+    for member in members:
+        assert member + "(" in api, member
+    for code in ("1", "-1", "-2", "-3"):
+        assert code in api, code
+
+
 def test_every_rpc_documented(admin):
     rpcs = exported_rpcs()
     documented = {s.get("id")[len("redisroute.r."):]
@@ -304,5 +338,5 @@ def test_make_docs_builds_the_checked_in_readme():
     assert _normalize(generated) == _normalize(checked_in), \
         "modules/redisroute/README is stale: run `make docs`"
     for name in (exported_params() + list(exported_functions())
-                 + exported_rpcs() + exported_stats()):
+                 + exported_api_binds() + exported_rpcs() + exported_stats()):
         assert name in generated, name
