@@ -42,7 +42,6 @@
  * while a reshard moves slot after slot */
 #define RR_MAP_MIN_INTERVAL_MS 100
 /* how long a TRYAGAIN (keys of a slot half migrated) waits before retrying */
-#define RR_TRYAGAIN_WAIT_US 1000
 
 typedef struct rr_cnode_shared
 {
@@ -651,9 +650,9 @@ static void rr_group_follow(rr_group_t *g)
 			}
 		} else if(noscript) {
 			eval = 1;
-		} else {
-			usleep(RR_TRYAGAIN_WAIT_US);
 		}
+		/* TRYAGAIN of a single key: asked again at once, within the hop
+		 * bound; a SIP worker does not sleep for a migration to end */
 		freeReplyObject(r);
 		g->reply = rr_group_resend(g, node, asking, eval);
 	}

@@ -35,15 +35,19 @@
 #include "core/mem/shm_mem.h"
 
 #include "rr_conn.h"
-#include "rr_sentinel.h"
 
 typedef struct rr_conn_shared
 {
 	gen_lock_t lock;
 	rr_updown_t state;
 	int reconnects; /* bumped by redisroute.reconnect; atomic */
+	int rediscover; /* sentinel mode: bumped to have the master asked; atomic */
 	char error[128];
 	char master[RR_URL_HOST_MAX + 8]; /* sentinel mode: "host:port" */
+	/* sentinel mode: the master as the sentinel watcher last heard it */
+	char master_host[RR_URL_HOST_MAX];
+	int master_port;		  /* 0: not known yet */
+	char master_error[128]; /* why the watcher knows no master, if so */
 } rr_conn_shared_t;
 
 static rr_conn_cfg_t _rr_conn_cfg;
@@ -54,8 +58,6 @@ static rr_conn_shared_t *_rr_conn_shared = NULL;
 static redisContext *_rr_ctx = NULL;
 static long long _rr_next_attempt_ms = 0;
 static int _rr_reconnects_seen = 0;
-/* per process: the sentinel that answered last is asked first */
-static int _rr_sentinel_first = 0;
 
 static redisContext *rr_conn_establish(
 		char *host, int *port, char *err, int errlen);
@@ -321,21 +323,67 @@ redisContext *rr_conn_open_host(
 	return rr_conn_open(host, port, NULL, err, errlen);
 }
 
-/* Records the master the sentinels named; logs when it moved. */
-static void rr_conn_set_master(const char *host, int port)
+void rr_conn_publish_master(const char *host, int port)
 {
 	char addr[sizeof(_rr_conn_shared->master)];
-	int moved = 0;
+	int moved = 0, changed;
 
 	rr_hostport_print(host, port, addr, sizeof(addr));
 	lock_get(&_rr_conn_shared->lock);
-	if(strcmp(_rr_conn_shared->master, addr) != 0) {
+	changed = strcmp(_rr_conn_shared->master, addr) != 0;
+	_rr_conn_shared->master_error[0] = '\0';
+	if(changed) {
 		moved = (_rr_conn_shared->master[0] != '\0');
 		memcpy(_rr_conn_shared->master, addr, strlen(addr) + 1);
+		memcpy(_rr_conn_shared->master_host, host, strlen(host) + 1);
+		_rr_conn_shared->master_port = port;
 	}
 	lock_release(&_rr_conn_shared->lock);
 	if(moved)
 		LM_NOTICE("%s moved to %s (sentinel failover)\n", _rr_conn_addr, addr);
+	if(changed)
+		rr_conn_reconnect_all();
+}
+
+void rr_conn_master_unknown(const char *why)
+{
+	lock_get(&_rr_conn_shared->lock);
+	snprintf(_rr_conn_shared->master_error,
+			sizeof(_rr_conn_shared->master_error), "%s", why);
+	lock_release(&_rr_conn_shared->lock);
+}
+
+void rr_conn_request_rediscovery(void)
+{
+	if(_rr_conn_shared != NULL)
+		mb_atomic_inc_int(&_rr_conn_shared->rediscover);
+}
+
+int rr_conn_rediscovery_requests(void)
+{
+	return _rr_conn_shared != NULL
+				   ? mb_atomic_get_int(&_rr_conn_shared->rediscover)
+				   : 0;
+}
+
+/* The master the sentinel watcher published. Returns 0, or -1 with err set
+ * when none is known yet. */
+static int rr_conn_published_master(
+		char *host, int *port, char *err, int errlen)
+{
+	char why[sizeof(_rr_conn_shared->master_error)];
+
+	lock_get(&_rr_conn_shared->lock);
+	*port = _rr_conn_shared->master_port;
+	memcpy(host, _rr_conn_shared->master_host, RR_URL_HOST_MAX);
+	memcpy(why, _rr_conn_shared->master_error, sizeof(why));
+	lock_release(&_rr_conn_shared->lock);
+	if(*port == 0) {
+		snprintf(err, errlen, "sentinel: %.100s",
+				why[0] ? why : "no master known yet");
+		return -1;
+	}
+	return 0;
 }
 
 /* With sentinels: a node that the sentinels still name but that is not the
@@ -364,10 +412,12 @@ static int rr_conn_check_role(redisContext *ctx, char *err, int errlen)
 }
 
 /* Opens a connection the way this process's own is opened: with sentinels,
- * to the master they name (host and port are set to it), checked with ROLE;
- * then AUTH and SELECT. Changes no state of this process or the shared one,
- * so a failed second connection is no outage. Returns the context, or NULL
- * with err set. */
+ * to the master the sentinel watcher published (host and port are set to
+ * it), checked with ROLE; then AUTH and SELECT. No sentinel is asked here:
+ * a SIP worker never waits on one (a master that fails is reported to the
+ * watcher, which asks them). Changes no state of this process or the shared
+ * one, so a failed second connection is no outage. Returns the context, or
+ * NULL with err set. */
 static redisContext *rr_conn_establish(
 		char *host, int *port, char *err, int errlen)
 {
@@ -375,16 +425,15 @@ static redisContext *rr_conn_establish(
 	redisContext *ctx;
 
 	if(_rr_conn_cfg.nsentinels > 0) {
-		char why[128];
-		if(rr_sentinel_get_master(&_rr_conn_cfg, &_rr_sentinel_first, host,
-				   port, why, sizeof(why))
-				< 0) {
-			snprintf(err, errlen, "sentinel: %.100s", why);
+		if(rr_conn_published_master(host, port, err, errlen) < 0)
 			return NULL;
-		}
 		ctx = rr_conn_open(host, *port, NULL, err, errlen);
 		if(ctx != NULL && rr_conn_check_role(ctx, err, errlen) < 0) {
 			redisFree(ctx);
+			ctx = NULL;
+		}
+		if(ctx == NULL) {
+			rr_conn_request_rediscovery();
 			return NULL;
 		}
 	} else {
@@ -416,8 +465,6 @@ static int rr_conn_connect(void)
 		return -1;
 	}
 	_rr_ctx = ctx;
-	if(_rr_conn_cfg.nsentinels > 0)
-		rr_conn_set_master(host, port);
 	rr_conn_mark_up();
 	return 0;
 }

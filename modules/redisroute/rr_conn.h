@@ -30,10 +30,12 @@
  * shared between processes only for logging (one line per outage and per
  * recovery) and for the status RPC.
  *
- * With Redis Sentinel, every connect asks the sentinels for the master's
- * address and checks with ROLE that it really is the master. A failover is
- * followed on the next connect: the sentinels close the clients of a demoted
- * master, and a connection that ends or fails is reopened through them.
+ * With Redis Sentinel, the sentinel watcher process asks the sentinels where
+ * the master is and publishes it here; every connect goes to the published
+ * master and checks with ROLE that it really is the master. A SIP worker
+ * never asks a sentinel itself: a master that fails or is no master is
+ * reported to the watcher (rr_conn_request_rediscovery), and a change the
+ * watcher publishes makes every process reconnect.
  *
  * In cluster mode this file only configures and opens connections; the
  * per-node connections and the slot map are rr_cluster.c's.
@@ -123,6 +125,18 @@ redisContext *rr_conn_open_host(
 int rr_conn_reconnect_take(void);
 
 long long rr_conn_now_ms(void);
+
+/* Sentinel mode, for the watcher: publishes the master the sentinels name;
+ * a change is logged and makes every process reconnect. */
+void rr_conn_publish_master(const char *host, int port);
+/* Sentinel mode, for the watcher: why no master could be asked (shown by
+ * the workers' errors while none is known). */
+void rr_conn_master_unknown(const char *why);
+/* Sentinel mode: asks the watcher to ask the sentinels again (the published
+ * master failed, or is no master); never waits. */
+void rr_conn_request_rediscovery(void);
+/* How many rediscoveries were asked for since start (the watcher compares). */
+int rr_conn_rediscovery_requests(void);
 
 /* Drops this process's connection and retries at once on next use. */
 void rr_conn_reset(void);

@@ -185,6 +185,7 @@ static const char *rr_rpc_reconnect_doc[] = {
 static void rr_rpc_reconnect(rpc_t *rpc, void *c)
 {
 	rr_conn_reconnect_all();
+	rr_conn_request_rediscovery();
 	rpc->add(c, "s", "ok");
 }
 

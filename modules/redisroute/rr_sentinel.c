@@ -134,10 +134,47 @@ int rr_sentinel_get_master(const rr_conn_cfg_t *cfg, int *first, char *host,
 	return -1;
 }
 
+/* the watcher's: the sentinel that answered last is asked first, and the
+ * rediscovery requests it has followed */
+static int _rr_sentinel_first = 0;
+static int _rr_rediscover_seen = 0;
+static int _rr_sentinel_failing = 0; /* one log line per streak of failures */
+
+/* Asks the sentinels where the master is and publishes it (every process
+ * reconnects when it moved). Only the watcher, and mod_init, ask: they may
+ * wait on a sentinel that hangs, a SIP worker never does. */
+static void rr_sentinel_discover(void)
+{
+	const rr_conn_cfg_t *cfg = rr_conn_cfg();
+	char host[RR_URL_HOST_MAX];
+	char err[128];
+	int port;
+
+	_rr_rediscover_seen = rr_conn_rediscovery_requests();
+	if(rr_sentinel_get_master(
+			   cfg, &_rr_sentinel_first, host, &port, err, sizeof(err))
+			< 0) {
+		if(!_rr_sentinel_failing)
+			LM_WARN("sentinel: cannot learn where master '%s' is (%s); "
+					"workers keep the master they know\n",
+					cfg->sentinel_master, err);
+		_rr_sentinel_failing = 1;
+		rr_conn_master_unknown(err);
+		return;
+	}
+	if(_rr_sentinel_failing)
+		LM_NOTICE("sentinel: master '%s' is at %s:%d\n", cfg->sentinel_master,
+				host, port);
+	_rr_sentinel_failing = 0;
+	rr_conn_publish_master(host, port);
+}
+
 int rr_sentinel_watch_init(void)
 {
 	register_procs(1);
 	cfg_register_child(1);
+	/* before the workers start: they connect to what this finds */
+	rr_sentinel_discover();
 	return 0;
 }
 
@@ -152,10 +189,18 @@ static void rr_sentinel_on_message(const redisReply *r)
 			|| strncmp(payload->str, cfg->sentinel_master, n) != 0
 			|| payload->str[n] != ' ')
 		return;
-	LM_NOTICE("sentinel: +switch-master %.*s: every process reconnects to "
-			  "the new master\n",
-			(int)payload->len, payload->str);
-	rr_conn_reconnect_all();
+	LM_NOTICE("sentinel: +switch-master %.*s\n", (int)payload->len,
+			payload->str);
+	rr_sentinel_discover();
+}
+
+/* Between reads of the subscription (at least every second): a worker found
+ * the published master failing, or redisroute.reconnect was called. */
+static int rr_sentinel_tick(void)
+{
+	if(rr_conn_rediscovery_requests() != _rr_rediscover_seen)
+		rr_sentinel_discover();
+	return 0;
 }
 
 static void rr_sentinel_watch_loop(void)
@@ -178,11 +223,9 @@ static void rr_sentinel_watch_loop(void)
 					cfg->sentinels[idx].host, cfg->sentinels[idx].port);
 			failing = 0;
 			freeReplyObject(r);
-			rr_sub_listen(ctx, rr_sentinel_on_message, NULL);
-			/* a switch may have happened while no sentinel was watched:
-			 * the workers find out on their next failure or the next
-			 * demotion; nothing is lost by asking once more */
-			rr_conn_reconnect_all();
+			/* a switch may have happened while no sentinel was watched */
+			rr_sentinel_discover();
+			rr_sub_listen(ctx, rr_sentinel_on_message, rr_sentinel_tick);
 		} else {
 			if(r)
 				freeReplyObject(r);
@@ -192,6 +235,7 @@ static void rr_sentinel_watch_loop(void)
 						cfg->sentinels[idx].host, cfg->sentinels[idx].port,
 						ctx ? "subscribe refused" : err);
 			failing = 1;
+			rr_sentinel_tick();
 			usleep(500 * 1000);
 		}
 		if(ctx)

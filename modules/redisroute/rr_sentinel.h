@@ -35,10 +35,12 @@
 int rr_sentinel_get_master(const rr_conn_cfg_t *cfg, int *first, char *host,
 		int *port, char *err, int errlen);
 
-/* The watcher: one process subscribed to +switch-master at a sentinel, so
+/* The watcher: the one process that asks the sentinels where the master is
+ * (rr_conn_publish_master), subscribed to +switch-master at a sentinel, so
  * that a failover is followed at once, not when the demoted master finally
- * closes its clients. In mod_init: registers it; in child_init(PROC_MAIN):
- * forks it. */
+ * closes its clients; it asks again whenever a worker reports the master
+ * failing. In mod_init: registers it and asks the sentinels once, before
+ * the workers connect; in child_init(PROC_MAIN): forks it. */
 int rr_sentinel_watch_init(void);
 int rr_sentinel_watch_fork(void);
 

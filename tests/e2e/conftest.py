@@ -339,7 +339,11 @@ def _first_line(cmd):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """What this run tested against, for the log (pytest -q shows no header)."""
+    """What this run tested against, for the log (pytest -q shows no header),
+    and what the stall tests measured."""
+    import callers
+    for line in callers.REPORT:
+        terminalreporter.write_line("stall: " + line)
     for name, cmd in (("kamailio", ["kamailio", "-v"]),
                       ("server", [REDIS_SERVER, "--version"]),
                       ("sipp", ["sipp", "-v"])):

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+import callers
 import sip
 from conftest import CFG_DIR, REDIS_CLI, Kamailio, Redis, free_port, stop_process, wait_until
 from rcluster import RedisCluster, keyslot
@@ -481,6 +482,32 @@ def test_a_master_down_or_hanging_costs_only_its_own_slots(workdir):
         if k:
             k.stop()
         c.stop()
+
+
+def test_a_hanging_master_under_traffic_leaves_no_call_unanswered(rc):
+    """One master hangs (SIGSTOP) for 1.5 s under calls for keys on every
+    master: every call is answered; the other masters' keys always route."""
+    c, k = rc
+    users = users_on_each_master(c, 2, prefix="hang")
+    for port, names in users.items():
+        for u in names:
+            c.set("route:" + u, "sip:%s@192.0.2.9" % u)
+    hung = c.master_ports[1]
+    traffic = callers.Callers(k, sorted(u for n in users.values() for u in n)).start()
+    try:
+        time.sleep(0.5)
+        c.pause_node(hung)
+        time.sleep(1.5)
+    finally:
+        c.resume_node(hung)
+    time.sleep(0.5)
+    results = traffic.stop()
+    unanswered, longest = callers.summarize("cluster master hanging", results)
+    assert unanswered == 0
+    others = [code for u, code, _ in results if u not in users[hung]]
+    assert others and set(others) == {302}, set(others)
+    # the hung master's keys: routed, or the fallback reply for -2
+    assert set(code for u, code, _ in results if u in users[hung]) <= {302, 480}
 
 
 def test_master_fails_over_to_its_replica(workdir):

@@ -4,11 +4,13 @@ master, routes through it, and follows a forced failover
 
 import os
 import re
+import signal
 import subprocess
 import time
 
 import pytest
 
+import callers
 import conftest
 import sip
 from conftest import Kamailio, Redis, free_port, stop_process, wait_until
@@ -130,6 +132,32 @@ def test_follows_a_forced_failover(cluster):
     rc, out = k.kamcmd("redisroute.status")
     assert "master: 127.0.0.1:%d" % new.port in out
     assert "moved to 127.0.0.1:%d (sentinel failover)" % new.port in k.log()
+
+
+def test_sentinels_hanging_hold_no_worker(cluster):
+    """Every sentinel hangs (SIGSTOP: it accepts TCP and never answers) while
+    calls flow and every worker reconnects (redisroute.reconnect): the
+    workers go to the master the watcher published and never wait on a
+    sentinel, so every call gets its 302."""
+    k = cluster["kamailio"]
+    current_master(cluster).cli("SET", "route:hang", "192.0.2.44")
+    assert sip.request(k.port, user="hang").code == 302
+    for s in cluster["sentinels"]:
+        os.kill(s.proc.pid, signal.SIGSTOP)
+    try:
+        traffic = callers.Callers(k, ["hang"]).start()
+        time.sleep(0.5)
+        rc, out = k.kamcmd("redisroute.reconnect")
+        assert rc == 0 and "error" not in out, out
+        time.sleep(2.0)
+        results = traffic.stop()
+    finally:
+        for s in cluster["sentinels"]:
+            os.kill(s.proc.pid, signal.SIGCONT)
+    unanswered, longest = callers.summarize("sentinels hanging", results)
+    assert unanswered == 0
+    codes = [code for _, code, _ in results]
+    assert len(codes) >= 20 and set(codes) == {302}, codes
 
 
 def test_sentinel_watcher_follows_runtime_config_changes(cluster):
