@@ -33,10 +33,12 @@ import time
 import pytest
 
 import conftest
-import sip
 from conftest import ROOT, Kamailio, Redis, free_port, stop_process, wait_until
-from test_sentinel import MASTER, Sentinel
-from rcluster import resp
+from harness import sip
+from harness.rcluster import resp
+from harness.servers import Sentinel
+
+MASTER = Sentinel.MASTER
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIO = os.path.join(HERE, "sipp", "chaos_uac.xml")

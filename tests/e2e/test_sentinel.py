@@ -3,48 +3,14 @@ master, routes through it, and follows a forced failover
 (SENTINEL FAILOVER) without restarting kamailio."""
 
 import os
-import subprocess
-import time
 
 import pytest
 
-import conftest
-import sip
-from conftest import Kamailio, Redis, free_port, stop_process, wait_until
+from harness import sip
+from harness.servers import Sentinel
+from conftest import Kamailio, Redis, free_port, wait_until
 
-MASTER = "rrmaster"
-
-
-class Sentinel:
-    def __init__(self, workdir, master_port):
-        self.workdir = workdir
-        self.port = free_port()
-        os.makedirs(workdir, exist_ok=True)
-        self.conf = os.path.join(workdir, "sentinel.conf")
-        with open(self.conf, "w") as f:
-            f.write("port %d\nbind 127.0.0.1\ndaemonize no\ndir %s\n"
-                    "logfile %s\n"
-                    "sentinel monitor %s 127.0.0.1 %d 2\n"
-                    "sentinel down-after-milliseconds %s 1000\n"
-                    "sentinel failover-timeout %s 4000\n"
-                    % (self.port, workdir, os.path.join(workdir, "sentinel.log"),
-                       MASTER, master_port, MASTER, MASTER))
-        self.proc = subprocess.Popen([conftest.REDIS_SENTINEL, self.conf],
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-
-    def cli(self, *args):
-        r = subprocess.run([conftest.REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port)]
-                           + [str(a) for a in args], capture_output=True,
-                           text=True, timeout=10)
-        return r.stdout.strip()
-
-    def master_port(self):
-        out = self.cli("SENTINEL", "get-master-addr-by-name", MASTER).split()
-        return int(out[1]) if len(out) == 2 else None
-
-    def stop(self):
-        stop_process(self.proc)
+MASTER = Sentinel.MASTER
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@
     finally:
         c.stop()
 
-Every redis-server started here is stopped by its PID (conftest.stop_process);
+Every redis-server started here is stopped by its PID (procs.stop_process);
 every wait is bounded in count and time. Structured queries (CLUSTER SLOTS,
 MIGRATE, ...) go through a tiny RESP client on a socket; `cli` and `cli_c`
 run redis-cli as an operator would. Python 3 standard library only."""
@@ -19,7 +19,8 @@ import signal
 import socket
 import subprocess
 
-from conftest import REDIS_CLI, REDIS_SERVER, free_port, stop_process, wait_until
+from .procs import forget, free_port, spawn, stop_process, wait_until
+from .servers import REDIS_CLI, REDIS_SERVER
 
 SLOTS = 16384
 
@@ -188,9 +189,8 @@ class RedisCluster:
 
     def _spawn(self, port):
         os.makedirs(self.node_dir(port), exist_ok=True)
-        self.procs[port] = subprocess.Popen(
-            self._server_cmd(port), stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+        self.procs[port] = spawn(self._server_cmd(port),
+                                 os.path.join(self.node_dir(port), "redis.out"))
         proc = self.procs[port]
         wait_until(lambda: proc.poll() is not None or self._pingable(port), 10)
         if not self._pingable(port):
@@ -273,6 +273,7 @@ class RedisCluster:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait(5)
+            forget(proc)
         self.procs[port] = None
 
     def restart_node(self, port):
