@@ -26,10 +26,6 @@ COREPATH := $(patsubst %/Makefile.defs,%,$(COREPATH))
 SDK_DEP :=
 endif
 
-# Debian's module directory, where `make install` puts the module and from
-# where kamailio loads sl, tm, ... in `make run` and the tests.
-KAMAILIO_MODDIR = $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules/sl.so$$')")
-
 .PHONY: all build deps sdk install run test unit e2e clean distclean
 
 all: build
@@ -49,9 +45,12 @@ build: $(SDK_DEP)
 		echo "KAMAILIO_SRC=$(KAMAILIO_SRC) holds no configured Kamailio tree (src/Makefile.defs)"; exit 1; fi
 	$(MAKE) -C modules/redisroute COREPATH=$(COREPATH)
 
+# into Debian's module directory, from where kamailio loads sl, tm, ...
+# (scripts/moddir.sh finds it)
 install: build
-	install -m 0644 $(MODULE) "$(KAMAILIO_MODDIR)/redisroute.so"
-	@echo "installed $(KAMAILIO_MODDIR)/redisroute.so"
+	@moddir=$$(sh scripts/moddir.sh) && \
+	install -m 0644 $(MODULE) "$$moddir/redisroute.so" && \
+	echo "installed $$moddir/redisroute.so"
 
 run: build
 	@bash scripts/run.sh
