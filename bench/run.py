@@ -928,7 +928,7 @@ def main():
     os.makedirs(work)
     for tool in ("kamailio", "redis-server", "redis-cli", "sipp", "valgrind"):
         if not shutil.which(tool):
-            raise Failed("%s is not installed (make deps; bench/deps.sh)" % tool)
+            raise Failed("%s is not installed (make bench-deps)" % tool)
     if not os.path.exists(os.path.join(MODULE_DIR, "redisroute.so")):
         raise Failed("modules/redisroute/redisroute.so is not built (make build)")
     # sipp wants its open calls (-l) below the open-files limit
