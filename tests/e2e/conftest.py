@@ -16,12 +16,18 @@ if TESTS not in sys.path:
 
 # the harness (tests/harness), under the names the tests import from here
 from harness import sipua  # noqa: E402
-from harness.procs import free_port, stop_process, wait_until  # noqa: E402,F401
-from harness.servers import (CFG_DIR, KAMAILIO_WRAPPER, MODULE_DIR,  # noqa: E402,F401
+from harness.procs import free_port, stop_process, wait_until  # noqa: E402
+from harness.servers import (CFG_DIR, KAMAILIO_WRAPPER, MODULE_DIR,  # noqa: E402
                              REDIRECT_CFG, REDIS_CLI, REDIS_SENTINEL, REDIS_SERVER,
                              ROOT, Kamailio, Redis, debian_module_dir)
 
 DEBIAN_MODULE_DIR = debian_module_dir()
+
+# what the tests import from here
+__all__ = ["CFG_DIR", "DEBIAN_MODULE_DIR", "KAMAILIO_WRAPPER", "MODULE_DIR", "REDIRECT_CFG",
+           "REDIS_CLI", "REDIS_SENTINEL", "REDIS_SERVER", "ROOT", "Kamailio", "Redis",
+           "cache_state", "free_port", "redis_and_kamailio", "sipua", "stop_process",
+           "wait_until"]
 
 
 @contextlib.contextmanager

@@ -7,41 +7,25 @@ import os
 import pytest
 
 from harness import sip
-from harness.servers import Sentinel
-from conftest import Kamailio, Redis, free_port, wait_until
+from harness.servers import Sentinel, SentinelGroup
+from conftest import Kamailio, free_port, wait_until
 
 MASTER = Sentinel.MASTER
 
 
 @pytest.fixture(scope="module")
 def cluster(workdir):
-    base = os.path.join(workdir, "sentinel")
-    master = Redis(os.path.join(base, "master")).start()
-    replica = Redis(os.path.join(base, "replica"),
-                    args=["--replicaof", "127.0.0.1", str(master.port)]).start()
-    sentinels = []
+    group = SentinelGroup(os.path.join(workdir, "sentinel")).start()
     kam = None
     try:
-        assert wait_until(lambda: "master_link_status:up" in replica.cli("INFO", "replication"), 10)
-        sentinels = [Sentinel(os.path.join(base, "s%d" % i), master.port) for i in range(3)]
-        # every sentinel knows the master, its replica and the other sentinels
-        assert wait_until(lambda: all(s.master_port() == master.port for s in sentinels), 10)
-        assert wait_until(lambda: all(
-            "127.0.0.1" in s.cli("SENTINEL", "replicas", MASTER) for s in sentinels), 15)
-        kam = Kamailio(os.path.join(base, "kamailio"), defines={
-            # the URL's host and port are ignored with sentinels
-            "REDIS_SERVER": '"redis://127.0.0.1:1/0"',
-            "SENTINELS": '"%s"' % ",".join("127.0.0.1:%d" % s.port for s in sentinels),
-            "SENTINEL_MASTER": '"%s"' % MASTER,
-            "RETRY_INTERVAL": "200"}).start()
-        yield {"master": master, "replica": replica, "sentinels": sentinels, "kamailio": kam}
+        kam = Kamailio(os.path.join(workdir, "sentinel", "kamailio"),
+                       defines=dict(group.kamailio_defines(), RETRY_INTERVAL="200")).start()
+        yield {"master": group.master, "replica": group.replica,
+               "sentinels": group.sentinels, "kamailio": kam}
     finally:
         if kam:
             kam.stop()
-        for s in sentinels:
-            s.stop()
-        replica.stop()
-        master.stop()
+        group.stop()
 
 
 def current_master(c):

@@ -167,6 +167,63 @@ class Sentinel:
         stop_process(self.proc)
 
 
+class SentinelGroup:
+    """A master, its replica and `count` sentinels monitoring them, each in
+    its directory below workdir (master, replica, s0, s1, ...)."""
+
+    def __init__(self, workdir, count=3, master=Sentinel.MASTER):
+        self.workdir = workdir
+        self.count = count
+        self.name = master
+        self.master = Redis(os.path.join(workdir, "master"))
+        self.replica = Redis(os.path.join(workdir, "replica"),
+                             args=["--replicaof", "127.0.0.1", str(self.master.port)])
+        self.sentinels = []
+
+    def start(self, acquainted=False):
+        """Until the replica is in sync and every sentinel knows the master
+        and its replica (acquainted: and the other sentinels, so that a
+        switch reaches all); stops everything and raises Failed when that
+        does not come within seconds."""
+        try:
+            self.master.start()
+            self.replica.start()
+            self._wait(lambda: "master_link_status:up" in self.replica.cli("INFO", "replication"),
+                       10, "the replica did not sync with the master")
+            self.sentinels = [Sentinel(os.path.join(self.workdir, "s%d" % i), self.master.port,
+                                       self.name) for i in range(self.count)]
+            self._wait(lambda: all(s.master_port() == self.master.port for s in self.sentinels),
+                       10, "the sentinels do not name the master")
+            self._wait(lambda: all("127.0.0.1" in s.cli("SENTINEL", "replicas", self.name)
+                                   for s in self.sentinels), 15, "the sentinels do not know the replica")
+            if acquainted:
+                self._wait(lambda: all(
+                    s.cli("SENTINEL", "sentinels", self.name).count("127.0.0.1") >= self.count - 1
+                    for s in self.sentinels), 15, "the sentinels do not know each other", 0.2)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    @staticmethod
+    def _wait(pred, timeout, what, interval=0.05):
+        if not wait_until(pred, timeout, interval):
+            raise Failed("%s within %ss" % (what, timeout))
+
+    def kamailio_defines(self):
+        """The cfg defines of a kamailio asking these sentinels (the
+        server URL's host and port are ignored with sentinels)."""
+        return {"REDIS_SERVER": '"redis://127.0.0.1:1/0"',
+                "SENTINELS": '"%s"' % ",".join("127.0.0.1:%d" % s.port for s in self.sentinels),
+                "SENTINEL_MASTER": '"%s"' % self.name}
+
+    def stop(self):
+        for s in self.sentinels:
+            s.stop()
+        self.replica.stop()
+        self.master.stop()
+
+
 class Kamailio:
     """Debian's kamailio running a cfg with the freshly built module, in a
     session of its own: -DD -E -m 64 -M 8, the cfg's defines with -A
