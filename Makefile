@@ -28,10 +28,6 @@ COREPATH := $(patsubst %/Makefile.defs,%,$(COREPATH))
 SDK_DEP :=
 endif
 
-# Debian's module directory, where `make install` puts the module and from
-# where kamailio loads sl, tm, ... in `make run` and the tests.
-KAMAILIO_MODDIR = $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules/sl.so$$')")
-
 .PHONY: all build apimod deps sdk install run test unit e2e clean distclean
 
 all: build
@@ -56,9 +52,12 @@ build: $(SDK_DEP)
 apimod: build
 	$(MAKE) -C tests/apimod COREPATH=$(COREPATH)
 
+# into Debian's module directory, from where kamailio loads sl, tm, ...
+# (scripts/moddir.sh finds it)
 install: build
-	install -m 0644 $(MODULE) "$(KAMAILIO_MODDIR)/redisroute.so"
-	@echo "installed $(KAMAILIO_MODDIR)/redisroute.so"
+	@moddir=$$(sh scripts/moddir.sh) && \
+	install -m 0644 $(MODULE) "$$moddir/redisroute.so" && \
+	echo "installed $$moddir/redisroute.so"
 
 run: build
 	@bash scripts/run.sh

@@ -6,7 +6,7 @@ Redis Cluster, exact and prefix lookups, in one run.
 
 Four configurations, each a fresh kamailio (bench/cfg/redisroute.cfg, no
 cache, 2 workers) answering open-loop INVITEs at a fixed rate from Python
-(bench/run.py's fixed_rate), rounds interleaved:
+(bench/measure.py's fixed_rate), rounds interleaved:
 
   single-exact    one redis-server, key route:uN (10,000 users)
   single-prefix   one redis-server, prefix_match 1: +4930NNNNNNN walks 12
@@ -29,11 +29,14 @@ import os
 import sys
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, BENCH)
-sys.path.insert(0, os.path.join(BENCH, "..", "tests", "e2e"))
+if BENCH not in sys.path:
+    sys.path.insert(0, BENCH)
 
-import run  # noqa: E402  (bench/run.py: kamailio, fixed-rate driver, CPU)
-from rcluster import RedisCluster, keyslot, resp  # noqa: E402
+import measure  # noqa: E402  (bench/measure.py: kamailio, fixed-rate driver; tests/ on sys.path)
+import report  # noqa: E402
+from harness import procs  # noqa: E402
+from harness.procs import Failed, cpu_ns  # noqa: E402
+from harness.rcluster import RedisCluster, keyslot, resp  # noqa: E402
 
 USERS = 10000
 NUMBERS = ["+4930%07d" % (i * 7919 % 10000000) for i in range(USERS)]
@@ -48,7 +51,7 @@ def exact_routes():
 
 
 class Nodes:
-    """What run.fixed_rate and run.Kamailio need of "the redis": a port, a
+    """What measure.fixed_rate and measure.Kamailio need of "the redis": a port, a
     process (CPU is measured here over every node), and commands()."""
 
     def __init__(self, ports, procs):
@@ -89,81 +92,66 @@ def cluster_owner_map(c):
     return lambda slot: owners[slot]
 
 
-def measure(conf, nodes, users, rate, secs, work, workers):
-    k = run.Kamailio(conf, nodes, work, workers)
+def measure_one(conf, nodes, users, rate, secs, work, workers):
+    """A fresh kamailio of conf, warmed up, at `rate` for `secs`; Redis CPU
+    over every node."""
+    k = measure.Kamailio(conf, nodes, work, workers)
     try:
         k.start()
         # warm every worker's connections (and, for the cluster, its map)
         for u in users[:20]:
-            code, _ = run.sip_call(k.port, u)
+            code, _ = measure.sip_call(k.port, u)
             if code != 302:
-                raise run.Failed("%s: %s answered %s" % (conf[1], u, code))
+                raise Failed("%s: %s answered %s" % (conf[1], u, code))
         pids = [p.pid for p in nodes.procs]
-        c0 = run.cpu_ns(pids)
-        res = run.fixed_rate(k, nodes, users, rate, secs)
-        res["redis_cpu_us"] = (run.cpu_ns(pids) - c0) / 1000.0 / max(res["ok"], 1)
+        c0 = cpu_ns(pids)
+        res = measure.fixed_rate(k, nodes, users, rate, secs)
+        res["redis_cpu_us"] = (cpu_ns(pids) - c0) / 1000.0 / max(res["ok"], 1)
         return res
     finally:
         k.stop()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join(run.ROOT, "build", "bench-cluster"))
-    ap.add_argument("--rate", type=int, default=int(os.environ.get("BENCH_RATE", "1000")))
-    ap.add_argument("--secs", type=float, default=float(os.environ.get("BENCH_FIXED_SECS", "8")))
-    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "2")))
-    ap.add_argument("--workers", type=int, default=2)
-    a = ap.parse_args()
-    out = os.path.abspath(a.out)
-    work = os.path.join(out, "work")
-    os.makedirs(work, exist_ok=True)
-    mach = run.machine()
-    run.log("bench-cluster: %d CPUs (%s), kamailio %s, %s; %d/s for %gs, %d rounds" % (
-        mach["cpus"], mach["cpu"], mach["kamailio"], mach["redis"], a.rate, a.secs,
-        a.rounds))
+def configurations(one, three):
+    """(conf, nodes, users) of the four configurations."""
+    server = '"redis://127.0.0.1:{redis_port}/0"'
+    prefix = {"PREFIX_MATCH": None, "PREFIX_DEFAULT_KEY": '"default"'}
+    exact = ["u%d" % i for i in range(USERS)]
+    return [
+        (("e1", "single-exact", "", "redisroute.cfg", {"REDIS_SERVER": server}), one, exact),
+        (("e2", "single-prefix", "", "redisroute.cfg",
+          dict(prefix, REDIS_SERVER=server)), one, NUMBERS),
+        (("e3", "cluster-exact", "", "redisroute.cfg",
+          {"REDIS_SERVER": server, "CLUSTER": None}), three, exact),
+        (("e4", "cluster-prefix", "", "redisroute.cfg",
+          dict(prefix, REDIS_SERVER=server, CLUSTER=None)), three, NUMBERS),
+    ]
 
-    single = run.Redis(os.path.join(work, "redis")).start()
-    cluster = RedisCluster(os.path.join(work, "cluster"), masters=3).start()
-    try:
-        load(lambda s: single.port, list(exact_routes()) + list(PREFIX_ROUTES.items()))
-        load(cluster_owner_map(cluster), list(exact_routes()) + list(PREFIX_ROUTES.items()))
-        one = Nodes([single.port], [single.proc])
-        three = Nodes(cluster.ports, [cluster.procs[p] for p in cluster.ports])
-        server = '"redis://127.0.0.1:{redis_port}/0"'
-        prefix = {"PREFIX_MATCH": None, "PREFIX_DEFAULT_KEY": '"default"'}
-        confs = [
-            (("e1", "single-exact", "", "redisroute.cfg", {"REDIS_SERVER": server}),
-             one, ["u%d" % i for i in range(USERS)]),
-            (("e2", "single-prefix", "", "redisroute.cfg",
-              dict(prefix, REDIS_SERVER=server)), one, NUMBERS),
-            (("e3", "cluster-exact", "", "redisroute.cfg",
-              {"REDIS_SERVER": server, "CLUSTER": None}), three,
-             ["u%d" % i for i in range(USERS)]),
-            (("e4", "cluster-prefix", "", "redisroute.cfg",
-              dict(prefix, REDIS_SERVER=server, CLUSTER=None)), three, NUMBERS),
-        ]
-        results = {c[0][1]: [] for c in confs}
-        for rnd in range(a.rounds):
-            run.log("bench-cluster: round %d of %d" % (rnd + 1, a.rounds))
-            for conf, nodes, users in confs:
-                res = measure(conf, nodes, users, a.rate, a.secs, work, a.workers)
-                results[conf[1]].append(res)
-                run.log("  %-15s ok %5d lost %3d  p50 %.3f ms  p99 %.3f ms  kamailio "
+
+def run_rounds(a, work, one, three):
+    """Every configuration once a round, interleaved: {name: [result of each round]}."""
+    confs = configurations(one, three)
+    results = {c[0][1]: [] for c in confs}
+    for rnd in range(a.rounds):
+        measure.log("bench-cluster: round %d of %d" % (rnd + 1, a.rounds))
+        for conf, nodes, users in confs:
+            res = measure_one(conf, nodes, users, a.rate, a.secs, work, a.workers)
+            results[conf[1]].append(res)
+            measure.log("  %-15s ok %5d lost %3d  p50 %.3f ms  p99 %.3f ms  kamailio "
                         "%.1f us/call  redis %.1f us/call  %.2f cmds/call" % (
                             conf[1], res["ok"], res["lost"], res["p50_ms"] or -1,
                             res["p99_ms"] or -1, res["kam_cpu_us"], res["redis_cpu_us"],
                             res["redis_cmds"]))
-    finally:
-        cluster.stop()
-        run.stop(single.proc)
+    return results
 
+
+def write_results(a, out, mach, results):
     rows = ["| configuration | answered | lost | p50 ms | p99 ms | kamailio CPU us/call "
             "| Redis CPU us/call | Redis commands/call |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     summary = {}
     for name, rs in results.items():
-        m = {f: run.med([r[f] for r in rs]) for f in
+        m = {f: report.med([r[f] for r in rs]) for f in
              ("ok", "lost", "p50_ms", "p99_ms", "kam_cpu_us", "redis_cpu_us", "redis_cmds")}
         summary[name] = m
         rows.append("| %s | %.0f | %.0f | %.3f | %.3f | %.1f | %.1f | %.2f |" % (
@@ -179,8 +167,39 @@ def main():
     print(text)
 
 
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join(measure.ROOT, "build", "bench-cluster"))
+    ap.add_argument("--rate", type=int, default=int(os.environ.get("BENCH_RATE", "1000")))
+    ap.add_argument("--secs", type=float, default=float(os.environ.get("BENCH_FIXED_SECS", "8")))
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "2")))
+    ap.add_argument("--workers", type=int, default=2)
+    a = ap.parse_args()
+    out = os.path.abspath(a.out)
+    work = os.path.join(out, "work")
+    os.makedirs(work, exist_ok=True)
+    mach = report.machine()
+    measure.log("bench-cluster: %d CPUs (%s), kamailio %s, %s; %d/s for %gs, %d rounds" % (
+        mach["cpus"], mach["cpu"], mach["kamailio"], mach["redis"], a.rate, a.secs,
+        a.rounds))
+
+    single = measure.bench_redis(os.path.join(work, "redis"))
+    cluster = RedisCluster(os.path.join(work, "cluster"), masters=3).start()
+    try:
+        routes = list(exact_routes()) + list(PREFIX_ROUTES.items())
+        load(lambda s: single.port, routes)
+        load(cluster_owner_map(cluster), routes)
+        one = Nodes([single.port], [single.proc])
+        three = Nodes(cluster.ports, [cluster.procs[p] for p in cluster.ports])
+        results = run_rounds(a, work, one, three)
+    finally:
+        cluster.stop()
+        single.stop()
+    write_results(a, out, mach, results)
+
+
 if __name__ == "__main__":
     try:
         main()
     finally:
-        run.stop_all()
+        procs.stop_all()

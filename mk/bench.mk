@@ -20,8 +20,14 @@ BENCH_OUT ?= $(BUILD)/bench
 
 .PHONY: bench bench-deps bench-cluster
 
+# besides what make deps installs (kamailio, redis, sipp, ...):
+#   kamailio-redis-modules  ndb_redis, for the hand-written config (b)
+#   valgrind                callgrind, for the instructions per request
+#   python3-matplotlib      the PNG chart (the bench runs without it)
+BENCH_PACKAGES := kamailio-redis-modules valgrind python3-matplotlib
+
 bench-deps: deps
-	@bash bench/deps.sh
+	@bash scripts/deps.sh $(BENCH_PACKAGES)
 
 bench: build bench-deps
 	$(PYTHON) bench/run.py --out $(BENCH_OUT) $(if $(filter-out 0,$(BENCH_QUICK)),--quick)

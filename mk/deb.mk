@@ -21,9 +21,5 @@ deb: build
 	@bash packaging/build-deb.sh "$(DEB_OUT)" "$(COREPATH)"
 
 deb-lint: deb
-	@if ! command -v lintian >/dev/null; then \
-		if [ "$$(id -u)" -ne 0 ]; then \
-			echo "deb-lint: lintian missing; run as root, or: apt-get install lintian" >&2; exit 1; fi; \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends lintian; \
-	fi
+	@bash scripts/deps.sh lintian
 	lintian --display-info --pedantic $(DEB_OUT)/kamailio-redisroute-module_*.deb

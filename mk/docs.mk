@@ -31,17 +31,7 @@ DOCS_ENV := LC_ALL=C.UTF-8 LANG=C.UTF-8 LANGUAGE= XML_CATALOG_FILES=/etc/xml/cat
 .PHONY: docs docs-tools docs-sdk docs-check
 
 docs-tools:
-	@missing=; for p in $(DOCS_PACKAGES); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" \
-			|| missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "docs: installing$$missing"; \
-		if [ "$$(id -u)" -ne 0 ]; then \
-			echo "docs: not root; run as root, or: apt-get install$$missing" >&2; exit 1; fi; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
-	fi
+	@bash scripts/deps.sh $(DOCS_PACKAGES)
 
 # The SDK is fetched by the build; fetch it only when it is not there yet.
 docs-sdk:

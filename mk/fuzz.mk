@@ -38,8 +38,12 @@ _fuzz_default_goal := $(.DEFAULT_GOAL)
 
 .PHONY: fuzz fuzz-build fuzz-deps fuzz-corpus
 
+# the release's default clang and its libFuzzer/sanitizer runtimes
+# (libclang-rt-dev follows the default clang: 14 on Debian 12, 19 on Debian 13)
+FUZZ_PACKAGES := clang libclang-rt-dev make
+
 fuzz-deps:
-	@bash tests/fuzz/deps.sh
+	@bash scripts/deps.sh $(FUZZ_PACKAGES)
 
 fuzz-build: $(FUZZ_BINS)
 

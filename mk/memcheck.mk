@@ -58,9 +58,7 @@ memcheck-shim: build
 	$(MAKE) -C $(MEMCHECK_DIR)/shim COREPATH=$(COREPATH)
 
 memcheck: build memcheck-shim apimod
-	@command -v valgrind >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends valgrind; \
-		else echo "memcheck: valgrind is missing (apt-get install valgrind)"; exit 1; fi; }
+	@bash scripts/deps.sh valgrind
 	rm -rf $(MEMCHECK_LOGDIR) && mkdir -p $(MEMCHECK_LOGDIR)
 	@cd tests/e2e && rc=0; \
 	export REDISROUTE_KAMAILIO_WRAPPER="$(CURDIR)/tests/memcheck/vgkamailio.sh" \

@@ -20,7 +20,7 @@
 #   Depends       kamailio (= <exact version built against>), and the shared
 #                 libraries' packages as dpkg-shlibdeps finds them
 #                 (libhiredis0.14, libc6), or `dpkg -S` of what ldd lists
-#   module dir    the directory of kamailio's own sl.so (dpkg -L kamailio)
+#   module dir    the directory of kamailio's own sl.so (scripts/moddir.sh)
 #   Architecture  the installed kamailio's
 # Overrides (environment): DEB_UPSTREAM_VERSION, DEB_REVISION (default 1),
 # DEB_MAINTAINER, SOURCE_DATE_EPOCH.
@@ -57,8 +57,7 @@ elif [ "$kver" != "$installed" ]; then
 		"the package will not install on this machine" >&2
 fi
 arch=$(dpkg-query -W -f='${Architecture}' kamailio)
-moddir=$(dirname "$(dpkg -L kamailio | grep -m 1 '/modules/sl\.so$')")
-[ "$moddir" != . ] && [ -d "$moddir" ] || die "kamailio's module directory not found (dpkg -L kamailio)"
+moddir=$(sh "$root/scripts/moddir.sh") && [ -d "$moddir" ] || die "kamailio's module directory not found (scripts/moddir.sh)"
 
 # ---- version -------------------------------------------------------------
 sha=$(git_ rev-parse --short=7 HEAD || true)

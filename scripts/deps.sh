@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install, with apt-get, whatever the build, `make run` and `make test` need and
 # this machine lacks. Idempotent: a machine that has everything is left alone.
-# With arguments: those packages instead (make fuzz, make bench).
+# With arguments: those packages instead; the one installer every target
+# calls (make fuzz, bench, docs, deb-lint, memcheck, scripts/debian-root.sh).
 # REDIS_SERVER=valkey-server: Valkey's server, cli and sentinel instead of
 # Redis's (the tests run against whichever REDIS_SERVER names).
 set -eu

@@ -16,7 +16,7 @@ ctl=${RUN_CTL:-unix:/var/run/kamailio/kamailio_ctl}
 server=${REDIS_SERVER:-redis-server}
 cli=${server%-server}-cli
 
-moddir=$(dirname "$(dpkg -L kamailio | grep '/modules/sl.so$')")
+moddir=$(sh scripts/moddir.sh)
 redis_pid=""
 kamailio_pid=""
 

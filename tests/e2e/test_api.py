@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-import sip
+from harness import sip
 from conftest import (Kamailio, ROOT, CFG_DIR, redis_and_kamailio,
                       wait_until)
 

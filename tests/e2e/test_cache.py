@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-import sip
+from harness import sip
 from conftest import CFG_DIR, Kamailio, Redis, cache_state, redis_and_kamailio, wait_until
 
 

@@ -33,10 +33,12 @@ import time
 import pytest
 
 import conftest
-import sip
 from conftest import ROOT, Kamailio, Redis, free_port, stop_process, wait_until
-from test_sentinel import MASTER, Sentinel
-from rcluster import resp
+from harness import sip
+from harness.rcluster import resp
+from harness.servers import Sentinel, SentinelGroup
+
+MASTER = Sentinel.MASTER
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIO = os.path.join(HERE, "sipp", "chaos_uac.xml")
@@ -410,32 +412,18 @@ SWITCH_LIMIT = 3.0
 def test_sentinel_failover_under_load(private_dir):
     old_target, new_target = "192.0.2.1:5060", "192.0.2.2:5060"
     old_contact, new_contact = "sip:alice@" + old_target, "sip:alice@" + new_target
-    master = Redis(os.path.join(private_dir, "master"))
-    replica = Redis(os.path.join(private_dir, "replica"),
-                    args=["--replicaof", "127.0.0.1", str(master.port)])
-    sentinels = []
+    group = SentinelGroup(private_dir)
+    master, replica = group.master, group.replica
     k = None
     load = None
     try:
-        master.start()
-        replica.start()
-        master.cli("SET", "route:alice", old_target)
-        assert wait_until(lambda: "master_link_status:up" in replica.cli("INFO", "replication"), 10)
-        assert wait_until(lambda: replica.cli("GET", "route:alice") == old_target, 5)
-        sentinels = [Sentinel(os.path.join(private_dir, "s%d" % i), master.port)
-                     for i in range(3)]
-        assert wait_until(lambda: all(s.master_port() == master.port for s in sentinels), 10)
-        assert wait_until(lambda: all(
-            "127.0.0.1" in s.cli("SENTINEL", "replicas", MASTER) for s in sentinels), 15)
         # the sentinels know each other: the switch reaches all of them
-        assert wait_until(lambda: all(
-            s.cli("SENTINEL", "sentinels", MASTER).count("127.0.0.1") >= 2
-            for s in sentinels), 15, 0.2)
+        sentinels = group.start(acquainted=True).sentinels
+        master.cli("SET", "route:alice", old_target)
+        assert wait_until(lambda: replica.cli("GET", "route:alice") == old_target, 5)
 
-        k = Kamailio(os.path.join(private_dir, "kamailio"), workers=WORKERS, defines={
-            "REDIS_SERVER": '"redis://127.0.0.1:1/0"',
-            "SENTINELS": '"%s"' % ",".join("127.0.0.1:%d" % s.port for s in sentinels),
-            "SENTINEL_MASTER": '"%s"' % MASTER}).start()
+        k = Kamailio(os.path.join(private_dir, "kamailio"), workers=WORKERS,
+                     defines=group.kamailio_defines()).start()
         for transport in ("udp", "tcp") * WORKERS:
             r = sip.request(k.port, user="alice", transport=transport)
             assert r is not None and r.code == 302 and r.contact_uris() == [old_contact], r
@@ -533,7 +521,4 @@ def test_sentinel_failover_under_load(private_dir):
             load.stop()
         if k:
             k.stop()
-        for s in sentinels:
-            s.stop()
-        replica.stop()
-        master.stop()
+        group.stop()

@@ -12,10 +12,9 @@ import time
 
 import pytest
 
-import callers
-import sip
+from harness import callers, sip
 from conftest import CFG_DIR, REDIS_CLI, Kamailio, Redis, free_port, stop_process, wait_until
-from rcluster import RedisCluster, keyslot
+from harness.rcluster import RedisCluster, keyslot
 
 PASSWORD = "cl-s3cret"
 FUNCTIONS_CFG = os.path.join(CFG_DIR, "functions.cfg")

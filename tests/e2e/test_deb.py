@@ -16,8 +16,8 @@ import tempfile
 
 import pytest
 
-import sip
-from conftest import DEBIAN_MODULE_DIR, ROOT, Redis, free_port, wait_until
+from harness import sip
+from conftest import DEBIAN_MODULE_DIR, ROOT, Kamailio, Redis
 
 PACKAGE = "kamailio-redisroute-module"
 INSTALLED_SO = os.path.join(DEBIAN_MODULE_DIR, "redisroute.so")
@@ -81,55 +81,14 @@ def remove_package():
                env=APT_ENV, timeout=180)
 
 
-class DebianKamailio:
+class DebianKamailio(Kamailio):
     """kamailio exactly as a Debian user starts it: Debian's default module
-    path (no -L), the cfg's defines given with -A as conftest does."""
+    path (no -L), the cfg's defines given with -A as conftest does, never
+    under a wrapper."""
 
     def __init__(self, workdir, cfg, redis_port):
-        self.port = free_port()
-        self.ctl = os.path.join(workdir, "kamailio_ctl")
-        self.logfile = os.path.join(workdir, "kamailio.log")
-        self.cmd = ["kamailio", "-f", cfg, "-DD", "-E", "-m", "64", "-M", "8",
-                    "-A", "SIP_PORT=%d" % self.port,
-                    "-A", 'CTL_SOCKET="unix:%s"' % self.ctl,
-                    "-A", 'REDIS_SERVER="redis://127.0.0.1:%d/0"' % redis_port]
-        self.proc = None
-        self.log_fh = None
-
-    def start(self):
-        self.log_fh = open(self.logfile, "ab")
-        self.proc = subprocess.Popen(self.cmd, stdout=self.log_fh,
-                                     stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        wait_until(lambda: self.proc.poll() is not None or self._ready(), 15, 0.1)
-        assert self.proc.poll() is None and self._ready(), \
-            "kamailio did not start with the packaged module:\n" + self.log()[-3000:]
-        return self
-
-    def _ready(self):
-        return (self.proc.poll() is None and
-                sip.request(self.port, "OPTIONS", user=None, timeout=0.3) is not None)
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)  # its own session: only ours
-                self.proc.wait(5)
-        self.proc = None
-        if self.log_fh:
-            self.log_fh.close()
-            self.log_fh = None
-
-    def log(self):
-        with open(self.logfile, "r", errors="replace") as f:
-            return f.read()
-
-    def kamcmd(self, *args):
-        r = run(["kamcmd", "-s", "unix:" + self.ctl] + list(args), timeout=10)
-        return r.returncode, (r.stdout + r.stderr).strip()
+        super().__init__(workdir, cfg, workers=None, own_module=False, wrapper=(),
+                         defines={"REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % redis_port})
 
     def mapped_redisroute(self):
         """Every redisroute.so file mapped by the running kamailio."""
@@ -197,7 +156,7 @@ def test_deb_installs_and_kamailio_loads_it_from_debian_module_dir():
         with open(cfg, "w") as f:
             f.write(CFG)
         kamailio = DebianKamailio(tmp, cfg, redis.port)
-        assert "-L" not in kamailio.cmd
+        assert "-L" not in kamailio.command()
         kamailio.start()
 
         r = sip.request(kamailio.port, "INVITE", user="alice")

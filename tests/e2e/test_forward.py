@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-import sip
-import sipua
+from harness import sip, sipua
 from conftest import REDIRECT_CFG, Kamailio, free_port, redis_and_kamailio
 
 PROXY_CFG = os.path.join(os.path.dirname(REDIRECT_CFG), "kamailio-proxy.cfg")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-import sipua
+from harness import sipua
 from conftest import REDIRECT_CFG, Kamailio, redis_and_kamailio, wait_until
 
 CALLER_CFG = os.path.join(os.path.dirname(REDIRECT_CFG), "kamailio-caller.cfg")

@@ -5,8 +5,7 @@ import os
 
 import pytest
 
-import sip
-import sipua
+from harness import sip, sipua
 from conftest import CFG_DIR, redis_and_kamailio
 
 

@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 
-import sip
+from harness import sip
 from conftest import REDIS_CLI, ROOT, free_port, wait_until
 
 

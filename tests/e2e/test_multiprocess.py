@@ -5,8 +5,7 @@ import os
 import re
 import socket
 
-import sip
-import rcluster
+from harness import rcluster, sip
 from conftest import CFG_DIR, Kamailio, Redis, cache_state, redis_and_kamailio, wait_until
 
 
@@ -89,8 +88,8 @@ class HeldConnection:
         assert self.cmd("AUTH", password) == "OK"
 
     def cmd(self, *args):
-        self.sock.sendall(rcluster._encode(list(args)))
-        return rcluster._read_reply(self.f)
+        self.sock.sendall(rcluster.encode(list(args)))
+        return rcluster.read_reply(self.f)
 
     def close(self):
         self.f.close()

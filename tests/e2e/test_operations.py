@@ -14,8 +14,7 @@ import time
 
 import pytest
 
-import callers
-import sip
+from harness import callers, sip
 from conftest import CFG_DIR, REDIRECT_CFG, Kamailio, Redis, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))

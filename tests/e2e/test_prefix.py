@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-import sip
+from harness import sip
 from conftest import CFG_DIR, redis_and_kamailio, wait_until
 
 

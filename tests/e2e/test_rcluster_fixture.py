@@ -5,7 +5,7 @@ ASK and then MOVED, a password works, and a node can go down and come back."""
 
 import pytest
 
-from rcluster import SLOTS, RedisCluster, RespError, crc16, keyslot, resp
+from harness.rcluster import SLOTS, RedisCluster, RespError, crc16, keyslot, resp
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ etc/kamailio.cfg, answers read off the wire."""
 
 import pytest
 
-import sip
+from harness import sip
 
 
 def invite(k, user="alice", **kw):

@@ -5,84 +5,30 @@ master, routes through it, and follows a forced failover
 import os
 import re
 import signal
-import subprocess
 import time
 
 import pytest
 
-import callers
-import conftest
-import sip
-from conftest import Kamailio, Redis, free_port, stop_process, wait_until
+from harness import callers, sip
+from harness.servers import Redis, Sentinel, SentinelGroup
+from conftest import Kamailio, free_port, wait_until
 
-MASTER = "rrmaster"
-
-
-class Sentinel:
-    def __init__(self, workdir, master_port, password=None):
-        self.workdir = workdir
-        self.port = free_port()
-        self.password = password
-        os.makedirs(workdir, exist_ok=True)
-        self.conf = os.path.join(workdir, "sentinel.conf")
-        with open(self.conf, "w") as f:
-            f.write("port %d\nbind 127.0.0.1\ndaemonize no\ndir %s\n"
-                    "logfile %s\n"
-                    "sentinel monitor %s 127.0.0.1 %d 2\n"
-                    "sentinel down-after-milliseconds %s 1000\n"
-                    "sentinel failover-timeout %s 4000\n"
-                    % (self.port, workdir, os.path.join(workdir, "sentinel.log"),
-                       MASTER, master_port, MASTER, MASTER))
-            if password:
-                f.write("requirepass %s\n" % password)
-        self.proc = subprocess.Popen([conftest.REDIS_SENTINEL, self.conf],
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-
-    def cli(self, *args):
-        auth = ["--no-auth-warning", "-a", self.password] if self.password else []
-        r = subprocess.run([conftest.REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port)]
-                           + auth + [str(a) for a in args], capture_output=True,
-                           text=True, timeout=10)
-        return r.stdout.strip()
-
-    def master_port(self):
-        out = self.cli("SENTINEL", "get-master-addr-by-name", MASTER).split()
-        return int(out[1]) if len(out) == 2 else None
-
-    def stop(self):
-        stop_process(self.proc)
+MASTER = Sentinel.MASTER
 
 
 @pytest.fixture(scope="module")
 def cluster(workdir):
-    base = os.path.join(workdir, "sentinel")
-    master = Redis(os.path.join(base, "master")).start()
-    replica = Redis(os.path.join(base, "replica"),
-                    args=["--replicaof", "127.0.0.1", str(master.port)]).start()
-    sentinels = []
+    group = SentinelGroup(os.path.join(workdir, "sentinel")).start()
     kam = None
     try:
-        assert wait_until(lambda: "master_link_status:up" in replica.cli("INFO", "replication"), 10)
-        sentinels = [Sentinel(os.path.join(base, "s%d" % i), master.port) for i in range(3)]
-        # every sentinel knows the master, its replica and the other sentinels
-        assert wait_until(lambda: all(s.master_port() == master.port for s in sentinels), 10)
-        assert wait_until(lambda: all(
-            "127.0.0.1" in s.cli("SENTINEL", "replicas", MASTER) for s in sentinels), 15)
-        kam = Kamailio(os.path.join(base, "kamailio"), defines={
-            # the URL's host and port are ignored with sentinels
-            "REDIS_SERVER": '"redis://127.0.0.1:1/0"',
-            "SENTINELS": '"%s"' % ",".join("127.0.0.1:%d" % s.port for s in sentinels),
-            "SENTINEL_MASTER": '"%s"' % MASTER,
-            "RETRY_INTERVAL": "200"}).start()
-        yield {"master": master, "replica": replica, "sentinels": sentinels, "kamailio": kam}
+        kam = Kamailio(os.path.join(workdir, "sentinel", "kamailio"),
+                       defines=dict(group.kamailio_defines(), RETRY_INTERVAL="200")).start()
+        yield {"master": group.master, "replica": group.replica,
+               "sentinels": group.sentinels, "kamailio": kam}
     finally:
         if kam:
             kam.stop()
-        for s in sentinels:
-            s.stop()
-        replica.stop()
-        master.stop()
+        group.stop()
 
 
 def current_master(c):

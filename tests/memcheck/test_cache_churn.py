@@ -22,11 +22,13 @@ import time
 
 import pytest
 
-E2E = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e")
-sys.path.insert(0, os.path.abspath(E2E))
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if TESTS not in sys.path:
+    sys.path.insert(0, TESTS)
 
-import sip  # noqa: E402
-from conftest import CFG_DIR, REDIRECT_CFG, Kamailio, Redis, cache_state, wait_until  # noqa: E402
+from harness import sip  # noqa: E402
+from harness.procs import wait_until  # noqa: E402
+from harness.servers import CFG_DIR, REDIRECT_CFG, Kamailio, Redis  # noqa: E402
 
 WAIT = 30  # s; valgrind makes every process 20-50x slower
 
@@ -69,7 +71,7 @@ def stack(workdir, request):
         k = Kamailio(os.path.join(d, "kamailio"), cfg=cfg, defines=defs)
         procs.append(k)
         k.start()
-        assert wait_until(lambda: cache_state(k) == "active", WAIT), k.log()[-2000:]
+        assert wait_until(lambda: k.cache_state() == "active", WAIT), k.log()[-2000:]
         return r, k
     try:
         yield start
@@ -166,12 +168,12 @@ def test_cache_lost_subscription_and_back(stack):
     r.cli("SET", "route:alice", "192.0.2.1")
     settles(k, "alice", ["sip:alice@192.0.2.1"])
     r.stop()
-    assert wait_until(lambda: cache_state(k) == "bypassed", WAIT)
+    assert wait_until(lambda: k.cache_state() == "bypassed", WAIT)
     assert answer(k, "alice") == 503
     r2 = Redis(r.workdir + "2", port=r.port).start()
     try:
         r2.cli("SET", "route:alice", "192.0.2.2")
-        assert wait_until(lambda: cache_state(k) == "active", WAIT)
+        assert wait_until(lambda: k.cache_state() == "active", WAIT)
         # the worker that answered 503 retries only after retry_interval
         time.sleep(0.3)
         settles(k, "alice", ["sip:alice@192.0.2.2"])

@@ -9,7 +9,7 @@
     finally:
         c.stop()
 
-Every redis-server started here is stopped by its PID (conftest.stop_process);
+Every redis-server started here is stopped by its PID (procs.stop_process);
 every wait is bounded in count and time. Structured queries (CLUSTER SLOTS,
 MIGRATE, ...) go through a tiny RESP client on a socket; `cli` and `cli_c`
 run redis-cli as an operator would. Python 3 standard library only."""
@@ -19,7 +19,8 @@ import signal
 import socket
 import subprocess
 
-from conftest import REDIS_CLI, REDIS_SERVER, free_port, stop_process, wait_until
+from .procs import forget, free_port, spawn, stop_process, wait_until
+from .servers import REDIS_CLI, REDIS_SERVER
 
 SLOTS = 16384
 
@@ -65,7 +66,7 @@ class RespError(Exception):
         return self.message.split(" ", 1)[0]
 
 
-def _encode(args):
+def encode(args):
     out = [b"*%d\r\n" % len(args)]
     for a in args:
         if isinstance(a, bytes):
@@ -78,7 +79,7 @@ def _encode(args):
     return b"".join(out)
 
 
-def _read_reply(f):
+def read_reply(f):
     line = f.readline()
     if not line.endswith(b"\r\n"):
         raise ConnectionError("connection closed mid-reply")
@@ -101,7 +102,7 @@ def _read_reply(f):
         n = int(rest)
         if n < 0:
             return None
-        return [_read_reply(f) for _ in range(n)]
+        return [read_reply(f) for _ in range(n)]
     raise ConnectionError("unexpected RESP type %r" % line[:20])
 
 
@@ -112,12 +113,12 @@ def resp(port, *commands, password=None, timeout=5.0):
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         f = s.makefile("rb")
         if password is not None:
-            s.sendall(_encode(["AUTH", password]))
-            r = _read_reply(f)
+            s.sendall(encode(["AUTH", password]))
+            r = read_reply(f)
             if isinstance(r, RespError):
                 raise r
-        s.sendall(b"".join(_encode(list(c)) for c in commands))
-        return [_read_reply(f) for _ in commands]
+        s.sendall(b"".join(encode(list(c)) for c in commands))
+        return [read_reply(f) for _ in commands]
 
 
 def _text(v):
@@ -188,9 +189,8 @@ class RedisCluster:
 
     def _spawn(self, port):
         os.makedirs(self.node_dir(port), exist_ok=True)
-        self.procs[port] = subprocess.Popen(
-            self._server_cmd(port), stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+        self.procs[port] = spawn(self._server_cmd(port),
+                                 os.path.join(self.node_dir(port), "redis.out"))
         proc = self.procs[port]
         wait_until(lambda: proc.poll() is not None or self._pingable(port), 10)
         if not self._pingable(port):
@@ -273,6 +273,7 @@ class RedisCluster:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait(5)
+            forget(proc)
         self.procs[port] = None
 
     def restart_node(self, port):

@@ -6,7 +6,7 @@ cluster node hangs."""
 import threading
 import time
 
-import sip
+from . import sip
 
 # what the stall tests measured, printed at the end of the run (conftest)
 REPORT = []

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 
-import sip
+from . import sip
 
 
 def _header(raw, name):
@@ -150,19 +150,12 @@ class UAC:
         self.sock.close()
 
     def _send(self, method, ruri, to, cseq, routes=(), dest=None, branch=None):
-        branch = branch or "z9hG4bK" + uuid.uuid4().hex
-        lines = ["%s %s SIP/2.0" % (method, ruri),
-                 "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport" % (self.port, branch),
-                 "Max-Forwards: 70",
-                 "From: <sip:caller@127.0.0.1>;tag=%s" % self.from_tag,
-                 "To: %s" % to,
-                 "Call-ID: %s" % self.call_id,
-                 "CSeq: %d %s" % (cseq, method),
-                 "Contact: <sip:caller@127.0.0.1:%d>" % self.port]
-        lines += ["Route: %s" % r for r in routes]
-        lines.append("Content-Length: 0")
-        self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(),
-                         dest or ("127.0.0.1", self.proxy_port))
+        branch = branch or sip.new_branch()
+        data = sip.build_request(method, ruri, self.port, cseq=cseq, to=to,
+                                 headers=["Route: %s" % r for r in routes],
+                                 call_id=self.call_id, from_tag=self.from_tag,
+                                 branch=branch)
+        self.sock.sendto(data, dest or ("127.0.0.1", self.proxy_port))
         return branch
 
     def _final(self, timeout, method):

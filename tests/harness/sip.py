@@ -56,18 +56,28 @@ class Response:
         return "<Response %d %s>" % (self.code, self.reason)
 
 
+def new_branch():
+    return "z9hG4bK" + uuid.uuid4().hex
+
+
 def build_request(method, ruri, local_port, transport="UDP", headers=None,
-                  body="", cseq=1, call_id=None, to_tag=None):
-    branch = "z9hG4bK" + uuid.uuid4().hex
+                  body="", cseq=1, call_id=None, to_tag=None, to=None,
+                  from_tag=None, branch=None):
+    """A request from caller@127.0.0.1:local_port; `headers` (whole lines)
+    go after Contact. to: the To value (default: the R-URI's, or nobody
+    when it has no user, with to_tag); call_id, from_tag, branch: new ones
+    unless given."""
+    branch = branch or new_branch()
     call_id = call_id or uuid.uuid4().hex
-    to = "<%s>" % ruri if "@" in ruri else "<sip:nobody@127.0.0.1>"
-    if to_tag:
-        to += ";tag=" + to_tag
+    if to is None:
+        to = "<%s>" % ruri if "@" in ruri else "<sip:nobody@127.0.0.1>"
+        if to_tag:
+            to += ";tag=" + to_tag
     lines = [
         "%s %s SIP/2.0" % (method, ruri),
         "Via: SIP/2.0/%s 127.0.0.1:%d;branch=%s;rport" % (transport, local_port, branch),
         "Max-Forwards: 70",
-        "From: <sip:caller@127.0.0.1>;tag=%s" % uuid.uuid4().hex[:8],
+        "From: <sip:caller@127.0.0.1>;tag=%s" % (from_tag or uuid.uuid4().hex[:8]),
         "To: %s" % to,
         "Call-ID: %s" % call_id,
         "CSeq: %d %s" % (cseq, method),

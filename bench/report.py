@@ -1,0 +1,271 @@
+"""The bench's report: the machine it ran on, the medians over the rounds,
+the tables of results.md, the chart bench.png (python3-matplotlib) and
+results.json."""
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import time
+
+from measure import ROOT, log
+from harness.servers import REDIS_SERVER
+
+
+def _output(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout
+    except OSError:
+        return ""
+
+
+def _cpu_and_memory():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem = "?"
+    with open("/proc/meminfo") as f:
+        m = re.search(r"MemTotal:\s+(\d+)", f.read())
+        if m:
+            mem = "%.0f GiB" % (int(m.group(1)) / 1048576.0)
+    return model, mem
+
+
+def machine():
+    """What ran the bench: CPUs, memory, OS, the versions, the commit."""
+    model, mem = _cpu_and_memory()
+    kam = _output(["kamailio", "-v"]).splitlines()
+    sipp = _output(["sipp", "-v"]).strip()
+    rev = _output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
+    dirty = _output(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"]).strip()
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[:3]
+    os_name = "?"
+    if os.path.exists("/etc/os-release"):
+        with open("/etc/os-release") as f:
+            os_name = f.read().split('PRETTY_NAME="')[1].split('"')[0]
+    return {
+        "cpus": os.cpu_count(), "cpu": model, "memory": mem,
+        "kernel": os.uname().release, "os": os_name,
+        "kamailio": kam[0].replace("version: ", "").strip() if kam else "?",
+        "redis": _output([REDIS_SERVER, "--version"]).split(" sha=")[0].strip(),
+        "sipp": sipp.splitlines()[0].strip() if sipp else "?",
+        "valgrind": _output(["valgrind", "--version"]).strip(),
+        "commit": rev + ("+changes" if dirty else ""),
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "load": load,
+    }
+
+
+def med(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v, spec="%.0f", none="-"):
+    return none if v is None else spec % v
+
+
+def ratio(v, ref, spec="%.2f"):
+    if v is None or not ref:
+        return "-"
+    return spec % (v / ref) + "x"
+
+
+def _summary(r):
+    rounds = r["rounds"]
+
+    def at(f):
+        return med([x["at_max"].get(f) for x in rounds])
+
+    def fixed(f):
+        return med([x["fixed"][f] for x in rounds])
+    return {
+        "max_rate": med([x["max_rate"] for x in rounds]),
+        "bounded": any(x["first_failing"] for x in rounds),
+        "p50": fixed("p50_ms"), "p99": fixed("p99_ms"),
+        "kam_us": fixed("kam_cpu_us"), "redis_us": fixed("redis_cpu_us"),
+        "cmds": fixed("redis_cmds"),
+        "max_kam_us": at("kam_us"), "max_redis_us": at("redis_us"),
+        "max_sipp_us": at("sipp_us"),
+        "instr": r.get("instr_tlsf"),
+        "instr_qm": r.get("instr_qm"),
+        "rates": ["%s%d" % ("" if x["first_failing"] else ">=", x["max_rate"])
+                  for x in rounds],
+        "fixed_fail": sum(x["fixed"]["calls"] - x["fixed"]["ok"] for x in rounds),
+        "fixed_calls": sum(x["fixed"]["calls"] for x in rounds),
+    }
+
+
+def summarize(results, order):
+    """{config key: medians over its rounds} ({"na": why} for one that did not run)."""
+    return {key: {"na": results[key]["na"]} if results[key].get("na") else _summary(results[key])
+            for key in order}
+
+
+def _cpu(r):
+    if not r or r.get("na") or r.get("kam_us") is None:
+        return None
+    return r["kam_us"] + (r["redis_us"] or 0)
+
+
+def _main_table(rows, order, names):
+    a, b = rows.get("a", {}), rows.get("b", {})
+    lines = ["| config | max calls/s | vs (a) | p50 ms | p99 ms | instr/call | extra instr vs (a) "
+             "| kamailio CPU µs/call | redis CPU µs/call | CPU kamailio+redis vs (a) | vs (b) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for key in order:
+        r = rows[key]
+        label = "(%s) %s" % (key, names[key])
+        if r.get("na"):
+            lines.append("| %s | %s |%s" % (label, r["na"], " |" * 9))
+            continue
+        lines.append("| %s | %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            label, "" if r["bounded"] else ">=", fmt(r["max_rate"]),
+            ratio(r["max_rate"], a.get("max_rate")),
+            fmt(r["p50"], "%.3f"), fmt(r["p99"], "%.3f"),
+            "-" if r["instr"] is None else "{:,.0f}".format(r["instr"]),
+            "-" if key == "a" or r["instr"] is None or a.get("instr") is None
+            else "{:+,.0f}".format(r["instr"] - a["instr"]),
+            fmt(r["kam_us"], "%.1f"), fmt(r["redis_us"], "%.1f"),
+            ratio(_cpu(r), _cpu(a)), ratio(_cpu(r), _cpu(b))))
+    return lines
+
+
+def _detail_table(rows, order, names, rate):
+    a = rows.get("a", {})
+    lines = ["| config | max calls/s per round | at max: kamailio CPU µs/call | redis | sipp "
+             "| redis commands/call (Lua's included) | p50 vs (a) | p99 vs (a) | instr vs (a) "
+             "| instr/call with qm | vs (a) | calls failed at %d/s |" % rate,
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for key in order:
+        r = rows[key]
+        if r.get("na"):
+            continue
+        lines.append("| (%s) %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d of %d |" % (
+            key, names[key], ", ".join(r["rates"]), fmt(r["max_kam_us"], "%.1f"),
+            fmt(r["max_redis_us"], "%.1f"), fmt(r["max_sipp_us"], "%.1f"),
+            fmt(r["cmds"], "%.2f"), ratio(r["p50"], a.get("p50")), ratio(r["p99"], a.get("p99")),
+            ratio(r["instr"], a.get("instr")),
+            "-" if r["instr_qm"] is None else "{:,.0f}".format(r["instr_qm"]),
+            ratio(r["instr_qm"], a.get("instr_qm")), r["fixed_fail"], r["fixed_calls"]))
+    return lines
+
+
+def table(rows, order, names, rate):
+    """The two Markdown tables of results.md."""
+    return "\n".join(_main_table(rows, order, names) + [""] +
+                     _detail_table(rows, order, names, rate))
+
+
+def _chart_panels(ax, rows, keys, col, rate):
+    x = range(len(keys))
+    v = [rows[k]["max_rate"] or 0 for k in keys]
+    ax[0].bar(x, v, color=col)
+    for i, k in enumerate(keys):
+        pts = [float(p.lstrip(">=")) for p in rows[k]["rates"]]
+        ax[0].plot([i] * len(pts), pts, "k.", ms=6)
+        ax[0].text(i, v[i], "%d" % v[i], ha="center", va="bottom")
+    ax[0].set_title("highest call rate, < 0.1% failed calls")
+    ax[0].set_ylabel("calls/s (median; dots: rounds)")
+    w = 0.38
+    p50 = [rows[k]["p50"] or 0 for k in keys]
+    p99 = [rows[k]["p99"] or 0 for k in keys]
+    ax[1].bar([i - w / 2 for i in x], p50, w, label="p50", color=col, alpha=0.6)
+    ax[1].bar([i + w / 2 for i in x], p99, w, label="p99", color=col)
+    ax[1].set_title("response time INVITE -> 302 at %d calls/s" % rate)
+    ax[1].set_ylabel("ms")
+    ax[1].legend(["p50", "p99"])
+    kam = [rows[k]["kam_us"] or 0 for k in keys]
+    red = [rows[k]["redis_us"] or 0 for k in keys]
+    ax[2].bar(x, kam, color=col, label="kamailio")
+    ax[2].bar(x, red, bottom=kam, color="#ff7f0e", label="redis-server")
+    ax[2].set_title("CPU per call at %d calls/s" % rate)
+    ax[2].set_ylabel("µs")
+    ax[2].legend()
+
+
+def chart(rows, order, names, path, title, rate):
+    """bench.png: max rate, p50/p99 and CPU per call, one bar per config;
+    False without python3-matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("bench: python3-matplotlib is missing, no chart")
+        return False
+    keys = [k for k in order if not rows[k].get("na")]
+    colors = ["#7f7f7f", "#d62728", "#1f77b4", "#2ca02c"]
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4.8))
+    _chart_panels(ax, rows, keys, [colors["abcd".index(k)] for k in keys], rate)
+    for a_ in ax:
+        a_.set_xticks(list(range(len(keys))))
+        a_.set_xticklabels(["(%s)\n%s" % (k, names[k]) for k in keys], fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def head(mach):
+    """The machine line at the top of results.md."""
+    return ("Machine: %d CPUs (%s), %s RAM, %s, kernel %s; %s, %s, %s, %s. "
+            "Commit %s, %s; load average at start %s." % (
+                mach["cpus"], mach["cpu"], mach["memory"], mach["os"], mach["kernel"],
+                mach["kamailio"].split(" (")[0], mach["redis"], mach["sipp"].rstrip("."),
+                mach["valgrind"], mach["commit"], mach["date"], " ".join(mach["load"])))
+
+
+def chart_title(mach):
+    return "redisroute bench: %d CPUs (%s), %s, %s; %s" % (
+        mach["cpus"], mach["cpu"], mach["kamailio"].split(" (")[0], mach["redis"], mach["date"])
+
+
+def how(s, mach, done_rounds, total):
+    """How it was measured, under the tables; s: the run's settings."""
+    return "\n".join([
+        "- %d routes in redis-server (60%% string, 25%% list of 3, 15%% sorted set of 3); "
+        "calls go to a random working set of %d of them. kamailio: `children=%d`, -m 64 -M 8, "
+        "UDP on 127.0.0.1; sipp, kamailio and redis-server share the %d CPUs. A call is an "
+        "INVITE answered 302 and its ACK." % (s.routes, s.ws, s.workers, mach["cpus"]),
+        "- max calls/s: sipp open loop, no retransmissions (a lost request fails the call), "
+        "%gs steps; the highest rate with < 0.1%% failed calls at which sipp keeps >= 97%% of "
+        "the rate (\">=\": no step above it failed). Median of %d round(s), configs "
+        "interleaved, a fresh kamailio each time." % (s.step_secs, done_rounds),
+        "- p50/p99: INVITE -> 302 at %d calls/s (open loop from Python; kernel receive "
+        "timestamps). CPU per call: kamailio (all its processes) and redis-server, "
+        "/proc/<pid>/task/*/schedstat over that run; \"at max\": over the highest step "
+        "that held, sipp from its rusage." % s.rate,
+        "- kamailio runs with its default memory manager (qm) in the rate, latency and CPU "
+        "runs%s." % (" (here: -x %s -X %s, BENCH_MM)" % (s.mm_run, s.mm_run) if s.mm_run else ""),
+        "- instr/call: callgrind, the SIP worker of a 1-worker kamailio with -x tlsf -X tlsf "
+        "(\"with qm\": -x qm -X qm, the default), (Ir(W+N2 calls) - Ir(W+N1 calls)) / (N2-N1) "
+        "after W warm-up calls, the measured calls going to the warm-up's users again (so (d) "
+        "answers from its cache): %s." % ", ".join(
+            "%s W=%d N1=%d N2=%d" % ((mm,) + tuple(c)) for mm, c in s.cg_runs),
+        "- %s run: %.0f s." % ("quick (BENCH_QUICK=1)" if s.quick else "full", total)])
+
+
+def write(s, mach, results, order, names, total):
+    """results.md, results.json and bench.png into s.out, and the same on
+    the console. The summary rows."""
+    rows = summarize(results, order)
+    tbl = table(rows, order, names, s.rate)
+    done_rounds = max([len(results[k]["rounds"]) for k in order] or [0])
+    top, text = head(mach), how(s, mach, done_rounds, total)
+    with open(os.path.join(s.out, "results.md"), "w") as f:
+        f.write("# redisroute bench\n\n%s\n\n%s\n\n%s\n" % (top, tbl, text))
+    with open(os.path.join(s.out, "results.json"), "w") as f:
+        json.dump({"machine": mach, "results": results, "summary": rows,
+                   "seconds": total, "quick": s.quick}, f, indent=1, default=str)
+    has_png = chart(rows, order, names, os.path.join(s.out, "bench.png"), chart_title(mach), s.rate)
+    for part in ("", top, "", tbl, "", text, ""):
+        log(part)
+    log("bench: wrote %s/results.md, results.json%s (%.0f s)" % (
+        s.out, ", bench.png" if has_png else "", total))
+    return rows
