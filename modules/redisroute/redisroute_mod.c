@@ -288,7 +288,9 @@ static int mod_init(void)
 	pfx.default_key = redisroute_prefix_default_key;
 	if(pfx.default_key.s == NULL)
 		pfx.default_key.len = 0;
-	if(rr_lookup_init(&redisroute_key_prefix, redisroute_max_targets, &pfx) < 0)
+	if(rr_lookup_init(&redisroute_key_prefix, redisroute_max_targets, &pfx,
+			   cfg.cluster ? &rr_cluster_backend : &rr_single_backend)
+			< 0)
 		return -1;
 	if(rr_funcs_init() < 0)
 		return -1;
@@ -319,10 +321,7 @@ static int child_init(int rank)
 	/* processes that never route get a connection on first use (RPC) */
 	if(rank == PROC_INIT || rank == PROC_MAIN || rank == PROC_TCP_MAIN)
 		return 0;
-	if(rr_conn_cfg()->cluster)
-		rr_cluster_child_init();
-	else
-		rr_conn_child_init();
+	rr_lookup_backend()->child_init();
 	return 0;
 }
 

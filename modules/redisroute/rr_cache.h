@@ -36,7 +36,7 @@
 
 #include "core/str.h"
 
-#include "rr_lookup.h"
+#include "rr_result.h"
 
 /* In mod_init: size entries at most (0: no cache), ttl seconds (0: none). */
 int rr_cache_init(int size, int ttl);

@@ -34,7 +34,8 @@
 
 #include "rr_cluster.h"
 #include "rr_conn.h"
-#include "rr_lookup.h"
+#include "rr_backend.h"
+#include "rr_eval.h"
 #include "rr_slot.h"
 #include "rr_stats.h"
 
@@ -280,13 +281,13 @@ static redisContext *rr_cnode_ctx(int i)
 		return NULL;
 	}
 	r = redisCommandArgv(
-			n->ctx, rr_lookup_script_load_argv(argv, lens), argv, lens);
+			n->ctx, rr_eval_load_argv(argv, lens), argv, lens);
 	if(r == NULL) {
 		rr_cnode_down(i, n->ctx->errstr[0] ? n->ctx->errstr : "no reply");
 		return NULL;
 	}
 	/* an error (NOPERM) surfaces with the first lookup */
-	rr_lookup_script_loaded(r);
+	rr_eval_loaded(r);
 	freeReplyObject(r);
 	rr_cnode_up(i);
 	return n->ctx;
@@ -528,7 +529,7 @@ static void rr_group_append(rr_group_t *g)
 	ctx = rr_cnode_ctx(g->node);
 	if(ctx == NULL)
 		return;
-	argc = rr_lookup_script_argv(0, g->nkeys, g->keys, g->klens, argv, lens);
+	argc = rr_eval_argv(0, g->nkeys, g->keys, g->klens, argv, lens);
 	g->sent = (redisAppendCommandArgv(ctx, argc, argv, lens) == REDIS_OK);
 }
 
@@ -583,7 +584,7 @@ static redisReply *rr_group_resend(
 
 	if(ctx == NULL)
 		return NULL;
-	argc = rr_lookup_script_argv(eval, g->nkeys, g->keys, g->klens, argv, lens);
+	argc = rr_eval_argv(eval, g->nkeys, g->keys, g->klens, argv, lens);
 	/* ASKING holds for the next command only: both go in one write */
 	if((asking && redisAppendCommandArgv(ctx, 1, ask, NULL) != REDIS_OK)
 			|| redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK)
@@ -780,3 +781,6 @@ void rr_cluster_get_status(rr_cluster_status_t *st)
 	}
 	lock_release(&_rr_cl->lock);
 }
+
+const rr_backend_t rr_cluster_backend = {
+		"cluster", rr_cluster_child_init, rr_cluster_eval};

@@ -34,7 +34,9 @@
 #include "core/locking.h"
 #include "core/mem/shm_mem.h"
 
+#include "rr_backend.h"
 #include "rr_conn.h"
+#include "rr_eval.h"
 
 typedef struct rr_conn_shared
 {
@@ -577,3 +579,40 @@ void rr_conn_get_status(rr_conn_status_t *st)
 	memcpy(st->master, _rr_conn_shared->master, sizeof(st->master));
 	lock_release(&_rr_conn_shared->lock);
 }
+
+/* Runs the lookup script: EVALSHA, and on NOSCRIPT (script cache flushed,
+ * Redis restarted) EVAL, which caches it again. */
+static redisReply *rr_conn_eval(
+		int nkeys, const char **keys, const size_t *klens)
+{
+	const char *argv[RR_SCRIPT_ARGV_MAX];
+	size_t lens[RR_SCRIPT_ARGV_MAX];
+	redisReply *r;
+	int argc;
+
+	if(!rr_eval_is_loaded()) {
+		argc = rr_eval_load_argv(argv, lens);
+		r = rr_conn_command(argc, argv, lens);
+		if(r == NULL)
+			return NULL;
+		if(rr_eval_loaded(r) < 0) {
+			/* an error reply (e.g. NOPERM): pass it to the caller */
+			if(r->type == REDIS_REPLY_ERROR)
+				return r;
+			freeReplyObject(r);
+			return NULL;
+		}
+		freeReplyObject(r);
+	}
+	argc = rr_eval_argv(0, nkeys, keys, klens, argv, lens);
+	r = rr_conn_command(argc, argv, lens);
+	if(rr_reply_is_error(r, "NOSCRIPT")) {
+		freeReplyObject(r);
+		argc = rr_eval_argv(1, nkeys, keys, klens, argv, lens);
+		r = rr_conn_command(argc, argv, lens);
+	}
+	return r;
+}
+
+const rr_backend_t rr_single_backend = {
+		"single", rr_conn_child_init, rr_conn_eval};

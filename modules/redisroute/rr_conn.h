@@ -46,23 +46,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "rr_url.h"
-
-typedef struct rr_conn_cfg
-{
-	rr_server_url_t url; /* with sentinels: credentials and db only */
-	rr_hostport_t sentinels[RR_SENTINELS_MAX];
-	int nsentinels; /* 0: connect to url directly */
-	char sentinel_master[128];
-	char sentinel_password[RR_URL_CRED_MAX];
-	int cluster; /* 1: url and cluster_seeds are nodes of a Redis Cluster */
-	rr_hostport_t cluster_seeds[RR_SENTINELS_MAX]; /* besides url's node */
-	int ncluster_seeds;
-	int cluster_max_redirects; /* MOVED/ASK/TRYAGAIN hops per lookup */
-	int connect_timeout_ms;
-	int command_timeout_ms;
-	int retry_interval_ms;
-} rr_conn_cfg_t;
+#include "rr_config.h"
 
 /* An up/down state shared between processes. Only the process that flips
  * it logs, so an outage gives one line, not one per process or request.

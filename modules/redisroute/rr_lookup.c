@@ -39,8 +39,8 @@
 
 #include "redisroute.h"
 #include "rr_cache.h"
-#include "rr_cluster.h"
 #include "rr_conn.h"
+#include "rr_eval.h"
 #include "rr_lookup.h"
 #include "rr_notify.h"
 #include "rr_stats.h"
@@ -49,45 +49,12 @@
 #error "RR_URI_MAX must equal Kamailio's MAX_URI_SIZE"
 #endif
 
-/* KEYS = the candidate keys, best first (one key for an exact lookup; the
- * longest prefix first, then the default key, for a prefix lookup);
- * ARGV[1] = entries to read; ARGV[2] = longest entry kept whole (longer ones
- * are cut to ARGV[2] + 1 bytes, still too long, so they are rejected on our
- * side). Returns {'none'} when no candidate exists, else {type, {entries},
- * index of the key}; a sorted set's entries alternate member and score,
- * highest score first; a type that holds no route comes with no entries. */
-static const char _rr_script[] =
-		"local n = tonumber(ARGV[1])\n"
-		"local m = tonumber(ARGV[2])\n"
-		"for k = 1, #KEYS do\n"
-		"  local t = redis.call('TYPE', KEYS[k]).ok\n"
-		"  if t ~= 'none' then\n"
-		"    local v\n"
-		"    if t == 'string' then v = {redis.call('GETRANGE', KEYS[k], 0, "
-		"m)}\n"
-		"    elseif t == 'list' then v = redis.call('LRANGE', KEYS[k], 0, n - "
-		"1)\n"
-		"    elseif t == 'zset' then\n"
-		"      v = redis.call('ZREVRANGE', KEYS[k], 0, n - 1, 'WITHSCORES')\n"
-		"    else return {t, {}, k} end\n"
-		"    for i = 1, #v do\n"
-		"      if #v[i] > m then v[i] = string.sub(v[i], 1, m + 1) end\n"
-		"    end\n"
-		"    return {t, v, k}\n"
-		"  end\n"
-		"end\n"
-		"return {'none'}\n";
-
 static char _rr_prefix[RR_PREFIX_MAX];
 static int _rr_prefix_len = 0;
 static int _rr_max_targets = 8;
+static const rr_backend_t *_rr_backend = &rr_single_backend;
 static rr_prefix_cfg_t _rr_pfx;
 static char _rr_default_key[RR_KEY_MAX];
-static char _rr_fetch_arg[16]; /* ARGV[1] */
-static char _rr_maxlen_arg[16];
-/* "1" .. "33": the numkeys argument, formatted once, not per lookup */
-static char _rr_numkeys_arg[RR_CANDIDATES_MAX + 1][4]; /* ARGV[2] */
-static char _rr_sha[41] = {0}; /* per process: SHA1 of the loaded script */
 
 /* per process: recently reported bad targets, so that a bad entry in a busy
  * key is logged once, not once per request */
@@ -99,11 +66,9 @@ static struct
 	time_t when;
 } _rr_bad_log[RR_BAD_LOG_SLOTS];
 
-int rr_lookup_init(
-		const str *prefix, int max_targets, const rr_prefix_cfg_t *pfx)
+int rr_lookup_init(const str *prefix, int max_targets,
+		const rr_prefix_cfg_t *pfx, const rr_backend_t *backend)
 {
-	int i;
-
 	if(prefix->len < 0 || prefix->len >= RR_PREFIX_MAX) {
 		LM_ERR("key_prefix longer than %d bytes\n", RR_PREFIX_MAX - 1);
 		return -1;
@@ -112,6 +77,8 @@ int rr_lookup_init(
 		memcpy(_rr_prefix, prefix->s, prefix->len);
 	_rr_prefix_len = prefix->len;
 	_rr_max_targets = max_targets;
+	_rr_backend = backend;
+	rr_eval_init();
 	memset(&_rr_pfx, 0, sizeof(_rr_pfx));
 	if(pfx != NULL && pfx->on) {
 		_rr_pfx = *pfx;
@@ -128,11 +95,12 @@ int rr_lookup_init(
 			memcpy(_rr_default_key, pfx->default_key.s, pfx->default_key.len);
 		_rr_pfx.default_key.s = _rr_default_key;
 	}
-	for(i = 0; i <= RR_CANDIDATES_MAX; i++)
-		snprintf(_rr_numkeys_arg[i], sizeof(_rr_numkeys_arg[i]), "%d", i);
-	snprintf(_rr_fetch_arg, sizeof(_rr_fetch_arg), "%d", RR_FETCH_MAX);
-	snprintf(_rr_maxlen_arg, sizeof(_rr_maxlen_arg), "%d", RR_URI_MAX - 1);
 	return 0;
+}
+
+const rr_backend_t *rr_lookup_backend(void)
+{
+	return _rr_backend;
 }
 
 int rr_lookup_prefix_mode(void)
@@ -211,93 +179,6 @@ static void rr_add_target(const str *key, const redisReply *e, int q,
 	res->t[res->n].uri.len = len;
 	res->t[res->n].q = q;
 	res->n++;
-}
-
-int rr_lookup_script_argv(int eval, int nkeys, const char **keys,
-		const size_t *klens, const char **argv, size_t *lens)
-{
-	int i, argc = 0;
-
-	if(!eval && _rr_sha[0] == '\0')
-		eval = 1;
-	argv[argc] = eval ? "EVAL" : "EVALSHA";
-	lens[argc++] = eval ? 4 : 7;
-	argv[argc] = eval ? _rr_script : _rr_sha;
-	lens[argc++] = eval ? sizeof(_rr_script) - 1 : 40;
-	argv[argc] = _rr_numkeys_arg[nkeys];
-	lens[argc++] = strlen(_rr_numkeys_arg[nkeys]);
-	for(i = 0; i < nkeys; i++) {
-		argv[argc] = keys[i];
-		lens[argc++] = klens[i];
-	}
-	argv[argc] = _rr_fetch_arg;
-	lens[argc++] = strlen(_rr_fetch_arg);
-	argv[argc] = _rr_maxlen_arg;
-	lens[argc++] = strlen(_rr_maxlen_arg);
-	return argc;
-}
-
-int rr_lookup_script_load_argv(const char **argv, size_t *lens)
-{
-	argv[0] = "SCRIPT";
-	lens[0] = 6;
-	argv[1] = "LOAD";
-	lens[1] = 4;
-	argv[2] = _rr_script;
-	lens[2] = sizeof(_rr_script) - 1;
-	return 3;
-}
-
-int rr_lookup_script_loaded(const redisReply *r)
-{
-	if(r == NULL || r->type != REDIS_REPLY_STRING || r->len != 40)
-		return -1;
-	memcpy(_rr_sha, r->str, 40);
-	_rr_sha[40] = '\0';
-	return 0;
-}
-
-int rr_reply_is_error(const redisReply *r, const char *prefix)
-{
-	size_t len = strlen(prefix);
-
-	return r != NULL && r->type == REDIS_REPLY_ERROR && r->len >= len
-		   && memcmp(r->str, prefix, len) == 0;
-}
-
-/* Runs the script for the candidate keys: EVALSHA, and on NOSCRIPT (script
- * cache flushed, Redis restarted) EVAL, which caches it again. */
-static redisReply *rr_eval(int nkeys, const char **keys, const size_t *klens)
-{
-	const char *argv[RR_SCRIPT_ARGV_MAX];
-	size_t lens[RR_SCRIPT_ARGV_MAX];
-	redisReply *r;
-	int argc;
-
-	if(rr_conn_cfg()->cluster)
-		return rr_cluster_eval(nkeys, keys, klens);
-	if(_rr_sha[0] == '\0') {
-		argc = rr_lookup_script_load_argv(argv, lens);
-		r = rr_conn_command(argc, argv, lens);
-		if(r == NULL)
-			return NULL;
-		if(rr_lookup_script_loaded(r) < 0) {
-			/* an error reply (e.g. NOPERM): pass it to the caller */
-			if(r->type == REDIS_REPLY_ERROR)
-				return r;
-			freeReplyObject(r);
-			return NULL;
-		}
-		freeReplyObject(r);
-	}
-	argc = rr_lookup_script_argv(0, nkeys, keys, klens, argv, lens);
-	r = rr_conn_command(argc, argv, lens);
-	if(rr_reply_is_error(r, "NOSCRIPT")) {
-		freeReplyObject(r);
-		argc = rr_lookup_script_argv(1, nkeys, keys, klens, argv, lens);
-		r = rr_conn_command(argc, argv, lens);
-	}
-	return r;
 }
 
 /* Turns the script's reply into validated targets. */
@@ -460,7 +341,7 @@ static int rr_lookup_untimed(
 		}
 	}
 
-	r = rr_eval(ncand, pkeys, plens);
+	r = _rr_backend->eval(ncand, pkeys, plens);
 	if(r == NULL) {
 		rr_stats_inc(RR_STAT_ERRORS);
 		return RR_UNAVAILABLE;

@@ -39,7 +39,7 @@
 
 #include "rr_cache.h"
 #include "rr_conn.h"
-#include "rr_lookup.h"
+#include "rr_config.h"
 #include "rr_notify.h"
 #include "rr_sub.h"
 

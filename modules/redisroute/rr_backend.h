@@ -1,0 +1,52 @@
+/*
+ * Copyright (C) 2026 redisroute authors
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+/*
+ * redisroute - where lookups go: one Redis (directly or through Sentinel),
+ * or a Redis Cluster, chosen once in mod_init, so that the lookup code never
+ * asks which
+ */
+
+#ifndef _RR_BACKEND_H_
+#define _RR_BACKEND_H_
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+typedef struct rr_backend
+{
+	const char *name;
+	/* In child_init: this process's first connections. */
+	void (*child_init)(void);
+	/* Runs the lookup script (rr_eval.h) over the candidate keys. Returns
+	 * its reply (maybe an error reply), or NULL when Redis is unavailable;
+	 * the caller frees it. Waits at most command_timeout per node asked. */
+	redisReply *(*eval)(int nkeys, const char **keys, const size_t *klens);
+} rr_backend_t;
+
+/* rr_conn.c: one server, or the master the sentinels name */
+extern const rr_backend_t rr_single_backend;
+/* rr_cluster.c: the master of each key's slot */
+extern const rr_backend_t rr_cluster_backend;
+
+#endif

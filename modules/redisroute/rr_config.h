@@ -1,0 +1,79 @@
+/*
+ * Copyright (C) 2026 redisroute authors
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+/*
+ * redisroute - the module's configuration as its files share it: hard
+ * bounds, return codes and the configuration structures mod_init fills
+ */
+
+#ifndef _RR_CONFIG_H_
+#define _RR_CONFIG_H_
+
+#include "core/str.h"
+
+#include "rr_url.h"
+
+/* return codes shared by every script function (the README and the docbook document them) */
+#define RR_OK 1
+#define RR_NO_ROUTE -1
+#define RR_UNAVAILABLE -2
+#define RR_BAD_DATA -3
+#define RR_NOT_APPLICABLE -4
+#define RR_RELAY_FAILED -5
+
+/* hard bounds: max_targets may not exceed RR_TARGETS_MAX; at most
+ * RR_FETCH_MAX entries of one key are read, invalid ones included */
+#define RR_TARGETS_MAX 32
+#define RR_FETCH_MAX 64
+#define RR_KEY_MAX 256
+#define RR_PREFIX_MAX 128
+/* prefix matching: the most candidate keys one lookup tries (the longest
+ * prefixes, then the default key) */
+#define RR_CANDIDATES_MAX 33
+/* the lookup script's argv: command, script, numkeys, keys, 2 arguments */
+#define RR_SCRIPT_ARGV_MAX (RR_CANDIDATES_MAX + 5)
+
+typedef struct rr_prefix_cfg
+{
+	int on;			 /* 0: exact key only */
+	int max_length;	 /* longest prefix tried (the key is cut to it) */
+	int min_length;	 /* shortest prefix tried */
+	str default_key; /* tried last; empty: none */
+} rr_prefix_cfg_t;
+
+typedef struct rr_conn_cfg
+{
+	rr_server_url_t url; /* with sentinels: credentials and db only */
+	rr_hostport_t sentinels[RR_SENTINELS_MAX];
+	int nsentinels; /* 0: connect to url directly */
+	char sentinel_master[128];
+	char sentinel_password[RR_URL_CRED_MAX];
+	int cluster; /* 1: url and cluster_seeds are nodes of a Redis Cluster */
+	rr_hostport_t cluster_seeds[RR_SENTINELS_MAX]; /* besides url's node */
+	int ncluster_seeds;
+	int cluster_max_redirects; /* MOVED/ASK/TRYAGAIN hops per lookup */
+	int connect_timeout_ms;
+	int command_timeout_ms;
+	int retry_interval_ms;
+} rr_conn_cfg_t;
+
+#endif

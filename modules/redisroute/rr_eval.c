@@ -1,0 +1,134 @@
+/*
+ * Copyright (C) 2026 redisroute authors
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+/*
+ * redisroute - the lookup script: its text, its SHA1, its argv, and the
+ * checks of Redis's replies to it. A leaf: the single-node and the cluster
+ * backends both send it.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "rr_eval.h"
+
+/* KEYS = the candidate keys, best first (one key for an exact lookup; the
+ * longest prefix first, then the default key, for a prefix lookup);
+ * ARGV[1] = entries to read; ARGV[2] = longest entry kept whole (longer ones
+ * are cut to ARGV[2] + 1 bytes, still too long, so they are rejected on our
+ * side). Returns {'none'} when no candidate exists, else {type, {entries},
+ * index of the key}; a sorted set's entries alternate member and score,
+ * highest score first; a type that holds no route comes with no entries. */
+static const char _rr_script[] =
+		"local n = tonumber(ARGV[1])\n"
+		"local m = tonumber(ARGV[2])\n"
+		"for k = 1, #KEYS do\n"
+		"  local t = redis.call('TYPE', KEYS[k]).ok\n"
+		"  if t ~= 'none' then\n"
+		"    local v\n"
+		"    if t == 'string' then v = {redis.call('GETRANGE', KEYS[k], 0, "
+		"m)}\n"
+		"    elseif t == 'list' then v = redis.call('LRANGE', KEYS[k], 0, n - "
+		"1)\n"
+		"    elseif t == 'zset' then\n"
+		"      v = redis.call('ZREVRANGE', KEYS[k], 0, n - 1, 'WITHSCORES')\n"
+		"    else return {t, {}, k} end\n"
+		"    for i = 1, #v do\n"
+		"      if #v[i] > m then v[i] = string.sub(v[i], 1, m + 1) end\n"
+		"    end\n"
+		"    return {t, v, k}\n"
+		"  end\n"
+		"end\n"
+		"return {'none'}\n";
+
+static char _rr_fetch_arg[16]; /* ARGV[1] */
+static char _rr_maxlen_arg[16];
+/* "1" .. "33": the numkeys argument, formatted once, not per lookup */
+static char _rr_numkeys_arg[RR_CANDIDATES_MAX + 1][4]; /* ARGV[2] */
+static char _rr_sha[41] = {0}; /* per process: SHA1 of the loaded script */
+
+void rr_eval_init(void)
+{
+	int i;
+
+	for(i = 0; i <= RR_CANDIDATES_MAX; i++)
+		snprintf(_rr_numkeys_arg[i], sizeof(_rr_numkeys_arg[i]), "%d", i);
+	snprintf(_rr_fetch_arg, sizeof(_rr_fetch_arg), "%d", RR_FETCH_MAX);
+	snprintf(_rr_maxlen_arg, sizeof(_rr_maxlen_arg), "%d", RR_URI_MAX - 1);
+}
+
+int rr_eval_argv(int eval, int nkeys, const char **keys,
+		const size_t *klens, const char **argv, size_t *lens)
+{
+	int i, argc = 0;
+
+	if(!eval && _rr_sha[0] == '\0')
+		eval = 1;
+	argv[argc] = eval ? "EVAL" : "EVALSHA";
+	lens[argc++] = eval ? 4 : 7;
+	argv[argc] = eval ? _rr_script : _rr_sha;
+	lens[argc++] = eval ? sizeof(_rr_script) - 1 : 40;
+	argv[argc] = _rr_numkeys_arg[nkeys];
+	lens[argc++] = strlen(_rr_numkeys_arg[nkeys]);
+	for(i = 0; i < nkeys; i++) {
+		argv[argc] = keys[i];
+		lens[argc++] = klens[i];
+	}
+	argv[argc] = _rr_fetch_arg;
+	lens[argc++] = strlen(_rr_fetch_arg);
+	argv[argc] = _rr_maxlen_arg;
+	lens[argc++] = strlen(_rr_maxlen_arg);
+	return argc;
+}
+
+int rr_eval_load_argv(const char **argv, size_t *lens)
+{
+	argv[0] = "SCRIPT";
+	lens[0] = 6;
+	argv[1] = "LOAD";
+	lens[1] = 4;
+	argv[2] = _rr_script;
+	lens[2] = sizeof(_rr_script) - 1;
+	return 3;
+}
+
+int rr_eval_is_loaded(void)
+{
+	return _rr_sha[0] != '\0';
+}
+
+int rr_eval_loaded(const redisReply *r)
+{
+	if(r == NULL || r->type != REDIS_REPLY_STRING || r->len != 40)
+		return -1;
+	memcpy(_rr_sha, r->str, 40);
+	_rr_sha[40] = '\0';
+	return 0;
+}
+
+int rr_reply_is_error(const redisReply *r, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	return r != NULL && r->type == REDIS_REPLY_ERROR && r->len >= len
+		   && memcmp(r->str, prefix, len) == 0;
+}

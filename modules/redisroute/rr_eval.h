@@ -1,0 +1,56 @@
+/*
+ * Copyright (C) 2026 redisroute authors
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+/*
+ * redisroute - the lookup script (EVALSHA/EVAL over the candidate keys)
+ *
+ * KEYS are the candidate keys, best first; the reply is {'none'}, or
+ * {type, {entries}, index of the key that exists}. Per process, the SHA1 of
+ * the script once a SCRIPT LOAD answered.
+ */
+
+#ifndef _RR_EVAL_H_
+#define _RR_EVAL_H_
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#include "rr_config.h"
+#include "rr_target.h"
+
+/* In mod_init: formats the fixed arguments once. */
+void rr_eval_init(void);
+/* EVALSHA (EVAL when eval is set, or when the script is not loaded yet)
+ * over keys into argv/lens (room for RR_SCRIPT_ARGV_MAX); returns argc. */
+int rr_eval_argv(int eval, int nkeys, const char **keys, const size_t *klens,
+		const char **argv, size_t *lens);
+/* SCRIPT LOAD of the script; returns argc. */
+int rr_eval_load_argv(const char **argv, size_t *lens);
+/* 1 once this process knows the script's SHA1. */
+int rr_eval_is_loaded(void);
+/* Records the SHA1 a SCRIPT LOAD replied; -1 when r is no SHA1. */
+int rr_eval_loaded(const redisReply *r);
+/* 1 when r is an error reply starting with prefix ("NOSCRIPT", ...). */
+int rr_reply_is_error(const redisReply *r, const char *prefix);
+
+#endif
