@@ -122,6 +122,8 @@ redisContext *rr_conn_open_host(
  * mode: the caller drops its connections). */
 int rr_conn_reconnect_take(void);
 
+/* Milliseconds on CLOCK_MONOTONIC: the one clock of every interval, retry
+ * and timeout the module keeps (never the wall clock, which may jump). */
 long long rr_conn_now_ms(void);
 
 /* Drops this process's connection and retries at once on next use. */

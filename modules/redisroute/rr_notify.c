@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/cfg/cfg_struct.h"
@@ -77,14 +76,6 @@ int rr_notify_init(
 	return 0;
 }
 
-static long long rr_notify_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* How many FLUSHALL, FLUSHDB and SWAPDB Redis has run; -1 on failure. */
 static long long rr_notify_flush_count(void)
 {
@@ -120,7 +111,7 @@ static int rr_notify_check(void)
 
 	if(rr_conn_reconnect_pending())
 		return 1;
-	now = rr_notify_now_ms();
+	now = rr_conn_now_ms();
 	if(now - _rr_notify_checked_ms < RR_NOTIFY_FLUSH_CHECK_MS)
 		return 0;
 	_rr_notify_checked_ms = now;
@@ -262,7 +253,7 @@ static void rr_notify_loop(void)
 		}
 		_rr_notify_side = rr_conn_open_side();
 		_rr_notify_flushes = rr_notify_flush_count();
-		_rr_notify_checked_ms = rr_notify_now_ms();
+		_rr_notify_checked_ms = rr_conn_now_ms();
 		if(_rr_notify_flushes < 0) {
 			rr_notify_drop_side();
 			rr_conn_reset();
@@ -299,7 +290,7 @@ static void rr_notify_worker_close(void)
 	if(_rr_wsub != NULL)
 		redisFree(_rr_wsub);
 	_rr_wsub = NULL;
-	_rr_wsub_next_ms = rr_notify_now_ms() + _rr_notify_retry_ms;
+	_rr_wsub_next_ms = rr_conn_now_ms() + _rr_notify_retry_ms;
 }
 
 static int rr_notify_worker_open(void)
@@ -308,7 +299,7 @@ static int rr_notify_worker_open(void)
 	redisReply *r;
 	int ok;
 
-	if(rr_notify_now_ms() < _rr_wsub_next_ms)
+	if(rr_conn_now_ms() < _rr_wsub_next_ms)
 		return -1;
 	_rr_wsub = rr_conn_open_side();
 	if(_rr_wsub == NULL) {

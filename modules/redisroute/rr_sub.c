@@ -27,23 +27,15 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
 
+#include "rr_conn.h"
 #include "rr_sub.h"
 
 #define RR_SUB_IDLE_MS 1000
 #define RR_SUB_DEAD_MS 3000
-
-static long long rr_sub_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const redisReply *rr_sub_payload(
 		const redisReply *r, const redisReply **channel)
@@ -70,7 +62,7 @@ const redisReply *rr_sub_payload(
 void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 		int (*stop)(void))
 {
-	long long last = rr_sub_now_ms(), pinged = 0;
+	long long last = rr_conn_now_ms(), pinged = 0;
 	const char *ping[1] = {"PING"};
 
 	while(ctx != NULL && !ctx->err) {
@@ -88,7 +80,7 @@ void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 			on_message(reply);
 			freeReplyObject(reply);
 			reply = NULL;
-			last = rr_sub_now_ms();
+			last = rr_conn_now_ms();
 		}
 		if(ctx->err || (stop != NULL && stop()))
 			return;
@@ -101,7 +93,7 @@ void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 				continue;
 			return;
 		}
-		now = rr_sub_now_ms();
+		now = rr_conn_now_ms();
 		if(rc > 0) {
 			if(redisBufferRead(ctx) != REDIS_OK)
 				return;
