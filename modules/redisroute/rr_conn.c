@@ -248,7 +248,7 @@ void rr_conn_reset(void)
 	_rr_next_attempt_ms = 0;
 }
 
-/* Runs one set-up command (AUTH, SELECT) on a fresh connection. Returns 0,
+/* Runs one set-up command (SELECT) on a fresh connection. Returns 0,
  * or -1 with err set. */
 static int rr_conn_setup_cmd(
 		redisContext *ctx, int argc, const char **argv, char *err, int errlen)
@@ -258,7 +258,7 @@ static int rr_conn_setup_cmd(
 
 	r = redisCommandArgv(ctx, argc, argv, NULL);
 	if(r == NULL) {
-		snprintf(err, errlen, "%s: %s", argv[0],
+		snprintf(err, errlen, "%s: %.100s", argv[0],
 				ctx->errstr[0] ? ctx->errstr : "no reply");
 		return -1;
 	}
@@ -269,49 +269,75 @@ static int rr_conn_setup_cmd(
 	return ok ? 0 : -1;
 }
 
-/* Connects to host:port (or the unix socket path) with the connect and
- * command timeouts, and authenticates. Returns the context, or NULL with
- * err set. */
-static redisContext *rr_conn_open(
-		const char *host, int port, const char *path, char *err, int errlen)
+redisContext *rr_conn_dial(const char *host, int port, const char *path,
+		const char *user, const char *password, int *stage, char *detail,
+		int detail_len)
 {
-	const rr_server_url_t *url = &_rr_conn_cfg.url;
 	struct timeval tv = rr_ms_to_tv(_rr_conn_cfg.connect_timeout_ms);
 	struct timeval cmd_tv = rr_ms_to_tv(_rr_conn_cfg.command_timeout_ms);
+	const char *argv[3] = {"AUTH", user, password};
+	int argc = 3;
 	redisContext *ctx;
+	redisReply *r;
 
+	*stage = RR_DIAL_CONNECT;
 	if(path != NULL)
 		ctx = redisConnectUnixWithTimeout(path, tv);
 	else
 		ctx = redisConnectWithTimeout(host, port, tv);
 	if(ctx == NULL) {
-		snprintf(err, errlen, "connect: out of memory");
+		snprintf(detail, detail_len, "out of memory");
 		return NULL;
 	}
 	if(ctx->err) {
-		snprintf(err, errlen, "connect: %s", ctx->errstr);
+		snprintf(detail, detail_len, "%s", ctx->errstr);
 		redisFree(ctx);
 		return NULL;
 	}
 	if(redisSetTimeout(ctx, cmd_tv) != REDIS_OK) {
-		snprintf(err, errlen, "connect: cannot set the command timeout");
+		snprintf(detail, detail_len, "cannot set the command timeout");
 		redisFree(ctx);
 		return NULL;
 	}
-	if(url->password[0] != '\0') {
-		const char *argv[3] = {"AUTH", url->user, url->password};
-		int rc;
-		if(url->user[0] != '\0') {
-			rc = rr_conn_setup_cmd(ctx, 3, argv, err, errlen);
-		} else {
-			argv[1] = url->password;
-			rc = rr_conn_setup_cmd(ctx, 2, argv, err, errlen);
-		}
-		if(rc < 0) {
-			redisFree(ctx);
-			return NULL;
-		}
+	if(password[0] == '\0')
+		return ctx;
+	*stage = RR_DIAL_AUTH;
+	if(user[0] == '\0') {
+		/* AUTH <password>: the default user */
+		argv[1] = password;
+		argc = 2;
 	}
+	r = redisCommandArgv(ctx, argc, argv, NULL);
+	if(r == NULL || r->type == REDIS_REPLY_ERROR) {
+		if(r == NULL)
+			snprintf(detail, detail_len, "%s",
+					ctx->errstr[0] ? ctx->errstr : "no reply");
+		else
+			snprintf(detail, detail_len, "%.*s", (int)r->len, r->str);
+		if(r)
+			freeReplyObject(r);
+		redisFree(ctx);
+		return NULL;
+	}
+	freeReplyObject(r);
+	return ctx;
+}
+
+/* A connection to a Redis node (not a sentinel): the server URL's
+ * credentials. Returns the context, or NULL with err set to "connect:
+ * detail" or "AUTH: detail". */
+static redisContext *rr_conn_open(
+		const char *host, int port, const char *path, char *err, int errlen)
+{
+	const rr_server_url_t *url = &_rr_conn_cfg.url;
+	char detail[256];
+	int stage;
+	redisContext *ctx = rr_conn_dial(host, port, path, url->user, url->password,
+			&stage, detail, sizeof(detail));
+
+	if(ctx == NULL)
+		snprintf(err, errlen, "%s: %s",
+				stage == RR_DIAL_AUTH ? "AUTH" : "connect", detail);
 	return ctx;
 }
 

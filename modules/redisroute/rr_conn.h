@@ -113,6 +113,19 @@ redisContext *rr_conn_context(void);
  * db), for the caller to use and redisFree(); NULL on failure. */
 redisContext *rr_conn_open_side(void);
 
+/* Opens a connection: to host:port, or to the unix socket path when path is
+ * not NULL, with the connect and command timeouts, then AUTH [user]
+ * password unless password is empty. Every connection the module opens, to
+ * Redis and to the sentinels, is opened here; the callers differ only in the
+ * credentials (the server URL's user and password, or sentinel_password) and
+ * in how they word a failure. Returns the context, or NULL with *stage set
+ * to what failed and detail to why ("Connection refused", "WRONGPASS ..."). */
+#define RR_DIAL_CONNECT 1 /* the connect, or setting the command timeout */
+#define RR_DIAL_AUTH 2
+redisContext *rr_conn_dial(const char *host, int port, const char *path,
+		const char *user, const char *password, int *stage, char *detail,
+		int detail_len);
+
 /* A connection to one node (cluster mode): connect and command timeouts,
  * AUTH with the server URL's credentials. NULL with err set on failure. */
 redisContext *rr_conn_open_host(
