@@ -37,6 +37,7 @@
 #include "core/mod_fix.h"
 #include "core/pt.h"
 #include "core/sr_module.h"
+#include "core/ut.h"
 
 #include "api.h"
 #include "redisroute.h"
@@ -333,19 +334,15 @@ static void mod_destroy(void)
 	rr_conn_destroy();
 }
 
-/* Parses a reply code; -1 when it is not a number in 300..399. */
+/* Parses a reply code of three digits; -1 when it is not a number in
+ * 300..399 (a "+30" that str2int() takes is out of that range). */
 static int rr_code_parse(const str *s)
 {
-	int i, code = 0;
+	unsigned int code;
 
-	if(s->len != 3)
+	if(s->len != 3 || str2int((str *)s, &code) < 0)
 		return -1;
-	for(i = 0; i < 3; i++) {
-		if(s->s[i] < '0' || s->s[i] > '9')
-			return -1;
-		code = code * 10 + (s->s[i] - '0');
-	}
-	return (code >= 300 && code <= 399) ? code : -1;
+	return (code >= 300 && code <= 399) ? (int)code : -1;
 }
 
 /* The code may be a literal or hold pseudo-variables ("$hdr(X-Code)"): a
