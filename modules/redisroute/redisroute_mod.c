@@ -233,7 +233,7 @@ static int rr_cluster_cfg(rr_conn_cfg_t *cfg)
 		return 0;
 	cfg->ncluster_seeds = rr_hostports_parse(redisroute_cluster_seeds.s,
 			redisroute_cluster_seeds.len, 6379, cfg->cluster_seeds,
-			RR_SENTINELS_MAX, &err);
+			RR_CLUSTER_SEEDS_MAX, &err);
 	if(cfg->ncluster_seeds < 0) {
 		LM_ERR("bad modparam cluster_seeds '%.*s': %s\n",
 				redisroute_cluster_seeds.len, redisroute_cluster_seeds.s, err);

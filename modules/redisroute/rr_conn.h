@@ -54,7 +54,7 @@ typedef struct rr_conn_cfg
 	char sentinel_master[128];
 	char sentinel_password[RR_URL_CRED_MAX];
 	int cluster; /* 1: url and cluster_seeds are nodes of a Redis Cluster */
-	rr_hostport_t cluster_seeds[RR_SENTINELS_MAX]; /* besides url's node */
+	rr_hostport_t cluster_seeds[RR_CLUSTER_SEEDS_MAX]; /* besides url's node */
 	int ncluster_seeds;
 	int cluster_max_redirects; /* MOVED/ASK/TRYAGAIN hops per lookup */
 	int connect_timeout_ms;
