@@ -40,7 +40,7 @@
 #include "rr_conn.h"
 #include "rr_lookup.h"
 #include "rr_notify.h"
-#include "rr_sub.h"
+#include "rr_pubsub.h"
 
 static char _rr_notify_pattern[64 + 2 * RR_PREFIX_MAX];
 static int _rr_notify_retry_ms = 1000;
@@ -103,7 +103,7 @@ static long long rr_notify_flush_count(void)
 	return total;
 }
 
-/* rr_sub_listen()'s stop(): a reconnect was asked for, or the side
+/* rr_pubsub_listen()'s stop(): a reconnect was asked for, or the side
  * connection failed (1); empties the cache after a flush (0). */
 static int rr_notify_check(void)
 {
@@ -226,7 +226,7 @@ static void rr_notify_handle(const redisReply *r)
 	const char *sep;
 	str key;
 
-	if(rr_sub_payload(r, &ch) == NULL)
+	if(rr_pubsub_payload(r, &ch) == NULL)
 		return; /* pong, subscription confirmations */
 	sep = strstr(ch->str, "__:");
 	if(sep == NULL)
@@ -269,7 +269,7 @@ static void rr_notify_loop(void)
 		lost_logged = 0;
 		/* a failover (redisroute.reconnect, +switch-master) ends the
 		 * subscription too: the new master's changes are not on it */
-		rr_sub_listen(rr_conn_context(), rr_notify_handle, rr_notify_check);
+		rr_pubsub_listen(rr_conn_context(), rr_notify_handle, rr_notify_check);
 		rr_cache_set_active(0);
 		rr_cache_flush();
 		rr_notify_drop_side();

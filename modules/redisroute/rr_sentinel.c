@@ -34,8 +34,8 @@
 #include "core/pt.h"
 #include "core/sr_module.h"
 
+#include "rr_pubsub.h"
 #include "rr_sentinel.h"
-#include "rr_sub.h"
 
 /* Connects to sentinel idx, with sentinel_password. Returns the context, or
  * NULL with err set (a refused AUTH is said as such, not read later as a
@@ -114,7 +114,7 @@ int rr_sentinel_watch_init(void)
 static void rr_sentinel_on_message(const redisReply *r)
 {
 	const rr_conn_cfg_t *cfg = rr_conn_cfg();
-	const redisReply *payload = rr_sub_payload(r, NULL);
+	const redisReply *payload = rr_pubsub_payload(r, NULL);
 	size_t n = strlen(cfg->sentinel_master);
 
 	if(payload == NULL || payload->len <= n
@@ -147,7 +147,7 @@ static void rr_sentinel_watch_loop(void)
 					cfg->sentinels[idx].host, cfg->sentinels[idx].port);
 			failing = 0;
 			freeReplyObject(r);
-			rr_sub_listen(ctx, rr_sentinel_on_message, NULL);
+			rr_pubsub_listen(ctx, rr_sentinel_on_message, NULL);
 			/* a switch may have happened while no sentinel was watched:
 			 * the workers find out on their next failure or the next
 			 * demotion; nothing is lost by asking once more */

@@ -32,12 +32,12 @@
 #include "core/dprint.h"
 
 #include "rr_conn.h"
-#include "rr_sub.h"
+#include "rr_pubsub.h"
 
-#define RR_SUB_IDLE_MS 1000
-#define RR_SUB_DEAD_MS 3000
+#define RR_PUBSUB_IDLE_MS 1000
+#define RR_PUBSUB_DEAD_MS 3000
 
-const redisReply *rr_sub_payload(
+const redisReply *rr_pubsub_payload(
 		const redisReply *r, const redisReply **channel)
 {
 	size_t first;
@@ -59,7 +59,7 @@ const redisReply *rr_sub_payload(
 	return r->element[first + 1];
 }
 
-void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
+void rr_pubsub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 		int (*stop)(void))
 {
 	long long last = rr_conn_now_ms(), pinged = 0;
@@ -87,7 +87,7 @@ void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 		pfd.fd = ctx->fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		rc = poll(&pfd, 1, RR_SUB_IDLE_MS);
+		rc = poll(&pfd, 1, RR_PUBSUB_IDLE_MS);
 		if(rc < 0) {
 			if(errno == EINTR)
 				continue;
@@ -99,9 +99,9 @@ void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 				return;
 			continue;
 		}
-		if(now - last >= RR_SUB_DEAD_MS)
+		if(now - last >= RR_PUBSUB_DEAD_MS)
 			return;
-		if(now - pinged >= RR_SUB_IDLE_MS) {
+		if(now - pinged >= RR_PUBSUB_IDLE_MS) {
 			LM_DBG("pub/sub connection idle: keepalive PING\n");
 			if(redisAppendCommandArgv(ctx, 1, ping, NULL) != REDIS_OK)
 				return;
