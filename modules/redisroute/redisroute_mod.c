@@ -26,7 +26,7 @@
  *
  * This file holds only the export tables, the parameters, the module's
  * life cycle and the thin cfg/KEMI/C API wrappers; the data path is
- * rr_funcs.c (SIP) -> rr_lookup.c (key -> targets) -> rr_conn.c (Redis),
+ * rr_script.c (SIP) -> rr_lookup.c (key -> targets) -> rr_conn.c (Redis),
  * with rr_target.c validating every target.
  */
 
@@ -44,11 +44,11 @@
 #include "rr_cache.h"
 #include "rr_cluster.h"
 #include "rr_conn.h"
-#include "rr_funcs.h"
 #include "rr_lookup.h"
 #include "rr_notify.h"
 #include "rr_pv.h"
 #include "rr_rpc.h"
+#include "rr_script.h"
 #include "rr_sentinel.h"
 #include "rr_stats.h"
 
@@ -291,7 +291,7 @@ static int mod_init(void)
 		pfx.default_key.len = 0;
 	if(rr_lookup_init(&redisroute_key_prefix, redisroute_max_targets, &pfx) < 0)
 		return -1;
-	if(rr_funcs_init() < 0)
+	if(rr_script_init() < 0)
 		return -1;
 	if(cfg.nsentinels > 0 && rr_sentinel_watch_init() < 0)
 		return -1;
