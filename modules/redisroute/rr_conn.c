@@ -226,17 +226,17 @@ redisContext *rr_conn_context(void)
 	return _rr_ctx;
 }
 
-redisContext *rr_conn_open_side(void)
+redisContext *rr_conn_open_extra(void)
 {
 	char host[RR_URL_HOST_MAX];
 	char err[128];
 	int port = 0;
-	redisContext *side = rr_conn_establish(host, &port, err, sizeof(err));
+	redisContext *extra = rr_conn_establish(host, &port, err, sizeof(err));
 
 	/* the caller retries; the process's own connection is not affected */
-	if(side == NULL)
+	if(extra == NULL)
 		rr_conn_note_error("second connection", err, (int)strlen(err));
-	return side;
+	return extra;
 }
 
 void rr_conn_reset(void)
@@ -392,7 +392,7 @@ static int rr_conn_check_role(redisContext *ctx, char *err, int errlen)
 /* Opens a connection the way this process's own is opened: with sentinels,
  * to the master they name (host and port are set to it), checked with ROLE;
  * then AUTH and SELECT. Changes no state of this process or the shared one,
- * so a failed second connection is no outage. Returns the context, or NULL
+ * so a failed extra connection is no outage. Returns the context, or NULL
  * with err set. */
 static redisContext *rr_conn_establish(
 		char *host, int *port, char *err, int errlen)

@@ -109,9 +109,13 @@ void rr_conn_note_error(const char *what, const char *detail, int detail_len);
  * subscribed reads. */
 redisContext *rr_conn_context(void);
 
-/* A second connection, set up like this process's own (same node, AUTH,
- * db), for the caller to use and redisFree(); NULL on failure. */
-redisContext *rr_conn_open_side(void);
+/* An extra connection, beside this process's own and set up like it (same
+ * node, AUTH, db), for what cannot share that one: the cache's subscriptions
+ * (a subscribed connection takes no other command) and the notifier's INFO
+ * reads beside its subscription. For the caller to use and redisFree(); NULL
+ * on failure, which the status RPC shows as "second connection: ..." but
+ * which is no outage of this process's own. */
+redisContext *rr_conn_open_extra(void);
 
 /* Opens a connection: to host:port, or to the unix socket path when path is
  * not NULL, with the connect and command timeouts, then AUTH [user]

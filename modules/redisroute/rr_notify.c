@@ -47,10 +47,11 @@ static int _rr_notify_retry_ms = 1000;
 static int _rr_notify_flush_all = 0;
 
 /* FLUSHALL, FLUSHDB and SWAPDB change keys without any keyspace
- * notification; Redis counts them in INFO commandstats, which a side
- * connection reads every RR_NOTIFY_FLUSH_CHECK_MS */
+ * notification; Redis counts them in INFO commandstats, which an extra
+ * connection (the subscribed one takes no INFO) reads every
+ * RR_NOTIFY_FLUSH_CHECK_MS */
 #define RR_NOTIFY_FLUSH_CHECK_MS 500
-static redisContext *_rr_notify_side = NULL;
+static redisContext *_rr_notify_stats = NULL;
 static long long _rr_notify_flushes = 0;
 static long long _rr_notify_checked_ms = 0;
 
@@ -86,9 +87,9 @@ static long long rr_notify_flush_count(void)
 	long long total = 0;
 	int i;
 
-	if(_rr_notify_side == NULL)
+	if(_rr_notify_stats == NULL)
 		return -1;
-	r = redisCommandArgv(_rr_notify_side, 2, argv, NULL);
+	r = redisCommandArgv(_rr_notify_stats, 2, argv, NULL);
 	if(r == NULL || r->type != REDIS_REPLY_STRING) {
 		if(r)
 			freeReplyObject(r);
@@ -103,7 +104,7 @@ static long long rr_notify_flush_count(void)
 	return total;
 }
 
-/* rr_pubsub_listen()'s stop(): a reconnect was asked for, or the side
+/* rr_pubsub_listen()'s stop(): a reconnect was asked for, or the INFO
  * connection failed (1); empties the cache after a flush (0). */
 static int rr_notify_check(void)
 {
@@ -126,11 +127,11 @@ static int rr_notify_check(void)
 	return 0;
 }
 
-static void rr_notify_drop_side(void)
+static void rr_notify_drop_stats(void)
 {
-	if(_rr_notify_side != NULL)
-		redisFree(_rr_notify_side);
-	_rr_notify_side = NULL;
+	if(_rr_notify_stats != NULL)
+		redisFree(_rr_notify_stats);
+	_rr_notify_stats = NULL;
 }
 
 /* Notifications are on when the flags hold K (keyspace channel) and every
@@ -251,11 +252,11 @@ static void rr_notify_loop(void)
 			usleep((useconds_t)_rr_notify_retry_ms * 1000);
 			continue;
 		}
-		_rr_notify_side = rr_conn_open_side();
+		_rr_notify_stats = rr_conn_open_extra();
 		_rr_notify_flushes = rr_notify_flush_count();
 		_rr_notify_checked_ms = rr_conn_now_ms();
 		if(_rr_notify_flushes < 0) {
-			rr_notify_drop_side();
+			rr_notify_drop_stats();
 			rr_conn_reset();
 			usleep((useconds_t)_rr_notify_retry_ms * 1000);
 			continue;
@@ -272,7 +273,7 @@ static void rr_notify_loop(void)
 		rr_pubsub_listen(rr_conn_context(), rr_notify_handle, rr_notify_check);
 		rr_cache_set_active(0);
 		rr_cache_flush();
-		rr_notify_drop_side();
+		rr_notify_drop_stats();
 		if(!lost_logged)
 			LM_ERR("cache: lost the keyspace notification subscription; the "
 				   "cache is empty and bypassed until it is back\n");
@@ -301,7 +302,7 @@ static int rr_notify_worker_open(void)
 
 	if(rr_conn_now_ms() < _rr_wsub_next_ms)
 		return -1;
-	_rr_wsub = rr_conn_open_side();
+	_rr_wsub = rr_conn_open_extra();
 	if(_rr_wsub == NULL) {
 		rr_notify_worker_close();
 		return -1;
