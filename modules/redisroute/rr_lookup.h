@@ -33,7 +33,8 @@
 
 #include "rr_target.h"
 
-/* return codes shared by every script function (SPEC.md) */
+/* return codes shared by every script function (README.md's "Return codes",
+ * the docbook's Functions) */
 #define RR_OK 1
 #define RR_NO_ROUTE -1
 #define RR_UNAVAILABLE -2
