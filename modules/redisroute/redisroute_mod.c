@@ -310,6 +310,7 @@ static int mod_init(void)
 
 static int child_init(int rank)
 {
+	/* the main process forks the module's own processes; it never routes */
 	if(rank == PROC_MAIN) {
 		if(rr_conn_cfg()->nsentinels > 0 && rr_sentinel_watch_fork() < 0)
 			return -1;
@@ -317,8 +318,12 @@ static int child_init(int rank)
 			return -1;
 		return 0;
 	}
-	/* processes that never route get a connection on first use (RPC) */
-	if(rank == PROC_INIT || rank == PROC_MAIN || rank == PROC_TCP_MAIN)
+	/* PROC_INIT (still the main process) and tcp main never look anything
+	 * up: no connection. Every other process connects now, RPC processes
+	 * (ctl, jsonrpcs) included; one whose attempt fails tries again on a
+	 * later use (retry_interval), and one forked without child_init (the
+	 * cache notifier) connects on first use. */
+	if(rank == PROC_INIT || rank == PROC_TCP_MAIN)
 		return 0;
 	if(rr_conn_cfg()->cluster)
 		rr_cluster_child_init();

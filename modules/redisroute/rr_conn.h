@@ -24,9 +24,10 @@
  * redisroute - the per-process Redis connection
  *
  * Each Kamailio process has its own connection, opened in child_init (or on
- * first use, for RPC processes). A transport failure or a timeout drops it and
- * marks it down; it is retried at most every retry_interval ms, so that while
- * Redis is down a request costs no network wait at all. The up/down state is
+ * first use, in a process forked without it). A transport failure or a
+ * timeout drops it and marks it down; it is retried at most every
+ * retry_interval ms, so that while Redis is down a request costs no network
+ * wait at all. The up/down state is
  * shared between processes only for logging (one line per outage and per
  * recovery) and for the status RPC.
  *
