@@ -33,8 +33,6 @@
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
-#include "core/pt.h"
-#include "core/sr_module.h"
 
 #include "rr_cache.h"
 #include "rr_conn.h"
@@ -72,8 +70,7 @@ int rr_notify_init(
 	_rr_notify_pattern[n] = '\0';
 	_rr_notify_retry_ms = retry_interval_ms > 0 ? retry_interval_ms : 1000;
 	_rr_notify_flush_all = flush_all;
-	register_procs(1);
-	cfg_register_child(1);
+	rr_pubsub_proc_register();
 	return 0;
 }
 
@@ -245,6 +242,10 @@ static void rr_notify_loop(void)
 {
 	int lost_logged = 0;
 
+	/* the window between a change and its invalidation is the time this
+	 * process takes to get the CPU: ahead of busy workers, it is short */
+	if(setpriority(PRIO_PROCESS, 0, -10) != 0)
+		LM_DBG("cache notifier keeps the default priority\n");
 	for(;;) {
 		cfg_update();
 		if(rr_notify_subscribe() < 0) {
@@ -356,18 +357,5 @@ int rr_notify_worker_sync(void)
 
 int rr_notify_fork(void)
 {
-	int pid = fork_process(PROC_NOCHLDINIT, "redisroute cache notifier", 1);
-
-	if(pid < 0)
-		return -1;
-	if(pid == 0) {
-		if(cfg_child_init())
-			return -1;
-		/* the window between a change and its invalidation is the time this
-		 * process takes to get the CPU: ahead of busy workers, it is short */
-		if(setpriority(PRIO_PROCESS, 0, -10) != 0)
-			LM_DBG("cache notifier keeps the default priority\n");
-		rr_notify_loop();
-	}
-	return 0;
+	return rr_pubsub_proc_fork("redisroute cache notifier", rr_notify_loop);
 }

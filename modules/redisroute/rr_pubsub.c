@@ -21,7 +21,8 @@
  */
 
 /*
- * redisroute - reading a subscribed Redis connection (pub/sub)
+ * redisroute - reading a subscribed Redis connection (pub/sub), and the
+ * module's processes that do it
  */
 
 #include <errno.h>
@@ -30,6 +31,8 @@
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
+#include "core/pt.h"
+#include "core/sr_module.h"
 
 #include "rr_conn.h"
 #include "rr_pubsub.h"
@@ -112,4 +115,24 @@ void rr_pubsub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 			pinged = now;
 		}
 	}
+}
+
+void rr_pubsub_proc_register(void)
+{
+	register_procs(1);
+	cfg_register_child(1);
+}
+
+int rr_pubsub_proc_fork(char *desc, void (*loop)(void))
+{
+	int pid = fork_process(PROC_NOCHLDINIT, desc, 1);
+
+	if(pid < 0)
+		return -1;
+	if(pid == 0) {
+		if(cfg_child_init())
+			return -1;
+		loop();
+	}
+	return 0;
 }

@@ -21,7 +21,8 @@
  */
 
 /*
- * redisroute - reading a subscribed Redis connection (pub/sub)
+ * redisroute - reading a subscribed Redis connection (pub/sub), and the
+ * module's processes that do it (the cache notifier, the sentinel watcher)
  */
 
 #ifndef _RR_PUBSUB_H_
@@ -35,6 +36,15 @@
  * module's forked processes: it calls cfg_update() between reads. */
 void rr_pubsub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 		int (*stop)(void));
+
+/* One listening process of the module: rr_pubsub_proc_register() in
+ * mod_init, rr_pubsub_proc_fork() in child_init(PROC_MAIN). The process is
+ * forked without the modules' child_init (it opens what it uses itself),
+ * follows runtime config changes, and runs loop(), which does not return.
+ * rr_pubsub_proc_fork() returns 0 in the main process, -1 when the fork
+ * fails. */
+void rr_pubsub_proc_register(void);
+int rr_pubsub_proc_fork(char *desc, void (*loop)(void));
 
 /* The payload of a pushed message: ["message", channel, payload] or
  * ["pmessage", pattern, channel, payload]; NULL for anything else (pongs,

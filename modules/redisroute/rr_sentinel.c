@@ -31,8 +31,6 @@
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
-#include "core/pt.h"
-#include "core/sr_module.h"
 
 #include "rr_pubsub.h"
 #include "rr_sentinel.h"
@@ -105,8 +103,7 @@ int rr_sentinel_get_master(const rr_conn_cfg_t *cfg, int *first, char *host,
 
 int rr_sentinel_watch_init(void)
 {
-	register_procs(1);
-	cfg_register_child(1);
+	rr_pubsub_proc_register();
 	return 0;
 }
 
@@ -171,14 +168,6 @@ static void rr_sentinel_watch_loop(void)
 
 int rr_sentinel_watch_fork(void)
 {
-	int pid = fork_process(PROC_NOCHLDINIT, "redisroute sentinel watcher", 1);
-
-	if(pid < 0)
-		return -1;
-	if(pid == 0) {
-		if(cfg_child_init())
-			return -1;
-		rr_sentinel_watch_loop();
-	}
-	return 0;
+	return rr_pubsub_proc_fork(
+			"redisroute sentinel watcher", rr_sentinel_watch_loop);
 }
