@@ -39,7 +39,7 @@
 
 typedef struct rr_conn_shared
 {
-	gen_lock_t lock;
+	gen_lock_t lock; /* first: see rr_shared_new() */
 	rr_updown_t state;
 	int reconnects; /* bumped by redisroute.reconnect; atomic */
 	char error[128];
@@ -89,19 +89,10 @@ int rr_conn_init(const rr_conn_cfg_t *cfg)
 		snprintf(_rr_conn_addr, sizeof(_rr_conn_addr), "cluster via %s", node);
 	} else
 		rr_url_print(&cfg->url, _rr_conn_addr, sizeof(_rr_conn_addr));
-	_rr_conn_shared = shm_malloc(sizeof(*_rr_conn_shared));
-	if(_rr_conn_shared == NULL) {
-		SHM_MEM_ERROR;
+	_rr_conn_shared = rr_shared_new(sizeof(*_rr_conn_shared), "state");
+	if(_rr_conn_shared == NULL)
 		return -1;
-	}
-	memset(_rr_conn_shared, 0, sizeof(*_rr_conn_shared));
 	_rr_conn_shared->state.up = -1;
-	if(lock_init(&_rr_conn_shared->lock) == NULL) {
-		LM_ERR("cannot init the state lock\n");
-		shm_free(_rr_conn_shared);
-		_rr_conn_shared = NULL;
-		return -1;
-	}
 	return 0;
 }
 
@@ -111,11 +102,8 @@ void rr_conn_destroy(void)
 		redisFree(_rr_ctx);
 		_rr_ctx = NULL;
 	}
-	if(_rr_conn_shared != NULL) {
-		lock_destroy(&_rr_conn_shared->lock);
-		shm_free(_rr_conn_shared);
-		_rr_conn_shared = NULL;
-	}
+	rr_shared_free(_rr_conn_shared);
+	_rr_conn_shared = NULL;
 }
 
 const rr_conn_cfg_t *rr_conn_cfg(void)
@@ -126,6 +114,32 @@ const rr_conn_cfg_t *rr_conn_cfg(void)
 const char *rr_conn_address(void)
 {
 	return _rr_conn_addr;
+}
+
+void *rr_shared_new(size_t size, const char *what)
+{
+	void *shared = shm_malloc(size);
+
+	if(shared == NULL) {
+		SHM_MEM_ERROR;
+		return NULL;
+	}
+	memset(shared, 0, size);
+	/* the lock is the first member: at the block's own address */
+	if(lock_init((gen_lock_t *)shared) == NULL) {
+		LM_ERR("cannot init the %s lock\n", what);
+		shm_free(shared);
+		return NULL;
+	}
+	return shared;
+}
+
+void rr_shared_free(void *shared)
+{
+	if(shared == NULL)
+		return;
+	lock_destroy((gen_lock_t *)shared);
+	shm_free(shared);
 }
 
 int rr_updown_set_down(rr_updown_t *s, long long now_ms)

@@ -63,6 +63,13 @@ typedef struct rr_conn_cfg
 	int retry_interval_ms;
 } rr_conn_cfg_t;
 
+/* Shared state of the module's files (the connection's, the cluster's):
+ * size bytes of zeroed shared memory that start with a gen_lock_t, which is
+ * initialised. NULL on failure, logged ("cannot init the <what> lock").
+ * rr_shared_free() destroys the lock and frees the block (NULL: nothing). */
+void *rr_shared_new(size_t size, const char *what);
+void rr_shared_free(void *shared);
+
 /* An up/down state shared between processes. Only the process that flips
  * it logs, so an outage gives one line, not one per process or request.
  * rr_updown_set_down and rr_updown_set_up are called with the lock that
