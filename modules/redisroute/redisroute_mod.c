@@ -371,6 +371,37 @@ static int fixup_sip_redirect2(void **param, int param_no)
 	return 0;
 }
 
+/* The script functions in the forms KEMI calls them: optional parameters
+ * become separate functions. sip_forward, sip_forward_next and sip_lookup
+ * with a key are rr_sip_forward(), rr_sip_forward_next() and
+ * rr_sip_lookup() themselves. */
+
+static int ki_sip_redirect(sip_msg_t *msg)
+{
+	return rr_sip_redirect(msg, NULL, 0);
+}
+
+static int ki_sip_redirect_key(sip_msg_t *msg, str *key)
+{
+	return rr_sip_redirect(msg, key, 0);
+}
+
+static int ki_sip_redirect_code(sip_msg_t *msg, str *key, int code)
+{
+	/* 0 would mean "the default": refuse it like any non-3xx value */
+	return rr_sip_redirect(msg, key, code == 0 ? -1 : code);
+}
+
+static int ki_sip_forward(sip_msg_t *msg)
+{
+	return rr_sip_forward(msg, NULL);
+}
+
+static int ki_sip_lookup(sip_msg_t *msg)
+{
+	return rr_sip_lookup(msg, NULL);
+}
+
 /* Reads the key parameter (a string with pseudo-variables). */
 static str *rr_get_key(sip_msg_t *msg, char *key, str *out)
 {
@@ -381,18 +412,27 @@ static str *rr_get_key(sip_msg_t *msg, char *key, str *out)
 	return out;
 }
 
-static int w_sip_redirect0(sip_msg_t *msg, char *p1, char *p2)
-{
-	return rr_sip_redirect(msg, NULL, 0);
-}
-
-static int w_sip_redirect1(sip_msg_t *msg, char *key, char *p2)
+/* The cfg form of a function with a key: the key's value, then fn. */
+static int rr_with_key(
+		sip_msg_t *msg, char *key, int (*fn)(sip_msg_t *msg, str *key))
 {
 	str skey;
 
 	if(rr_get_key(msg, key, &skey) == NULL)
 		return RR_NOT_APPLICABLE;
-	return rr_sip_redirect(msg, &skey, 0);
+	return fn(msg, &skey);
+}
+
+/* The cfg wrappers */
+
+static int w_sip_redirect0(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_sip_redirect(msg);
+}
+
+static int w_sip_redirect1(sip_msg_t *msg, char *key, char *p2)
+{
+	return rr_with_key(msg, key, ki_sip_redirect_key);
 }
 
 static int w_sip_redirect2(sip_msg_t *msg, char *key, char *code)
@@ -417,16 +457,12 @@ static int w_sip_redirect2(sip_msg_t *msg, char *key, char *code)
 
 static int w_sip_forward0(sip_msg_t *msg, char *p1, char *p2)
 {
-	return rr_sip_forward(msg, NULL);
+	return ki_sip_forward(msg);
 }
 
 static int w_sip_forward1(sip_msg_t *msg, char *key, char *p2)
 {
-	str skey;
-
-	if(rr_get_key(msg, key, &skey) == NULL)
-		return RR_NOT_APPLICABLE;
-	return rr_sip_forward(msg, &skey);
+	return rr_with_key(msg, key, rr_sip_forward);
 }
 
 static int w_sip_forward_next(sip_msg_t *msg, char *p1, char *p2)
@@ -436,59 +472,12 @@ static int w_sip_forward_next(sip_msg_t *msg, char *p1, char *p2)
 
 static int w_sip_lookup0(sip_msg_t *msg, char *p1, char *p2)
 {
-	return rr_sip_lookup(msg, NULL);
+	return ki_sip_lookup(msg);
 }
 
 static int w_sip_lookup1(sip_msg_t *msg, char *key, char *p2)
 {
-	str skey;
-
-	if(rr_get_key(msg, key, &skey) == NULL)
-		return RR_NOT_APPLICABLE;
-	return rr_sip_lookup(msg, &skey);
-}
-
-/* KEMI: optional parameters become separate functions */
-
-static int ki_sip_redirect(sip_msg_t *msg)
-{
-	return rr_sip_redirect(msg, NULL, 0);
-}
-
-static int ki_sip_redirect_key(sip_msg_t *msg, str *key)
-{
-	return rr_sip_redirect(msg, key, 0);
-}
-
-static int ki_sip_redirect_code(sip_msg_t *msg, str *key, int code)
-{
-	/* 0 would mean "the default": refuse it like any non-3xx value */
-	return rr_sip_redirect(msg, key, code == 0 ? -1 : code);
-}
-
-static int ki_sip_forward(sip_msg_t *msg)
-{
-	return rr_sip_forward(msg, NULL);
-}
-
-static int ki_sip_forward_key(sip_msg_t *msg, str *key)
-{
-	return rr_sip_forward(msg, key);
-}
-
-static int ki_sip_forward_next(sip_msg_t *msg)
-{
-	return rr_sip_forward_next(msg);
-}
-
-static int ki_sip_lookup(sip_msg_t *msg)
-{
-	return rr_sip_lookup(msg, NULL);
-}
-
-static int ki_sip_lookup_key(sip_msg_t *msg, str *key)
-{
-	return rr_sip_lookup(msg, key);
+	return rr_with_key(msg, key, rr_sip_lookup);
 }
 
 /* KSR.redisroute.lookup_count(): $redisroute(count). */
@@ -576,13 +565,13 @@ static sr_kemi_t sr_kemi_redisroute_exports[] = {
 	{ str_init("redisroute"), str_init("sip_forward"),
 		SR_KEMIP_INT, ki_sip_forward, RR_KEMI_NO_PARAMS },
 	{ str_init("redisroute"), str_init("sip_forward_key"),
-		SR_KEMIP_INT, ki_sip_forward_key, RR_KEMI_STR_PARAM },
+		SR_KEMIP_INT, rr_sip_forward, RR_KEMI_STR_PARAM },
 	{ str_init("redisroute"), str_init("sip_forward_next"),
-		SR_KEMIP_INT, ki_sip_forward_next, RR_KEMI_NO_PARAMS },
+		SR_KEMIP_INT, rr_sip_forward_next, RR_KEMI_NO_PARAMS },
 	{ str_init("redisroute"), str_init("sip_lookup"),
 		SR_KEMIP_INT, ki_sip_lookup, RR_KEMI_NO_PARAMS },
 	{ str_init("redisroute"), str_init("sip_lookup_key"),
-		SR_KEMIP_INT, ki_sip_lookup_key, RR_KEMI_STR_PARAM },
+		SR_KEMIP_INT, rr_sip_lookup, RR_KEMI_STR_PARAM },
 	{ str_init("redisroute"), str_init("lookup_count"),
 		SR_KEMIP_INT, ki_lookup_count, RR_KEMI_NO_PARAMS },
 	{ str_init("redisroute"), str_init("lookup_key"),
