@@ -268,7 +268,7 @@ static redisContext *rr_cnode_ctx(int i)
 	r = redisCommandArgv(
 			n->ctx, rr_lookup_script_load_argv(argv, lens), argv, lens);
 	if(r == NULL) {
-		rr_cnode_down(i, n->ctx->errstr[0] ? n->ctx->errstr : "no reply");
+		rr_cnode_down(i, rr_conn_errstr(n->ctx));
 		return NULL;
 	}
 	/* an error (NOPERM) surfaces with the first lookup */
@@ -370,7 +370,7 @@ static int rr_cluster_load_from(int i)
 		return -1;
 	r = redisCommandArgv(ctx, 2, argv, NULL);
 	if(r == NULL) {
-		rr_cnode_down(i, ctx->errstr[0] ? ctx->errstr : "no reply");
+		rr_cnode_down(i, rr_conn_errstr(ctx));
 		return -1;
 	}
 	served = rr_cluster_parse_slots(i, r);
@@ -549,7 +549,7 @@ static void rr_group_read(rr_group_t *g)
 	if(!g->sent || (ctx = _rr_nodes[g->node].ctx) == NULL)
 		return;
 	if(redisGetReply(ctx, &r) != REDIS_OK || r == NULL) {
-		rr_cnode_down(g->node, ctx->errstr[0] ? ctx->errstr : "no reply");
+		rr_cnode_down(g->node, rr_conn_errstr(ctx));
 		return;
 	}
 	g->reply = r;
@@ -584,7 +584,7 @@ static redisReply *rr_group_resend(
 		goto failed;
 	return r;
 failed:
-	rr_cnode_down(node, ctx->errstr[0] ? ctx->errstr : "no reply");
+	rr_cnode_down(node, rr_conn_errstr(ctx));
 	return NULL;
 }
 

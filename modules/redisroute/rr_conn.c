@@ -235,6 +235,11 @@ static void rr_conn_drop(const char *what, const char *detail)
 	rr_conn_drop_error(error);
 }
 
+const char *rr_conn_errstr(const redisContext *ctx)
+{
+	return ctx->errstr[0] ? ctx->errstr : "no reply";
+}
+
 redisContext *rr_conn_context(void)
 {
 	return _rr_ctx;
@@ -272,8 +277,7 @@ static int rr_conn_setup_cmd(
 
 	r = redisCommandArgv(ctx, argc, argv, NULL);
 	if(r == NULL) {
-		snprintf(err, errlen, "%s: %.100s", argv[0],
-				ctx->errstr[0] ? ctx->errstr : "no reply");
+		snprintf(err, errlen, "%s: %s", argv[0], rr_conn_errstr(ctx));
 		return -1;
 	}
 	ok = (r->type != REDIS_REPLY_ERROR);
@@ -324,8 +328,7 @@ redisContext *rr_conn_dial(const char *host, int port, const char *path,
 	r = redisCommandArgv(ctx, argc, argv, NULL);
 	if(r == NULL || r->type == REDIS_REPLY_ERROR) {
 		if(r == NULL)
-			snprintf(detail, detail_len, "%s",
-					ctx->errstr[0] ? ctx->errstr : "no reply");
+			snprintf(detail, detail_len, "%s", rr_conn_errstr(ctx));
 		else
 			snprintf(detail, detail_len, "%.*s", (int)r->len, r->str);
 		if(r)
@@ -387,8 +390,7 @@ static int rr_conn_check_role(redisContext *ctx, char *err, int errlen)
 	int master;
 
 	if(r == NULL) {
-		snprintf(err, errlen, "ROLE: %.100s",
-				ctx->errstr[0] ? ctx->errstr : "no reply");
+		snprintf(err, errlen, "ROLE: %.100s", rr_conn_errstr(ctx));
 		return -1;
 	}
 	master = (r->type == REDIS_REPLY_ARRAY && r->elements > 0
@@ -523,8 +525,7 @@ redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen)
 			snprintf(detail, sizeof(detail), "timed out after %d ms",
 					_rr_conn_cfg.command_timeout_ms);
 		else
-			snprintf(detail, sizeof(detail), "%s",
-					_rr_ctx->errstr[0] ? _rr_ctx->errstr : "no reply");
+			snprintf(detail, sizeof(detail), "%s", rr_conn_errstr(_rr_ctx));
 		rr_conn_drop("command", detail);
 		return NULL;
 	}

@@ -113,6 +113,10 @@ redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen);
  * RPC without dropping the connection. */
 void rr_conn_note_error(const char *what, const char *detail, int detail_len);
 
+/* What went wrong on ctx after a failed command, for a log or the status
+ * RPC: its errstr, or "no reply" when hiredis left none. */
+const char *rr_conn_errstr(const redisContext *ctx);
+
 /* This process's connection (NULL when down), for the notifier's
  * subscribed reads. */
 redisContext *rr_conn_context(void);
