@@ -50,21 +50,27 @@ fuzz-build: $(FUZZ_BINS)
 # clang first, but a present clang never makes the harnesses out of date
 $(FUZZ_BINS): | fuzz-deps
 
+# each harness links its parser with rr_syntax.c, the helpers the pure files
+# share (hex digits, numbers, host names), and nothing else
+FUZZ_SYNTAX := $(FUZZ_SRC)/rr_syntax.c $(FUZZ_SRC)/rr_syntax.h
+
 $(FUZZ_DIR)/fuzz_target: tests/fuzz/fuzz_target.c $(FUZZ_SRC)/rr_target.c \
-		$(FUZZ_SRC)/rr_target.h
+		$(FUZZ_SRC)/rr_target.h $(FUZZ_SYNTAX)
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_target.c \
-		$(FUZZ_SRC)/rr_target.c -lm
+		$(FUZZ_SRC)/rr_target.c $(FUZZ_SRC)/rr_syntax.c -lm
 
 $(FUZZ_DIR)/fuzz_url: tests/fuzz/fuzz_url.c $(FUZZ_SRC)/rr_url.c \
-		$(FUZZ_SRC)/rr_url.h
+		$(FUZZ_SRC)/rr_url.h $(FUZZ_SYNTAX)
 	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_url.c $(FUZZ_SRC)/rr_url.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_url.c $(FUZZ_SRC)/rr_url.c \
+		$(FUZZ_SRC)/rr_syntax.c
 
 $(FUZZ_DIR)/fuzz_slot: tests/fuzz/fuzz_slot.c $(FUZZ_SRC)/rr_slot.c \
-		$(FUZZ_SRC)/rr_slot.h
+		$(FUZZ_SRC)/rr_slot.h $(FUZZ_SYNTAX)
 	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_slot.c $(FUZZ_SRC)/rr_slot.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_slot.c $(FUZZ_SRC)/rr_slot.c \
+		$(FUZZ_SRC)/rr_syntax.c
 
 fuzz: fuzz-build
 	@case "$(FUZZ_SECONDS)" in ''|*[!0-9]*) \

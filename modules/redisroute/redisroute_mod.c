@@ -26,7 +26,7 @@
  *
  * This file holds only the export tables, the parameters, the module's
  * life cycle and the thin cfg/KEMI/C API wrappers; the data path is
- * rr_funcs.c (SIP) -> rr_lookup.c (key -> targets) -> rr_conn.c (Redis),
+ * rr_script.c (SIP) -> rr_lookup.c (key -> targets) -> rr_conn.c (Redis),
  * with rr_target.c validating every target.
  */
 
@@ -37,17 +37,18 @@
 #include "core/mod_fix.h"
 #include "core/pt.h"
 #include "core/sr_module.h"
+#include "core/ut.h"
 
 #include "api.h"
 #include "redisroute.h"
 #include "rr_cache.h"
 #include "rr_cluster.h"
 #include "rr_conn.h"
-#include "rr_funcs.h"
 #include "rr_lookup.h"
 #include "rr_notify.h"
 #include "rr_pv.h"
 #include "rr_rpc.h"
+#include "rr_script.h"
 #include "rr_sentinel.h"
 #include "rr_stats.h"
 
@@ -232,7 +233,7 @@ static int rr_cluster_cfg(rr_conn_cfg_t *cfg)
 		return 0;
 	cfg->ncluster_seeds = rr_hostports_parse(redisroute_cluster_seeds.s,
 			redisroute_cluster_seeds.len, 6379, cfg->cluster_seeds,
-			RR_SENTINELS_MAX, &err);
+			RR_CLUSTER_SEEDS_MAX, &err);
 	if(cfg->ncluster_seeds < 0) {
 		LM_ERR("bad modparam cluster_seeds '%.*s': %s\n",
 				redisroute_cluster_seeds.len, redisroute_cluster_seeds.s, err);
@@ -292,7 +293,7 @@ static int mod_init(void)
 			   cfg.cluster ? &rr_cluster_backend : &rr_single_backend)
 			< 0)
 		return -1;
-	if(rr_funcs_init() < 0)
+	if(rr_script_init() < 0)
 		return -1;
 	if(cfg.nsentinels > 0 && rr_sentinel_watch_init() < 0)
 		return -1;
@@ -311,6 +312,7 @@ static int mod_init(void)
 
 static int child_init(int rank)
 {
+	/* the main process forks the module's own processes; it never routes */
 	if(rank == PROC_MAIN) {
 		if(rr_conn_cfg()->nsentinels > 0 && rr_sentinel_watch_fork() < 0)
 			return -1;
@@ -318,8 +320,12 @@ static int child_init(int rank)
 			return -1;
 		return 0;
 	}
-	/* processes that never route get a connection on first use (RPC) */
-	if(rank == PROC_INIT || rank == PROC_MAIN || rank == PROC_TCP_MAIN)
+	/* PROC_INIT (still the main process) and tcp main never look anything
+	 * up: no connection. Every other process connects now, RPC processes
+	 * (ctl, jsonrpcs) included; one whose attempt fails tries again on a
+	 * later use (retry_interval), and one forked without child_init (the
+	 * cache notifier) connects on first use. */
+	if(rank == PROC_INIT || rank == PROC_TCP_MAIN)
 		return 0;
 	rr_lookup_backend()->child_init();
 	return 0;
@@ -332,19 +338,15 @@ static void mod_destroy(void)
 	rr_conn_destroy();
 }
 
-/* Parses a reply code; -1 when it is not a number in 300..399. */
+/* Parses a reply code of three digits; -1 when it is not a number in
+ * 300..399 (a "+30" that str2int() takes is out of that range). */
 static int rr_code_parse(const str *s)
 {
-	int i, code = 0;
+	unsigned int code;
 
-	if(s->len != 3)
+	if(s->len != 3 || str2int((str *)s, &code) < 0)
 		return -1;
-	for(i = 0; i < 3; i++) {
-		if(s->s[i] < '0' || s->s[i] > '9')
-			return -1;
-		code = code * 10 + (s->s[i] - '0');
-	}
-	return (code >= 300 && code <= 399) ? code : -1;
+	return (code >= 300 && code <= 399) ? (int)code : -1;
 }
 
 /* The code may be a literal or hold pseudo-variables ("$hdr(X-Code)"): a
@@ -368,6 +370,37 @@ static int fixup_sip_redirect2(void **param, int param_no)
 	return 0;
 }
 
+/* The script functions in the forms KEMI calls them: optional parameters
+ * become separate functions. sip_forward, sip_forward_next and sip_lookup
+ * with a key are rr_sip_forward(), rr_sip_forward_next() and
+ * rr_sip_lookup() themselves. */
+
+static int ki_sip_redirect(sip_msg_t *msg)
+{
+	return rr_sip_redirect(msg, NULL, 0);
+}
+
+static int ki_sip_redirect_key(sip_msg_t *msg, str *key)
+{
+	return rr_sip_redirect(msg, key, 0);
+}
+
+static int ki_sip_redirect_code(sip_msg_t *msg, str *key, int code)
+{
+	/* 0 would mean "the default": refuse it like any non-3xx value */
+	return rr_sip_redirect(msg, key, code == 0 ? -1 : code);
+}
+
+static int ki_sip_forward(sip_msg_t *msg)
+{
+	return rr_sip_forward(msg, NULL);
+}
+
+static int ki_sip_lookup(sip_msg_t *msg)
+{
+	return rr_sip_lookup(msg, NULL);
+}
+
 /* Reads the key parameter (a string with pseudo-variables). */
 static str *rr_get_key(sip_msg_t *msg, char *key, str *out)
 {
@@ -378,18 +411,27 @@ static str *rr_get_key(sip_msg_t *msg, char *key, str *out)
 	return out;
 }
 
-static int w_sip_redirect0(sip_msg_t *msg, char *p1, char *p2)
-{
-	return rr_sip_redirect(msg, NULL, 0);
-}
-
-static int w_sip_redirect1(sip_msg_t *msg, char *key, char *p2)
+/* The cfg form of a function with a key: the key's value, then fn. */
+static int rr_with_key(
+		sip_msg_t *msg, char *key, int (*fn)(sip_msg_t *msg, str *key))
 {
 	str skey;
 
 	if(rr_get_key(msg, key, &skey) == NULL)
 		return RR_NOT_APPLICABLE;
-	return rr_sip_redirect(msg, &skey, 0);
+	return fn(msg, &skey);
+}
+
+/* The cfg wrappers */
+
+static int w_sip_redirect0(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_sip_redirect(msg);
+}
+
+static int w_sip_redirect1(sip_msg_t *msg, char *key, char *p2)
+{
+	return rr_with_key(msg, key, ki_sip_redirect_key);
 }
 
 static int w_sip_redirect2(sip_msg_t *msg, char *key, char *code)
@@ -414,16 +456,12 @@ static int w_sip_redirect2(sip_msg_t *msg, char *key, char *code)
 
 static int w_sip_forward0(sip_msg_t *msg, char *p1, char *p2)
 {
-	return rr_sip_forward(msg, NULL);
+	return ki_sip_forward(msg);
 }
 
 static int w_sip_forward1(sip_msg_t *msg, char *key, char *p2)
 {
-	str skey;
-
-	if(rr_get_key(msg, key, &skey) == NULL)
-		return RR_NOT_APPLICABLE;
-	return rr_sip_forward(msg, &skey);
+	return rr_with_key(msg, key, rr_sip_forward);
 }
 
 static int w_sip_forward_next(sip_msg_t *msg, char *p1, char *p2)
@@ -433,59 +471,12 @@ static int w_sip_forward_next(sip_msg_t *msg, char *p1, char *p2)
 
 static int w_sip_lookup0(sip_msg_t *msg, char *p1, char *p2)
 {
-	return rr_sip_lookup(msg, NULL);
+	return ki_sip_lookup(msg);
 }
 
 static int w_sip_lookup1(sip_msg_t *msg, char *key, char *p2)
 {
-	str skey;
-
-	if(rr_get_key(msg, key, &skey) == NULL)
-		return RR_NOT_APPLICABLE;
-	return rr_sip_lookup(msg, &skey);
-}
-
-/* KEMI: optional parameters become separate functions */
-
-static int ki_sip_redirect(sip_msg_t *msg)
-{
-	return rr_sip_redirect(msg, NULL, 0);
-}
-
-static int ki_sip_redirect_key(sip_msg_t *msg, str *key)
-{
-	return rr_sip_redirect(msg, key, 0);
-}
-
-static int ki_sip_redirect_code(sip_msg_t *msg, str *key, int code)
-{
-	/* 0 would mean "the default": refuse it like any non-3xx value */
-	return rr_sip_redirect(msg, key, code == 0 ? -1 : code);
-}
-
-static int ki_sip_forward(sip_msg_t *msg)
-{
-	return rr_sip_forward(msg, NULL);
-}
-
-static int ki_sip_forward_key(sip_msg_t *msg, str *key)
-{
-	return rr_sip_forward(msg, key);
-}
-
-static int ki_sip_forward_next(sip_msg_t *msg)
-{
-	return rr_sip_forward_next(msg);
-}
-
-static int ki_sip_lookup(sip_msg_t *msg)
-{
-	return rr_sip_lookup(msg, NULL);
-}
-
-static int ki_sip_lookup_key(sip_msg_t *msg, str *key)
-{
-	return rr_sip_lookup(msg, key);
+	return rr_with_key(msg, key, rr_sip_lookup);
 }
 
 /* KSR.redisroute.lookup_count(): $redisroute(count). */
@@ -573,13 +564,13 @@ static sr_kemi_t sr_kemi_redisroute_exports[] = {
 	{ str_init("redisroute"), str_init("sip_forward"),
 		SR_KEMIP_INT, ki_sip_forward, RR_KEMI_NO_PARAMS },
 	{ str_init("redisroute"), str_init("sip_forward_key"),
-		SR_KEMIP_INT, ki_sip_forward_key, RR_KEMI_STR_PARAM },
+		SR_KEMIP_INT, rr_sip_forward, RR_KEMI_STR_PARAM },
 	{ str_init("redisroute"), str_init("sip_forward_next"),
-		SR_KEMIP_INT, ki_sip_forward_next, RR_KEMI_NO_PARAMS },
+		SR_KEMIP_INT, rr_sip_forward_next, RR_KEMI_NO_PARAMS },
 	{ str_init("redisroute"), str_init("sip_lookup"),
 		SR_KEMIP_INT, ki_sip_lookup, RR_KEMI_NO_PARAMS },
 	{ str_init("redisroute"), str_init("sip_lookup_key"),
-		SR_KEMIP_INT, ki_sip_lookup_key, RR_KEMI_STR_PARAM },
+		SR_KEMIP_INT, rr_sip_lookup, RR_KEMI_STR_PARAM },
 	{ str_init("redisroute"), str_init("lookup_count"),
 		SR_KEMIP_INT, ki_lookup_count, RR_KEMI_NO_PARAMS },
 	{ str_init("redisroute"), str_init("lookup_key"),

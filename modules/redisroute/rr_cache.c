@@ -30,6 +30,7 @@
 
 #include "core/atomic_ops.h"
 #include "core/dprint.h"
+#include "core/hashes.h"
 #include "core/locking.h"
 #include "core/mem/shm_mem.h"
 
@@ -76,14 +77,10 @@ typedef struct rr_cache
 
 static rr_cache_t *_rr_cache = NULL;
 
+/* the core's string hash (core/hashes.h), as its own hash tables use it */
 static unsigned int rr_cache_hash(const str *s)
 {
-	unsigned int h = 2166136261u;
-	int i;
-
-	for(i = 0; i < s->len; i++)
-		h = (h ^ (unsigned char)s->s[i]) * 16777619u;
-	return h;
+	return get_hash1_raw(s->s, s->len);
 }
 
 int rr_cache_init(int size, int ttl)

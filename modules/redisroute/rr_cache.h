@@ -23,12 +23,14 @@
 /*
  * redisroute - shared-memory cache of lookups, kept coherent with Redis
  *
- * Off by default (cache_size 0). Entries are invalidated by the notifier
- * process (rr_notify.c), which subscribes to Redis keyspace notifications for
- * the key prefix. While that subscription is not up the cache is empty and
- * bypassed, so a change made with redis-cli is seen by the next request
- * either way. cache_ttl bounds an entry's life in case a notification is lost
- * without the subscription noticing.
+ * Off by default (cache_size 0). Entries are invalidated from Redis keyspace
+ * notifications for the key prefix (rr_notify.c): by the notifier process,
+ * and by each worker, from its own subscription, before it reads the cache.
+ * While the notifier's subscription is not up the cache is empty and
+ * bypassed, and a worker whose own is not up bypasses it, so a change made
+ * with redis-cli is seen by the next request either way. cache_ttl bounds an
+ * entry's life in case a notification is lost without the subscription
+ * noticing.
  */
 
 #ifndef _RR_CACHE_H_
@@ -54,7 +56,8 @@ int rr_cache_get(const str *pkey, const str *user, int sips, rr_result_t *res,
 void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 		const rr_result_t *res, unsigned int gen);
 
-/* From the notifier: the key changed. */
+/* From a keyspace notification (the notifier's or a worker's own
+ * subscription): the key changed. */
 void rr_cache_invalidate(const str *pkey);
 /* Drops every entry. */
 void rr_cache_flush(void);

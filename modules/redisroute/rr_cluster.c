@@ -30,7 +30,6 @@
 
 #include "core/dprint.h"
 #include "core/locking.h"
-#include "core/mem/shm_mem.h"
 
 #include "rr_cluster.h"
 #include "rr_conn.h"
@@ -53,7 +52,7 @@ typedef struct rr_cnode_shared
 
 typedef struct rr_cluster_shared
 {
-	gen_lock_t lock;
+	gen_lock_t lock; /* first: see rr_shared_new() */
 	int nnodes;
 	int slots;
 	long map_loads;
@@ -99,19 +98,8 @@ static rr_group_t _rr_groups[RR_CANDIDATES_MAX];
 
 int rr_cluster_init(void)
 {
-	_rr_cl = shm_malloc(sizeof(*_rr_cl));
-	if(_rr_cl == NULL) {
-		SHM_MEM_ERROR;
-		return -1;
-	}
-	memset(_rr_cl, 0, sizeof(*_rr_cl));
-	if(lock_init(&_rr_cl->lock) == NULL) {
-		LM_ERR("cannot init the cluster state lock\n");
-		shm_free(_rr_cl);
-		_rr_cl = NULL;
-		return -1;
-	}
-	return 0;
+	_rr_cl = rr_shared_new(sizeof(*_rr_cl), "cluster state");
+	return _rr_cl != NULL ? 0 : -1;
 }
 
 static void rr_cnode_close(rr_cnode_t *n)
@@ -128,11 +116,8 @@ void rr_cluster_destroy(void)
 
 	for(i = 0; i < _rr_nnodes; i++)
 		rr_cnode_close(&_rr_nodes[i]);
-	if(_rr_cl != NULL) {
-		lock_destroy(&_rr_cl->lock);
-		shm_free(_rr_cl);
-		_rr_cl = NULL;
-	}
+	rr_shared_free(_rr_cl);
+	_rr_cl = NULL;
 }
 
 /* The node's row in the shared table, added if new; -1 when it is full. */
@@ -283,7 +268,7 @@ static redisContext *rr_cnode_ctx(int i)
 	r = redisCommandArgv(
 			n->ctx, rr_eval_load_argv(argv, lens), argv, lens);
 	if(r == NULL) {
-		rr_cnode_down(i, n->ctx->errstr[0] ? n->ctx->errstr : "no reply");
+		rr_cnode_down(i, rr_conn_errstr(n->ctx));
 		return NULL;
 	}
 	/* an error (NOPERM) surfaces with the first lookup */
@@ -385,7 +370,7 @@ static int rr_cluster_load_from(int i)
 		return -1;
 	r = redisCommandArgv(ctx, 2, argv, NULL);
 	if(r == NULL) {
-		rr_cnode_down(i, ctx->errstr[0] ? ctx->errstr : "no reply");
+		rr_cnode_down(i, rr_conn_errstr(ctx));
 		return -1;
 	}
 	served = rr_cluster_parse_slots(i, r);
@@ -564,7 +549,7 @@ static void rr_group_read(rr_group_t *g)
 	if(!g->sent || (ctx = _rr_nodes[g->node].ctx) == NULL)
 		return;
 	if(redisGetReply(ctx, &r) != REDIS_OK || r == NULL) {
-		rr_cnode_down(g->node, ctx->errstr[0] ? ctx->errstr : "no reply");
+		rr_cnode_down(g->node, rr_conn_errstr(ctx));
 		return;
 	}
 	g->reply = r;
@@ -599,7 +584,7 @@ static redisReply *rr_group_resend(
 		goto failed;
 	return r;
 failed:
-	rr_cnode_down(node, ctx->errstr[0] ? ctx->errstr : "no reply");
+	rr_cnode_down(node, rr_conn_errstr(ctx));
 	return NULL;
 }
 

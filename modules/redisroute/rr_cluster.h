@@ -42,7 +42,6 @@
 #include "rr_url.h"
 
 #define RR_CLUSTER_NODES_MAX 64
-#define RR_CLUSTER_SLOTS_ALL 16384
 
 /* In mod_init: the shared node table. */
 int rr_cluster_init(void);

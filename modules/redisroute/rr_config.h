@@ -32,7 +32,8 @@
 
 #include "rr_url.h"
 
-/* return codes shared by every script function (the README and the docbook document them) */
+/* return codes shared by every script function (README.md's "Return codes",
+ * the docbook's Functions) */
 #define RR_OK 1
 #define RR_NO_ROUTE -1
 #define RR_UNAVAILABLE -2
@@ -68,7 +69,7 @@ typedef struct rr_conn_cfg
 	char sentinel_master[128];
 	char sentinel_password[RR_URL_CRED_MAX];
 	int cluster; /* 1: url and cluster_seeds are nodes of a Redis Cluster */
-	rr_hostport_t cluster_seeds[RR_SENTINELS_MAX]; /* besides url's node */
+	rr_hostport_t cluster_seeds[RR_CLUSTER_SEEDS_MAX]; /* besides url's node */
 	int ncluster_seeds;
 	int cluster_max_redirects; /* MOVED/ASK/TRYAGAIN hops per lookup */
 	int connect_timeout_ms;

@@ -40,7 +40,7 @@
 
 typedef struct rr_conn_shared
 {
-	gen_lock_t lock;
+	gen_lock_t lock; /* first: see rr_shared_new() */
 	rr_updown_t state;
 	int reconnects; /* bumped by redisroute.reconnect; atomic */
 	int rediscover; /* sentinel mode: bumped to have the master asked; atomic */
@@ -93,19 +93,10 @@ int rr_conn_init(const rr_conn_cfg_t *cfg)
 		snprintf(_rr_conn_addr, sizeof(_rr_conn_addr), "cluster via %s", node);
 	} else
 		rr_url_print(&cfg->url, _rr_conn_addr, sizeof(_rr_conn_addr));
-	_rr_conn_shared = shm_malloc(sizeof(*_rr_conn_shared));
-	if(_rr_conn_shared == NULL) {
-		SHM_MEM_ERROR;
+	_rr_conn_shared = rr_shared_new(sizeof(*_rr_conn_shared), "state");
+	if(_rr_conn_shared == NULL)
 		return -1;
-	}
-	memset(_rr_conn_shared, 0, sizeof(*_rr_conn_shared));
 	_rr_conn_shared->state.up = -1;
-	if(lock_init(&_rr_conn_shared->lock) == NULL) {
-		LM_ERR("cannot init the state lock\n");
-		shm_free(_rr_conn_shared);
-		_rr_conn_shared = NULL;
-		return -1;
-	}
 	return 0;
 }
 
@@ -115,11 +106,8 @@ void rr_conn_destroy(void)
 		redisFree(_rr_ctx);
 		_rr_ctx = NULL;
 	}
-	if(_rr_conn_shared != NULL) {
-		lock_destroy(&_rr_conn_shared->lock);
-		shm_free(_rr_conn_shared);
-		_rr_conn_shared = NULL;
-	}
+	rr_shared_free(_rr_conn_shared);
+	_rr_conn_shared = NULL;
 }
 
 const rr_conn_cfg_t *rr_conn_cfg(void)
@@ -130,6 +118,32 @@ const rr_conn_cfg_t *rr_conn_cfg(void)
 const char *rr_conn_address(void)
 {
 	return _rr_conn_addr;
+}
+
+void *rr_shared_new(size_t size, const char *what)
+{
+	void *shared = shm_malloc(size);
+
+	if(shared == NULL) {
+		SHM_MEM_ERROR;
+		return NULL;
+	}
+	memset(shared, 0, size);
+	/* the lock is the first member: at the block's own address */
+	if(lock_init((gen_lock_t *)shared) == NULL) {
+		LM_ERR("cannot init the %s lock\n", what);
+		shm_free(shared);
+		return NULL;
+	}
+	return shared;
+}
+
+void rr_shared_free(void *shared)
+{
+	if(shared == NULL)
+		return;
+	lock_destroy((gen_lock_t *)shared);
+	shm_free(shared);
 }
 
 int rr_updown_set_down(rr_updown_t *s, long long now_ms)
@@ -225,22 +239,27 @@ static void rr_conn_drop(const char *what, const char *detail)
 	rr_conn_drop_error(error);
 }
 
+const char *rr_conn_errstr(const redisContext *ctx)
+{
+	return ctx->errstr[0] ? ctx->errstr : "no reply";
+}
+
 redisContext *rr_conn_context(void)
 {
 	return _rr_ctx;
 }
 
-redisContext *rr_conn_open_side(void)
+redisContext *rr_conn_open_extra(void)
 {
 	char host[RR_URL_HOST_MAX];
 	char err[128];
 	int port = 0;
-	redisContext *side = rr_conn_establish(host, &port, err, sizeof(err));
+	redisContext *extra = rr_conn_establish(host, &port, err, sizeof(err));
 
 	/* the caller retries; the process's own connection is not affected */
-	if(side == NULL)
+	if(extra == NULL)
 		rr_conn_note_error("second connection", err, (int)strlen(err));
-	return side;
+	return extra;
 }
 
 void rr_conn_reset(void)
@@ -252,7 +271,7 @@ void rr_conn_reset(void)
 	_rr_next_attempt_ms = 0;
 }
 
-/* Runs one set-up command (AUTH, SELECT) on a fresh connection. Returns 0,
+/* Runs one set-up command (SELECT) on a fresh connection. Returns 0,
  * or -1 with err set. */
 static int rr_conn_setup_cmd(
 		redisContext *ctx, int argc, const char **argv, char *err, int errlen)
@@ -262,8 +281,7 @@ static int rr_conn_setup_cmd(
 
 	r = redisCommandArgv(ctx, argc, argv, NULL);
 	if(r == NULL) {
-		snprintf(err, errlen, "%s: %s", argv[0],
-				ctx->errstr[0] ? ctx->errstr : "no reply");
+		snprintf(err, errlen, "%s: %s", argv[0], rr_conn_errstr(ctx));
 		return -1;
 	}
 	ok = (r->type != REDIS_REPLY_ERROR);
@@ -273,49 +291,74 @@ static int rr_conn_setup_cmd(
 	return ok ? 0 : -1;
 }
 
-/* Connects to host:port (or the unix socket path) with the connect and
- * command timeouts, and authenticates. Returns the context, or NULL with
- * err set. */
-static redisContext *rr_conn_open(
-		const char *host, int port, const char *path, char *err, int errlen)
+redisContext *rr_conn_dial(const char *host, int port, const char *path,
+		const char *user, const char *password, int *stage, char *detail,
+		int detail_len)
 {
-	const rr_server_url_t *url = &_rr_conn_cfg.url;
 	struct timeval tv = rr_ms_to_tv(_rr_conn_cfg.connect_timeout_ms);
 	struct timeval cmd_tv = rr_ms_to_tv(_rr_conn_cfg.command_timeout_ms);
+	const char *argv[3] = {"AUTH", user, password};
+	int argc = 3;
 	redisContext *ctx;
+	redisReply *r;
 
+	*stage = RR_DIAL_CONNECT;
 	if(path != NULL)
 		ctx = redisConnectUnixWithTimeout(path, tv);
 	else
 		ctx = redisConnectWithTimeout(host, port, tv);
 	if(ctx == NULL) {
-		snprintf(err, errlen, "connect: out of memory");
+		snprintf(detail, detail_len, "out of memory");
 		return NULL;
 	}
 	if(ctx->err) {
-		snprintf(err, errlen, "connect: %s", ctx->errstr);
+		snprintf(detail, detail_len, "%s", ctx->errstr);
 		redisFree(ctx);
 		return NULL;
 	}
 	if(redisSetTimeout(ctx, cmd_tv) != REDIS_OK) {
-		snprintf(err, errlen, "connect: cannot set the command timeout");
+		snprintf(detail, detail_len, "cannot set the command timeout");
 		redisFree(ctx);
 		return NULL;
 	}
-	if(url->password[0] != '\0') {
-		const char *argv[3] = {"AUTH", url->user, url->password};
-		int rc;
-		if(url->user[0] != '\0') {
-			rc = rr_conn_setup_cmd(ctx, 3, argv, err, errlen);
-		} else {
-			argv[1] = url->password;
-			rc = rr_conn_setup_cmd(ctx, 2, argv, err, errlen);
-		}
-		if(rc < 0) {
-			redisFree(ctx);
-			return NULL;
-		}
+	if(password[0] == '\0')
+		return ctx;
+	*stage = RR_DIAL_AUTH;
+	if(user[0] == '\0') {
+		/* AUTH <password>: the default user */
+		argv[1] = password;
+		argc = 2;
 	}
+	r = redisCommandArgv(ctx, argc, argv, NULL);
+	if(r == NULL || r->type == REDIS_REPLY_ERROR) {
+		if(r == NULL)
+			snprintf(detail, detail_len, "%s", rr_conn_errstr(ctx));
+		else
+			snprintf(detail, detail_len, "%.*s", (int)r->len, r->str);
+		if(r)
+			freeReplyObject(r);
+		redisFree(ctx);
+		return NULL;
+	}
+	freeReplyObject(r);
+	return ctx;
+}
+
+/* A connection to a Redis node (not a sentinel): the server URL's
+ * credentials. Returns the context, or NULL with err set to "connect:
+ * detail" or "AUTH: detail". */
+static redisContext *rr_conn_open(
+		const char *host, int port, const char *path, char *err, int errlen)
+{
+	const rr_server_url_t *url = &_rr_conn_cfg.url;
+	char detail[256];
+	int stage;
+	redisContext *ctx = rr_conn_dial(host, port, path, url->user, url->password,
+			&stage, detail, sizeof(detail));
+
+	if(ctx == NULL)
+		snprintf(err, errlen, "%s: %s",
+				stage == RR_DIAL_AUTH ? "AUTH" : "connect", detail);
 	return ctx;
 }
 
@@ -397,8 +440,7 @@ static int rr_conn_check_role(redisContext *ctx, char *err, int errlen)
 	int master;
 
 	if(r == NULL) {
-		snprintf(err, errlen, "ROLE: %.100s",
-				ctx->errstr[0] ? ctx->errstr : "no reply");
+		snprintf(err, errlen, "ROLE: %.100s", rr_conn_errstr(ctx));
 		return -1;
 	}
 	master = (r->type == REDIS_REPLY_ARRAY && r->elements > 0
@@ -418,7 +460,7 @@ static int rr_conn_check_role(redisContext *ctx, char *err, int errlen)
  * it), checked with ROLE; then AUTH and SELECT. No sentinel is asked here:
  * a SIP worker never waits on one (a master that fails is reported to the
  * watcher, which asks them). Changes no state of this process or the shared
- * one, so a failed second connection is no outage. Returns the context, or
+ * one, so a failed extra connection is no outage. Returns the context, or
  * NULL with err set. */
 static redisContext *rr_conn_establish(
 		char *host, int *port, char *err, int errlen)
@@ -532,8 +574,7 @@ redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen)
 			snprintf(detail, sizeof(detail), "timed out after %d ms",
 					_rr_conn_cfg.command_timeout_ms);
 		else
-			snprintf(detail, sizeof(detail), "%s",
-					_rr_ctx->errstr[0] ? _rr_ctx->errstr : "no reply");
+			snprintf(detail, sizeof(detail), "%s", rr_conn_errstr(_rr_ctx));
 		rr_conn_drop("command", detail);
 		return NULL;
 	}

@@ -24,9 +24,10 @@
  * redisroute - the per-process Redis connection
  *
  * Each Kamailio process has its own connection, opened in child_init (or on
- * first use, for RPC processes). A transport failure or a timeout drops it and
- * marks it down; it is retried at most every retry_interval ms, so that while
- * Redis is down a request costs no network wait at all. The up/down state is
+ * first use, in a process forked without it). A transport failure or a
+ * timeout drops it and marks it down; it is retried at most every
+ * retry_interval ms, so that while Redis is down a request costs no network
+ * wait at all. The up/down state is
  * shared between processes only for logging (one line per outage and per
  * recovery) and for the status RPC.
  *
@@ -47,6 +48,13 @@
 #include <hiredis/hiredis.h>
 
 #include "rr_config.h"
+
+/* Shared state of the module's files (the connection's, the cluster's):
+ * size bytes of zeroed shared memory that start with a gen_lock_t, which is
+ * initialised. NULL on failure, logged ("cannot init the <what> lock").
+ * rr_shared_free() destroys the lock and frees the block (NULL: nothing). */
+void *rr_shared_new(size_t size, const char *what);
+void rr_shared_free(void *shared);
 
 /* An up/down state shared between processes. Only the process that flips
  * it logs, so an outage gives one line, not one per process or request.
@@ -91,13 +99,34 @@ redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen);
  * RPC without dropping the connection. */
 void rr_conn_note_error(const char *what, const char *detail, int detail_len);
 
+/* What went wrong on ctx after a failed command, for a log or the status
+ * RPC: its errstr, or "no reply" when hiredis left none. */
+const char *rr_conn_errstr(const redisContext *ctx);
+
 /* This process's connection (NULL when down), for the notifier's
  * subscribed reads. */
 redisContext *rr_conn_context(void);
 
-/* A second connection, set up like this process's own (same node, AUTH,
- * db), for the caller to use and redisFree(); NULL on failure. */
-redisContext *rr_conn_open_side(void);
+/* An extra connection, beside this process's own and set up like it (same
+ * node, AUTH, db), for what cannot share that one: the cache's subscriptions
+ * (a subscribed connection takes no other command) and the notifier's INFO
+ * reads beside its subscription. For the caller to use and redisFree(); NULL
+ * on failure, which the status RPC shows as "second connection: ..." but
+ * which is no outage of this process's own. */
+redisContext *rr_conn_open_extra(void);
+
+/* Opens a connection: to host:port, or to the unix socket path when path is
+ * not NULL, with the connect and command timeouts, then AUTH [user]
+ * password unless password is empty. Every connection the module opens, to
+ * Redis and to the sentinels, is opened here; the callers differ only in the
+ * credentials (the server URL's user and password, or sentinel_password) and
+ * in how they word a failure. Returns the context, or NULL with *stage set
+ * to what failed and detail to why ("Connection refused", "WRONGPASS ..."). */
+#define RR_DIAL_CONNECT 1 /* the connect, or setting the command timeout */
+#define RR_DIAL_AUTH 2
+redisContext *rr_conn_dial(const char *host, int port, const char *path,
+		const char *user, const char *password, int *stage, char *detail,
+		int detail_len);
 
 /* A connection to one node (cluster mode): connect and command timeouts,
  * AUTH with the server URL's credentials. NULL with err set on failure. */
@@ -108,6 +137,8 @@ redisContext *rr_conn_open_host(
  * mode: the caller drops its connections). */
 int rr_conn_reconnect_take(void);
 
+/* Milliseconds on CLOCK_MONOTONIC: the one clock of every interval, retry
+ * and timeout the module keeps (never the wall clock, which may jump). */
 long long rr_conn_now_ms(void);
 
 /* Sentinel mode, for the watcher: publishes the master the sentinels name;

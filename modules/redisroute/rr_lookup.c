@@ -35,6 +35,7 @@
 
 #include "core/config.h"
 #include "core/dprint.h"
+#include "core/hashes.h"
 #include "core/parser/parse_uri.h"
 
 #include "redisroute.h"
@@ -108,25 +109,14 @@ int rr_lookup_prefix_mode(void)
 	return _rr_pfx.on;
 }
 
-static unsigned int rr_hash(const char *a, int alen, const char *b, int blen)
-{
-	unsigned int h = 2166136261u;
-	int i;
-
-	for(i = 0; i < alen; i++)
-		h = (h ^ (unsigned char)a[i]) * 16777619u;
-	h = (h ^ 0xff) * 16777619u;
-	for(i = 0; i < blen; i++)
-		h = (h ^ (unsigned char)b[i]) * 16777619u;
-	return h;
-}
-
 /* Logs a rejected target unless this process reported it recently. The
  * target is printed escaped: it may hold CR/LF or other control bytes. */
 void rr_lookup_report(
 		const str *key, const char *raw, int raw_len, const char *why)
 {
-	unsigned int h = rr_hash(key->s, key->len, raw, raw_len);
+	str value = {(char *)raw, raw_len};
+	/* the core's hash of both strings, each ended on its own (core/hashes.h) */
+	unsigned int h = get_hash2_raw(key, &value);
 	unsigned int slot = h % RR_BAD_LOG_SLOTS;
 	time_t now = time(NULL);
 	char shown[128];

@@ -41,9 +41,9 @@ int rr_lookup_init(const str *prefix, int max_targets,
 		const rr_prefix_cfg_t *pfx, const rr_backend_t *backend);
 
 /* Resolves key (without the prefix) into res; with prefix matching, the
- * longest existing prefix of key wins, then the default key. ruri_user and sips are what a
- * bare-host target is completed with. Returns RR_OK, RR_NO_ROUTE,
- * RR_UNAVAILABLE or RR_BAD_DATA, and counts the statistics. */
+ * longest existing prefix of key wins, then the default key. ruri_user and
+ * sips are what a bare-host target is completed with. Returns RR_OK,
+ * RR_NO_ROUTE, RR_UNAVAILABLE or RR_BAD_DATA, and counts the statistics. */
 int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res);
 
 /* Where lookups go, as rr_lookup_init set it. */

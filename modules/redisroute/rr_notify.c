@@ -29,29 +29,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
-#include "core/pt.h"
-#include "core/sr_module.h"
 
 #include "rr_cache.h"
 #include "rr_conn.h"
 #include "rr_config.h"
 #include "rr_notify.h"
-#include "rr_sub.h"
+#include "rr_pubsub.h"
 
 static char _rr_notify_pattern[64 + 2 * RR_PREFIX_MAX];
 static int _rr_notify_retry_ms = 1000;
 static int _rr_notify_flush_all = 0;
 
 /* FLUSHALL, FLUSHDB and SWAPDB change keys without any keyspace
- * notification; Redis counts them in INFO commandstats, which a side
- * connection reads every RR_NOTIFY_FLUSH_CHECK_MS */
+ * notification; Redis counts them in INFO commandstats, which an extra
+ * connection (the subscribed one takes no INFO) reads every
+ * RR_NOTIFY_FLUSH_CHECK_MS */
 #define RR_NOTIFY_FLUSH_CHECK_MS 500
-static redisContext *_rr_notify_side = NULL;
+static redisContext *_rr_notify_stats = NULL;
 static long long _rr_notify_flushes = 0;
 static long long _rr_notify_checked_ms = 0;
 
@@ -72,17 +70,8 @@ int rr_notify_init(
 	_rr_notify_pattern[n] = '\0';
 	_rr_notify_retry_ms = retry_interval_ms > 0 ? retry_interval_ms : 1000;
 	_rr_notify_flush_all = flush_all;
-	register_procs(1);
-	cfg_register_child(1);
+	rr_pubsub_proc_register();
 	return 0;
-}
-
-static long long rr_notify_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* How many FLUSHALL, FLUSHDB and SWAPDB Redis has run; -1 on failure. */
@@ -95,9 +84,9 @@ static long long rr_notify_flush_count(void)
 	long long total = 0;
 	int i;
 
-	if(_rr_notify_side == NULL)
+	if(_rr_notify_stats == NULL)
 		return -1;
-	r = redisCommandArgv(_rr_notify_side, 2, argv, NULL);
+	r = redisCommandArgv(_rr_notify_stats, 2, argv, NULL);
 	if(r == NULL || r->type != REDIS_REPLY_STRING) {
 		if(r)
 			freeReplyObject(r);
@@ -112,7 +101,7 @@ static long long rr_notify_flush_count(void)
 	return total;
 }
 
-/* rr_sub_listen()'s stop(): a reconnect was asked for, or the side
+/* rr_pubsub_listen()'s stop(): a reconnect was asked for, or the INFO
  * connection failed (1); empties the cache after a flush (0). */
 static int rr_notify_check(void)
 {
@@ -120,7 +109,7 @@ static int rr_notify_check(void)
 
 	if(rr_conn_reconnect_pending())
 		return 1;
-	now = rr_notify_now_ms();
+	now = rr_conn_now_ms();
 	if(now - _rr_notify_checked_ms < RR_NOTIFY_FLUSH_CHECK_MS)
 		return 0;
 	_rr_notify_checked_ms = now;
@@ -135,11 +124,11 @@ static int rr_notify_check(void)
 	return 0;
 }
 
-static void rr_notify_drop_side(void)
+static void rr_notify_drop_stats(void)
 {
-	if(_rr_notify_side != NULL)
-		redisFree(_rr_notify_side);
-	_rr_notify_side = NULL;
+	if(_rr_notify_stats != NULL)
+		redisFree(_rr_notify_stats);
+	_rr_notify_stats = NULL;
 }
 
 /* Notifications are on when the flags hold K (keyspace channel) and every
@@ -235,7 +224,7 @@ static void rr_notify_handle(const redisReply *r)
 	const char *sep;
 	str key;
 
-	if(rr_sub_payload(r, &ch) == NULL)
+	if(rr_pubsub_payload(r, &ch) == NULL)
 		return; /* pong, subscription confirmations */
 	sep = strstr(ch->str, "__:");
 	if(sep == NULL)
@@ -253,6 +242,10 @@ static void rr_notify_loop(void)
 {
 	int lost_logged = 0;
 
+	/* the window between a change and its invalidation is the time this
+	 * process takes to get the CPU: ahead of busy workers, it is short */
+	if(setpriority(PRIO_PROCESS, 0, -10) != 0)
+		LM_DBG("cache notifier keeps the default priority\n");
 	for(;;) {
 		cfg_update();
 		if(rr_notify_subscribe() < 0) {
@@ -260,11 +253,11 @@ static void rr_notify_loop(void)
 			usleep((useconds_t)_rr_notify_retry_ms * 1000);
 			continue;
 		}
-		_rr_notify_side = rr_conn_open_side();
+		_rr_notify_stats = rr_conn_open_extra();
 		_rr_notify_flushes = rr_notify_flush_count();
-		_rr_notify_checked_ms = rr_notify_now_ms();
+		_rr_notify_checked_ms = rr_conn_now_ms();
 		if(_rr_notify_flushes < 0) {
-			rr_notify_drop_side();
+			rr_notify_drop_stats();
 			rr_conn_reset();
 			usleep((useconds_t)_rr_notify_retry_ms * 1000);
 			continue;
@@ -278,10 +271,10 @@ static void rr_notify_loop(void)
 		lost_logged = 0;
 		/* a failover (redisroute.reconnect, +switch-master) ends the
 		 * subscription too: the new master's changes are not on it */
-		rr_sub_listen(rr_conn_context(), rr_notify_handle, rr_notify_check);
+		rr_pubsub_listen(rr_conn_context(), rr_notify_handle, rr_notify_check);
 		rr_cache_set_active(0);
 		rr_cache_flush();
-		rr_notify_drop_side();
+		rr_notify_drop_stats();
 		if(!lost_logged)
 			LM_ERR("cache: lost the keyspace notification subscription; the "
 				   "cache is empty and bypassed until it is back\n");
@@ -299,7 +292,7 @@ static void rr_notify_worker_close(void)
 	if(_rr_wsub != NULL)
 		redisFree(_rr_wsub);
 	_rr_wsub = NULL;
-	_rr_wsub_next_ms = rr_notify_now_ms() + _rr_notify_retry_ms;
+	_rr_wsub_next_ms = rr_conn_now_ms() + _rr_notify_retry_ms;
 }
 
 static int rr_notify_worker_open(void)
@@ -308,9 +301,9 @@ static int rr_notify_worker_open(void)
 	redisReply *r;
 	int ok;
 
-	if(rr_notify_now_ms() < _rr_wsub_next_ms)
+	if(rr_conn_now_ms() < _rr_wsub_next_ms)
 		return -1;
-	_rr_wsub = rr_conn_open_side();
+	_rr_wsub = rr_conn_open_extra();
 	if(_rr_wsub == NULL) {
 		rr_notify_worker_close();
 		return -1;
@@ -364,18 +357,5 @@ int rr_notify_worker_sync(void)
 
 int rr_notify_fork(void)
 {
-	int pid = fork_process(PROC_NOCHLDINIT, "redisroute cache notifier", 1);
-
-	if(pid < 0)
-		return -1;
-	if(pid == 0) {
-		if(cfg_child_init())
-			return -1;
-		/* the window between a change and its invalidation is the time this
-		 * process takes to get the CPU: ahead of busy workers, it is short */
-		if(setpriority(PRIO_PROCESS, 0, -10) != 0)
-			LM_DBG("cache notifier keeps the default priority\n");
-		rr_notify_loop();
-	}
-	return 0;
+	return rr_pubsub_proc_fork("redisroute cache notifier", rr_notify_loop);
 }

@@ -29,8 +29,8 @@
 #include "core/dprint.h"
 #include "core/pvar.h"
 
-#include "rr_funcs.h"
 #include "rr_pv.h"
+#include "rr_script.h"
 
 enum rr_pv_field
 {

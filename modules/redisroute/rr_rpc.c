@@ -32,6 +32,7 @@
 #include "rr_conn.h"
 #include "rr_lookup.h"
 #include "rr_rpc.h"
+#include "rr_slot.h"
 
 static const char *rr_rpc_status_doc[] = {
 		"Redis address, state (up, down, unknown), time down, outages and "
@@ -63,7 +64,7 @@ static const char *rr_rpc_cluster_state(void)
 	}
 	if(cs->slots == 0 || up == 0)
 		return cs->map_loads == 0 && cs->error[0] == '\0' ? "unknown" : "down";
-	return down == 0 && cs->slots == RR_CLUSTER_SLOTS_ALL ? "up" : "partial";
+	return down == 0 && cs->slots == RR_SLOTS ? "up" : "partial";
 }
 
 /* Cluster mode: the map's coverage and each node's state. */

@@ -31,61 +31,28 @@
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
-#include "core/pt.h"
-#include "core/sr_module.h"
 
+#include "rr_pubsub.h"
 #include "rr_sentinel.h"
-#include "rr_sub.h"
 
-static struct timeval rr_tv(int ms)
-{
-	struct timeval tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	return tv;
-}
-
-/* Connects to sentinel idx with the module's timeouts, and AUTH. Returns the
- * context, or NULL with err set (a refused AUTH is said as such, not read
- * later as a sentinel that does not know the master). */
+/* Connects to sentinel idx, with sentinel_password. Returns the context, or
+ * NULL with err set (a refused AUTH is said as such, not read later as a
+ * sentinel that does not know the master). */
 static redisContext *rr_sentinel_connect(
 		const rr_conn_cfg_t *cfg, int idx, char *err, int errlen)
 {
 	const rr_hostport_t *s = &cfg->sentinels[idx];
-	const char *argv[2] = {"AUTH", cfg->sentinel_password};
-	redisContext *ctx;
-	redisReply *r;
+	char detail[128];
+	int stage;
+	redisContext *ctx = rr_conn_dial(s->host, s->port, NULL, "",
+			cfg->sentinel_password, &stage, detail, sizeof(detail));
 
-	ctx = redisConnectWithTimeout(
-			s->host, s->port, rr_tv(cfg->connect_timeout_ms));
-	if(ctx == NULL || ctx->err) {
-		snprintf(err, errlen, "sentinel %.64s:%d: %.40s", s->host, s->port,
-				ctx ? ctx->errstr : "out of memory");
-		if(ctx)
-			redisFree(ctx);
-		return NULL;
-	}
-	if(redisSetTimeout(ctx, rr_tv(cfg->command_timeout_ms)) != REDIS_OK) {
-		snprintf(err, errlen, "sentinel %.64s:%d: cannot set the command "
-							  "timeout",
-				s->host, s->port);
-		redisFree(ctx);
-		return NULL;
-	}
-	if(cfg->sentinel_password[0] == '\0')
-		return ctx;
-	r = redisCommandArgv(ctx, 2, argv, NULL);
-	if(r == NULL || r->type == REDIS_REPLY_ERROR) {
+	if(ctx == NULL && stage == RR_DIAL_AUTH)
 		snprintf(err, errlen, "sentinel %.64s:%d: AUTH: %.48s", s->host,
-				s->port,
-				r ? r->str : (ctx->errstr[0] ? ctx->errstr : "no reply"));
-		if(r)
-			freeReplyObject(r);
-		redisFree(ctx);
-		return NULL;
-	}
-	freeReplyObject(r);
+				s->port, detail);
+	else if(ctx == NULL)
+		snprintf(err, errlen, "sentinel %.64s:%d: %.40s", s->host, s->port,
+				detail);
 	return ctx;
 }
 
@@ -171,8 +138,7 @@ static void rr_sentinel_discover(void)
 
 int rr_sentinel_watch_init(void)
 {
-	register_procs(1);
-	cfg_register_child(1);
+	rr_pubsub_proc_register();
 	/* before the workers start: they connect to what this finds */
 	rr_sentinel_discover();
 	return 0;
@@ -182,7 +148,7 @@ int rr_sentinel_watch_init(void)
 static void rr_sentinel_on_message(const redisReply *r)
 {
 	const rr_conn_cfg_t *cfg = rr_conn_cfg();
-	const redisReply *payload = rr_sub_payload(r, NULL);
+	const redisReply *payload = rr_pubsub_payload(r, NULL);
 	size_t n = strlen(cfg->sentinel_master);
 
 	if(payload == NULL || payload->len <= n
@@ -225,7 +191,7 @@ static void rr_sentinel_watch_loop(void)
 			freeReplyObject(r);
 			/* a switch may have happened while no sentinel was watched */
 			rr_sentinel_discover();
-			rr_sub_listen(ctx, rr_sentinel_on_message, rr_sentinel_tick);
+			rr_pubsub_listen(ctx, rr_sentinel_on_message, rr_sentinel_tick);
 		} else {
 			if(r)
 				freeReplyObject(r);
@@ -246,14 +212,6 @@ static void rr_sentinel_watch_loop(void)
 
 int rr_sentinel_watch_fork(void)
 {
-	int pid = fork_process(PROC_NOCHLDINIT, "redisroute sentinel watcher", 1);
-
-	if(pid < 0)
-		return -1;
-	if(pid == 0) {
-		if(cfg_child_init())
-			return -1;
-		rr_sentinel_watch_loop();
-	}
-	return 0;
+	return rr_pubsub_proc_fork(
+			"redisroute sentinel watcher", rr_sentinel_watch_loop);
 }

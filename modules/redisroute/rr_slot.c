@@ -22,12 +22,14 @@
 
 /*
  * redisroute - Redis Cluster key slots and redirect replies (pure: libc only)
- * Depends on libc only (unit tests and fuzzers link it alone): own helpers
+ * Depends on libc only: the unit tests and fuzzers link it with rr_syntax.c
+ * (decimal numbers) and nothing else.
  */
 
 #include <string.h>
 
 #include "rr_slot.h"
+#include "rr_syntax.h"
 
 /* CRC16-CCITT (XMODEM: polynomial 0x1021, initial value 0), as the Redis
  * Cluster specification defines the key hash */
@@ -60,21 +62,6 @@ unsigned int rr_key_slot(const char *key, int len)
 	return rr_crc16(key, len) & (RR_SLOTS - 1);
 }
 
-/* Reads a decimal number of at most max_digits digits; -1 if none. */
-static int rr_parse_uint(const char *s, int len, int max_digits)
-{
-	int i, v = 0;
-
-	if(len <= 0 || len > max_digits)
-		return -1;
-	for(i = 0; i < len; i++) {
-		if(s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
 int rr_redirect_parse(
 		const char *s, int len, int *slot, char *host, int host_size, int *port)
 {
@@ -96,7 +83,7 @@ int rr_redirect_parse(
 	sp = memchr(p, ' ', end - p);
 	if(sp == NULL)
 		return 0;
-	*slot = rr_parse_uint(p, (int)(sp - p), 5);
+	*slot = rr_decimal(p, (int)(sp - p), 5);
 	if(*slot < 0 || *slot >= RR_SLOTS)
 		return 0;
 	p = sp + 1;
@@ -110,7 +97,7 @@ int rr_redirect_parse(
 	}
 	if(colon == NULL)
 		return 0;
-	*port = rr_parse_uint(colon + 1, (int)(end - colon - 1), 5);
+	*port = rr_decimal(colon + 1, (int)(end - colon - 1), 5);
 	if(*port < 1 || *port > 65535)
 		return 0;
 	hlen = (int)(colon - p);

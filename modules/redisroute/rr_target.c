@@ -22,13 +22,15 @@
 
 /*
  * redisroute - target parsing and validation (pure: libc only)
- * Depends on libc only (unit tests and fuzzers link it alone): own helpers
+ * Depends on libc only: the unit tests and fuzzers link it with rr_syntax.c
+ * (hex digits, numbers, host names) and nothing else.
  */
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rr_syntax.h"
 #include "rr_target.h"
 
 /* Characters that may appear in a SIP URI (RFC 3261 25.1): unreserved,
@@ -43,12 +45,6 @@ static int rr_uri_char_ok(unsigned char c)
 	return c != 0 && strchr("-_.!~*'()%;/?:@&=+$,[]", c) != NULL;
 }
 
-static int rr_hex(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-		   || (c >= 'A' && c <= 'F');
-}
-
 /* Checks a whole URI's characters and escapes. */
 static int rr_uri_chars_check(const char *s, int len)
 {
@@ -58,8 +54,8 @@ static int rr_uri_chars_check(const char *s, int len)
 		if(!rr_uri_char_ok((unsigned char)s[i]))
 			return RR_TGT_BAD_CHAR;
 		if(s[i] == '%') {
-			if(i + 2 >= len || !rr_hex((unsigned char)s[i + 1])
-					|| !rr_hex((unsigned char)s[i + 2]))
+			if(i + 2 >= len || rr_hex_digit((unsigned char)s[i + 1]) < 0
+					|| rr_hex_digit((unsigned char)s[i + 2]) < 0)
 				return RR_TGT_BAD_ESCAPE;
 		}
 	}
@@ -86,78 +82,23 @@ static int rr_prefix_icase(const char *s, int len, const char *prefix)
 /* Port: 1 to 5 digits, 1..65535. */
 static int rr_port_check(const char *s, int len)
 {
-	int i, port = 0;
+	int port = rr_decimal(s, len, 5);
 
-	if(len < 1 || len > 5)
-		return RR_TGT_BAD_PORT;
-	for(i = 0; i < len; i++) {
-		if(s[i] < '0' || s[i] > '9')
-			return RR_TGT_BAD_PORT;
-		port = port * 10 + (s[i] - '0');
-	}
 	return (port >= 1 && port <= 65535) ? 0 : RR_TGT_BAD_PORT;
-}
-
-/* Host name or IPv4 address: labels of letters, digits and '-', separated
- * by single dots; a trailing dot (FQDN) is accepted. */
-static int rr_hostname_check(const char *s, int len)
-{
-	int i, label = 0;
-
-	if(len < 1 || len > 253)
-		return RR_TGT_BAD_HOST;
-	for(i = 0; i < len; i++) {
-		char c = s[i];
-		if(c == '.') {
-			if(label == 0 || s[i - 1] == '-')
-				return RR_TGT_BAD_HOST;
-			label = 0;
-			continue;
-		}
-		if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-				   || (c >= '0' && c <= '9') || c == '-'))
-			return RR_TGT_BAD_HOST;
-		if(c == '-' && label == 0)
-			return RR_TGT_BAD_HOST;
-		if(++label > 63)
-			return RR_TGT_BAD_HOST;
-	}
-	/* the last label may not end in '-' either */
-	if(label > 0 && s[len - 1] == '-')
-		return RR_TGT_BAD_HOST;
-	return 0;
-}
-
-/* IPv6 reference without the brackets: hex digits, ':' and '.' (for an
- * embedded IPv4), at least two colons. */
-static int rr_ipv6_check(const char *s, int len)
-{
-	int i, colons = 0;
-
-	if(len < 2 || len > 45)
-		return RR_TGT_BAD_HOST;
-	for(i = 0; i < len; i++) {
-		if(s[i] == ':')
-			colons++;
-		else if(!rr_hex((unsigned char)s[i]) && s[i] != '.')
-			return RR_TGT_BAD_HOST;
-	}
-	return colons >= 2 ? 0 : RR_TGT_BAD_HOST;
 }
 
 /* Validates a bare host, host:port, [ipv6] or [ipv6]:port. */
 static int rr_bare_check(const char *s, int len)
 {
 	const char *colon;
-	int hlen, ret;
+	int hlen;
 
 	if(s[0] == '[') {
 		const char *end = memchr(s, ']', len);
 		if(end == NULL)
 			return RR_TGT_BAD_HOST;
-		ret = rr_ipv6_check(s + 1, (int)(end - s) - 1);
-		if(ret < 0)
-			return ret;
+		if(!rr_host_ipv6_ok(s + 1, (int)(end - s) - 1))
+			return RR_TGT_BAD_HOST;
 		hlen = (int)(end - s) + 1;
 		if(hlen == len)
 			return 0;
@@ -167,9 +108,9 @@ static int rr_bare_check(const char *s, int len)
 	}
 	colon = memchr(s, ':', len);
 	hlen = colon ? (int)(colon - s) : len;
-	ret = rr_hostname_check(s, hlen);
-	if(ret < 0)
-		return ret;
+	/* a SIP host: RFC 3261's hostname, no '_' (rr_syntax.h) */
+	if(!rr_host_name_ok(s, hlen, RR_HOST_SIP))
+		return RR_TGT_BAD_HOST;
 	if(colon == NULL)
 		return 0;
 	/* a second colon means an unbracketed IPv6 address or garbage */

@@ -22,24 +22,15 @@
 
 /*
  * redisroute - parsing of the `server` parameter (pure: libc only)
- * Depends on libc only (unit tests and fuzzers link it alone): own helpers
+ * Depends on libc only: the unit tests and fuzzers link it with rr_syntax.c
+ * (hex digits, numbers, host names) and nothing else.
  */
 
 #include <stdio.h>
 #include <string.h>
 
+#include "rr_syntax.h"
 #include "rr_url.h"
-
-static int rr_hexval(char c)
-{
-	if(c >= '0' && c <= '9')
-		return c - '0';
-	if(c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if(c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Copies s[0..len) into out, decoding %XX. Returns 0 or -1 (bad escape,
  * NUL byte, or too long). */
@@ -53,8 +44,8 @@ static int rr_unescape(const char *s, int len, char *out, int out_size)
 			int hi, lo;
 			if(i + 2 >= len)
 				return -1;
-			hi = rr_hexval(s[i + 1]);
-			lo = rr_hexval(s[i + 2]);
+			hi = rr_hex_digit((unsigned char)s[i + 1]);
+			lo = rr_hex_digit((unsigned char)s[i + 2]);
 			if(hi < 0 || lo < 0)
 				return -1;
 			c = hi * 16 + lo;
@@ -68,18 +59,12 @@ static int rr_unescape(const char *s, int len, char *out, int out_size)
 	return 0;
 }
 
-/* Parses a decimal number in [min, max]; -1 on anything else. */
+/* Parses a decimal number (1 to 9 digits) in [min, max]; -1 on anything
+ * else. */
 static int rr_number(const char *s, int len, int min, int max)
 {
-	int i, v = 0;
+	int v = rr_decimal(s, len, 9);
 
-	if(len < 1 || len > 9)
-		return -1;
-	for(i = 0; i < len; i++) {
-		if(s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
 	return (v < min || v > max) ? -1 : v;
 }
 
@@ -168,20 +153,13 @@ static int rr_parse_hostport(
 	}
 	if(hp[0] == '[') {
 		const char *rb = memchr(hp, ']', hplen);
-		int i;
-		if(rb == NULL || rb - hp - 1 < 2
-				|| rb - hp - 1 >= (int)RR_URL_HOST_MAX) {
+		if(rb == NULL) {
 			*err = "bad IPv6 address (use [addr])";
 			return -1;
 		}
-		for(i = 1; hp + i < rb; i++) {
-			if(rr_hexval(hp[i]) < 0 && hp[i] != ':' && hp[i] != '.') {
-				*err = "bad IPv6 address";
-				return -1;
-			}
-		}
-		if(memchr(hp + 1, ':', rb - hp - 1) == NULL) {
-			*err = "bad IPv6 address (no colon)";
+		/* 45 characters at most: within RR_URL_HOST_MAX */
+		if(!rr_host_ipv6_ok(hp + 1, (int)(rb - hp - 1))) {
+			*err = "bad IPv6 address";
 			return -1;
 		}
 		memcpy(host, hp + 1, rb - hp - 1);
@@ -192,21 +170,17 @@ static int rr_parse_hostport(
 			return -1;
 		}
 	} else {
-		int i, hlen;
+		int hlen;
 		colon = memchr(hp, ':', hplen);
 		hlen = colon ? (int)(colon - hp) : hplen;
 		if(hlen <= 0 || hlen >= (int)RR_URL_HOST_MAX) {
 			*err = "bad host";
 			return -1;
 		}
-		for(i = 0; i < hlen; i++) {
-			char c = hp[i];
-			if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-					   || (c >= '0' && c <= '9') || c == '-' || c == '.'
-					   || c == '_')) {
-				*err = "bad character in host";
-				return -1;
-			}
+		/* a name for getaddrinfo(), '_' included (rr_syntax.h) */
+		if(!rr_host_name_ok(hp, hlen, RR_HOST_RESOLVER)) {
+			*err = "bad character in host";
+			return -1;
 		}
 		memcpy(host, hp, hlen);
 		host[hlen] = '\0';

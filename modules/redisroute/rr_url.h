@@ -50,7 +50,10 @@ typedef struct rr_server_url
 int rr_url_parse(
 		const char *s, int len, rr_server_url_t *url, const char **err);
 
+/* the most addresses the host:port lists take (rr_hostports_parse): the
+ * sentinels, and the cluster_seeds besides the server URL's node */
 #define RR_SENTINELS_MAX 8
+#define RR_CLUSTER_SEEDS_MAX 8
 
 typedef struct rr_hostport
 {

@@ -570,7 +570,8 @@ def test_prefix_lookup_is_one_round_trip(rc, workdir):
     for key in ("route:+49", "route:+4930", "route:default"):
         c.set(key, "gw.example.com")
     try:
-        # the RPC process connects on first use: warm it up
+        # one lookup before the trace: what the RPC process may still have to
+        # set up (slot map, connections, script) is not in the traced one
         assert k.kamcmd("redisroute.lookup", "s:+4930123456")[0] == 0
         pid = _ctl_pid(k)
         trace = os.path.join(workdir, "strace-ctl.txt")

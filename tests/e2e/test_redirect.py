@@ -13,7 +13,7 @@ def invite(k, user="alice", **kw):
     return r
 
 
-# ---- data model: one test per row of SPEC.md's table ----------------------
+# ---- data model: one test per row of README.md's Data model table ----------
 
 def test_string_bare_host_port_keeps_user(kamailio, fresh):
     fresh.cli("SET", "route:alice", "192.0.2.10:5060")

@@ -190,11 +190,5 @@ static Suite *slot_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(slot_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return run_suite(slot_suite());
 }

@@ -43,4 +43,16 @@ static inline char *repeat(char c, int n)
 	return s;
 }
 
+/* Runs every test of s; 0 when all pass, 1 when not (the exit status). */
+static inline int run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
+
 #endif

@@ -24,8 +24,8 @@
  * redisroute - the script functions, shared by the cfg and KEMI wrappers
  */
 
-#ifndef _RR_FUNCS_H_
-#define _RR_FUNCS_H_
+#ifndef _RR_SCRIPT_H_
+#define _RR_SCRIPT_H_
 
 #include "core/parser/msg_parser.h"
 #include "core/str.h"
@@ -33,7 +33,7 @@
 #include "rr_lookup.h"
 
 /* In mod_init: binds sl and tm. */
-int rr_funcs_init(void);
+int rr_script_init(void);
 
 /* sip_redirect(): key NULL means the Request-URI user; code 0 means the
  * redirect_code parameter. Returns 1 or a negative RR_ code. */

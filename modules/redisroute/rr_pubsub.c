@@ -21,31 +21,26 @@
  */
 
 /*
- * redisroute - reading a subscribed Redis connection (pub/sub)
+ * redisroute - reading a subscribed Redis connection (pub/sub), and the
+ * module's processes that do it
  */
 
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
+#include "core/pt.h"
+#include "core/sr_module.h"
 
-#include "rr_sub.h"
+#include "rr_conn.h"
+#include "rr_pubsub.h"
 
-#define RR_SUB_IDLE_MS 1000
-#define RR_SUB_DEAD_MS 3000
+#define RR_PUBSUB_IDLE_MS 1000
+#define RR_PUBSUB_DEAD_MS 3000
 
-static long long rr_sub_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-const redisReply *rr_sub_payload(
+const redisReply *rr_pubsub_payload(
 		const redisReply *r, const redisReply **channel)
 {
 	size_t first;
@@ -67,10 +62,10 @@ const redisReply *rr_sub_payload(
 	return r->element[first + 1];
 }
 
-void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
+void rr_pubsub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 		int (*stop)(void))
 {
-	long long last = rr_sub_now_ms(), pinged = 0;
+	long long last = rr_conn_now_ms(), pinged = 0;
 	const char *ping[1] = {"PING"};
 
 	while(ctx != NULL && !ctx->err) {
@@ -88,28 +83,28 @@ void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 			on_message(reply);
 			freeReplyObject(reply);
 			reply = NULL;
-			last = rr_sub_now_ms();
+			last = rr_conn_now_ms();
 		}
 		if(ctx->err || (stop != NULL && stop()))
 			return;
 		pfd.fd = ctx->fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		rc = poll(&pfd, 1, RR_SUB_IDLE_MS);
+		rc = poll(&pfd, 1, RR_PUBSUB_IDLE_MS);
 		if(rc < 0) {
 			if(errno == EINTR)
 				continue;
 			return;
 		}
-		now = rr_sub_now_ms();
+		now = rr_conn_now_ms();
 		if(rc > 0) {
 			if(redisBufferRead(ctx) != REDIS_OK)
 				return;
 			continue;
 		}
-		if(now - last >= RR_SUB_DEAD_MS)
+		if(now - last >= RR_PUBSUB_DEAD_MS)
 			return;
-		if(now - pinged >= RR_SUB_IDLE_MS) {
+		if(now - pinged >= RR_PUBSUB_IDLE_MS) {
 			LM_DBG("pub/sub connection idle: keepalive PING\n");
 			if(redisAppendCommandArgv(ctx, 1, ping, NULL) != REDIS_OK)
 				return;
@@ -120,4 +115,24 @@ void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 			pinged = now;
 		}
 	}
+}
+
+void rr_pubsub_proc_register(void)
+{
+	register_procs(1);
+	cfg_register_child(1);
+}
+
+int rr_pubsub_proc_fork(char *desc, void (*loop)(void))
+{
+	int pid = fork_process(PROC_NOCHLDINIT, desc, 1);
+
+	if(pid < 0)
+		return -1;
+	if(pid == 0) {
+		if(cfg_child_init())
+			return -1;
+		loop();
+	}
+	return 0;
 }

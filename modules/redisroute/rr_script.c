@@ -21,8 +21,9 @@
  */
 
 /*
- * redisroute - the script functions: SIP message -> lookup key -> targets ->
- * reply
+ * redisroute - the script functions (sip_redirect(), sip_forward(),
+ * sip_forward_next(), sip_lookup()): SIP message -> lookup key -> targets ->
+ * reply or relay. (The Lua lookup script that runs in Redis is rr_eval.c's.)
  */
 
 #include <string.h>
@@ -37,7 +38,7 @@
 #include "modules/tm/tm_load.h"
 
 #include "redisroute.h"
-#include "rr_funcs.h"
+#include "rr_script.h"
 #include "rr_lookup.h"
 #include "rr_stats.h"
 
@@ -58,7 +59,7 @@ static int _rr_result_valid = 0;
  * saves and restores the XAVP list), next target first */
 static str _rr_next_xavp = str_init("_redisroute_next");
 
-int rr_funcs_init(void)
+int rr_script_init(void)
 {
 	if(sl_load_api(&_rr_slb) != 0) {
 		LM_ERR("cannot bind to the sl module (loadmodule \"sl.so\" before "

@@ -21,11 +21,12 @@
  */
 
 /*
- * redisroute - reading a subscribed Redis connection (pub/sub)
+ * redisroute - reading a subscribed Redis connection (pub/sub), and the
+ * module's processes that do it (the cache notifier, the sentinel watcher)
  */
 
-#ifndef _RR_SUB_H_
-#define _RR_SUB_H_
+#ifndef _RR_PUBSUB_H_
+#define _RR_PUBSUB_H_
 
 #include <hiredis/hiredis.h>
 
@@ -33,13 +34,22 @@
  * every second of silence, and Redis answers PINGs while subscribed) or
  * stop() returns non-zero; hands every message to on_message. For the
  * module's forked processes: it calls cfg_update() between reads. */
-void rr_sub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
+void rr_pubsub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 		int (*stop)(void));
+
+/* One listening process of the module: rr_pubsub_proc_register() in
+ * mod_init, rr_pubsub_proc_fork() in child_init(PROC_MAIN). The process is
+ * forked without the modules' child_init (it opens what it uses itself),
+ * follows runtime config changes, and runs loop(), which does not return.
+ * rr_pubsub_proc_fork() returns 0 in the main process, -1 when the fork
+ * fails. */
+void rr_pubsub_proc_register(void);
+int rr_pubsub_proc_fork(char *desc, void (*loop)(void));
 
 /* The payload of a pushed message: ["message", channel, payload] or
  * ["pmessage", pattern, channel, payload]; NULL for anything else (pongs,
  * subscription confirmations). *channel is set when not NULL. */
-const redisReply *rr_sub_payload(
+const redisReply *rr_pubsub_payload(
 		const redisReply *r, const redisReply **channel);
 
 #endif
