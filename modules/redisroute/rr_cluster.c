@@ -41,7 +41,14 @@
 /* a MOVED makes the map be read again at once, but not more often than this
  * while a reshard moves slot after slot */
 #define RR_MAP_MIN_INTERVAL_MS 100
-/* how long a TRYAGAIN (keys of a slot half migrated) waits before retrying */
+
+/* when this process reads the slot map again */
+typedef enum rr_map_reload
+{
+	RR_MAP_RELOAD_NONE, /* not wanted */
+	RR_MAP_RELOAD_NOW,	/* at the next lookup: no map yet, or a reconnect */
+	RR_MAP_RELOAD_AT,	/* once at_ms has passed: a MOVED, a failure */
+} rr_map_reload_t;
 
 typedef struct rr_cnode_shared
 {
@@ -92,9 +99,27 @@ static int _rr_nnodes = 0;
 static unsigned char _rr_slot_node[RR_SLOTS]; /* node index + 1, 0: none */
 static unsigned char _rr_new_map[RR_SLOTS];
 static int _rr_map_loaded = 0;
-static long long _rr_map_due_ms = 0; /* 0: no reload wanted */
+static struct
+{
+	rr_map_reload_t when;
+	long long at_ms; /* RR_MAP_RELOAD_AT only */
+} _rr_map_due = {RR_MAP_RELOAD_NONE, 0};
 static long long _rr_map_last_ms = 0;
 static rr_group_t _rr_groups[RR_CANDIDATES_MAX];
+
+static void rr_map_reload_at(long long at_ms)
+{
+	_rr_map_due.when = RR_MAP_RELOAD_AT;
+	_rr_map_due.at_ms = at_ms;
+}
+
+/* The same unless a reload is wanted already: failures one after the other
+ * do not push it ever later. */
+static void rr_map_reload_after(long long at_ms)
+{
+	if(_rr_map_due.when == RR_MAP_RELOAD_NONE)
+		rr_map_reload_at(at_ms);
+}
 
 int rr_cluster_init(void)
 {
@@ -209,8 +234,7 @@ static void rr_cnode_down(int i, const char *why)
 	snprintf(detail, sizeof(detail), "%s", why);
 	rr_cnode_close(n);
 	n->next_attempt_ms = now + cfg->retry_interval_ms;
-	if(_rr_map_due_ms == 0)
-		_rr_map_due_ms = now + cfg->retry_interval_ms;
+	rr_map_reload_after(now + cfg->retry_interval_ms);
 	rr_hostport_print(n->host, n->port, addr, sizeof(addr));
 	rr_cluster_note_error(addr, detail);
 	if(n->shared >= 0) {
@@ -265,8 +289,7 @@ static redisContext *rr_cnode_ctx(int i)
 		rr_cnode_down(i, err);
 		return NULL;
 	}
-	r = redisCommandArgv(
-			n->ctx, rr_eval_load_argv(argv, lens), argv, lens);
+	r = redisCommandArgv(n->ctx, rr_eval_load_argv(argv, lens), argv, lens);
 	if(r == NULL) {
 		rr_cnode_down(i, rr_conn_errstr(n->ctx));
 		return NULL;
@@ -404,14 +427,14 @@ static int rr_cluster_load_map(void)
 	int i, pass;
 
 	_rr_map_last_ms = rr_conn_now_ms();
-	_rr_map_due_ms = 0;
+	_rr_map_due.when = RR_MAP_RELOAD_NONE;
 	for(pass = 0; pass < 2; pass++)
 		for(i = 0; i < _rr_nnodes; i++)
 			if((_rr_nodes[i].ctx != NULL) == (pass == 0)
 					&& rr_cluster_load_from(i) == 0)
 				return 0;
 	/* nothing answered: try again after retry_interval */
-	_rr_map_due_ms = _rr_map_last_ms + rr_conn_cfg()->retry_interval_ms;
+	rr_map_reload_at(_rr_map_last_ms + rr_conn_cfg()->retry_interval_ms);
 	return -1;
 }
 
@@ -436,7 +459,6 @@ static void rr_cluster_add_seeds(void)
  * failure or redisroute.reconnect asked for it. 0 when there is a map. */
 static int rr_cluster_ensure_map(void)
 {
-	long long now;
 	int i;
 
 	if(_rr_nnodes == 0)
@@ -446,15 +468,14 @@ static int rr_cluster_ensure_map(void)
 			rr_cnode_close(&_rr_nodes[i]);
 			_rr_nodes[i].next_attempt_ms = 0;
 		}
-		_rr_map_due_ms = 1;
+		_rr_map_due.when = RR_MAP_RELOAD_NOW;
 	}
-	if(!_rr_map_loaded && _rr_map_due_ms == 0)
-		_rr_map_due_ms = 1;
-	if(_rr_map_due_ms != 0) {
-		now = rr_conn_now_ms();
-		if(now >= _rr_map_due_ms)
-			rr_cluster_load_map();
-	}
+	if(!_rr_map_loaded && _rr_map_due.when == RR_MAP_RELOAD_NONE)
+		_rr_map_due.when = RR_MAP_RELOAD_NOW;
+	if(_rr_map_due.when == RR_MAP_RELOAD_NOW
+			|| (_rr_map_due.when == RR_MAP_RELOAD_AT
+					&& rr_conn_now_ms() >= _rr_map_due.at_ms))
+		rr_cluster_load_map();
 	return _rr_map_loaded ? 0 : -1;
 }
 
@@ -507,8 +528,7 @@ static void rr_group_append(rr_group_t *g)
 
 	if(g->node < 0) {
 		/* a gap in the map: it may have been filled since */
-		if(_rr_map_due_ms == 0)
-			_rr_map_due_ms = _rr_map_last_ms + rr_conn_cfg()->retry_interval_ms;
+		rr_map_reload_after(_rr_map_last_ms + rr_conn_cfg()->retry_interval_ms);
 		return;
 	}
 	ctx = rr_cnode_ctx(g->node);
@@ -629,8 +649,9 @@ static void rr_group_follow(rr_group_t *g)
 			if(kind == RR_REDIRECT_MOVED) {
 				rr_stats_inc(RR_STAT_CLUSTER_MOVED);
 				_rr_slot_node[slot] = (unsigned char)(node + 1);
-				if(_rr_map_due_ms == 0 || _rr_map_due_ms > 1)
-					_rr_map_due_ms = _rr_map_last_ms + RR_MAP_MIN_INTERVAL_MS;
+				/* soon, but a reload wanted at once is not postponed */
+				if(_rr_map_due.when != RR_MAP_RELOAD_NOW)
+					rr_map_reload_at(_rr_map_last_ms + RR_MAP_MIN_INTERVAL_MS);
 			} else {
 				rr_stats_inc(RR_STAT_CLUSTER_ASK);
 			}
