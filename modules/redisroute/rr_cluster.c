@@ -31,12 +31,17 @@
 #include "core/dprint.h"
 #include "core/locking.h"
 
+#include "rr_cgroup.h"
 #include "rr_cluster.h"
 #include "rr_conn.h"
 #include "rr_backend.h"
 #include "rr_eval.h"
 #include "rr_slot.h"
 #include "rr_stats.h"
+
+#if RR_CGROUP_KEYS_MAX != RR_CANDIDATES_MAX
+#error "RR_CGROUP_KEYS_MAX must equal RR_CANDIDATES_MAX"
+#endif
 
 /* a MOVED makes the map be read again at once, but not more often than this
  * while a reshard moves slot after slot */
@@ -79,15 +84,12 @@ typedef struct rr_cnode
 	int seed;
 } rr_cnode_t;
 
-/* per lookup: the candidate keys of one hash slot, best first */
+/* per lookup: where one group of candidate keys (rr_cgroup.h) went, and
+ * what came back */
 typedef struct rr_group
 {
-	unsigned int slot;
+	rr_cgroup_t *cg;
 	int node; /* -1: no node serves the slot */
-	int nkeys;
-	int cand[RR_CANDIDATES_MAX]; /* index of each key in the lookup's keys */
-	const char *keys[RR_CANDIDATES_MAX];
-	size_t klens[RR_CANDIDATES_MAX];
 	int sent;
 	redisReply *reply; /* NULL: no answer */
 } rr_group_t;
@@ -105,6 +107,7 @@ static struct
 	long long at_ms; /* RR_MAP_RELOAD_AT only */
 } _rr_map_due = {RR_MAP_RELOAD_NONE, 0};
 static long long _rr_map_last_ms = 0;
+static rr_cgroup_t _rr_cgroups[RR_CANDIDATES_MAX];
 static rr_group_t _rr_groups[RR_CANDIDATES_MAX];
 
 static void rr_map_reload_at(long long at_ms)
@@ -490,30 +493,17 @@ void rr_cluster_child_init(void)
 			rr_cnode_ctx(i);
 }
 
-/* Groups the keys by slot, keeping their order within each group. */
+/* Groups the keys by slot, each group bound for its slot's node. */
 static int rr_cluster_group(int nkeys, const char **keys, const size_t *klens)
 {
-	int i, j, ng = 0;
+	int j, ng = rr_cgroup_by_slot(nkeys, keys, klens, _rr_cgroups);
 
-	for(i = 0; i < nkeys; i++) {
-		unsigned int slot = rr_key_slot(keys[i], (int)klens[i]);
-		rr_group_t *g;
-		for(j = 0; j < ng; j++)
-			if(_rr_groups[j].slot == slot)
-				break;
-		g = &_rr_groups[j];
-		if(j == ng) {
-			ng++;
-			g->slot = slot;
-			g->node = (int)_rr_slot_node[slot] - 1;
-			g->nkeys = 0;
-			g->sent = 0;
-			g->reply = NULL;
-		}
-		g->cand[g->nkeys] = i;
-		g->keys[g->nkeys] = keys[i];
-		g->klens[g->nkeys] = klens[i];
-		g->nkeys++;
+	for(j = 0; j < ng; j++) {
+		rr_group_t *g = &_rr_groups[j];
+		g->cg = &_rr_cgroups[j];
+		g->node = (int)_rr_slot_node[g->cg->slot] - 1;
+		g->sent = 0;
+		g->reply = NULL;
 	}
 	return ng;
 }
@@ -534,7 +524,7 @@ static void rr_group_append(rr_group_t *g)
 	ctx = rr_cnode_ctx(g->node);
 	if(ctx == NULL)
 		return;
-	argc = rr_eval_argv(0, g->nkeys, g->keys, g->klens, argv, lens);
+	argc = rr_eval_argv(0, g->cg->nkeys, g->cg->keys, g->cg->klens, argv, lens);
 	g->sent = (redisAppendCommandArgv(ctx, argc, argv, lens) == REDIS_OK);
 }
 
@@ -589,7 +579,8 @@ static redisReply *rr_group_resend(
 
 	if(ctx == NULL)
 		return NULL;
-	argc = rr_eval_argv(eval, g->nkeys, g->keys, g->klens, argv, lens);
+	argc = rr_eval_argv(
+			eval, g->cg->nkeys, g->cg->keys, g->cg->klens, argv, lens);
 	/* ASKING holds for the next command only: both go in one write */
 	if((asking && redisAppendCommandArgv(ctx, 1, ask, NULL) != REDIS_OK)
 			|| redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK)
@@ -608,7 +599,7 @@ failed:
 	return NULL;
 }
 
-static int rr_group_answer(const rr_group_t *g, int *best);
+static rr_cgroup_answer_t rr_group_answer(const rr_group_t *g);
 static void rr_group_split(rr_group_t *g);
 
 /* Follows MOVED, ASK, TRYAGAIN and NOSCRIPT until the group has a final
@@ -627,7 +618,7 @@ static void rr_group_follow(rr_group_t *g)
 		tryagain = rr_reply_is_error(r, "TRYAGAIN");
 		if(!kind && !noscript && !tryagain)
 			return; /* a final error: the caller reports it */
-		if(tryagain && g->nkeys > 1) {
+		if(tryagain && g->cg->nkeys > 1) {
 			freeReplyObject(r);
 			g->reply = NULL;
 			rr_group_split(g);
@@ -636,7 +627,7 @@ static void rr_group_follow(rr_group_t *g)
 		if(hops++ >= rr_conn_cfg()->cluster_max_redirects) {
 			LM_ERR("redis cluster: slot %u still redirected after %d hops "
 				   "(%.*s)\n",
-					g->slot, hops - 1, (int)r->len, r->str);
+					g->cg->slot, hops - 1, (int)r->len, r->str);
 			return;
 		}
 		if(kind) {
@@ -671,54 +662,67 @@ static void rr_group_follow(rr_group_t *g)
  * following its own ASK, until one exists. Only while a slot moves. */
 static void rr_group_split(rr_group_t *g)
 {
+	const rr_cgroup_t *cg = g->cg;
+	rr_cgroup_t onecg;
 	rr_group_t one;
-	int j, found = -1;
+	rr_cgroup_answer_t a;
+	int j;
 
+	memset(&onecg, 0, sizeof(onecg));
 	memset(&one, 0, sizeof(one));
-	one.slot = g->slot;
-	one.nkeys = 1;
-	for(j = 0; j < g->nkeys; j++) {
+	onecg.slot = cg->slot;
+	onecg.nkeys = 1;
+	one.cg = &onecg;
+	for(j = 0; j < cg->nkeys; j++) {
 		one.node = g->node;
-		one.cand[0] = g->cand[j];
-		one.keys[0] = g->keys[j];
-		one.klens[0] = g->klens[j];
+		onecg.cand[0] = cg->cand[j];
+		onecg.keys[0] = cg->keys[j];
+		onecg.klens[0] = cg->klens[j];
 		one.reply = rr_group_resend(&one, one.node, 0, 0);
 		rr_group_follow(&one);
-		if(!rr_group_answer(&one, &found) || found >= 0 || j == g->nkeys - 1)
+		a = rr_group_answer(&one);
+		if(a.state != RR_CGROUP_NONE || j == cg->nkeys - 1)
 			break;
 		freeReplyObject(one.reply);
 	}
-	if(found >= 0) /* as if the whole group's script had found it */
+	/* as if the whole group's script had found it */
+	if(a.state == RR_CGROUP_FOUND)
 		one.reply->element[2]->integer = j + 1;
 	g->reply = one.reply;
 }
 
-/* Whether a group's reply is the script's answer; *best: the index in the
- * lookup's keys of the key it found (-1: none). */
-static int rr_group_answer(const rr_group_t *g, int *best)
+/* What a group's reply says: found (which key, as its index in the lookup's
+ * keys), none, or no answer of the script's (an error, no reply, a reply of
+ * another shape). */
+static rr_cgroup_answer_t rr_group_answer(const rr_group_t *g)
 {
 	const redisReply *r = g->reply, *k;
+	rr_cgroup_answer_t a = {RR_CGROUP_FAILED, -1};
 
-	*best = -1;
 	if(r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1
 			|| r->element[0]->type != REDIS_REPLY_STRING)
-		return 0;
-	if(r->elements == 1)
-		return r->element[0]->len == 4
-			   && memcmp(r->element[0]->str, "none", 4) == 0;
+		return a;
+	if(r->elements == 1) {
+		if(r->element[0]->len == 4
+				&& memcmp(r->element[0]->str, "none", 4) == 0)
+			a.state = RR_CGROUP_NONE;
+		return a;
+	}
 	k = r->element[r->elements - 1];
 	if(r->elements != 3 || k->type != REDIS_REPLY_INTEGER || k->integer < 1
-			|| k->integer > g->nkeys)
-		return 0;
-	*best = g->cand[k->integer - 1];
-	return 1;
+			|| k->integer > g->cg->nkeys)
+		return a;
+	a.state = RR_CGROUP_FOUND;
+	a.found = g->cg->cand[k->integer - 1];
+	return a;
 }
 
 redisReply *rr_cluster_eval(int nkeys, const char **keys, const size_t *klens)
 {
-	redisReply *out = NULL;
-	int ng, j, best = nkeys, best_g = -1, failed = nkeys, failed_g = -1;
-	int found, answered;
+	rr_cgroup_answer_t answers[RR_CANDIDATES_MAX];
+	rr_cgroup_pick_t pick;
+	redisReply *out;
+	int ng, j;
 
 	if(rr_cluster_ensure_map() < 0)
 		return NULL;
@@ -730,31 +734,15 @@ redisReply *rr_cluster_eval(int nkeys, const char **keys, const size_t *klens)
 		rr_group_read(&_rr_groups[j]);
 	for(j = 0; j < ng; j++)
 		rr_group_follow(&_rr_groups[j]);
+	for(j = 0; j < ng; j++)
+		answers[j] = rr_group_answer(&_rr_groups[j]);
 
-	/* the best key found wins, unless a group that could hold a better one
-	 * did not answer */
-	for(j = 0; j < ng; j++) {
-		rr_group_t *g = &_rr_groups[j];
-		answered = rr_group_answer(g, &found);
-		if(!answered) {
-			if(g->cand[0] < failed) {
-				failed = g->cand[0];
-				if(g->reply != NULL)
-					failed_g = j;
-			}
-		} else if(found >= 0 && found < best) {
-			best = found;
-			best_g = j;
-		}
-	}
-	if(best < failed && best_g >= 0) {
-		out = _rr_groups[best_g].reply;
-		out->element[2]->integer = best + 1;
-	} else if(failed == nkeys) {
-		out = _rr_groups[0].reply; /* every group said 'none' */
-	} else if(failed_g >= 0) {
-		out = _rr_groups[failed_g].reply; /* Redis's error, for the log */
-	}
+	/* found: the winner's reply; none: the first group's {'none'}; failed:
+	 * Redis's error, for the log, or NULL */
+	pick = rr_cgroup_pick(ng, _rr_cgroups, answers);
+	out = _rr_groups[pick.group].reply;
+	if(pick.state == RR_CGROUP_FOUND)
+		out->element[2]->integer = pick.found + 1;
 	for(j = 0; j < ng; j++) {
 		if(_rr_groups[j].reply != out && _rr_groups[j].reply != NULL)
 			freeReplyObject(_rr_groups[j].reply);
