@@ -91,6 +91,10 @@ typedef struct rr_group
 	rr_cgroup_t *cg;
 	int node; /* -1: no node serves the slot */
 	int sent;
+	/* the keys the reply is about, cg->keys[first..first + nasked - 1]: all
+	 * of them, or the one a split has come to */
+	int first;
+	int nasked;
 	redisReply *reply; /* NULL: no answer */
 } rr_group_t;
 
@@ -503,6 +507,8 @@ static int rr_cluster_group(int nkeys, const char **keys, const size_t *klens)
 		g->cg = &_rr_cgroups[j];
 		g->node = (int)_rr_slot_node[g->cg->slot] - 1;
 		g->sent = 0;
+		g->first = 0;
+		g->nasked = g->cg->nkeys;
 		g->reply = NULL;
 	}
 	return ng;
@@ -579,8 +585,8 @@ static redisReply *rr_group_resend(
 
 	if(ctx == NULL)
 		return NULL;
-	argc = rr_eval_argv(
-			eval, g->cg->nkeys, g->cg->keys, g->cg->klens, argv, lens);
+	argc = rr_eval_argv(eval, g->nasked, g->cg->keys + g->first,
+			g->cg->klens + g->first, argv, lens);
 	/* ASKING holds for the next command only: both go in one write */
 	if((asking && redisAppendCommandArgv(ctx, 1, ask, NULL) != REDIS_OK)
 			|| redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK)
@@ -599,12 +605,37 @@ failed:
 	return NULL;
 }
 
-static rr_cgroup_answer_t rr_group_answer(const rr_group_t *g);
-static void rr_group_split(rr_group_t *g);
+/* The node a MOVED or ASK names (no host: the node that answered, from);
+ * a MOVED also updates the map and has it read again soon. -1 when the
+ * node table is full. */
+static int rr_group_redirect(int from, int kind, int slot, char *host, int port)
+{
+	int node;
+
+	if(host[0] == '\0')
+		strcpy(host, _rr_nodes[from].host);
+	node = rr_cnode_find(host, port);
+	if(node < 0)
+		return -1;
+	if(kind == RR_REDIRECT_ASK) {
+		rr_stats_inc(RR_STAT_CLUSTER_ASK);
+		return node;
+	}
+	rr_stats_inc(RR_STAT_CLUSTER_MOVED);
+	_rr_slot_node[slot] = (unsigned char)(node + 1);
+	/* soon, but a reload wanted at once is not postponed */
+	if(_rr_map_due.when != RR_MAP_RELOAD_NOW)
+		rr_map_reload_at(_rr_map_last_ms + RR_MAP_MIN_INTERVAL_MS);
+	return node;
+}
+
+/* what rr_group_follow() leaves to its caller */
+#define RR_FOLLOW_DONE 0  /* the reply is final (maybe NULL or an error) */
+#define RR_FOLLOW_SPLIT 1 /* TRYAGAIN over several keys: ask them one by one */
 
 /* Follows MOVED, ASK, TRYAGAIN and NOSCRIPT until the group has a final
  * reply, at most cluster_max_redirects times. */
-static void rr_group_follow(rr_group_t *g)
+static int rr_group_follow(rr_group_t *g)
 {
 	char host[RR_URL_HOST_MAX];
 	int hops = 0, node = g->node, asking = 0, eval = 0;
@@ -617,35 +648,23 @@ static void rr_group_follow(rr_group_t *g)
 		noscript = rr_reply_is_error(r, "NOSCRIPT");
 		tryagain = rr_reply_is_error(r, "TRYAGAIN");
 		if(!kind && !noscript && !tryagain)
-			return; /* a final error: the caller reports it */
-		if(tryagain && g->cg->nkeys > 1) {
+			return RR_FOLLOW_DONE; /* a final error: the caller reports it */
+		if(tryagain && g->nasked > 1) {
 			freeReplyObject(r);
 			g->reply = NULL;
-			rr_group_split(g);
-			return;
+			return RR_FOLLOW_SPLIT;
 		}
 		if(hops++ >= rr_conn_cfg()->cluster_max_redirects) {
 			LM_ERR("redis cluster: slot %u still redirected after %d hops "
 				   "(%.*s)\n",
 					g->cg->slot, hops - 1, (int)r->len, r->str);
-			return;
+			return RR_FOLLOW_DONE;
 		}
 		if(kind) {
-			if(host[0] == '\0') /* "the node that answered" */
-				strcpy(host, _rr_nodes[node].host);
-			node = rr_cnode_find(host, port);
+			node = rr_group_redirect(node, kind, slot, host, port);
 			if(node < 0)
-				return;
+				return RR_FOLLOW_DONE;
 			asking = (kind == RR_REDIRECT_ASK);
-			if(kind == RR_REDIRECT_MOVED) {
-				rr_stats_inc(RR_STAT_CLUSTER_MOVED);
-				_rr_slot_node[slot] = (unsigned char)(node + 1);
-				/* soon, but a reload wanted at once is not postponed */
-				if(_rr_map_due.when != RR_MAP_RELOAD_NOW)
-					rr_map_reload_at(_rr_map_last_ms + RR_MAP_MIN_INTERVAL_MS);
-			} else {
-				rr_stats_inc(RR_STAT_CLUSTER_ASK);
-			}
 		} else if(noscript) {
 			eval = 1;
 		}
@@ -654,41 +673,7 @@ static void rr_group_follow(rr_group_t *g)
 		freeReplyObject(r);
 		g->reply = rr_group_resend(g, node, asking, eval);
 	}
-}
-
-/* While its slot migrates, a script over several keys gets TRYAGAIN when
- * only some of them are on the node, and most candidates of a prefix lookup
- * never exist: the keys are then asked one by one, best first, each
- * following its own ASK, until one exists. Only while a slot moves. */
-static void rr_group_split(rr_group_t *g)
-{
-	const rr_cgroup_t *cg = g->cg;
-	rr_cgroup_t onecg;
-	rr_group_t one;
-	rr_cgroup_answer_t a;
-	int j;
-
-	memset(&onecg, 0, sizeof(onecg));
-	memset(&one, 0, sizeof(one));
-	onecg.slot = cg->slot;
-	onecg.nkeys = 1;
-	one.cg = &onecg;
-	for(j = 0; j < cg->nkeys; j++) {
-		one.node = g->node;
-		onecg.cand[0] = cg->cand[j];
-		onecg.keys[0] = cg->keys[j];
-		onecg.klens[0] = cg->klens[j];
-		one.reply = rr_group_resend(&one, one.node, 0, 0);
-		rr_group_follow(&one);
-		a = rr_group_answer(&one);
-		if(a.state != RR_CGROUP_NONE || j == cg->nkeys - 1)
-			break;
-		freeReplyObject(one.reply);
-	}
-	/* as if the whole group's script had found it */
-	if(a.state == RR_CGROUP_FOUND)
-		one.reply->element[2]->integer = j + 1;
-	g->reply = one.reply;
+	return RR_FOLLOW_DONE;
 }
 
 /* What a group's reply says: found (which key, as its index in the lookup's
@@ -710,11 +695,40 @@ static rr_cgroup_answer_t rr_group_answer(const rr_group_t *g)
 	}
 	k = r->element[r->elements - 1];
 	if(r->elements != 3 || k->type != REDIS_REPLY_INTEGER || k->integer < 1
-			|| k->integer > g->cg->nkeys)
+			|| k->integer > g->nasked)
 		return a;
 	a.state = RR_CGROUP_FOUND;
-	a.found = g->cg->cand[k->integer - 1];
+	a.found = g->cg->cand[g->first + k->integer - 1];
 	return a;
+}
+
+/* While its slot migrates, a script over several keys gets TRYAGAIN when
+ * only some of them are on the node, and most candidates of a prefix lookup
+ * never exist: the keys are then asked one by one, best first, each
+ * following its own ASK, until one exists. Only while a slot moves. */
+static void rr_group_split(rr_group_t *g)
+{
+	int j;
+
+	g->nasked = 1;
+	for(j = 0; j < g->cg->nkeys; j++) {
+		if(g->reply != NULL) /* the key before's {'none'} */
+			freeReplyObject(g->reply);
+		g->first = j;
+		g->reply = rr_group_resend(g, g->node, 0, 0);
+		/* one key: a TRYAGAIN is asked again, never split */
+		rr_group_follow(g);
+		if(rr_group_answer(g).state != RR_CGROUP_NONE)
+			break;
+	}
+}
+
+/* The group's final reply: its redirects followed, its keys asked one by
+ * one if its slot is migrating. */
+static void rr_group_settle(rr_group_t *g)
+{
+	if(rr_group_follow(g) == RR_FOLLOW_SPLIT)
+		rr_group_split(g);
 }
 
 redisReply *rr_cluster_eval(int nkeys, const char **keys, const size_t *klens)
@@ -733,7 +747,7 @@ redisReply *rr_cluster_eval(int nkeys, const char **keys, const size_t *klens)
 	for(j = 0; j < ng; j++)
 		rr_group_read(&_rr_groups[j]);
 	for(j = 0; j < ng; j++)
-		rr_group_follow(&_rr_groups[j]);
+		rr_group_settle(&_rr_groups[j]);
 	for(j = 0; j < ng; j++)
 		answers[j] = rr_group_answer(&_rr_groups[j]);
 
