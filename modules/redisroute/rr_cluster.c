@@ -681,8 +681,9 @@ static int rr_group_follow(rr_group_t *g)
  * another shape). */
 static rr_cgroup_answer_t rr_group_answer(const rr_group_t *g)
 {
-	const redisReply *r = g->reply, *k;
+	const redisReply *r = g->reply;
 	rr_cgroup_answer_t a = {RR_CGROUP_FAILED, -1};
+	int k;
 
 	if(r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1
 			|| r->element[0]->type != REDIS_REPLY_STRING)
@@ -693,12 +694,11 @@ static rr_cgroup_answer_t rr_group_answer(const rr_group_t *g)
 			a.state = RR_CGROUP_NONE;
 		return a;
 	}
-	k = r->element[r->elements - 1];
-	if(r->elements != 3 || k->type != REDIS_REPLY_INTEGER || k->integer < 1
-			|| k->integer > g->nasked)
+	k = r->elements == 3 ? rr_eval_matched(r, g->nasked) : -1;
+	if(k < 0)
 		return a;
 	a.state = RR_CGROUP_FOUND;
-	a.found = g->cg->cand[g->first + k->integer - 1];
+	a.found = g->cg->cand[g->first + k];
 	return a;
 }
 
@@ -731,13 +731,15 @@ static void rr_group_settle(rr_group_t *g)
 		rr_group_split(g);
 }
 
-redisReply *rr_cluster_eval(int nkeys, const char **keys, const size_t *klens)
+redisReply *rr_cluster_eval(
+		int nkeys, const char **keys, const size_t *klens, int *matched)
 {
 	rr_cgroup_answer_t answers[RR_CANDIDATES_MAX];
 	rr_cgroup_pick_t pick;
 	redisReply *out;
 	int ng, j;
 
+	*matched = -1;
 	if(rr_cluster_ensure_map() < 0)
 		return NULL;
 	ng = rr_cluster_group(nkeys, keys, klens);
@@ -755,8 +757,7 @@ redisReply *rr_cluster_eval(int nkeys, const char **keys, const size_t *klens)
 	 * Redis's error, for the log, or NULL */
 	pick = rr_cgroup_pick(ng, _rr_cgroups, answers);
 	out = _rr_groups[pick.group].reply;
-	if(pick.state == RR_CGROUP_FOUND)
-		out->element[2]->integer = pick.found + 1;
+	*matched = pick.found;
 	for(j = 0; j < ng; j++) {
 		if(_rr_groups[j].reply != out && _rr_groups[j].reply != NULL)
 			freeReplyObject(_rr_groups[j].reply);
