@@ -40,8 +40,12 @@ typedef struct rr_backend
 	void (*child_init)(void);
 	/* Runs the lookup script (rr_eval.h) over the candidate keys. Returns
 	 * its reply (maybe an error reply), or NULL when Redis is unavailable;
-	 * the caller frees it. Waits at most command_timeout per node asked. */
-	redisReply *(*eval)(int nkeys, const char **keys, const size_t *klens);
+	 * the caller frees it. *matched: the index in keys of the key that
+	 * exists, -1 when the reply names none (the reply's own index may count
+	 * in fewer keys: a cluster runs the script per slot). Waits at most
+	 * command_timeout per node asked. */
+	redisReply *(*eval)(
+			int nkeys, const char **keys, const size_t *klens, int *matched);
 } rr_backend_t;
 
 /* rr_conn.c: one server, or the master the sentinels name */

@@ -31,6 +31,7 @@
 #include "core/dprint.h"
 #include "core/locking.h"
 
+#include "rr_cgroup.h"
 #include "rr_cluster.h"
 #include "rr_conn.h"
 #include "rr_backend.h"
@@ -38,10 +39,21 @@
 #include "rr_slot.h"
 #include "rr_stats.h"
 
+#if RR_CGROUP_KEYS_MAX != RR_CANDIDATES_MAX
+#error "RR_CGROUP_KEYS_MAX must equal RR_CANDIDATES_MAX"
+#endif
+
 /* a MOVED makes the map be read again at once, but not more often than this
  * while a reshard moves slot after slot */
 #define RR_MAP_MIN_INTERVAL_MS 100
-/* how long a TRYAGAIN (keys of a slot half migrated) waits before retrying */
+
+/* when this process reads the slot map again */
+typedef enum rr_map_reload
+{
+	RR_MAP_RELOAD_NONE, /* not wanted */
+	RR_MAP_RELOAD_NOW,	/* at the next lookup: no map yet, or a reconnect */
+	RR_MAP_RELOAD_AT,	/* once at_ms has passed: a MOVED, a failure */
+} rr_map_reload_t;
 
 typedef struct rr_cnode_shared
 {
@@ -72,16 +84,17 @@ typedef struct rr_cnode
 	int seed;
 } rr_cnode_t;
 
-/* per lookup: the candidate keys of one hash slot, best first */
+/* per lookup: where one group of candidate keys (rr_cgroup.h) went, and
+ * what came back */
 typedef struct rr_group
 {
-	unsigned int slot;
+	rr_cgroup_t *cg;
 	int node; /* -1: no node serves the slot */
-	int nkeys;
-	int cand[RR_CANDIDATES_MAX]; /* index of each key in the lookup's keys */
-	const char *keys[RR_CANDIDATES_MAX];
-	size_t klens[RR_CANDIDATES_MAX];
 	int sent;
+	/* the keys the reply is about, cg->keys[first..first + nasked - 1]: all
+	 * of them, or the one a split has come to */
+	int first;
+	int nasked;
 	redisReply *reply; /* NULL: no answer */
 } rr_group_t;
 
@@ -92,9 +105,28 @@ static int _rr_nnodes = 0;
 static unsigned char _rr_slot_node[RR_SLOTS]; /* node index + 1, 0: none */
 static unsigned char _rr_new_map[RR_SLOTS];
 static int _rr_map_loaded = 0;
-static long long _rr_map_due_ms = 0; /* 0: no reload wanted */
+static struct
+{
+	rr_map_reload_t when;
+	long long at_ms; /* RR_MAP_RELOAD_AT only */
+} _rr_map_due = {RR_MAP_RELOAD_NONE, 0};
 static long long _rr_map_last_ms = 0;
+static rr_cgroup_t _rr_cgroups[RR_CANDIDATES_MAX];
 static rr_group_t _rr_groups[RR_CANDIDATES_MAX];
+
+static void rr_map_reload_at(long long at_ms)
+{
+	_rr_map_due.when = RR_MAP_RELOAD_AT;
+	_rr_map_due.at_ms = at_ms;
+}
+
+/* The same unless a reload is wanted already: failures one after the other
+ * do not push it ever later. */
+static void rr_map_reload_after(long long at_ms)
+{
+	if(_rr_map_due.when == RR_MAP_RELOAD_NONE)
+		rr_map_reload_at(at_ms);
+}
 
 int rr_cluster_init(void)
 {
@@ -209,8 +241,7 @@ static void rr_cnode_down(int i, const char *why)
 	snprintf(detail, sizeof(detail), "%s", why);
 	rr_cnode_close(n);
 	n->next_attempt_ms = now + cfg->retry_interval_ms;
-	if(_rr_map_due_ms == 0)
-		_rr_map_due_ms = now + cfg->retry_interval_ms;
+	rr_map_reload_after(now + cfg->retry_interval_ms);
 	rr_hostport_print(n->host, n->port, addr, sizeof(addr));
 	rr_cluster_note_error(addr, detail);
 	if(n->shared >= 0) {
@@ -265,8 +296,7 @@ static redisContext *rr_cnode_ctx(int i)
 		rr_cnode_down(i, err);
 		return NULL;
 	}
-	r = redisCommandArgv(
-			n->ctx, rr_eval_load_argv(argv, lens), argv, lens);
+	r = redisCommandArgv(n->ctx, rr_eval_load_argv(argv, lens), argv, lens);
 	if(r == NULL) {
 		rr_cnode_down(i, rr_conn_errstr(n->ctx));
 		return NULL;
@@ -404,14 +434,14 @@ static int rr_cluster_load_map(void)
 	int i, pass;
 
 	_rr_map_last_ms = rr_conn_now_ms();
-	_rr_map_due_ms = 0;
+	_rr_map_due.when = RR_MAP_RELOAD_NONE;
 	for(pass = 0; pass < 2; pass++)
 		for(i = 0; i < _rr_nnodes; i++)
 			if((_rr_nodes[i].ctx != NULL) == (pass == 0)
 					&& rr_cluster_load_from(i) == 0)
 				return 0;
 	/* nothing answered: try again after retry_interval */
-	_rr_map_due_ms = _rr_map_last_ms + rr_conn_cfg()->retry_interval_ms;
+	rr_map_reload_at(_rr_map_last_ms + rr_conn_cfg()->retry_interval_ms);
 	return -1;
 }
 
@@ -436,7 +466,6 @@ static void rr_cluster_add_seeds(void)
  * failure or redisroute.reconnect asked for it. 0 when there is a map. */
 static int rr_cluster_ensure_map(void)
 {
-	long long now;
 	int i;
 
 	if(_rr_nnodes == 0)
@@ -446,15 +475,14 @@ static int rr_cluster_ensure_map(void)
 			rr_cnode_close(&_rr_nodes[i]);
 			_rr_nodes[i].next_attempt_ms = 0;
 		}
-		_rr_map_due_ms = 1;
+		_rr_map_due.when = RR_MAP_RELOAD_NOW;
 	}
-	if(!_rr_map_loaded && _rr_map_due_ms == 0)
-		_rr_map_due_ms = 1;
-	if(_rr_map_due_ms != 0) {
-		now = rr_conn_now_ms();
-		if(now >= _rr_map_due_ms)
-			rr_cluster_load_map();
-	}
+	if(!_rr_map_loaded && _rr_map_due.when == RR_MAP_RELOAD_NONE)
+		_rr_map_due.when = RR_MAP_RELOAD_NOW;
+	if(_rr_map_due.when == RR_MAP_RELOAD_NOW
+			|| (_rr_map_due.when == RR_MAP_RELOAD_AT
+					&& rr_conn_now_ms() >= _rr_map_due.at_ms))
+		rr_cluster_load_map();
 	return _rr_map_loaded ? 0 : -1;
 }
 
@@ -469,30 +497,19 @@ void rr_cluster_child_init(void)
 			rr_cnode_ctx(i);
 }
 
-/* Groups the keys by slot, keeping their order within each group. */
+/* Groups the keys by slot, each group bound for its slot's node. */
 static int rr_cluster_group(int nkeys, const char **keys, const size_t *klens)
 {
-	int i, j, ng = 0;
+	int j, ng = rr_cgroup_by_slot(nkeys, keys, klens, _rr_cgroups);
 
-	for(i = 0; i < nkeys; i++) {
-		unsigned int slot = rr_key_slot(keys[i], (int)klens[i]);
-		rr_group_t *g;
-		for(j = 0; j < ng; j++)
-			if(_rr_groups[j].slot == slot)
-				break;
-		g = &_rr_groups[j];
-		if(j == ng) {
-			ng++;
-			g->slot = slot;
-			g->node = (int)_rr_slot_node[slot] - 1;
-			g->nkeys = 0;
-			g->sent = 0;
-			g->reply = NULL;
-		}
-		g->cand[g->nkeys] = i;
-		g->keys[g->nkeys] = keys[i];
-		g->klens[g->nkeys] = klens[i];
-		g->nkeys++;
+	for(j = 0; j < ng; j++) {
+		rr_group_t *g = &_rr_groups[j];
+		g->cg = &_rr_cgroups[j];
+		g->node = (int)_rr_slot_node[g->cg->slot] - 1;
+		g->sent = 0;
+		g->first = 0;
+		g->nasked = g->cg->nkeys;
+		g->reply = NULL;
 	}
 	return ng;
 }
@@ -507,14 +524,13 @@ static void rr_group_append(rr_group_t *g)
 
 	if(g->node < 0) {
 		/* a gap in the map: it may have been filled since */
-		if(_rr_map_due_ms == 0)
-			_rr_map_due_ms = _rr_map_last_ms + rr_conn_cfg()->retry_interval_ms;
+		rr_map_reload_after(_rr_map_last_ms + rr_conn_cfg()->retry_interval_ms);
 		return;
 	}
 	ctx = rr_cnode_ctx(g->node);
 	if(ctx == NULL)
 		return;
-	argc = rr_eval_argv(0, g->nkeys, g->keys, g->klens, argv, lens);
+	argc = rr_eval_argv(0, g->cg->nkeys, g->cg->keys, g->cg->klens, argv, lens);
 	g->sent = (redisAppendCommandArgv(ctx, argc, argv, lens) == REDIS_OK);
 }
 
@@ -569,7 +585,8 @@ static redisReply *rr_group_resend(
 
 	if(ctx == NULL)
 		return NULL;
-	argc = rr_eval_argv(eval, g->nkeys, g->keys, g->klens, argv, lens);
+	argc = rr_eval_argv(eval, g->nasked, g->cg->keys + g->first,
+			g->cg->klens + g->first, argv, lens);
 	/* ASKING holds for the next command only: both go in one write */
 	if((asking && redisAppendCommandArgv(ctx, 1, ask, NULL) != REDIS_OK)
 			|| redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK)
@@ -588,12 +605,37 @@ failed:
 	return NULL;
 }
 
-static int rr_group_answer(const rr_group_t *g, int *best);
-static void rr_group_split(rr_group_t *g);
+/* The node a MOVED or ASK names (no host: the node that answered, from);
+ * a MOVED also updates the map and has it read again soon. -1 when the
+ * node table is full. */
+static int rr_group_redirect(int from, int kind, int slot, char *host, int port)
+{
+	int node;
+
+	if(host[0] == '\0')
+		strcpy(host, _rr_nodes[from].host);
+	node = rr_cnode_find(host, port);
+	if(node < 0)
+		return -1;
+	if(kind == RR_REDIRECT_ASK) {
+		rr_stats_inc(RR_STAT_CLUSTER_ASK);
+		return node;
+	}
+	rr_stats_inc(RR_STAT_CLUSTER_MOVED);
+	_rr_slot_node[slot] = (unsigned char)(node + 1);
+	/* soon, but a reload wanted at once is not postponed */
+	if(_rr_map_due.when != RR_MAP_RELOAD_NOW)
+		rr_map_reload_at(_rr_map_last_ms + RR_MAP_MIN_INTERVAL_MS);
+	return node;
+}
+
+/* what rr_group_follow() leaves to its caller */
+#define RR_FOLLOW_DONE 0  /* the reply is final (maybe NULL or an error) */
+#define RR_FOLLOW_SPLIT 1 /* TRYAGAIN over several keys: ask them one by one */
 
 /* Follows MOVED, ASK, TRYAGAIN and NOSCRIPT until the group has a final
  * reply, at most cluster_max_redirects times. */
-static void rr_group_follow(rr_group_t *g)
+static int rr_group_follow(rr_group_t *g)
 {
 	char host[RR_URL_HOST_MAX];
 	int hops = 0, node = g->node, asking = 0, eval = 0;
@@ -606,34 +648,23 @@ static void rr_group_follow(rr_group_t *g)
 		noscript = rr_reply_is_error(r, "NOSCRIPT");
 		tryagain = rr_reply_is_error(r, "TRYAGAIN");
 		if(!kind && !noscript && !tryagain)
-			return; /* a final error: the caller reports it */
-		if(tryagain && g->nkeys > 1) {
+			return RR_FOLLOW_DONE; /* a final error: the caller reports it */
+		if(tryagain && g->nasked > 1) {
 			freeReplyObject(r);
 			g->reply = NULL;
-			rr_group_split(g);
-			return;
+			return RR_FOLLOW_SPLIT;
 		}
 		if(hops++ >= rr_conn_cfg()->cluster_max_redirects) {
 			LM_ERR("redis cluster: slot %u still redirected after %d hops "
 				   "(%.*s)\n",
-					g->slot, hops - 1, (int)r->len, r->str);
-			return;
+					g->cg->slot, hops - 1, (int)r->len, r->str);
+			return RR_FOLLOW_DONE;
 		}
 		if(kind) {
-			if(host[0] == '\0') /* "the node that answered" */
-				strcpy(host, _rr_nodes[node].host);
-			node = rr_cnode_find(host, port);
+			node = rr_group_redirect(node, kind, slot, host, port);
 			if(node < 0)
-				return;
+				return RR_FOLLOW_DONE;
 			asking = (kind == RR_REDIRECT_ASK);
-			if(kind == RR_REDIRECT_MOVED) {
-				rr_stats_inc(RR_STAT_CLUSTER_MOVED);
-				_rr_slot_node[slot] = (unsigned char)(node + 1);
-				if(_rr_map_due_ms == 0 || _rr_map_due_ms > 1)
-					_rr_map_due_ms = _rr_map_last_ms + RR_MAP_MIN_INTERVAL_MS;
-			} else {
-				rr_stats_inc(RR_STAT_CLUSTER_ASK);
-			}
 		} else if(noscript) {
 			eval = 1;
 		}
@@ -642,6 +673,33 @@ static void rr_group_follow(rr_group_t *g)
 		freeReplyObject(r);
 		g->reply = rr_group_resend(g, node, asking, eval);
 	}
+	return RR_FOLLOW_DONE;
+}
+
+/* What a group's reply says: found (which key, as its index in the lookup's
+ * keys), none, or no answer of the script's (an error, no reply, a reply of
+ * another shape). */
+static rr_cgroup_answer_t rr_group_answer(const rr_group_t *g)
+{
+	const redisReply *r = g->reply;
+	rr_cgroup_answer_t a = {RR_CGROUP_FAILED, -1};
+	int k;
+
+	if(r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1
+			|| r->element[0]->type != REDIS_REPLY_STRING)
+		return a;
+	if(r->elements == 1) {
+		if(r->element[0]->len == 4
+				&& memcmp(r->element[0]->str, "none", 4) == 0)
+			a.state = RR_CGROUP_NONE;
+		return a;
+	}
+	k = r->elements == 3 ? rr_eval_matched(r, g->nasked) : -1;
+	if(k < 0)
+		return a;
+	a.state = RR_CGROUP_FOUND;
+	a.found = g->cg->cand[g->first + k];
+	return a;
 }
 
 /* While its slot migrates, a script over several keys gets TRYAGAIN when
@@ -650,55 +708,38 @@ static void rr_group_follow(rr_group_t *g)
  * following its own ASK, until one exists. Only while a slot moves. */
 static void rr_group_split(rr_group_t *g)
 {
-	rr_group_t one;
-	int j, found = -1;
+	int j;
 
-	memset(&one, 0, sizeof(one));
-	one.slot = g->slot;
-	one.nkeys = 1;
-	for(j = 0; j < g->nkeys; j++) {
-		one.node = g->node;
-		one.cand[0] = g->cand[j];
-		one.keys[0] = g->keys[j];
-		one.klens[0] = g->klens[j];
-		one.reply = rr_group_resend(&one, one.node, 0, 0);
-		rr_group_follow(&one);
-		if(!rr_group_answer(&one, &found) || found >= 0 || j == g->nkeys - 1)
+	g->nasked = 1;
+	for(j = 0; j < g->cg->nkeys; j++) {
+		if(g->reply != NULL) /* the key before's {'none'} */
+			freeReplyObject(g->reply);
+		g->first = j;
+		g->reply = rr_group_resend(g, g->node, 0, 0);
+		/* one key: a TRYAGAIN is asked again, never split */
+		rr_group_follow(g);
+		if(rr_group_answer(g).state != RR_CGROUP_NONE)
 			break;
-		freeReplyObject(one.reply);
 	}
-	if(found >= 0) /* as if the whole group's script had found it */
-		one.reply->element[2]->integer = j + 1;
-	g->reply = one.reply;
 }
 
-/* Whether a group's reply is the script's answer; *best: the index in the
- * lookup's keys of the key it found (-1: none). */
-static int rr_group_answer(const rr_group_t *g, int *best)
+/* The group's final reply: its redirects followed, its keys asked one by
+ * one if its slot is migrating. */
+static void rr_group_settle(rr_group_t *g)
 {
-	const redisReply *r = g->reply, *k;
-
-	*best = -1;
-	if(r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1
-			|| r->element[0]->type != REDIS_REPLY_STRING)
-		return 0;
-	if(r->elements == 1)
-		return r->element[0]->len == 4
-			   && memcmp(r->element[0]->str, "none", 4) == 0;
-	k = r->element[r->elements - 1];
-	if(r->elements != 3 || k->type != REDIS_REPLY_INTEGER || k->integer < 1
-			|| k->integer > g->nkeys)
-		return 0;
-	*best = g->cand[k->integer - 1];
-	return 1;
+	if(rr_group_follow(g) == RR_FOLLOW_SPLIT)
+		rr_group_split(g);
 }
 
-redisReply *rr_cluster_eval(int nkeys, const char **keys, const size_t *klens)
+redisReply *rr_cluster_eval(
+		int nkeys, const char **keys, const size_t *klens, int *matched)
 {
-	redisReply *out = NULL;
-	int ng, j, best = nkeys, best_g = -1, failed = nkeys, failed_g = -1;
-	int found, answered;
+	rr_cgroup_answer_t answers[RR_CANDIDATES_MAX];
+	rr_cgroup_pick_t pick;
+	redisReply *out;
+	int ng, j;
 
+	*matched = -1;
 	if(rr_cluster_ensure_map() < 0)
 		return NULL;
 	ng = rr_cluster_group(nkeys, keys, klens);
@@ -708,32 +749,15 @@ redisReply *rr_cluster_eval(int nkeys, const char **keys, const size_t *klens)
 	for(j = 0; j < ng; j++)
 		rr_group_read(&_rr_groups[j]);
 	for(j = 0; j < ng; j++)
-		rr_group_follow(&_rr_groups[j]);
+		rr_group_settle(&_rr_groups[j]);
+	for(j = 0; j < ng; j++)
+		answers[j] = rr_group_answer(&_rr_groups[j]);
 
-	/* the best key found wins, unless a group that could hold a better one
-	 * did not answer */
-	for(j = 0; j < ng; j++) {
-		rr_group_t *g = &_rr_groups[j];
-		answered = rr_group_answer(g, &found);
-		if(!answered) {
-			if(g->cand[0] < failed) {
-				failed = g->cand[0];
-				if(g->reply != NULL)
-					failed_g = j;
-			}
-		} else if(found >= 0 && found < best) {
-			best = found;
-			best_g = j;
-		}
-	}
-	if(best < failed && best_g >= 0) {
-		out = _rr_groups[best_g].reply;
-		out->element[2]->integer = best + 1;
-	} else if(failed == nkeys) {
-		out = _rr_groups[0].reply; /* every group said 'none' */
-	} else if(failed_g >= 0) {
-		out = _rr_groups[failed_g].reply; /* Redis's error, for the log */
-	}
+	/* found: the winner's reply; none: the first group's {'none'}; failed:
+	 * Redis's error, for the log, or NULL */
+	pick = rr_cgroup_pick(ng, _rr_cgroups, answers);
+	out = _rr_groups[pick.group].reply;
+	*matched = pick.found;
 	for(j = 0; j < ng; j++) {
 		if(_rr_groups[j].reply != out && _rr_groups[j].reply != NULL)
 			freeReplyObject(_rr_groups[j].reply);

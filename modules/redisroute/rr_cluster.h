@@ -50,11 +50,13 @@ void rr_cluster_child_init(void);
 void rr_cluster_destroy(void);
 
 /* Runs the lookup script over keys as if one node held them all: returns
- * the reply of the group holding the best existing key, its key index
- * rewritten to count in keys, or a {'none'} reply. Returns an error reply or
- * NULL (caller: unavailable) when a node that holds a better candidate than
- * any found cannot answer. */
-redisReply *rr_cluster_eval(int nkeys, const char **keys, const size_t *klens);
+ * the reply of the group holding the best existing key, with *matched its
+ * index in keys (the reply itself, untouched, counts in its group's keys),
+ * or a {'none'} reply with *matched -1. Returns an error reply or NULL
+ * (caller: unavailable) when a node that holds a better candidate than any
+ * found cannot answer. */
+redisReply *rr_cluster_eval(
+		int nkeys, const char **keys, const size_t *klens, int *matched);
 
 typedef struct rr_cluster_node_status
 {

@@ -624,13 +624,14 @@ void rr_conn_get_status(rr_conn_status_t *st)
 /* Runs the lookup script: EVALSHA, and on NOSCRIPT (script cache flushed,
  * Redis restarted) EVAL, which caches it again. */
 static redisReply *rr_conn_eval(
-		int nkeys, const char **keys, const size_t *klens)
+		int nkeys, const char **keys, const size_t *klens, int *matched)
 {
 	const char *argv[RR_SCRIPT_ARGV_MAX];
 	size_t lens[RR_SCRIPT_ARGV_MAX];
 	redisReply *r;
 	int argc;
 
+	*matched = -1;
 	if(!rr_eval_is_loaded()) {
 		argc = rr_eval_load_argv(argv, lens);
 		r = rr_conn_command(argc, argv, lens);
@@ -652,6 +653,8 @@ static redisReply *rr_conn_eval(
 		argc = rr_eval_argv(1, nkeys, keys, klens, argv, lens);
 		r = rr_conn_command(argc, argv, lens);
 	}
+	/* one script over all the keys: its index counts in them */
+	*matched = rr_eval_matched(r, nkeys);
 	return r;
 }
 

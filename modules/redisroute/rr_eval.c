@@ -125,6 +125,18 @@ int rr_eval_loaded(const redisReply *r)
 	return 0;
 }
 
+int rr_eval_matched(const redisReply *r, int nkeys)
+{
+	const redisReply *k;
+
+	if(r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3)
+		return -1;
+	k = r->element[2];
+	if(k->type != REDIS_REPLY_INTEGER || k->integer < 1 || k->integer > nkeys)
+		return -1;
+	return (int)k->integer - 1;
+}
+
 int rr_reply_is_error(const redisReply *r, const char *prefix)
 {
 	size_t len = strlen(prefix);

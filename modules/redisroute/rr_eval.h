@@ -50,6 +50,9 @@ int rr_eval_load_argv(const char **argv, size_t *lens);
 int rr_eval_is_loaded(void);
 /* Records the SHA1 a SCRIPT LOAD replied; -1 when r is no SHA1. */
 int rr_eval_loaded(const redisReply *r);
+/* The index in the script's nkeys keys of the key a reply names (its third
+ * element, 1-based); -1 when it names none of them. */
+int rr_eval_matched(const redisReply *r, int nkeys);
 /* 1 when r is an error reply starting with prefix ("NOSCRIPT", ...). */
 int rr_reply_is_error(const redisReply *r, const char *prefix);
 

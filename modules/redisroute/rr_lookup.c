@@ -171,8 +171,9 @@ static void rr_add_target(const str *key, const redisReply *e, int q,
 	res->n++;
 }
 
-/* Turns the script's reply into validated targets. */
-static int rr_parse_reply(const str *cand, int ncand, int *matched,
+/* Turns the script's reply into validated targets; matched: the backend's
+ * index in cand of the key that exists (-1: none). */
+static int rr_parse_reply(const str *cand, int ncand, int matched,
 		const redisReply *r, const str *ruri_user, int sips, rr_result_t *res)
 {
 	const str *key = &cand[0];
@@ -188,13 +189,12 @@ static int rr_parse_reply(const str *cand, int ncand, int *matched,
 	if(type->len == 4 && memcmp(type->str, "none", 4) == 0)
 		return RR_NO_ROUTE;
 	if(r->elements < 3 || r->element[1]->type != REDIS_REPLY_ARRAY
-			|| r->element[2]->type != REDIS_REPLY_INTEGER
-			|| r->element[2]->integer < 1 || r->element[2]->integer > ncand) {
+			|| r->element[2]->type != REDIS_REPLY_INTEGER || matched < 0
+			|| matched >= ncand) {
 		LM_ERR("unexpected reply from the lookup script\n");
 		return RR_UNAVAILABLE;
 	}
-	*matched = (int)r->element[2]->integer - 1;
-	key = &cand[*matched];
+	key = &cand[matched];
 	if(!(type->len == 6 && memcmp(type->str, "string", 6) == 0)
 			&& !(type->len == 4 && memcmp(type->str, "list", 4) == 0)
 			&& !(type->len == 4 && memcmp(type->str, "zset", 4) == 0)) {
@@ -299,7 +299,7 @@ static int rr_lookup_untimed(
 	str pkey;
 	redisReply *r;
 	unsigned int gen = 0;
-	int ret, ncand, matched = 0, use_cache;
+	int ret, ncand, matched = -1, use_cache;
 
 	res->n = 0;
 	res->key.s = res->key_buf;
@@ -331,7 +331,7 @@ static int rr_lookup_untimed(
 		}
 	}
 
-	r = _rr_backend->eval(ncand, pkeys, plens);
+	r = _rr_backend->eval(ncand, pkeys, plens, &matched);
 	if(r == NULL) {
 		rr_stats_inc(RR_STAT_ERRORS);
 		return RR_UNAVAILABLE;
@@ -346,7 +346,7 @@ static int rr_lookup_untimed(
 		rr_stats_inc(RR_STAT_ERRORS);
 		return RR_UNAVAILABLE;
 	}
-	ret = rr_parse_reply(cand, ncand, &matched, r, ruri_user, sips, res);
+	ret = rr_parse_reply(cand, ncand, matched, r, ruri_user, sips, res);
 	freeReplyObject(r);
 	if(ret == RR_OK || ret == RR_BAD_DATA) {
 		memcpy(res->key_buf, cand[matched].s, cand[matched].len);
