@@ -51,6 +51,7 @@
 #include "rr_script.h"
 #include "rr_sentinel.h"
 #include "rr_stats.h"
+#include "rr_syntax.h"
 
 MODULE_VERSION
 
@@ -338,17 +339,6 @@ static void mod_destroy(void)
 	rr_conn_destroy();
 }
 
-/* Parses a reply code of three digits; -1 when it is not a number in
- * 300..399 (a "+30" that str2int() takes is out of that range). */
-static int rr_code_parse(const str *s)
-{
-	unsigned int code;
-
-	if(s->len != 3 || str2int((str *)s, &code) < 0)
-		return -1;
-	return (code >= 300 && code <= 399) ? (int)code : -1;
-}
-
 /* The code may be a literal or hold pseudo-variables ("$hdr(X-Code)"): a
  * literal outside 300-399 is refused at start-up, a variable one is checked
  * at run time (-4). */
@@ -362,7 +352,7 @@ static int fixup_sip_redirect2(void **param, int param_no)
 		return -1;
 	gp = (gparam_t *)*param;
 	if(param_no == 2 && gp->type == GPARAM_TYPE_STR
-			&& rr_code_parse(&gp->v.str) < 0) {
+			&& rr_code_parse(gp->v.str.s, gp->v.str.len) < 0) {
 		LM_ERR("sip_redirect(): reply code '%.*s' is not a 3xx code\n",
 				gp->v.str.len, gp->v.str.s);
 		return -1;
@@ -445,7 +435,7 @@ static int w_sip_redirect2(sip_msg_t *msg, char *key, char *code)
 		LM_ERR("cannot get the code\n");
 		return RR_NOT_APPLICABLE;
 	}
-	icode = rr_code_parse(&scode);
+	icode = rr_code_parse(scode.s, scode.len);
 	if(icode < 0) {
 		LM_ERR("sip_redirect(): reply code '%.*s' is not a 3xx code\n",
 				scode.len, scode.s);

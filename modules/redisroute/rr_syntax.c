@@ -52,6 +52,15 @@ int rr_decimal(const char *s, int len, int max_digits)
 	return v;
 }
 
+int rr_code_parse(const char *s, int len)
+{
+	/* digits only: the core's str2int() also took a leading '+', but "+30"
+	 * was below 300 anyway */
+	int code = len == 3 ? rr_decimal(s, len, 3) : -1;
+
+	return (code >= 300 && code <= 399) ? code : -1;
+}
+
 static int rr_host_letter_digit(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')

@@ -41,6 +41,11 @@ int rr_hex_digit(int c);
  * most 9, so that it fits an int) and nothing else; -1 for anything else. */
 int rr_decimal(const char *s, int len, int max_digits);
 
+/* s[0..len) as a redirect's reply code: exactly three digits in 300..399
+ * (sip_redirect's code, a literal at fixup time or a variable at run time);
+ * -1 for anything else. */
+int rr_code_parse(const char *s, int len);
+
 /*
  * Host names: one validator, one rule. A host name is made of letters,
  * digits, '-' and '.'; what the name is handed to adds to that:

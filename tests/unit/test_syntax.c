@@ -24,8 +24,8 @@
 /*
  * redisroute - unit tests for rr_syntax.c (check framework): the hex digits,
  * decimal numbers and host names shared by rr_url.c, rr_target.c and
- * rr_slot.c, and the one host rule with its two uses (RR_HOST_SIP for route
- * targets, RR_HOST_RESOLVER for Redis hosts)
+ * rr_slot.c, the one host rule with its two uses (RR_HOST_SIP for route
+ * targets, RR_HOST_RESOLVER for Redis hosts), and sip_redirect's reply code
  */
 
 #include <stdio.h>
@@ -120,6 +120,45 @@ START_TEST(test_decimal_bad)
 
 	ck_assert_msg(rr_decimal(c->s, len, c->max_digits) == -1,
 			"case %d \"%s\" accepted", _i, c->s);
+}
+END_TEST
+
+/*
+ * sip_redirect's reply code
+ */
+
+START_TEST(test_code)
+{
+	ck_assert_int_eq(rr_code_parse("302", 3), 302);
+	ck_assert_int_eq(rr_code_parse("300", 3), 300);
+	ck_assert_int_eq(rr_code_parse("399", 3), 399);
+	ck_assert_int_eq(rr_code_parse("301", 3), 301);
+	/* only len bytes are read */
+	ck_assert_int_eq(rr_code_parse("3020", 3), 302);
+}
+END_TEST
+
+static const char *const code_bad[] = {"299", "400", "000", "999", "30", "3020",
+		"30x", "", " 302", "302 ", "+302", "+30", "-30", "3 2", "0302"};
+
+START_TEST(test_code_bad)
+{
+	const char *c = code_bad[_i];
+
+	ck_assert_msg(rr_code_parse(c, (int)strlen(c)) == -1,
+			"case %d \"%s\" accepted", _i, c);
+}
+END_TEST
+
+START_TEST(test_code_len)
+{
+	ck_assert_int_eq(rr_code_parse("302", 0), -1);
+	ck_assert_int_eq(rr_code_parse("302", 2), -1);
+	ck_assert_int_eq(rr_code_parse("302", -3), -1);
+	ck_assert_int_eq(rr_code_parse("3\0"
+								   "2",
+							 3),
+			-1);
 }
 END_TEST
 
@@ -300,6 +339,12 @@ static Suite *syntax_suite(void)
 	tcase_add_test(tc, test_hex_digit);
 	tcase_add_test(tc, test_decimal);
 	tcase_add_loop_test(tc, test_decimal_bad, 0, N(decimal_bad));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reply_code");
+	tcase_add_test(tc, test_code);
+	tcase_add_loop_test(tc, test_code_bad, 0, N(code_bad));
+	tcase_add_test(tc, test_code_len);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("host_names");
