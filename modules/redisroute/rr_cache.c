@@ -35,27 +35,10 @@
 #include "core/mem/shm_mem.h"
 
 #include "rr_cache.h"
+#include "rr_cache_entry.h"
 #include "rr_stats.h"
 
 #define RR_CACHE_LOCKS 256
-
-/* One cached answer. Entries of the same Redis key share a bucket, whatever
- * the R-URI user they were resolved for, so that invalidating a key is one
- * bucket's work. The variable part holds the key, the user, the key that
- * matched, then n times {int len; int q; char uri[len]}. */
-typedef struct rr_cache_entry
-{
-	struct rr_cache_entry *next;
-	unsigned int hash;
-	time_t expires; /* 0: never */
-	short keylen;
-	short userlen;
-	short matchedlen;
-	char sips;
-	signed char ret;
-	short n;
-	char data[];
-} rr_cache_entry_t;
 
 typedef struct rr_cache_bucket
 {
@@ -144,41 +127,6 @@ int rr_cache_enabled(void)
 	return _rr_cache != NULL;
 }
 
-static int rr_entry_matches(const rr_cache_entry_t *e, unsigned int h,
-		const str *pkey, const str *user, int sips)
-{
-	return e->hash == h && e->keylen == pkey->len && e->userlen == user->len
-		   && e->sips == sips && memcmp(e->data, pkey->s, pkey->len) == 0
-		   && memcmp(e->data + pkey->len, user->s, user->len) == 0;
-}
-
-/* Copies an entry's targets into res (under the bucket lock). */
-static void rr_entry_load(const rr_cache_entry_t *e, rr_result_t *res)
-{
-	const char *p = e->data + e->keylen + e->userlen;
-	int i;
-
-	memcpy(res->key_buf, p, e->matchedlen);
-	res->key_buf[e->matchedlen] = '\0';
-	res->key.s = res->key_buf;
-	res->key.len = e->matchedlen;
-	p += e->matchedlen;
-	res->n = 0;
-	for(i = 0; i < e->n; i++) {
-		int len, q;
-		memcpy(&len, p, sizeof(int));
-		memcpy(&q, p + sizeof(int), sizeof(int));
-		p += 2 * sizeof(int);
-		memcpy(res->buf[i], p, len);
-		res->buf[i][len] = '\0';
-		res->t[i].uri.s = res->buf[i];
-		res->t[i].uri.len = len;
-		res->t[i].q = q;
-		p += len;
-		res->n++;
-	}
-}
-
 int rr_cache_get(const str *pkey, const str *user, int sips, rr_result_t *res,
 		unsigned int *gen)
 {
@@ -222,15 +170,11 @@ void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 {
 	unsigned int h, b;
 	rr_cache_entry_t *e, *old, **prev;
-	int i, size, n = (ret == RR_OK) ? res->n : 0;
-	char *p;
+	int size;
 
 	if(_rr_cache == NULL || !atomic_get(&_rr_cache->active))
 		return;
-	size = offsetof(rr_cache_entry_t, data) + pkey->len + user->len
-		   + res->key.len;
-	for(i = 0; i < n; i++)
-		size += 2 * sizeof(int) + res->t[i].uri.len;
+	size = rr_entry_size(pkey, user, ret, res);
 	e = shm_malloc(size);
 	if(e == NULL) {
 		/* a full cache is no error: the lookup was answered anyway */
@@ -238,29 +182,9 @@ void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 		return;
 	}
 	h = rr_cache_hash(pkey);
+	rr_entry_store(e, h, pkey, user, sips, ret, res);
 	e->next = NULL;
-	e->hash = h;
 	e->expires = _rr_cache->ttl > 0 ? time(NULL) + _rr_cache->ttl : 0;
-	e->keylen = (short)pkey->len;
-	e->userlen = (short)user->len;
-	e->matchedlen = (short)res->key.len;
-	e->sips = (char)sips;
-	e->ret = (signed char)ret;
-	e->n = (short)n;
-	p = e->data;
-	memcpy(p, pkey->s, pkey->len);
-	p += pkey->len;
-	memcpy(p, user->s, user->len);
-	p += user->len;
-	memcpy(p, res->key.s, res->key.len);
-	p += res->key.len;
-	for(i = 0; i < n; i++) {
-		memcpy(p, &res->t[i].uri.len, sizeof(int));
-		memcpy(p + sizeof(int), &res->t[i].q, sizeof(int));
-		p += 2 * sizeof(int);
-		memcpy(p, res->t[i].uri.s, res->t[i].uri.len);
-		p += res->t[i].uri.len;
-	}
 
 	b = h & (_rr_cache->nbuckets - 1);
 	lock_set_get(_rr_cache->locks, b % RR_CACHE_LOCKS);
@@ -315,8 +239,7 @@ void rr_cache_invalidate(const str *pkey)
 	_rr_cache->buckets[b].gen++;
 	prev = &_rr_cache->buckets[b].first;
 	while((e = *prev) != NULL) {
-		if(e->hash == h && e->keylen == pkey->len
-				&& memcmp(e->data, pkey->s, pkey->len) == 0) {
+		if(rr_entry_is_key(e, h, pkey)) {
 			*prev = e->next;
 			shm_free(e);
 			atomic_dec(&_rr_cache->entries);

@@ -1,0 +1,80 @@
+/*
+ * Copyright (C) 2026 redisroute authors
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+
+/*
+ * redisroute - one cache entry's layout and match rule (pure: libc and the
+ * core's str type only)
+ *
+ * An entry is one block: the header, then its variable part. rr_cache.c
+ * computes the size here, allocates the block in shared memory and keeps it
+ * in a bucket under the bucket's lock; what is in the block is written, read
+ * back and compared here, so that the unit tests can check it without the
+ * core.
+ */
+
+#ifndef _RR_CACHE_ENTRY_H_
+#define _RR_CACHE_ENTRY_H_
+
+#include <time.h>
+
+#include "rr_result.h"
+
+/* One cached answer. Entries of the same Redis key share a bucket, whatever
+ * the R-URI user they were resolved for, so that invalidating a key is one
+ * bucket's work. The variable part holds the key, the user, the key that
+ * matched, then n times {int len; int q; char uri[len]}. */
+typedef struct rr_cache_entry
+{
+	struct rr_cache_entry *next;
+	unsigned int hash;
+	time_t expires; /* 0: never */
+	short keylen;
+	short userlen;
+	short matchedlen;
+	char sips;
+	signed char ret;
+	short n;
+	char data[];
+} rr_cache_entry_t;
+
+/* The size of the block that holds the answer ret (res's targets only for
+ * RR_OK) for pkey and user. */
+int rr_entry_size(
+		const str *pkey, const str *user, int ret, const rr_result_t *res);
+
+/* Writes the answer into e, a block of rr_entry_size() bytes: everything but
+ * next and expires, which are the cache's. hash: pkey's hash. */
+void rr_entry_store(rr_cache_entry_t *e, unsigned int hash, const str *pkey,
+		const str *user, int sips, int ret, const rr_result_t *res);
+
+/* Copies e's matched key and targets into res; e->ret is the return code. */
+void rr_entry_load(const rr_cache_entry_t *e, rr_result_t *res);
+
+/* 1 when e is the answer for (pkey, user, sips), h being pkey's hash. */
+int rr_entry_matches(const rr_cache_entry_t *e, unsigned int h, const str *pkey,
+		const str *user, int sips);
+
+/* 1 when e is an answer for pkey, for any user and scheme (invalidation). */
+int rr_entry_is_key(const rr_cache_entry_t *e, unsigned int h, const str *pkey);
+
+#endif

@@ -1,0 +1,300 @@
+/*
+ * Copyright (C) 2026 redisroute authors
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+
+/*
+ * redisroute - unit tests for rr_cache_entry.c (check framework): the block
+ * one cached answer is kept in (its size, writing and reading it back) and
+ * which lookups it answers
+ */
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "test_util.h"
+
+#include "rr_cache_entry.h"
+
+static str S(const char *s)
+{
+	str r = {(char *)s, (int)strlen(s)};
+	return r;
+}
+
+/* res with the matched key and n targets "sip:t<i>@h<i>" of q qs[i] */
+static void fill(rr_result_t *res, const char *matched, int n, const int *qs)
+{
+	int i;
+
+	memset(res, 0, sizeof(*res));
+	res->key.s = res->key_buf;
+	res->key.len = snprintf(res->key_buf, sizeof(res->key_buf), "%s", matched);
+	for(i = 0; i < n; i++) {
+		res->t[i].uri.s = res->buf[i];
+		res->t[i].uri.len = snprintf(
+				res->buf[i], RR_URI_MAX, "sip:t%d@h%d.example.com", i, i * 37);
+		res->t[i].q = qs != NULL ? qs[i] : -1;
+	}
+	res->n = n;
+}
+
+/* stores (pkey, user, sips, ret, in) in a block of the computed size */
+static rr_cache_entry_t *store(const char *pkey, const char *user, int sips,
+		int ret, const rr_result_t *in, int *size)
+{
+	str k = S(pkey), u = S(user);
+	rr_cache_entry_t *e;
+
+	*size = rr_entry_size(&k, &u, ret, in);
+	e = malloc(*size);
+	ck_assert_ptr_nonnull(e);
+	rr_entry_store(e, 1234u, &k, &u, sips, ret, in);
+	return e;
+}
+
+static void assert_same(const rr_result_t *a, const rr_result_t *b)
+{
+	int i;
+
+	ck_assert_int_eq(a->n, b->n);
+	ck_assert_int_eq(a->key.len, b->key.len);
+	ck_assert_ptr_eq(b->key.s, b->key_buf);
+	ck_assert_mem_eq(a->key.s, b->key.s, a->key.len);
+	ck_assert_int_eq(b->key_buf[b->key.len], '\0');
+	for(i = 0; i < a->n; i++) {
+		ck_assert_int_eq(a->t[i].uri.len, b->t[i].uri.len);
+		ck_assert_ptr_eq(b->t[i].uri.s, b->buf[i]);
+		ck_assert_mem_eq(a->t[i].uri.s, b->t[i].uri.s, a->t[i].uri.len);
+		ck_assert_int_eq(b->t[i].uri.s[b->t[i].uri.len], '\0');
+		ck_assert_int_eq(a->t[i].q, b->t[i].q);
+	}
+}
+
+/* 0, 1, a few and RR_TARGETS_MAX targets, without and with q-values */
+static const int round_trip_n[] = {0, 1, 3, RR_TARGETS_MAX};
+
+START_TEST(test_round_trip)
+{
+	int qs[RR_TARGETS_MAX], i, size, n = round_trip_n[_i / 2];
+	rr_result_t in, out;
+	rr_cache_entry_t *e;
+
+	for(i = 0; i < RR_TARGETS_MAX; i++)
+		qs[i] = 1000 - i * 31;
+	fill(&in, "+4930", n, (_i % 2) ? qs : NULL);
+	e = store("rr:+49301234", "alice", 1, RR_OK, &in, &size);
+	ck_assert_int_eq(e->hash, 1234u);
+	ck_assert_int_eq(e->ret, RR_OK);
+	ck_assert_int_eq(e->n, n);
+	ck_assert_int_eq(e->sips, 1);
+	memset(&out, 0x5a, sizeof(out));
+	rr_entry_load(e, &out);
+	assert_same(&in, &out);
+	free(e);
+}
+END_TEST
+
+START_TEST(test_q_values_kept)
+{
+	const int qs[] = {-1, 0, 1, 500, 999, 1000};
+	rr_result_t in, out;
+	rr_cache_entry_t *e;
+	int size, i;
+
+	fill(&in, "k", 6, qs);
+	e = store("k", "", 0, RR_OK, &in, &size);
+	rr_entry_load(e, &out);
+	for(i = 0; i < 6; i++)
+		ck_assert_int_eq(out.t[i].q, qs[i]);
+	free(e);
+}
+END_TEST
+
+/* the header, the three strings, then per target two ints and the URI */
+START_TEST(test_size)
+{
+	const int qs[] = {1000, 500};
+	rr_result_t in;
+	rr_cache_entry_t *e;
+	int size, hdr = (int)offsetof(rr_cache_entry_t, data);
+
+	fill(&in, "", 0, NULL);
+	e = store("", "", 0, RR_OK, &in, &size);
+	ck_assert_int_eq(size, hdr);
+	free(e);
+
+	fill(&in, "abc", 2, qs);
+	e = store("rr:abcd", "bob", 0, RR_OK, &in, &size);
+	ck_assert_int_eq(size, hdr + 7 + 3 + 3 + 2 * 2 * (int)sizeof(int)
+								   + in.t[0].uri.len + in.t[1].uri.len);
+	free(e);
+}
+END_TEST
+
+/* a negative answer keeps its matched key and no targets, whatever the
+ * result still holds */
+START_TEST(test_negative_answers)
+{
+	static const int rets[] = {RR_NO_ROUTE, RR_BAD_DATA};
+	rr_result_t in, out;
+	rr_cache_entry_t *e;
+	int size, i;
+
+	for(i = 0; i < 2; i++) {
+		fill(&in, i == 0 ? "" : "rr:k", 4, NULL);
+		e = store("rr:k", "u", 0, rets[i], &in, &size);
+		ck_assert_int_eq(size,
+				(int)offsetof(rr_cache_entry_t, data) + 4 + 1 + in.key.len);
+		ck_assert_int_eq(e->ret, rets[i]);
+		ck_assert_int_eq(e->n, 0);
+		memset(&out, 0x5a, sizeof(out));
+		rr_entry_load(e, &out);
+		ck_assert_int_eq(out.n, 0);
+		ck_assert_int_eq(out.key.len, in.key.len);
+		ck_assert_mem_eq(out.key.s, in.key.s, in.key.len);
+		ck_assert_int_eq(out.key_buf[out.key.len], '\0');
+		free(e);
+	}
+}
+END_TEST
+
+/* URIs of the longest length a result holds */
+START_TEST(test_long_uris)
+{
+	rr_result_t in, out;
+	rr_cache_entry_t *e;
+	int size, i;
+
+	fill(&in, "k", 2, NULL);
+	for(i = 0; i < 2; i++) {
+		memset(in.buf[i], 'a' + i, RR_URI_MAX - 1);
+		memcpy(in.buf[i], "sip:", 4);
+		in.buf[i][RR_URI_MAX - 1] = '\0';
+		in.t[i].uri.len = RR_URI_MAX - 1;
+	}
+	e = store("k", "u", 0, RR_OK, &in, &size);
+	rr_entry_load(e, &out);
+	assert_same(&in, &out);
+	free(e);
+}
+END_TEST
+
+/* an entry answers its own key, user and scheme, and nothing else */
+START_TEST(test_matches)
+{
+	str k = S("rr:k1"), u = S("alice"), other;
+	rr_result_t in;
+	rr_cache_entry_t *e;
+	int size;
+
+	fill(&in, "rr:k", 1, NULL);
+	e = store("rr:k1", "alice", 1, RR_OK, &in, &size);
+	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k, &u, 1), 1);
+	/* each field on its own */
+	ck_assert_int_eq(rr_entry_matches(e, 1235u, &k, &u, 1), 0);
+	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k, &u, 0), 0);
+	other = S("rr:k2");
+	ck_assert_int_eq(rr_entry_matches(e, 1234u, &other, &u, 1), 0);
+	other = S("rr:k");
+	ck_assert_int_eq(rr_entry_matches(e, 1234u, &other, &u, 1), 0);
+	other = S("rr:k11");
+	ck_assert_int_eq(rr_entry_matches(e, 1234u, &other, &u, 1), 0);
+	other = S("alicE");
+	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k, &other, 1), 0);
+	other = S("alic");
+	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k, &other, 1), 0);
+	other = S("");
+	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k, &other, 1), 0);
+	free(e);
+}
+END_TEST
+
+/* the key and user are not mixed up where they meet: "ab"+"c" is not
+ * "a"+"bc" */
+START_TEST(test_matches_boundary)
+{
+	str k = S("a"), u = S("bc"), k2 = S("ab"), u2 = S("c");
+	rr_result_t in;
+	rr_cache_entry_t *e;
+	int size;
+
+	fill(&in, "", 0, NULL);
+	e = store("ab", "c", 0, RR_NO_ROUTE, &in, &size);
+	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k, &u, 0), 0);
+	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k2, &u2, 0), 1);
+	free(e);
+}
+END_TEST
+
+/* invalidation: the key and its hash, for any user and scheme */
+START_TEST(test_is_key)
+{
+	str k = S("rr:k1"), other;
+	rr_result_t in;
+	rr_cache_entry_t *e;
+	int size;
+
+	fill(&in, "rr:k1", 1, NULL);
+	e = store("rr:k1", "alice", 1, RR_OK, &in, &size);
+	ck_assert_int_eq(rr_entry_is_key(e, 1234u, &k), 1);
+	ck_assert_int_eq(rr_entry_is_key(e, 1235u, &k), 0);
+	other = S("rr:k");
+	ck_assert_int_eq(rr_entry_is_key(e, 1234u, &other), 0);
+	other = S("rr:k2");
+	ck_assert_int_eq(rr_entry_is_key(e, 1234u, &other), 0);
+	/* the key followed by the user's first bytes is another key */
+	other = S("rr:k1al");
+	ck_assert_int_eq(rr_entry_is_key(e, 1234u, &other), 0);
+	free(e);
+}
+END_TEST
+
+static Suite *cache_entry_suite(void)
+{
+	Suite *s = suite_create("rr_cache_entry");
+	TCase *tc;
+
+	tc = tcase_create("layout");
+	tcase_add_loop_test(tc, test_round_trip, 0,
+			2 * (int)(sizeof(round_trip_n) / sizeof(round_trip_n[0])));
+	tcase_add_test(tc, test_q_values_kept);
+	tcase_add_test(tc, test_size);
+	tcase_add_test(tc, test_negative_answers);
+	tcase_add_test(tc, test_long_uris);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("match");
+	tcase_add_test(tc, test_matches);
+	tcase_add_test(tc, test_matches_boundary);
+	tcase_add_test(tc, test_is_key);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(cache_entry_suite());
+}
