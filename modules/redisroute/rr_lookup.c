@@ -44,6 +44,7 @@
 #include "rr_eval.h"
 #include "rr_lookup.h"
 #include "rr_notify.h"
+#include "rr_reply.h"
 #include "rr_stats.h"
 
 #if RR_URI_MAX != MAX_URI_SIZE
@@ -142,32 +143,32 @@ void rr_lookup_report(
 }
 
 /* Validates one raw entry and appends it to res. */
-static void rr_add_target(const str *key, const redisReply *e, int q,
+static void rr_add_target(const str *key, const rr_reply_entry_t *e,
 		const str *ruri_user, int sips, rr_result_t *res)
 {
 	char *out = res->buf[res->n];
 	struct sip_uri puri;
 	int len;
 
-	if(e->type != REDIS_REPLY_STRING) {
+	if(e->s == NULL) {
 		rr_lookup_report(key, "", 0, "not a string");
 		return;
 	}
-	len = rr_target_build(e->str, (int)e->len, ruri_user->s, ruri_user->len,
-			sips, out, RR_URI_MAX);
+	len = rr_target_build(
+			e->s, e->len, ruri_user->s, ruri_user->len, sips, out, RR_URI_MAX);
 	if(len < 0) {
-		rr_lookup_report(key, e->str, (int)e->len, rr_target_strerror(len));
+		rr_lookup_report(key, e->s, e->len, rr_target_strerror(len));
 		return;
 	}
 	/* the final word is Kamailio's own URI parser */
 	if(parse_uri(out, len, &puri) < 0 || puri.host.len <= 0
 			|| (puri.type != SIP_URI_T && puri.type != SIPS_URI_T)) {
-		rr_lookup_report(key, e->str, (int)e->len, "unparsable SIP URI");
+		rr_lookup_report(key, e->s, e->len, "unparsable SIP URI");
 		return;
 	}
 	res->t[res->n].uri.s = out;
 	res->t[res->n].uri.len = len;
-	res->t[res->n].q = q;
+	res->t[res->n].q = e->q;
 	res->n++;
 }
 
@@ -176,62 +177,43 @@ static void rr_add_target(const str *key, const redisReply *e, int q,
 static int rr_parse_reply(const str *cand, int ncand, int matched,
 		const redisReply *r, const str *ruri_user, int sips, rr_result_t *res)
 {
-	const str *key = &cand[0];
-	const redisReply *type, *v;
-	size_t i;
+	rr_reply_t it;
+	rr_reply_entry_t e;
+	int i;
 
-	if(r->type != REDIS_REPLY_ARRAY || r->elements < 1
-			|| r->element[0]->type != REDIS_REPLY_STRING) {
-		LM_ERR("unexpected reply type %d from the lookup script\n", r->type);
-		return RR_UNAVAILABLE;
+	switch(rr_reply_open(&it, r, matched, ncand, _rr_max_targets)) {
+		case RR_REPLY_MALFORMED:
+			if(it.untyped)
+				LM_ERR("unexpected reply type %d from the lookup script\n",
+						r->type);
+			else
+				LM_ERR("unexpected reply from the lookup script\n");
+			return RR_UNAVAILABLE;
+		case RR_REPLY_NONE:
+		case RR_REPLY_EMPTY:
+			return RR_NO_ROUTE;
+		case RR_REPLY_WRONG_TYPE:
+			rr_lookup_report(&cand[matched], it.type, it.type_len,
+					"this Redis type holds no route (string, list or sorted "
+					"set expected)");
+			return RR_BAD_DATA;
+		default:
+			break;
 	}
-	type = r->element[0];
-	if(type->len == 4 && memcmp(type->str, "none", 4) == 0)
-		return RR_NO_ROUTE;
-	if(r->elements < 3 || r->element[1]->type != REDIS_REPLY_ARRAY
-			|| r->element[2]->type != REDIS_REPLY_INTEGER || matched < 0
-			|| matched >= ncand) {
-		LM_ERR("unexpected reply from the lookup script\n");
-		return RR_UNAVAILABLE;
-	}
-	key = &cand[matched];
-	if(!(type->len == 6 && memcmp(type->str, "string", 6) == 0)
-			&& !(type->len == 4 && memcmp(type->str, "list", 4) == 0)
-			&& !(type->len == 4 && memcmp(type->str, "zset", 4) == 0)) {
-		rr_lookup_report(key, type->str, (int)type->len,
-				"this Redis type holds no route (string, list or sorted set "
-				"expected)");
-		return RR_BAD_DATA;
-	}
-	v = r->element[1];
-	if(v->elements == 0)
-		return RR_NO_ROUTE;
-	if(type->len == 4 && memcmp(type->str, "zset", 4) == 0) {
-		for(i = 0; i + 1 < v->elements && res->n < _rr_max_targets; i += 2) {
-			const redisReply *score = v->element[i + 1];
-			int q = -1;
-			if(score->type == REDIS_REPLY_STRING)
-				q = rr_qvalue_parse(score->str, (int)score->len);
-			if(q < 0) {
-				rr_lookup_report(key, v->element[i]->str,
-						v->element[i]->type == REDIS_REPLY_STRING
-								? (int)v->element[i]->len
-								: 0,
-						"score is not a q-value in [0, 1]");
-				continue;
-			}
-			rr_add_target(key, v->element[i], q, ruri_user, sips, res);
+	while(rr_reply_next(&it, res->n, &e)) {
+		if(e.q == RR_REPLY_Q_BAD) {
+			rr_lookup_report(&cand[matched], e.s != NULL ? e.s : "", e.len,
+					"score is not a q-value in [0, 1]");
+			continue;
 		}
-	} else {
-		for(i = 0; i < v->elements && res->n < _rr_max_targets; i++)
-			rr_add_target(key, v->element[i], -1, ruri_user, sips, res);
-		/* a list's order reaches a 3xx follower only as q-values: equal q
-		 * leaves the order to the client (RFC 3261 8.1.3.4), and Kamailio's
-		 * uac_redirect reverses it */
-		if(redisroute_list_q && memcmp(type->str, "list", 4) == 0)
-			for(i = 0; i < (size_t)res->n; i++)
-				res->t[i].q = rr_list_qvalue((int)i, res->n);
+		rr_add_target(&cand[matched], &e, ruri_user, sips, res);
 	}
+	/* a list's order reaches a 3xx follower only as q-values: equal q
+	 * leaves the order to the client (RFC 3261 8.1.3.4), and Kamailio's
+	 * uac_redirect reverses it */
+	if(redisroute_list_q && it.kind == RR_REPLY_LIST)
+		for(i = 0; i < res->n; i++)
+			res->t[i].q = rr_list_qvalue(i, res->n);
 	return res->n > 0 ? RR_OK : RR_BAD_DATA;
 }
 

@@ -1,0 +1,110 @@
+/*
+ * Copyright (C) 2026 redisroute authors
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+
+/*
+ * redisroute - the lookup script's reply, read without the core (pure: libc
+ * and hiredis's reply type only)
+ */
+
+#include <string.h>
+
+#include "rr_reply.h"
+#include "rr_target.h"
+
+static int rr_is_string(const redisReply *e)
+{
+	return e != NULL && e->type == REDIS_REPLY_STRING;
+}
+
+static int rr_type_is(const rr_reply_t *it, const char *name)
+{
+	int len = (int)strlen(name);
+
+	return it->type_len == len && memcmp(it->type, name, len) == 0;
+}
+
+/* The shape {type, {entries}, index} and a matched key in range. */
+static int rr_reply_shape_ok(const redisReply *r, int matched, int ncand)
+{
+	return r->elements >= 3 && r->element[1] != NULL
+		   && r->element[1]->type == REDIS_REPLY_ARRAY && r->element[2] != NULL
+		   && r->element[2]->type == REDIS_REPLY_INTEGER && matched >= 0
+		   && matched < ncand;
+}
+
+rr_reply_kind_t rr_reply_open(rr_reply_t *it, const redisReply *r, int matched,
+		int ncand, int max_targets)
+{
+	memset(it, 0, sizeof(*it));
+	it->max_targets = max_targets;
+	if(r->type != REDIS_REPLY_ARRAY || r->elements < 1
+			|| !rr_is_string(r->element[0])) {
+		it->untyped = 1;
+		return it->kind = RR_REPLY_MALFORMED;
+	}
+	it->type = r->element[0]->str;
+	it->type_len = (int)r->element[0]->len;
+	/* 'none' comes alone: no entries, no index */
+	if(rr_type_is(it, "none"))
+		return it->kind = RR_REPLY_NONE;
+	if(!rr_reply_shape_ok(r, matched, ncand))
+		return it->kind = RR_REPLY_MALFORMED;
+	if(rr_type_is(it, "string"))
+		it->kind = RR_REPLY_STRING;
+	else if(rr_type_is(it, "list"))
+		it->kind = RR_REPLY_LIST;
+	else if(rr_type_is(it, "zset"))
+		it->kind = RR_REPLY_ZSET;
+	else
+		return it->kind = RR_REPLY_WRONG_TYPE;
+	it->v = r->element[1];
+	if(it->v->elements == 0)
+		return it->kind = RR_REPLY_EMPTY;
+	/* member, score pairs; an odd last element is no entry */
+	it->n = it->kind == RR_REPLY_ZSET ? it->v->elements / 2 : it->v->elements;
+	return it->kind;
+}
+
+int rr_reply_next(rr_reply_t *it, int accepted, rr_reply_entry_t *e)
+{
+	const redisReply *raw, *score;
+
+	if(it->next >= it->n || accepted >= it->max_targets)
+		return 0;
+	if(it->kind == RR_REPLY_ZSET) {
+		raw = it->v->element[2 * it->next];
+		score = it->v->element[2 * it->next + 1];
+		e->q = rr_is_string(score)
+					   ? rr_qvalue_parse(score->str, (int)score->len)
+					   : -1;
+		if(e->q < 0)
+			e->q = RR_REPLY_Q_BAD;
+	} else {
+		raw = it->v->element[it->next];
+		e->q = -1;
+	}
+	it->next++;
+	e->s = rr_is_string(raw) ? raw->str : NULL;
+	e->len = rr_is_string(raw) ? (int)raw->len : 0;
+	return 1;
+}

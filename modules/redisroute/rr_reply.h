@@ -1,0 +1,87 @@
+/*
+ * Copyright (C) 2026 redisroute authors
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+
+/*
+ * redisroute - the lookup script's reply, read without the core (pure: libc
+ * and hiredis's reply type only)
+ *
+ * The script (rr_eval.c) answers {'none'} or {type, {entries}, index}. What
+ * kind of answer it is and which raw entries it holds, in order, with a
+ * sorted set's scores as q-values, is decided here; rr_lookup.c turns the
+ * entries into targets (rr_target_build, the core's parse_uri) and logs the
+ * bad ones. Nothing here calls hiredis: the unit tests build replies by hand.
+ */
+
+#ifndef _RR_REPLY_H_
+#define _RR_REPLY_H_
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+typedef enum rr_reply_kind
+{
+	RR_REPLY_MALFORMED = 0, /* not the script's shape, or no key in range */
+	RR_REPLY_NONE,			/* no candidate key exists */
+	RR_REPLY_WRONG_TYPE,	/* the key's type holds no route */
+	RR_REPLY_EMPTY,			/* a string, list or sorted set, no entries */
+	RR_REPLY_STRING,
+	RR_REPLY_LIST,
+	RR_REPLY_ZSET
+} rr_reply_kind_t;
+
+/* an entry's q when its sorted-set score is not a q-value in [0, 1] */
+#define RR_REPLY_Q_BAD -2
+
+typedef struct rr_reply_entry
+{
+	const char *s; /* the raw entry; NULL when it is not a string */
+	int len;	   /* 0 when it is not a string */
+	int q;		   /* sorted set: thousandths or RR_REPLY_Q_BAD; else -1 */
+} rr_reply_entry_t;
+
+typedef struct rr_reply
+{
+	rr_reply_kind_t kind;
+	int untyped;	  /* malformed: not even an array led by a type name */
+	const char *type; /* the type name (not NUL-terminated), or NULL */
+	int type_len;
+	const redisReply *v; /* the entries (string, list, sorted set) */
+	size_t n;			 /* entries to read: a sorted set's are pairs */
+	size_t next;		 /* the next one rr_reply_next() reads */
+	int max_targets;
+} rr_reply_t;
+
+/* Classifies r, the script's reply; matched: the backend's index of the key
+ * that exists (-1: none) among ncand candidates. max_targets: how many
+ * accepted targets end the entries (rr_reply_next). Returns it->kind. */
+rr_reply_kind_t rr_reply_open(rr_reply_t *it, const redisReply *r, int matched,
+		int ncand, int max_targets);
+
+/* The next raw entry into *e, in the reply's order; accepted: how many
+ * targets the caller has taken so far. Returns 0 when there is none left or
+ * accepted reached max_targets (the reply itself holds at most the script's
+ * fetch limit, RR_FETCH_MAX entries), else 1. */
+int rr_reply_next(rr_reply_t *it, int accepted, rr_reply_entry_t *e);
+
+#endif
