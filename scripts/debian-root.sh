@@ -101,7 +101,9 @@ else
 fi
 
 trap unmount_all EXIT
-trap 'exit 130' INT TERM
+# a signal, or a closed stdout (SIGPIPE: the tee of .ci/run gone), must still
+# reach the EXIT trap that unmounts
+trap 'exit 130' INT TERM HUP PIPE
 
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 clone=$root/root/redisroute
