@@ -1,0 +1,29 @@
+# kamailio-module.mk - what redisroute's Makefile and the test module's
+# (tests/apimod) share: where the Kamailio tree is, its Makefile.defs, and
+# the compile flags. Included by a module Makefile two directories below the
+# tree's src/ (in a Kamailio tree) or below this repository's top (out of
+# tree, against the SDK in build/); the includer then sets NAME and LIBS and
+# includes $(COREPATH)/Makefile.modules.
+
+ifneq ($(wildcard ../../Makefile.defs),)
+COREPATH ?= ../..
+else
+COREPATH ?= ../../build/kamailio-src/src
+endif
+
+ifeq ($(wildcard $(COREPATH)/Makefile.defs),)
+$(error COREPATH=$(COREPATH) is not a Kamailio source tree; run `make sdk` at the top, or pass KAMAILIO_SRC=/path)
+endif
+
+include $(COREPATH)/Makefile.defs
+auto_gen=
+
+HIREDIS_CFLAGS := $(shell pkg-config --cflags hiredis)
+HIREDIS_LIBS := $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
+
+# The SDK is a system include path, so its headers' own warnings do not drown
+# ours. -Wextra, less what Kamailio's own API makes unavoidable: cmd_function
+# wrappers with unused parameters, find_export() casts in the SDK's *_load_api()
+# headers, and export tables that leave trailing fields zero.
+DEFS += -isystem $(COREPATH) $(HIREDIS_CFLAGS) -Wextra -Wno-unused-parameter \
+	-Wno-cast-function-type -Wno-missing-field-initializers
