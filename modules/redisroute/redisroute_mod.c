@@ -243,6 +243,11 @@ static int rr_cluster_cfg(rr_conn_cfg_t *cfg)
 	return 0;
 }
 
+/* the sentinel watcher publishes the master through the connection code */
+static const rr_sentinel_report_t rr_sentinel_to_conn = {
+		rr_conn_publish_master, rr_conn_master_unknown,
+		rr_conn_rediscovery_requests};
+
 static int mod_init(void)
 {
 	rr_conn_cfg_t cfg;
@@ -296,7 +301,7 @@ static int mod_init(void)
 		return -1;
 	if(rr_script_init() < 0)
 		return -1;
-	if(cfg.nsentinels > 0 && rr_sentinel_watch_init() < 0)
+	if(cfg.nsentinels > 0 && rr_sentinel_watch_init(&rr_sentinel_to_conn) < 0)
 		return -1;
 	if(redisroute_cache_size > 0) {
 		if(rr_cache_init(redisroute_cache_size, redisroute_cache_ttl) < 0)
@@ -541,34 +546,26 @@ int bind_redisroute(redisroute_api_t *api)
 		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 #define RR_KEMI_STR_PARAM { SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE, \
 		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+#define RR_KEMI_STR_INT_PARAMS { SR_KEMIP_STR, SR_KEMIP_INT, SR_KEMIP_NONE, \
+		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+#define RR_KEMI_INT_PARAM { SR_KEMIP_INT, SR_KEMIP_NONE, SR_KEMIP_NONE, \
+		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+/* one export of KSR.redisroute.<name> */
+#define RR_KEMI(name, rtype, fn, params) \
+	{ str_init("redisroute"), str_init(name), rtype, fn, params }
 
 static sr_kemi_t sr_kemi_redisroute_exports[] = {
-	{ str_init("redisroute"), str_init("sip_redirect"),
-		SR_KEMIP_INT, ki_sip_redirect, RR_KEMI_NO_PARAMS },
-	{ str_init("redisroute"), str_init("sip_redirect_key"),
-		SR_KEMIP_INT, ki_sip_redirect_key, RR_KEMI_STR_PARAM },
-	{ str_init("redisroute"), str_init("sip_redirect_code"),
-		SR_KEMIP_INT, ki_sip_redirect_code,
-		{ SR_KEMIP_STR, SR_KEMIP_INT, SR_KEMIP_NONE,
-			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE } },
-	{ str_init("redisroute"), str_init("sip_forward"),
-		SR_KEMIP_INT, ki_sip_forward, RR_KEMI_NO_PARAMS },
-	{ str_init("redisroute"), str_init("sip_forward_key"),
-		SR_KEMIP_INT, rr_sip_forward, RR_KEMI_STR_PARAM },
-	{ str_init("redisroute"), str_init("sip_forward_next"),
-		SR_KEMIP_INT, rr_sip_forward_next, RR_KEMI_NO_PARAMS },
-	{ str_init("redisroute"), str_init("sip_lookup"),
-		SR_KEMIP_INT, ki_sip_lookup, RR_KEMI_NO_PARAMS },
-	{ str_init("redisroute"), str_init("sip_lookup_key"),
-		SR_KEMIP_INT, rr_sip_lookup, RR_KEMI_STR_PARAM },
-	{ str_init("redisroute"), str_init("lookup_count"),
-		SR_KEMIP_INT, ki_lookup_count, RR_KEMI_NO_PARAMS },
-	{ str_init("redisroute"), str_init("lookup_key"),
-		SR_KEMIP_XVAL, ki_lookup_key, RR_KEMI_NO_PARAMS },
-	{ str_init("redisroute"), str_init("lookup_uri"),
-		SR_KEMIP_XVAL, ki_lookup_uri,
-		{ SR_KEMIP_INT, SR_KEMIP_NONE, SR_KEMIP_NONE,
-			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE } },
+	RR_KEMI("sip_redirect", SR_KEMIP_INT, ki_sip_redirect, RR_KEMI_NO_PARAMS),
+	RR_KEMI("sip_redirect_key", SR_KEMIP_INT, ki_sip_redirect_key, RR_KEMI_STR_PARAM),
+	RR_KEMI("sip_redirect_code", SR_KEMIP_INT, ki_sip_redirect_code, RR_KEMI_STR_INT_PARAMS),
+	RR_KEMI("sip_forward", SR_KEMIP_INT, ki_sip_forward, RR_KEMI_NO_PARAMS),
+	RR_KEMI("sip_forward_key", SR_KEMIP_INT, rr_sip_forward, RR_KEMI_STR_PARAM),
+	RR_KEMI("sip_forward_next", SR_KEMIP_INT, rr_sip_forward_next, RR_KEMI_NO_PARAMS),
+	RR_KEMI("sip_lookup", SR_KEMIP_INT, ki_sip_lookup, RR_KEMI_NO_PARAMS),
+	RR_KEMI("sip_lookup_key", SR_KEMIP_INT, rr_sip_lookup, RR_KEMI_STR_PARAM),
+	RR_KEMI("lookup_count", SR_KEMIP_INT, ki_lookup_count, RR_KEMI_NO_PARAMS),
+	RR_KEMI("lookup_key", SR_KEMIP_XVAL, ki_lookup_key, RR_KEMI_NO_PARAMS),
+	RR_KEMI("lookup_uri", SR_KEMIP_XVAL, ki_lookup_uri, RR_KEMI_INT_PARAM),
 
 	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
 };

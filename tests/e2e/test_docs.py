@@ -111,9 +111,9 @@ def exported_stats():
 def exported_kemi():
     body = _c_table(_src("redisroute_mod.c"),
                     "static sr_kemi_t sr_kemi_redisroute_exports")
-    names = re.findall(
-        r'str_init\("redisroute"\)\s*,\s*str_init\("([a-z0-9_]+)"\)', body)
-    assert len(names) == body.count('str_init("redisroute")') and names
+    # one RR_KEMI("name", ...) row per export (redisroute_mod.c's macro)
+    names = re.findall(r'RR_KEMI\(\s*"([a-z0-9_]+)"\s*,', body)
+    assert len(names) == body.count("RR_KEMI(") and names
     return names
 
 
