@@ -106,6 +106,8 @@ int rr_sentinel_get_master(const rr_conn_cfg_t *cfg, int *first, char *host,
 static int _rr_sentinel_first = 0;
 static int _rr_rediscover_seen = 0;
 static int _rr_sentinel_failing = 0; /* one log line per streak of failures */
+/* where the watcher reports what it learns (rr_sentinel_watch_init) */
+static const rr_sentinel_report_t *_rr_report = NULL;
 
 /* Asks the sentinels where the master is and publishes it (every process
  * reconnects when it moved). Only the watcher, and mod_init, ask: they may
@@ -117,7 +119,7 @@ static void rr_sentinel_discover(void)
 	char err[128];
 	int port;
 
-	_rr_rediscover_seen = rr_conn_rediscovery_requests();
+	_rr_rediscover_seen = _rr_report->requests();
 	if(rr_sentinel_get_master(
 			   cfg, &_rr_sentinel_first, host, &port, err, sizeof(err))
 			< 0) {
@@ -126,18 +128,19 @@ static void rr_sentinel_discover(void)
 					"workers keep the master they know\n",
 					cfg->sentinel_master, err);
 		_rr_sentinel_failing = 1;
-		rr_conn_master_unknown(err);
+		_rr_report->unknown(err);
 		return;
 	}
 	if(_rr_sentinel_failing)
 		LM_NOTICE("sentinel: master '%s' is at %s:%d\n", cfg->sentinel_master,
 				host, port);
 	_rr_sentinel_failing = 0;
-	rr_conn_publish_master(host, port);
+	_rr_report->master(host, port);
 }
 
-int rr_sentinel_watch_init(void)
+int rr_sentinel_watch_init(const rr_sentinel_report_t *report)
 {
+	_rr_report = report;
 	rr_pubsub_proc_register();
 	/* before the workers start: they connect to what this finds */
 	rr_sentinel_discover();
@@ -164,7 +167,7 @@ static void rr_sentinel_on_message(const redisReply *r)
  * the published master failing, or redisroute.reconnect was called. */
 static int rr_sentinel_tick(void)
 {
-	if(rr_conn_rediscovery_requests() != _rr_rediscover_seen)
+	if(_rr_report->requests() != _rr_rediscover_seen)
 		rr_sentinel_discover();
 	return 0;
 }

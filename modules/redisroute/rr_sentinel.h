@@ -36,12 +36,24 @@ int rr_sentinel_get_master(const rr_conn_cfg_t *cfg, int *first, char *host,
 		int *port, char *err, int errlen);
 
 /* The watcher: the one process that asks the sentinels where the master is
- * (rr_conn_publish_master), subscribed to +switch-master at a sentinel, so
+ * and reports it, subscribed to +switch-master at a sentinel, so
  * that a failover is followed at once, not when the demoted master finally
  * closes its clients; it asks again whenever a worker reports the master
- * failing. In mod_init: registers it and asks the sentinels once, before
- * the workers connect; in child_init(PROC_MAIN): forks it. */
-int rr_sentinel_watch_init(void);
+ * failing. It reports through `report` (rr_conn.c's publish functions, as
+ * redisroute_mod.c wires them). In mod_init: registers it and asks the
+ * sentinels once, before the workers connect; in child_init(PROC_MAIN):
+ * forks it. */
+typedef struct rr_sentinel_report
+{
+	/* the master the sentinels name (every process reconnects if it moved) */
+	void (*master)(const char *host, int port);
+	/* no sentinel could say where the master is, and why */
+	void (*unknown)(const char *why);
+	/* how many times a worker has asked for the sentinels to be asked again */
+	int (*requests)(void);
+} rr_sentinel_report_t;
+
+int rr_sentinel_watch_init(const rr_sentinel_report_t *report);
 int rr_sentinel_watch_fork(void);
 
 #endif
