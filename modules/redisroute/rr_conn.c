@@ -515,6 +515,9 @@ static int rr_conn_connect(void)
 
 void rr_conn_child_init(void)
 {
+	/* a connection opened now follows every reconnect asked for so far
+	 * (in sentinel mode mod_init's first published master is one) */
+	rr_conn_reconnect_take();
 	if(_rr_ctx == NULL)
 		rr_conn_connect();
 }
