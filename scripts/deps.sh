@@ -16,6 +16,7 @@ default_packages=(
 	kamailio                  # the SIP server the module loads into
 	kamailio-lua-modules      # app_lua, for the KEMI tests
 	libhiredis-dev            # Redis client library
+	libssl-dev openssl        # TLS where hiredis has hiredis_ssl; test certificates
 	"${server_packages[@]}"   # routing table (server, cli, sentinel)
 	strace                    # the cluster test that checks one round trip per lookup
 	sip-tester                # sipp

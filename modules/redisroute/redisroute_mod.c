@@ -50,6 +50,7 @@
 #include "rr_rpc.h"
 #include "rr_script.h"
 #include "rr_sentinel.h"
+#include "rr_tls.h"
 #include "rr_stats.h"
 #include "rr_syntax.h"
 
@@ -76,6 +77,12 @@ static int redisroute_cache_ttl = 300;
 static int redisroute_cluster = 0;
 static str redisroute_cluster_seeds = STR_NULL;
 static int redisroute_cluster_max_redirects = 5;
+static int redisroute_sentinel_tls = 0;
+static str redisroute_tls_ca_file = STR_NULL;
+static str redisroute_tls_cert_file = STR_NULL;
+static str redisroute_tls_key_file = STR_NULL;
+static str redisroute_tls_server_name = STR_NULL;
+static int redisroute_tls_verify = 1;
 
 static int mod_init(void);
 static int child_init(int rank);
@@ -135,6 +142,12 @@ static param_export_t params[] = {
 	{"cluster",          PARAM_INT, &redisroute_cluster},
 	{"cluster_seeds",    PARAM_STR, &redisroute_cluster_seeds},
 	{"cluster_max_redirects", PARAM_INT, &redisroute_cluster_max_redirects},
+	{"sentinel_tls",     PARAM_INT, &redisroute_sentinel_tls},
+	{"tls_ca_file",      PARAM_STR, &redisroute_tls_ca_file},
+	{"tls_cert_file",    PARAM_STR, &redisroute_tls_cert_file},
+	{"tls_key_file",     PARAM_STR, &redisroute_tls_key_file},
+	{"tls_server_name",  PARAM_STR, &redisroute_tls_server_name},
+	{"tls_verify",       PARAM_INT, &redisroute_tls_verify},
 	{0, 0, 0}
 };
 
@@ -185,8 +198,8 @@ static int rr_sentinel_cfg(rr_conn_cfg_t *cfg)
 		return -1;
 	}
 	if(cfg->url.is_unix) {
-		LM_ERR("modparam sentinels goes with a redis:// server URL, not "
-			   "unix:\n");
+		LM_ERR("modparam sentinels goes with a redis:// or rediss:// server "
+			   "URL, not unix:\n");
 		return -1;
 	}
 	if(redisroute_sentinel_master.len <= 0
@@ -243,10 +256,72 @@ static int rr_cluster_cfg(rr_conn_cfg_t *cfg)
 	return 0;
 }
 
+/* Copies a string modparam into out (size bytes). Returns 1 when set, 0
+ * when not, -1 (logged) when too long or holding a NUL. */
+static int rr_str_param(const char *name, const str *v, char *out, int size)
+{
+	if(v->s == NULL || v->len <= 0)
+		return 0;
+	if(v->len >= size || memchr(v->s, '\0', v->len) != NULL) {
+		LM_ERR("modparam %s is too long (at most %d bytes) or holds a NUL\n",
+				name, size - 1);
+		return -1;
+	}
+	memcpy(out, v->s, v->len);
+	out[v->len] = '\0';
+	return 1;
+}
+
+/* The tls_* parameters: they need a rediss:// server or sentinel_tls 1,
+ * and a build with TLS. */
+static int rr_tls_setup(const rr_conn_cfg_t *cfg)
+{
+	rr_tls_cfg_t tls;
+	int set = 0, n, cert, key;
+
+	memset(&tls, 0, sizeof(tls));
+	tls.verify = redisroute_tls_verify;
+	if((n = rr_str_param("tls_ca_file", &redisroute_tls_ca_file, tls.ca_file,
+				sizeof(tls.ca_file)))
+			< 0)
+		return -1;
+	set |= n;
+	if((cert = rr_str_param("tls_cert_file", &redisroute_tls_cert_file,
+				tls.cert_file, sizeof(tls.cert_file)))
+					< 0
+			|| (key = rr_str_param("tls_key_file", &redisroute_tls_key_file,
+						tls.key_file, sizeof(tls.key_file)))
+					   < 0
+			|| (n = rr_str_param("tls_server_name", &redisroute_tls_server_name,
+						tls.server_name, sizeof(tls.server_name)))
+					   < 0)
+		return -1;
+	set |= cert | key | n | (redisroute_tls_verify != 1);
+	if(cert != key) {
+		LM_ERR("modparam tls_cert_file and tls_key_file go together\n");
+		return -1;
+	}
+	if(!cfg->url.tls && !cfg->sentinel_tls) {
+		if(set) {
+			LM_ERR("the tls_* modparams need a rediss:// server URL or "
+				   "sentinel_tls 1\n");
+			return -1;
+		}
+		return 0;
+	}
+	if(!rr_tls_available()) {
+		LM_ERR("%s: TLS needs hiredis 1.0 or later with hiredis_ssl; this "
+			   "module is built against hiredis %d.%d without it\n",
+				cfg->url.tls ? "rediss:// server URL" : "sentinel_tls 1",
+				HIREDIS_MAJOR, HIREDIS_MINOR);
+		return -1;
+	}
+	return rr_tls_init(&tls);
+}
+
 /* the sentinel watcher publishes the master through the connection code */
-static const rr_sentinel_report_t rr_sentinel_to_conn = {
-		rr_conn_publish_master, rr_conn_master_unknown,
-		rr_conn_rediscovery_requests};
+static const rr_sentinel_report_t rr_sentinel_to_conn = {rr_conn_publish_master,
+		rr_conn_master_unknown, rr_conn_rediscovery_requests};
 
 static int mod_init(void)
 {
@@ -277,9 +352,18 @@ static int mod_init(void)
 	bad |= rr_check_range("cluster", redisroute_cluster, 0, 1);
 	bad |= rr_check_range(
 			"cluster_max_redirects", redisroute_cluster_max_redirects, 0, 16);
+	bad |= rr_check_range("sentinel_tls", redisroute_sentinel_tls, 0, 1);
+	bad |= rr_check_range("tls_verify", redisroute_tls_verify, 0, 1);
 	if(bad)
 		return -1;
 	if(rr_sentinel_cfg(&cfg) < 0 || rr_cluster_cfg(&cfg) < 0)
+		return -1;
+	if(redisroute_sentinel_tls && cfg.nsentinels == 0) {
+		LM_ERR("modparam sentinel_tls needs modparam sentinels\n");
+		return -1;
+	}
+	cfg.sentinel_tls = redisroute_sentinel_tls;
+	if(rr_tls_setup(&cfg) < 0)
 		return -1;
 	cfg.connect_timeout_ms = redisroute_connect_timeout;
 	cfg.command_timeout_ms = redisroute_command_timeout;
@@ -342,6 +426,7 @@ static void mod_destroy(void)
 	rr_cache_destroy();
 	rr_cluster_destroy();
 	rr_conn_destroy();
+	rr_tls_destroy();
 }
 
 /* The code may be a literal or hold pseudo-variables ("$hdr(X-Code)"): a

@@ -639,7 +639,7 @@ static int rr_group_follow(rr_group_t *g)
 {
 	char host[RR_URL_HOST_MAX];
 	int hops = 0, node = g->node, asking = 0, eval = 0;
-	int kind, slot, port, noscript, tryagain;
+	int kind, slot, port, noscript, tryagain, ro_unknown;
 	redisReply *r;
 
 	while((r = g->reply) != NULL && r->type == REDIS_REPLY_ERROR) {
@@ -647,7 +647,9 @@ static int rr_group_follow(rr_group_t *g)
 				r->str, (int)r->len, &slot, host, sizeof(host), &port);
 		noscript = rr_reply_is_error(r, "NOSCRIPT");
 		tryagain = rr_reply_is_error(r, "TRYAGAIN");
-		if(!kind && !noscript && !tryagain)
+		/* a node without EVALSHA_RO: asked again, with EVALSHA */
+		ro_unknown = rr_eval_ro_unknown(r);
+		if(!kind && !noscript && !tryagain && !ro_unknown)
 			return RR_FOLLOW_DONE; /* a final error: the caller reports it */
 		if(tryagain && g->nasked > 1) {
 			freeReplyObject(r);

@@ -37,6 +37,7 @@
 #include "rr_backend.h"
 #include "rr_conn.h"
 #include "rr_eval.h"
+#include "rr_tls.h"
 
 typedef struct rr_conn_shared
 {
@@ -48,7 +49,7 @@ typedef struct rr_conn_shared
 	char master[RR_URL_HOST_MAX + 8]; /* sentinel mode: "host:port" */
 	/* sentinel mode: the master as the sentinel watcher last heard it */
 	char master_host[RR_URL_HOST_MAX];
-	int master_port;		  /* 0: not known yet */
+	int master_port;		/* 0: not known yet */
 	char master_error[128]; /* why the watcher knows no master, if so */
 } rr_conn_shared_t;
 
@@ -206,16 +207,22 @@ static void rr_conn_mark_up(void)
 		LM_INFO("connected to redis %s\n", _rr_conn_addr);
 }
 
-void rr_conn_note_error(const char *what, const char *detail, int detail_len)
+int rr_conn_note_error(const char *what, const char *detail, int detail_len)
 {
+	char error[sizeof(_rr_conn_shared->error)];
+	int changed;
+
 	if(_rr_conn_shared == NULL)
-		return;
+		return 0;
 	if(detail_len < 0)
 		detail_len = 0;
+	snprintf(error, sizeof(error), "%s: %.*s", what, detail_len, detail);
 	lock_get(&_rr_conn_shared->lock);
-	snprintf(_rr_conn_shared->error, sizeof(_rr_conn_shared->error), "%s: %.*s",
-			what, detail_len, detail);
+	changed = strcmp(_rr_conn_shared->error, error) != 0;
+	if(changed)
+		memcpy(_rr_conn_shared->error, error, sizeof(error));
 	lock_release(&_rr_conn_shared->lock);
+	return changed;
 }
 
 /* Drops the connection until retry_interval has passed; error: "what:
@@ -292,8 +299,8 @@ static int rr_conn_setup_cmd(
 }
 
 redisContext *rr_conn_dial(const char *host, int port, const char *path,
-		const char *user, const char *password, int *stage, char *detail,
-		int detail_len)
+		int tls, const char *user, const char *password, int *stage,
+		char *detail, int detail_len)
 {
 	struct timeval tv = rr_ms_to_tv(_rr_conn_cfg.connect_timeout_ms);
 	struct timeval cmd_tv = rr_ms_to_tv(_rr_conn_cfg.command_timeout_ms);
@@ -303,6 +310,7 @@ redisContext *rr_conn_dial(const char *host, int port, const char *path,
 	redisReply *r;
 
 	*stage = RR_DIAL_CONNECT;
+	detail[0] = '\0';
 	if(path != NULL)
 		ctx = redisConnectUnixWithTimeout(path, tv);
 	else
@@ -315,6 +323,17 @@ redisContext *rr_conn_dial(const char *host, int port, const char *path,
 		snprintf(detail, detail_len, "%s", ctx->errstr);
 		redisFree(ctx);
 		return NULL;
+	}
+	if(tls) {
+		*stage = RR_DIAL_TLS;
+		if(redisSetTimeout(ctx, tv) != REDIS_OK
+				|| rr_tls_start(ctx, host, detail, detail_len) < 0) {
+			if(ctx->err && !detail[0])
+				snprintf(detail, detail_len, "%s", ctx->errstr);
+			redisFree(ctx);
+			return NULL;
+		}
+		*stage = RR_DIAL_CONNECT;
 	}
 	if(redisSetTimeout(ctx, cmd_tv) != REDIS_OK) {
 		snprintf(detail, detail_len, "cannot set the command timeout");
@@ -344,6 +363,12 @@ redisContext *rr_conn_dial(const char *host, int port, const char *path,
 	return ctx;
 }
 
+const char *rr_conn_stage_name(int stage)
+{
+	return stage == RR_DIAL_AUTH ? "AUTH"
+								 : (stage == RR_DIAL_TLS ? "TLS" : "connect");
+}
+
 /* A connection to a Redis node (not a sentinel): the server URL's
  * credentials. Returns the context, or NULL with err set to "connect:
  * detail" or "AUTH: detail". */
@@ -353,12 +378,10 @@ static redisContext *rr_conn_open(
 	const rr_server_url_t *url = &_rr_conn_cfg.url;
 	char detail[256];
 	int stage;
-	redisContext *ctx = rr_conn_dial(host, port, path, url->user, url->password,
-			&stage, detail, sizeof(detail));
-
+	redisContext *ctx = rr_conn_dial(host, port, path, url->tls, url->user,
+			url->password, &stage, detail, sizeof(detail));
 	if(ctx == NULL)
-		snprintf(err, errlen, "%s: %s",
-				stage == RR_DIAL_AUTH ? "AUTH" : "connect", detail);
+		snprintf(err, errlen, "%s: %s", rr_conn_stage_name(stage), detail);
 	return ctx;
 }
 
@@ -606,6 +629,32 @@ void rr_conn_reconnect_all(void)
 	mb_atomic_inc_int(&_rr_conn_shared->reconnects);
 }
 
+/* "off", or "on, verified <name>": tls_server_name, else the host of the
+ * server (with sentinels: of the master; cluster: each node's own) */
+static void rr_conn_tls_status(rr_conn_status_t *st)
+{
+	const char *host = _rr_conn_cfg.url.host;
+	char master_host[sizeof(st->master)];
+	char *colon;
+
+	if(!_rr_conn_cfg.url.tls) {
+		snprintf(st->tls, sizeof(st->tls), "off");
+		return;
+	}
+	if(_rr_conn_cfg.nsentinels > 0) {
+		/* "host:port" or "[v6]:port" */
+		snprintf(master_host, sizeof(master_host), "%s",
+				st->master[0] == '[' ? st->master + 1 : st->master);
+		colon = strrchr(master_host, st->master[0] == '[' ? ']' : ':');
+		if(colon != NULL)
+			*colon = '\0';
+		host = master_host[0] ? master_host : "the master";
+	} else if(_rr_conn_cfg.cluster)
+		host = "each node's host";
+	snprintf(st->tls, sizeof(st->tls), "on, verified %s",
+			rr_tls_verified_name(host));
+}
+
 void rr_conn_get_status(rr_conn_status_t *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -622,6 +671,7 @@ void rr_conn_get_status(rr_conn_status_t *st)
 	memcpy(st->error, _rr_conn_shared->error, sizeof(st->error));
 	memcpy(st->master, _rr_conn_shared->master, sizeof(st->master));
 	lock_release(&_rr_conn_shared->lock);
+	rr_conn_tls_status(st);
 }
 
 /* Runs the lookup script: EVALSHA, and on NOSCRIPT (script cache flushed,
@@ -651,6 +701,11 @@ static redisReply *rr_conn_eval(
 	}
 	argc = rr_eval_argv(0, nkeys, keys, klens, argv, lens);
 	r = rr_conn_command(argc, argv, lens);
+	if(rr_eval_ro_unknown(r)) {
+		freeReplyObject(r);
+		argc = rr_eval_argv(0, nkeys, keys, klens, argv, lens);
+		r = rr_conn_command(argc, argv, lens);
+	}
 	if(rr_reply_is_error(r, "NOSCRIPT")) {
 		freeReplyObject(r);
 		argc = rr_eval_argv(1, nkeys, keys, klens, argv, lens);

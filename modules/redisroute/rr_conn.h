@@ -81,6 +81,7 @@ typedef struct rr_conn_status
 	char error[128];				  /* last error seen by any process */
 	long outages;					  /* outages since start */
 	char master[RR_URL_HOST_MAX + 8]; /* with sentinels: current master */
+	char tls[RR_URL_HOST_MAX + 32];	  /* "off", or "on, verified <name>" */
 } rr_conn_status_t;
 
 /* In mod_init: copies the configuration, allocates the shared state. */
@@ -96,8 +97,10 @@ void rr_conn_destroy(void);
 redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen);
 
 /* Records an error reply (Redis answered, but with an error) for the status
- * RPC without dropping the connection. */
-void rr_conn_note_error(const char *what, const char *detail, int detail_len);
+ * RPC without dropping the connection. 1 when it differs from the last error
+ * recorded by any process (the caller logs it: one line while the same
+ * error lasts, not one per request). */
+int rr_conn_note_error(const char *what, const char *detail, int detail_len);
 
 /* What went wrong on ctx after a failed command, for a log or the status
  * RPC: its errstr, or "no reply" when hiredis left none. */
@@ -116,17 +119,24 @@ redisContext *rr_conn_context(void);
 redisContext *rr_conn_open_extra(void);
 
 /* Opens a connection: to host:port, or to the unix socket path when path is
- * not NULL, with the connect and command timeouts, then AUTH [user]
- * password unless password is empty. Every connection the module opens, to
+ * not NULL, with the connect and command timeouts, then the TLS handshake
+ * when tls is 1 (bounded by the connect timeout), then AUTH [user]
+ * password unless password is empty. Every reconnect comes here again, so
+ * each redoes the handshake, AUTH and SELECT (never redisReconnect, which
+ * loses the TLS context). Every connection the module opens, to
  * Redis and to the sentinels, is opened here; the callers differ only in the
  * credentials (the server URL's user and password, or sentinel_password) and
  * in how they word a failure. Returns the context, or NULL with *stage set
  * to what failed and detail to why ("Connection refused", "WRONGPASS ..."). */
 #define RR_DIAL_CONNECT 1 /* the connect, or setting the command timeout */
 #define RR_DIAL_AUTH 2
+#define RR_DIAL_TLS 3
 redisContext *rr_conn_dial(const char *host, int port, const char *path,
-		const char *user, const char *password, int *stage, char *detail,
-		int detail_len);
+		int tls, const char *user, const char *password, int *stage,
+		char *detail, int detail_len);
+
+/* "connect", "TLS" or "AUTH": an RR_DIAL_* stage in a log's words. */
+const char *rr_conn_stage_name(int stage);
 
 /* A connection to one node (cluster mode): connect and command timeouts,
  * AUTH with the server URL's credentials. NULL with err set on failure. */

@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/dprint.h"
+
 #include "rr_eval.h"
 
 /* KEYS = the candidate keys, best first (one key for an exact lookup; the
@@ -65,6 +67,10 @@ static char _rr_maxlen_arg[16];
 /* "1" .. "33": the numkeys argument, formatted once, not per lookup */
 static char _rr_numkeys_arg[RR_CANDIDATES_MAX + 1][4]; /* ARGV[2] */
 static char _rr_sha[41] = {0}; /* per process: SHA1 of the loaded script */
+/* per process: 1 while the server takes EVALSHA_RO and EVAL_RO (Redis 7,
+ * Valkey), which need only read access to the keys (an ACL's %R~) and run
+ * on replicas too; 0 once one answered "unknown command" (Redis 6) */
+static int _rr_eval_ro = 1;
 
 void rr_eval_init(void)
 {
@@ -76,15 +82,19 @@ void rr_eval_init(void)
 	snprintf(_rr_maxlen_arg, sizeof(_rr_maxlen_arg), "%d", RR_URI_MAX - 1);
 }
 
-int rr_eval_argv(int eval, int nkeys, const char **keys,
-		const size_t *klens, const char **argv, size_t *lens)
+int rr_eval_argv(int eval, int nkeys, const char **keys, const size_t *klens,
+		const char **argv, size_t *lens)
 {
 	int i, argc = 0;
 
 	if(!eval && _rr_sha[0] == '\0')
 		eval = 1;
-	argv[argc] = eval ? "EVAL" : "EVALSHA";
-	lens[argc++] = eval ? 4 : 7;
+	if(_rr_eval_ro)
+		argv[argc] = eval ? "EVAL_RO" : "EVALSHA_RO";
+	else
+		argv[argc] = eval ? "EVAL" : "EVALSHA";
+	lens[argc] = strlen(argv[argc]);
+	argc++;
 	argv[argc] = eval ? _rr_script : _rr_sha;
 	lens[argc++] = eval ? sizeof(_rr_script) - 1 : 40;
 	argv[argc] = _rr_numkeys_arg[nkeys];
@@ -98,6 +108,18 @@ int rr_eval_argv(int eval, int nkeys, const char **keys,
 	argv[argc] = _rr_maxlen_arg;
 	lens[argc++] = strlen(_rr_maxlen_arg);
 	return argc;
+}
+
+int rr_eval_ro_unknown(const redisReply *r)
+{
+	if(!_rr_eval_ro || r == NULL || r->type != REDIS_REPLY_ERROR
+			|| strstr(r->str, "unknown command") == NULL
+			|| strstr(r->str, "_RO") == NULL)
+		return 0;
+	_rr_eval_ro = 0;
+	LM_INFO("redis has no EVALSHA_RO (before 7.0): EVALSHA from now on, "
+			"which needs write access to the keys in an ACL\n");
+	return 1;
 }
 
 int rr_eval_load_argv(const char **argv, size_t *lens)

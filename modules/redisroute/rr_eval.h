@@ -40,10 +40,14 @@
 
 /* In mod_init: formats the fixed arguments once. */
 void rr_eval_init(void);
-/* EVALSHA (EVAL when eval is set, or when the script is not loaded yet)
- * over keys into argv/lens (room for RR_SCRIPT_ARGV_MAX); returns argc. */
+/* EVALSHA_RO (EVAL_RO when eval is set, or when the script is not loaded
+ * yet; EVALSHA and EVAL on a server without them) over keys into argv/lens
+ * (room for RR_SCRIPT_ARGV_MAX); returns argc. */
 int rr_eval_argv(int eval, int nkeys, const char **keys, const size_t *klens,
 		const char **argv, size_t *lens);
+/* 1 when r says the server has no EVALSHA_RO (Redis 6): this process then
+ * sends EVALSHA, and the caller sends the lookup again. */
+int rr_eval_ro_unknown(const redisReply *r);
 /* SCRIPT LOAD of the script; returns argc. */
 int rr_eval_load_argv(const char **argv, size_t *lens);
 /* 1 once this process knows the script's SHA1. */

@@ -319,11 +319,16 @@ static int rr_lookup_untimed(
 		return RR_UNAVAILABLE;
 	}
 	if(r->type == REDIS_REPLY_ERROR) {
-		/* Redis answered, with an error (NOPERM, LOADING, ...): it stays
-		 * connected, the lookup fails */
-		LM_ERR("redis error for key '%.*s': %.*s\n", pkey.len, pkey.s,
-				(int)r->len, r->str);
-		rr_conn_note_error("error reply", r->str, (int)r->len);
+		/* Redis answered, with an error (NOPERM: a right the ACL user
+		 * lacks, named by Redis; LOADING, ...): it stays connected, the
+		 * lookup fails. Said once while the same error lasts. */
+		if(rr_conn_note_error("error reply", r->str, (int)r->len))
+			LM_ERR("redis refused the lookup of '%.*s': %.*s (said once while "
+				   "it lasts; lookups answer -2)\n",
+					pkey.len, pkey.s, (int)r->len, r->str);
+		else
+			LM_DBG("redis error for key '%.*s': %.*s\n", pkey.len, pkey.s,
+					(int)r->len, r->str);
 		freeReplyObject(r);
 		rr_stats_inc(RR_STAT_ERRORS);
 		return RR_UNAVAILABLE;

@@ -110,6 +110,7 @@ static void rr_rpc_status(rpc_t *rpc, void *c)
 			(int)st.down_ms, "outages", (int)st.outages);
 	if(st.master[0] != '\0')
 		rpc->struct_add(h, "s", "master", st.master);
+	rpc->struct_add(h, "s", "tls", st.tls);
 	if(rr_conn_cfg()->cluster)
 		rr_rpc_cluster_status(rpc, h);
 	rr_cache_get_info(&ci);

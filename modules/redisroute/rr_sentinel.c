@@ -44,14 +44,13 @@ static redisContext *rr_sentinel_connect(
 	const rr_hostport_t *s = &cfg->sentinels[idx];
 	char detail[128];
 	int stage;
-	redisContext *ctx = rr_conn_dial(s->host, s->port, NULL, "",
-			cfg->sentinel_password, &stage, detail, sizeof(detail));
-
-	if(ctx == NULL && stage == RR_DIAL_AUTH)
-		snprintf(err, errlen, "sentinel %.64s:%d: AUTH: %.48s", s->host,
-				s->port, detail);
+	redisContext *ctx = rr_conn_dial(s->host, s->port, NULL, cfg->sentinel_tls,
+			"", cfg->sentinel_password, &stage, detail, sizeof(detail));
+	if(ctx == NULL && stage != RR_DIAL_CONNECT)
+		snprintf(err, errlen, "sentinel %.64s:%d: %s: %.60s", s->host, s->port,
+				rr_conn_stage_name(stage), detail);
 	else if(ctx == NULL)
-		snprintf(err, errlen, "sentinel %.64s:%d: %.40s", s->host, s->port,
+		snprintf(err, errlen, "sentinel %.64s:%d: %.60s", s->host, s->port,
 				detail);
 	return ctx;
 }
@@ -158,8 +157,8 @@ static void rr_sentinel_on_message(const redisReply *r)
 			|| strncmp(payload->str, cfg->sentinel_master, n) != 0
 			|| payload->str[n] != ' ')
 		return;
-	LM_NOTICE("sentinel: +switch-master %.*s\n", (int)payload->len,
-			payload->str);
+	LM_NOTICE(
+			"sentinel: +switch-master %.*s\n", (int)payload->len, payload->str);
 	rr_sentinel_discover();
 }
 

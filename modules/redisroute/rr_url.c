@@ -273,11 +273,10 @@ int rr_url_parse(const char *s, int len, rr_server_url_t *url, const char **err)
 	if(rr_has_prefix(s, len, "unix:"))
 		return rr_parse_unix(s + 5, len - 5, url, err);
 	if(rr_has_prefix(s, len, "rediss://")) {
-		*err = "TLS (rediss://) is not supported; use a local TLS proxy or a "
-			   "unix socket";
-		return -1;
+		url->tls = 1;
+		return rr_parse_tcp(s + 9, len - 9, url, err);
 	}
-	*err = "server must start with redis:// or unix:";
+	*err = "server must start with redis://, rediss:// or unix:";
 	return -1;
 }
 

@@ -24,6 +24,7 @@
  * redisroute - parsing of the `server` parameter (pure: libc only)
  *
  *   redis://[[user]:password@]host[:port][/db]     (host: name, IPv4, [IPv6])
+ *   rediss://...                                   (the same, over TLS)
  *   unix:/path/to/redis.sock[?db=N][&user=U][&password=P]
  */
 
@@ -37,6 +38,7 @@
 typedef struct rr_server_url
 {
 	int is_unix;
+	int tls;					/* rediss:// */
 	char host[RR_URL_HOST_MAX]; /* without brackets for IPv6 */
 	int port;
 	char path[RR_URL_PATH_MAX];

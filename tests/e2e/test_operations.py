@@ -44,15 +44,7 @@ def timed_invite(k, user="alice", **kw):
 
 def status(k):
     """kamcmd redisroute.status as a dict {field: value}."""
-    rc, out = k.kamcmd("redisroute.status")
-    assert rc == 0, out
-    fields = {}
-    for line in out.splitlines():
-        name, sep, value = line.strip().partition(":")
-        if sep and name and " " not in name:
-            fields[name] = value.strip()
-    assert "state" in fields, out
-    return fields
+    return k.status()
 
 
 def count_lines(k, pattern):

@@ -88,7 +88,7 @@ def test_one_round_trip_per_lookup(px, routes):
 
     def evalsha_calls():
         for line in r.cli("INFO", "commandstats").splitlines():
-            if line.startswith("cmdstat_evalsha:"):
+            if line.startswith("cmdstat_evalsha_ro:"):
                 return int(line.split("calls=")[1].split(",")[0])
         return 0
     before = evalsha_calls()

@@ -133,7 +133,7 @@ class RedisCluster:
     by `redis-cli --cluster create`."""
 
     def __init__(self, workdir, masters=3, password=None, args=(),
-                 node_timeout_ms=2000, replicas=0):
+                 node_timeout_ms=2000, replicas=0, tls=None):
         if masters < 1:
             raise ValueError("masters must be >= 1")
         if replicas and masters < 3:
@@ -145,21 +145,29 @@ class RedisCluster:
         self.password = password
         self.args = [str(a) for a in args]
         self.ports = []
+        # tls (harness.tls.Certs): each node has a TLS port beside its plain
+        # one, and the bus, replication and MIGRATE speak TLS (tls-cluster);
+        # a TLS client sees the TLS ports in CLUSTER SLOTS and MOVED, the
+        # harness keeps the plain ones
+        self.tls = tls
+        self.tls_ports = {}       # port -> its TLS port
         self.procs = {}           # port -> Popen (None once stopped)
         self._ids = {}            # port -> node id
         self._migrating = {}      # slot -> source port, between begin and end
 
     # life cycle ------------------------------------------------------------
 
-    def _pick_ports(self):
+    def _pick_ports(self, count=None, taken=()):
         """Ports free for us and for their cluster bus (port + 10000)."""
+        count = count or self.masters * (1 + self.replicas)
         ports = []
         for _ in range(200):
-            if len(ports) == self.masters * (1 + self.replicas):
+            if len(ports) == count:
                 return ports
             p = free_port()
-            if p in ports or p + 10000 > 65535 or p + 10000 in ports \
-                    or any(p == q + 10000 for q in ports):
+            used = ports + list(taken)
+            if p in used or p + 10000 > 65535 or p + 10000 in used \
+                    or any(p == q + 10000 for q in used):
                 continue
             t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
@@ -185,6 +193,12 @@ class RedisCluster:
                "--logfile", os.path.join(d, "redis.log")]
         if self.password is not None:
             cmd += ["--requirepass", self.password, "--masterauth", self.password]
+        if self.tls:
+            tls_port = self.tls_ports.setdefault(port, free_port())
+            # the bus stays at port + 10000 (else it would follow the TLS port)
+            cmd += self.tls.server_args(tls_port) + ["--tls-cluster", "yes",
+                                                     "--tls-replication", "yes",
+                                                     "--cluster-port", str(port + 10000)]
         return cmd + self.args
 
     def _spawn(self, port):
@@ -242,6 +256,25 @@ class RedisCluster:
             self.command(p, "CLUSTER", "SET-CONFIG-EPOCH", i + 1)
         for p in self.ports[1:]:
             self.command(p, "CLUSTER", "MEET", "127.0.0.1", self.ports[0])
+
+    def add_master(self, timeout=15):
+        """Starts one more node and has it join as a master without slots
+        (CLUSTER MEET); returns its port once every live node knows it."""
+        port = self._pick_ports(1, taken=self.ports)[0]
+        self.ports.append(port)
+        self._spawn(port)
+        self._ids[port] = _text(self.command(port, "CLUSTER", "MYID"))
+        self.command(self.ports[0], "CLUSTER", "MEET", "127.0.0.1", port)
+        known = lambda: all(self._ids[port] in _text(self.command(p, "CLUSTER", "NODES"))
+                            for p in self.live_ports)
+        settled = lambda: self._state(port) == "ok" and self._covers_all(port)
+        if not wait_until(known, timeout, 0.1) or not wait_until(settled, timeout, 0.1):
+            raise RuntimeError("node %d did not join the cluster" % port)
+        return port
+
+    def client_port(self, port):
+        """The port a client of the module's kind is given: the TLS one."""
+        return self.tls_ports.get(port, port)
 
     def stop(self):
         """Stops every node we started, by its PID."""
@@ -521,7 +554,8 @@ class RedisCluster:
         moved = []
 
         def migrate(ks):
-            r = self.command(src, "MIGRATE", "127.0.0.1", dst, "", 0, 5000,
+            # with tls-cluster, MIGRATE speaks TLS: the TLS port
+            r = self.command(src, "MIGRATE", "127.0.0.1", self.client_port(dst), "", 0, 5000,
                              *((["REPLACE"] if replace else []) + self._migrate_auth()
                                + ["KEYS"] + list(ks)))
             if r not in ("OK", "NOKEY"):

@@ -62,10 +62,16 @@ class Redis:
     """A redis-server of our own on 127.0.0.1 (and a unix socket in its
     workdir, unless unixsocket=False)."""
 
-    def __init__(self, workdir, port=None, args=(), unixsocket=True):
+    def __init__(self, workdir, port=None, args=(), unixsocket=True, tls=None,
+                 tls_auth_clients=False, tls_port=None):
         self.workdir = workdir
         self.port = port or free_port()
         self.args = list(args)
+        # tls (harness.tls.Certs): a TLS port too, for the module; the
+        # harness's redis-cli keeps the plain one
+        self.tls_port = (tls_port or free_port()) if tls else None
+        if tls:
+            self.args += tls.server_args(self.tls_port, tls_auth_clients)
         self.unixsocket = os.path.join(workdir, "redis.sock") if unixsocket else None
         self.proc = None
         self.password = None
@@ -92,6 +98,11 @@ class Redis:
         r = redis_cli(self.port, "PING", password=self.password)
         return r.returncode == 0 and ("PONG" in r.stdout or "NOAUTH" in r.stdout
                                       or "NOAUTH" in r.stderr)
+
+    @property
+    def client_port(self):
+        """The port the module is given: the TLS one when there is one."""
+        return self.tls_port or self.port
 
     def cli(self, *args, db=0):
         """Runs redis-cli as an operator would; returns its stdout, stripped."""
@@ -140,11 +151,14 @@ class Sentinel:
 
     MASTER = "rrmaster"
 
-    def __init__(self, workdir, master_port, master=MASTER, password=None):
+    def __init__(self, workdir, master_port, master=MASTER, password=None, tls=None):
         self.workdir = workdir
         self.master = master
         self.password = password  # requirepass of the sentinel itself
         self.port = free_port()
+        # tls (harness.tls.Certs): a TLS port for the module, and TLS to the
+        # nodes and the other sentinels (tls-replication)
+        self.tls_port = free_port() if tls else None
         os.makedirs(workdir, exist_ok=True)
         self.conf = os.path.join(workdir, "sentinel.conf")
         with open(self.conf, "w") as f:
@@ -157,6 +171,10 @@ class Sentinel:
                        master, master_port, master, master))
             if password:
                 f.write("requirepass %s\n" % password)
+            if tls:
+                args = tls.server_args(self.tls_port) + ["--tls-replication", "yes"]
+                for name, value in zip(args[::2], args[1::2]):
+                    f.write("%s %s\n" % (name[2:], value))
         self.proc = spawn([REDIS_SENTINEL, self.conf], os.path.join(workdir, "sentinel.out"))
 
     def cli(self, *args):
@@ -174,13 +192,16 @@ class SentinelGroup:
     """A master, its replica and `count` sentinels monitoring them, each in
     its directory below workdir (master, replica, s0, s1, ...)."""
 
-    def __init__(self, workdir, count=3, master=Sentinel.MASTER):
+    def __init__(self, workdir, count=3, master=Sentinel.MASTER, tls=None):
         self.workdir = workdir
         self.count = count
         self.name = master
-        self.master = Redis(os.path.join(workdir, "master"))
-        self.replica = Redis(os.path.join(workdir, "replica"),
-                             args=["--replicaof", "127.0.0.1", str(self.master.port)])
+        self.tls = tls  # harness.tls.Certs: TLS everywhere but the harness's cli
+        node_args = ["--tls-replication", "yes"] if tls else []
+        self.master = Redis(os.path.join(workdir, "master"), args=node_args, tls=tls)
+        self.replica = Redis(os.path.join(workdir, "replica"), tls=tls,
+                             args=node_args + ["--replicaof", "127.0.0.1",
+                                               str(self.master.client_port)])
         self.sentinels = []
 
     def start(self, acquainted=False):
@@ -193,9 +214,11 @@ class SentinelGroup:
             self.replica.start()
             self._wait(lambda: "master_link_status:up" in self.replica.cli("INFO", "replication"),
                        10, "the replica did not sync with the master")
-            self.sentinels = [Sentinel(os.path.join(self.workdir, "s%d" % i), self.master.port,
-                                       self.name) for i in range(self.count)]
-            self._wait(lambda: all(s.master_port() == self.master.port for s in self.sentinels),
+            self.sentinels = [Sentinel(os.path.join(self.workdir, "s%d" % i),
+                                       self.master.client_port, self.name, tls=self.tls)
+                              for i in range(self.count)]
+            self._wait(lambda: all(s.master_port() == self.master.client_port
+                                   for s in self.sentinels),
                        10, "the sentinels do not name the master")
             self._wait(lambda: all("127.0.0.1" in s.cli("SENTINEL", "replicas", self.name)
                                    for s in self.sentinels), 15, "the sentinels do not know the replica")
@@ -216,6 +239,12 @@ class SentinelGroup:
     def kamailio_defines(self):
         """The cfg defines of a kamailio asking these sentinels (the
         server URL's host and port are ignored with sentinels)."""
+        if self.tls:
+            return {"REDIS_SERVER": '"rediss://127.0.0.1:1/0"', "SENTINEL_TLS": None,
+                    "TLS_CA_FILE": '"%s"' % self.tls.ca,
+                    "SENTINELS": '"%s"' % ",".join("127.0.0.1:%d" % s.tls_port
+                                                   for s in self.sentinels),
+                    "SENTINEL_MASTER": '"%s"' % self.name}
         return {"REDIS_SERVER": '"redis://127.0.0.1:1/0"',
                 "SENTINELS": '"%s"' % ",".join("127.0.0.1:%d" % s.port for s in self.sentinels),
                 "SENTINEL_MASTER": '"%s"' % self.name}
@@ -332,10 +361,18 @@ class Kamailio:
             stats[name.strip().split(":", 1)[-1]] = int(value.strip())
         return stats
 
+    def status(self):
+        """kamcmd redisroute.status's top-level fields as a dict {field:
+        value} (the cluster's node list aside)."""
+        rc, out = self.kamcmd("redisroute.status")
+        assert rc == 0 and "state" in out, out
+        fields = {}
+        for line in out.splitlines():
+            name, sep, value = line.strip().partition(":")
+            if sep and name and " " not in name:
+                fields.setdefault(name, value.strip())
+        return fields
+
     def cache_state(self):
         """The cache's state in redisroute.status: off, active or bypassed."""
-        rc, out = self.kamcmd("redisroute.status")
-        for line in out.splitlines():
-            if line.strip().startswith("cache:"):
-                return line.split(":", 1)[1].strip()
-        return None
+        return self.status().get("cache")

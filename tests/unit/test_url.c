@@ -75,6 +75,9 @@ static const ok_case_t ok_cases[] = {
 		{"redis://:p:w@h", 0, "h", 6379, "", "", "p:w", 0},
 		/* lenient: the last '@' ends the credentials */
 		{"redis://a:b@c@h", 0, "h", 6379, "", "a", "b@c", 0},
+		/* TLS: the same syntax */
+		{"rediss://h", 0, "h", 6379, "", "", "", 0},
+		{"rediss://u:pw@[::1]:6380/4", 0, "::1", 6380, "", "u", "pw", 4},
 		{"unix:/run/redis.sock", 1, "", 6379, "/run/redis.sock", "", "", 0},
 		/* "unix://" followed by an absolute path */
 		{"unix:///run/redis.sock", 1, "", 6379, "/run/redis.sock", "", "", 0},
@@ -99,6 +102,7 @@ START_TEST(test_parse_ok)
 	ck_assert_msg(ret == 0, "\"%s\": returned %d (%s)", c->s, ret,
 			err ? err : "no error text");
 	ck_assert_int_eq(url.is_unix, c->is_unix);
+	ck_assert_int_eq(url.tls, strncmp(c->s, "rediss://", 9) == 0);
 	ck_assert_str_eq(url.user, c->user);
 	ck_assert_str_eq(url.password, c->password);
 	ck_assert_int_eq(url.db, c->db);
@@ -182,8 +186,9 @@ static const bad_case_t bad_cases[] = {
 		{"http://h", -1, "redis://"},
 		{"redis:/h", -1, "redis://"},
 		{"redis:h", -1, "redis://"},
-		{"rediss://h", -1, "TLS"},
-		{"rediss://:pw@h:6380", -1, "TLS"},
+		{"rediss://", -1, "missing host"},
+		{"rediss:/h", -1, "redis://"},
+		{"rediss://h:0", -1, "port"},
 		{"redis://h\0x", 11, "NUL"},
 		{"unix:/tmp/r\0.sock", 17, "NUL"},
 		/* host */

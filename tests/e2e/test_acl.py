@@ -1,0 +1,134 @@
+"""Least privilege: the ACL user README.md documents (its `redis-cli ACL
+SETUSER` line, read from the README and applied as it is) can do nothing but
+read the routing keys and run what the module sends, and with it every
+script function and the lookup RPC work; a right that is missing is said
+once, naming the command Redis refused, and the lookup answers -2."""
+
+import os
+import re
+import shlex
+import subprocess
+
+import pytest
+
+from harness import sip, sipua
+from conftest import CFG_DIR, REDIRECT_CFG, REDIS_CLI, ROOT, Kamailio, Redis
+
+ACL_USER = "kamailio"
+ACL_PASSWORD = "acl-Pw-1"
+ADMIN_PASSWORD = "admin-pw"
+PROXY_CFG = os.path.join(os.path.dirname(REDIRECT_CFG), "kamailio-proxy.cfg")
+FUNCTIONS_CFG = os.path.join(CFG_DIR, "functions.cfg")
+
+
+def documented_acl():
+    """The README's ACL SETUSER arguments, with our password for CHANGE-ME."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        lines = [l for l in f if l.startswith("redis-cli ACL SETUSER ")]
+    assert len(lines) == 1, lines
+    args = shlex.split(lines[0])[3:]
+    assert args[0] == ACL_USER and ">CHANGE-ME" in args, args
+    return [">" + ACL_PASSWORD if a == ">CHANGE-ME" else a for a in args]
+
+
+def as_user(r, *args, user=ACL_USER, password=ACL_PASSWORD):
+    """redis-cli as the routing user: its output (errors included)."""
+    out = subprocess.run([REDIS_CLI, "-p", str(r.port), "--user", user, "--pass", password,
+                          "--no-auth-warning"] + [str(a) for a in args],
+                         capture_output=True, text=True, timeout=10)
+    return (out.stdout + out.stderr).strip()
+
+
+@pytest.fixture
+def acl_redis(private_dir):
+    r = Redis(os.path.join(private_dir, "redis"), args=["--requirepass", ADMIN_PASSWORD]).start()
+    try:
+        assert r.cli("ACL", "SETUSER", *documented_acl()) == "OK"
+        yield r
+    finally:
+        r.stop()
+
+
+def url(r, db=0):
+    return '"redis://%s:%s@127.0.0.1:%d/%d"' % (ACL_USER, ACL_PASSWORD, r.port, db)
+
+
+def test_the_documented_user_reads_routes_and_nothing_else(acl_redis):
+    r = acl_redis
+    r.cli("SET", "route:alice", "x")
+    r.cli("SET", "secret", "y")
+    assert as_user(r, "TYPE", "route:alice") == "string"
+    for cmd in (["SET", "route:alice", "z"], ["DEL", "route:alice"], ["TYPE", "secret"],
+                ["GET", "route:alice"], ["EVAL", "return 1", "0"],
+                ["CONFIG", "GET", "maxmemory"], ["SCRIPT", "FLUSH"], ["FLUSHALL"],
+                ["KEYS", "*"]):
+        assert "NOPERM" in as_user(r, *cmd), cmd
+    assert r.cli("GET", "route:alice") == "x"
+
+
+def test_every_function_works_with_the_documented_user(acl_redis, private_dir, uas_pool):
+    r = acl_redis
+    for db in (0, 3):   # a db other than 0 needs SELECT
+        r.cli("SET", "route:alice", "192.0.2.10:5060", db=db)
+        r.cli("RPUSH", "route:bob", "sip:b1@192.0.2.1", "sip:b2@192.0.2.2", db=db)
+        r.cli("ZADD", "route:carol", "0.5", "sip:c1@192.0.2.3", "1", "sip:c2@192.0.2.4", db=db)
+        r.cli("SET", "route:+4930", "sip:berlin@192.0.2.30", db=db)
+    redirect = Kamailio(os.path.join(private_dir, "redirect"),
+                        defines={"REDIS_SERVER": url(r, 3)}).start()
+    funcs = Kamailio(os.path.join(private_dir, "functions"), cfg=FUNCTIONS_CFG,
+                     defines={"REDIS_SERVER": url(r), "PREFIX_MATCH": "1"}).start()
+    proxy = Kamailio(os.path.join(private_dir, "proxy"), cfg=PROXY_CFG,
+                     defines={"REDIS_SERVER": url(r), "FR_TIMER": "1000"}).start()
+    try:
+        # sip_redirect(): each type, through SELECT 3
+        get = lambda u: sip.request(redirect.port, user=u).contact_uris()
+        assert get("alice") == ["sip:alice@192.0.2.10:5060"]
+        assert get("bob") == ["sip:b1@192.0.2.1", "sip:b2@192.0.2.2"]
+        assert get("carol") == ["sip:c2@192.0.2.4", "sip:c1@192.0.2.3"]
+        assert sip.request(redirect.port, user="nobody").code == 404
+        # sip_redirect(key) in prefix mode, sip_lookup() and $redisroute(...)
+        resp = sip.request(funcs.port, user="+493012345")
+        assert resp.code == 302 and resp.contact_uris() == ["sip:berlin@192.0.2.30"]
+        resp = sip.request(funcs.port, "MESSAGE", "x", headers=["X-Lookup: +4930999"])
+        assert resp.header("x-rc") == ["1"] and resp.header("x-matched") == ["+4930"]
+        # the lookup RPC
+        rc, out = funcs.kamcmd("redisroute.lookup", "s:+4930777")
+        assert "sip:berlin@192.0.2.30" in out, out
+        # sip_forward() and sip_forward_next(): a 503 fails over to the next
+        bad, good = uas_pool("reject", 503), uas_pool("answer")
+        r.cli("RPUSH", "route:dave", "127.0.0.1:%d" % bad.port, "127.0.0.1:%d" % good.port)
+        uac = sipua.UAC(proxy.port)
+        try:
+            ok = uac.invite("dave")
+            assert ok is not None and ok.code == 200
+        finally:
+            uac.close()
+        assert len(bad.requests("INVITE")) == 1 and len(good.requests("INVITE")) == 1
+        for k in (redirect, funcs, proxy):
+            st = k.status()
+            assert st["state"] == "up" and "NOPERM" not in st["last_error"], st
+            assert "NOPERM" not in k.log()
+    finally:
+        for k in (redirect, funcs, proxy):
+            k.stop()
+
+
+def test_a_missing_right_is_said_once_naming_the_command(acl_redis, private_dir):
+    r = acl_redis
+    r.cli("ACL", "SETUSER", ACL_USER, "-evalsha_ro", "-eval_ro")
+    r.cli("SET", "route:alice", "192.0.2.10:5060")
+    k = Kamailio(os.path.join(private_dir, "kamailio"),
+                 defines={"REDIS_SERVER": url(r)}).start()
+    try:
+        codes = [sip.request(k.port, user="alice").code for _ in range(6)]
+        assert codes == [503] * 6, codes   # -2: Redis unavailable
+        said = [l for l in k.log().splitlines() if "NOPERM" in l]
+        assert len(said) == 1, said
+        assert re.search(r"redis refused the lookup of 'route:alice': NOPERM .*'evalsha_ro'",
+                         said[0]), said
+        assert "NOPERM" in k.status()["last_error"]
+        # the right given back: routing resumes
+        r.cli("ACL", "SETUSER", ACL_USER, "+evalsha_ro", "+eval_ro")
+        assert sip.request(k.port, user="alice").code == 302
+    finally:
+        k.stop()
