@@ -22,7 +22,7 @@ SCENARIO = os.path.join(BENCH, "sipp", "uac.xml")
 if os.path.join(ROOT, "tests") not in sys.path:
     sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from harness import procs, servers, sip  # noqa: E402
+from harness import procs, servers, sip, tls  # noqa: E402
 from harness.procs import Failed, cpu_ns, free_port, udp_bound, wait_until  # noqa: E402,F401
 
 CONFIGS = [
@@ -34,7 +34,14 @@ CONFIGS = [
      {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"'}),
     ("d", "redisroute+cache", "redisroute, cache_size 100000", "redisroute.cfg",
      {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"', "CACHE": None}),
+    # where the module has TLS (hiredis_ssl): (c) over the same redis-server's
+    # TLS port, the certificate checked against the bench's own CA
+    ("e", "redisroute+tls", "redisroute over TLS, no cache", "redisroute.cfg",
+     {"REDIS_SERVER": '"rediss://127.0.0.1:{redis_tls_port}/0"', "TLS_CA_FILE": '"{tls_ca}"'}),
 ]
+
+# the module is built with TLS exactly where pkg-config finds hiredis_ssl
+HAVE_TLS = subprocess.run(["pkg-config", "--exists", "hiredis_ssl", "openssl"]).returncode == 0
 
 OPEN_CALLS_MAX = 15000  # sipp -l, below the open-files limit (see open_files_for_sipp)
 
@@ -60,8 +67,12 @@ def open_files_for_sipp():
 # ------------------------------------------------------------------- redis
 
 def bench_redis(workdir):
-    """The bench's redis-server (TCP only), started."""
-    return servers.Redis(workdir, unixsocket=False).start()
+    """The bench's redis-server (TCP only; a TLS port too where the module
+    has TLS, with certificates made for the run), started."""
+    certs = tls.Certs(os.path.join(workdir, "certs")) if HAVE_TLS else None
+    r = servers.Redis(workdir, unixsocket=False, tls=certs)
+    r.certs = certs
+    return r.start()
 
 
 def load_routes(redis, routes, users_file=None):
@@ -104,7 +115,9 @@ class Kamailio(servers.Kamailio):
         if callgrind_dir:
             wrapper = ["valgrind", "--tool=callgrind", "--trace-children=yes",
                        "--callgrind-out-file=%s/cg.%%p" % callgrind_dir]
-        defs = {k: v.format(redis_port=redis.port) if v else None for k, v in defines.items()}
+        fill = {"redis_port": redis.port, "redis_tls_port": redis.tls_port,
+                "tls_ca": redis.certs.ca if redis.certs else None}
+        defs = {k: v.format(**fill) if v else None for k, v in defines.items()}
         super().__init__(workdir, os.path.join(BENCH, "cfg", cfg), defs, workers,
                          logfile=self.logpath, ctl=False, mm=mm, wrapper=wrapper)
         if callgrind_dir:

@@ -13,6 +13,10 @@ then measures four kamailio configs (bench/cfg/), all with the same
   c  redisroute  sip_redirect(), no cache
   d  cached      sip_redirect() with cache_size=100000; "n/a" when the module
                  has no cache (kamailio refuses the modparam)
+  e  tls         (c) over TLS (rediss://, the certificate checked), to the same
+                 redis-server's TLS port; where the module has TLS (hiredis_ssl,
+                 Debian 13), "n/a" elsewhere. The table's last line gives its
+                 cost against (c)
 
 For each config:
   instructions per call  callgrind, kamailio with -x tlsf -X tlsf (counts repeat
@@ -73,7 +77,7 @@ def parse_args(argv=None):
     ap.add_argument("--out", default=os.path.join(measure.ROOT, "build", "bench"))
     ap.add_argument("--quick", action="store_true", default=env("BENCH_QUICK", "0") not in ("", "0", "no"),
                     help="a ~2 minute smoke run (BENCH_QUICK=1)")
-    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,b,c,d"))
+    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,b,c,d,e"))
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "2")))
     ap.add_argument("--routes", type=int, default=int(env("BENCH_ROUTES", "100000")))
@@ -104,7 +108,7 @@ def settings(a):
     # memory manager of the rate/latency/CPU runs: kamailio's default (qm)
     # unless BENCH_MM says otherwise (e.g. tlsf)
     s.mm_run = env("BENCH_MM") or None
-    s.order = [c for c in "abcd" if c in a.configs.split(",")]
+    s.order = [c for c in "abcde" if c in a.configs.split(",")]
     s.out = os.path.abspath(a.out)
     s.work = os.path.join(s.out, "work")
     return s
@@ -280,6 +284,8 @@ def main():
     log_start(s, mach)
     redis = measure.bench_redis(os.path.join(s.work, "redis"))
     results = {k: {"rounds": []} for k in s.order}
+    if "e" in results and not measure.HAVE_TLS:
+        results["e"]["na"] = "n/a (no TLS in this build: hiredis without hiredis_ssl)"
     try:
         users, ws_csv = prepare_users(s, redis)
         callgrind_phase(s, redis, users, results)
@@ -291,7 +297,8 @@ def main():
         if not results[key].get("na") and not results[key]["rounds"]:
             results[key]["na"] = "failed: " + "; ".join(results[key].get("errors", ["?"]))
     rows = report.write(s, mach, results, s.order, NAMES, time.monotonic() - t_start)
-    bad = [k for k in s.order if k != "d" and rows[k].get("na")]
+    bad = [k for k in s.order if k not in "de" and rows[k].get("na")]
+    bad += ["e"] if "e" in s.order and measure.HAVE_TLS and rows["e"].get("na") else []
     return 1 if bad else 0
 
 

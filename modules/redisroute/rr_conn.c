@@ -641,6 +641,12 @@ static void rr_conn_tls_status(rr_conn_status_t *st)
 		snprintf(st->tls, sizeof(st->tls), "off");
 		return;
 	}
+	if(st->up == 0 && strncmp(st->error, "TLS: ", 5) == 0) {
+		/* down because of the handshake: say why here too */
+		snprintf(st->tls, sizeof(st->tls), "on, handshake failed: %s",
+				st->error + 5);
+		return;
+	}
 	if(_rr_conn_cfg.nsentinels > 0) {
 		/* "host:port" or "[v6]:port" */
 		snprintf(master_host, sizeof(master_host), "%s",

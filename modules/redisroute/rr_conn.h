@@ -81,7 +81,8 @@ typedef struct rr_conn_status
 	char error[128];				  /* last error seen by any process */
 	long outages;					  /* outages since start */
 	char master[RR_URL_HOST_MAX + 8]; /* with sentinels: current master */
-	char tls[RR_URL_HOST_MAX + 32];	  /* "off", or "on, verified <name>" */
+	/* "off", "on, verified <name>", or "on, handshake failed: <why>" */
+	char tls[RR_URL_HOST_MAX + 32];
 } rr_conn_status_t;
 
 /* In mod_init: copies the configuration, allocates the shared state. */

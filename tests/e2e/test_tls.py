@@ -154,6 +154,7 @@ def test_wrong_ca_fails_cleanly_and_says_why(stack, certs):
     why = "TLS: certificate verify failed ("
     st = k.status()
     assert st["state"] == "down" and why in st["last_error"], st
+    assert st["tls"].startswith("on, handshake failed: certificate verify failed ("), st
     assert why in k.log()
     # the route is on the server all along: only the check refused it
     assert r.cli("GET", "route:alice") == "192.0.2.10:5060"
