@@ -141,9 +141,9 @@ class Kamailio(servers.Kamailio):
         if not self.slow and not wait_until(self._ready, 20, 0.1):
             raise Failed("kamailio does not answer SIP")
         if "CACHE" in self.defines:
-            # the cache is bypassed until the notifier's PSUBSCRIBE is up
-            if not wait_until(lambda: self.redis.numpat() > 0, 60 if self.slow else 15, 0.1):
-                raise Failed("the cache's keyspace-notification subscription never came up")
+            # the cache is bypassed until the notifier's subscription is up
+            if not wait_until(lambda: self.redis.numsub() > 0, 60 if self.slow else 15, 0.1):
+                raise Failed("the cache's invalidation subscription never came up")
             time.sleep(2.0 if self.slow else 0.5)
 
 

@@ -74,6 +74,7 @@ static int redisroute_prefix_min_length = 1;
 static str redisroute_prefix_default_key = STR_NULL;
 static int redisroute_cache_size = 0;
 static int redisroute_cache_ttl = 300;
+static str redisroute_cache_invalidation = str_init("tracking");
 static int redisroute_cluster = 0;
 static str redisroute_cluster_seeds = STR_NULL;
 static int redisroute_cluster_max_redirects = 5;
@@ -139,6 +140,7 @@ static param_export_t params[] = {
 	{"prefix_default_key", PARAM_STR, &redisroute_prefix_default_key},
 	{"cache_size",       PARAM_INT, &redisroute_cache_size},
 	{"cache_ttl",        PARAM_INT, &redisroute_cache_ttl},
+	{"cache_invalidation", PARAM_STR, &redisroute_cache_invalidation},
 	{"cluster",          PARAM_INT, &redisroute_cluster},
 	{"cluster_seeds",    PARAM_STR, &redisroute_cluster_seeds},
 	{"cluster_max_redirects", PARAM_INT, &redisroute_cluster_max_redirects},
@@ -388,10 +390,18 @@ static int mod_init(void)
 	if(cfg.nsentinels > 0 && rr_sentinel_watch_init(&rr_sentinel_to_conn) < 0)
 		return -1;
 	if(redisroute_cache_size > 0) {
+		int mode = rr_notify_mode_parse(&redisroute_cache_invalidation);
+		if(mode < 0) {
+			LM_ERR("bad modparam cache_invalidation '%.*s': tracking, "
+				   "keyspace or keyspace+config_set\n",
+					redisroute_cache_invalidation.len,
+					redisroute_cache_invalidation.s);
+			return -1;
+		}
 		if(rr_cache_init(redisroute_cache_size, redisroute_cache_ttl) < 0)
 			return -1;
 		if(rr_notify_init(&redisroute_key_prefix, cfg.url.db,
-				   redisroute_retry_interval, pfx.on)
+				   redisroute_retry_interval, pfx.on, mode)
 				< 0)
 			return -1;
 	}

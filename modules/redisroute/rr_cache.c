@@ -53,7 +53,10 @@ typedef struct rr_cache
 	int ttl;
 	atomic_t entries;
 	atomic_t active; /* the notifier's subscription is up */
+	/* the epoch: a flush bumps it, and every entry stored before is stale
+	 * (dropped when met, by the sweep or by eviction): O(1), no bucket walk */
 	atomic_t flushes;
+	atomic_t hand; /* the eviction clock's next bucket */
 	gen_lock_set_t *locks;
 	rr_cache_bucket_t buckets[];
 } rr_cache_t;
@@ -127,11 +130,35 @@ int rr_cache_enabled(void)
 	return _rr_cache != NULL;
 }
 
+/* 1 when e is no answer any more: stored before the last flush, or
+ * expired. */
+static int rr_cache_dead(const rr_cache_entry_t *e, time_t now)
+{
+	return e->epoch != (unsigned int)atomic_get(&_rr_cache->flushes)
+		   || (e->expires != 0 && e->expires <= now);
+}
+
+/* Unlinks and frees the dead entries of bucket b, whose lock is held. */
+static void rr_cache_drop_dead(unsigned int b, time_t now)
+{
+	rr_cache_entry_t *e, **prev = &_rr_cache->buckets[b].first;
+
+	while((e = *prev) != NULL) {
+		if(rr_cache_dead(e, now)) {
+			*prev = e->next;
+			shm_free(e);
+			atomic_dec(&_rr_cache->entries);
+		} else {
+			prev = &e->next;
+		}
+	}
+}
+
 int rr_cache_get(const str *pkey, const str *user, int sips, rr_result_t *res,
 		unsigned int *gen)
 {
 	unsigned int h, b;
-	rr_cache_entry_t *e, **prev;
+	rr_cache_entry_t *e;
 	time_t now;
 	int ret = 0;
 
@@ -146,16 +173,10 @@ int rr_cache_get(const str *pkey, const str *user, int sips, rr_result_t *res,
 	/* a flush since this get also invalidates: fold its count in */
 	*gen = _rr_cache->buckets[b].gen
 		   + (unsigned int)atomic_get(&_rr_cache->flushes);
-	prev = &_rr_cache->buckets[b].first;
-	for(e = *prev; e != NULL; prev = &e->next, e = e->next) {
+	rr_cache_drop_dead(b, now);
+	for(e = _rr_cache->buckets[b].first; e != NULL; e = e->next) {
 		if(!rr_entry_matches(e, h, pkey, user, sips))
 			continue;
-		if(e->expires != 0 && e->expires <= now) {
-			*prev = e->next;
-			shm_free(e);
-			atomic_dec(&_rr_cache->entries);
-			break;
-		}
 		ret = e->ret;
 		rr_entry_load(e, res);
 		break;
@@ -163,6 +184,37 @@ int rr_cache_get(const str *pkey, const str *user, int sips, rr_result_t *res,
 	lock_set_release(_rr_cache->locks, b % RR_CACHE_LOCKS);
 	rr_stats_inc(ret ? RR_STAT_CACHE_HITS : RR_STAT_CACHE_MISSES);
 	return ret;
+}
+
+/* The eviction clock: frees the oldest (last) entry of the next non-empty
+ * bucket after the shared hand, other than skip; at most
+ * RR_CACHE_EVICT_TRIES buckets are looked at. Dead entries go first. */
+#define RR_CACHE_EVICT_TRIES 16
+static void rr_cache_evict(unsigned int skip)
+{
+	rr_cache_entry_t **prev;
+	unsigned int b, l;
+	int i;
+
+	for(i = 0; i < RR_CACHE_EVICT_TRIES; i++) {
+		b = (unsigned int)atomic_add(&_rr_cache->hand, 1)
+			& (_rr_cache->nbuckets - 1);
+		l = b % RR_CACHE_LOCKS;
+		if(l == skip % RR_CACHE_LOCKS)
+			continue;
+		lock_set_get(_rr_cache->locks, l);
+		prev = &_rr_cache->buckets[b].first;
+		if(*prev != NULL) {
+			while((*prev)->next != NULL)
+				prev = &(*prev)->next;
+			shm_free(*prev);
+			*prev = NULL;
+			atomic_dec(&_rr_cache->entries);
+			lock_set_release(_rr_cache->locks, l);
+			return;
+		}
+		lock_set_release(_rr_cache->locks, l);
+	}
 }
 
 void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
@@ -187,7 +239,11 @@ void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 	e->expires = _rr_cache->ttl > 0 ? time(NULL) + _rr_cache->ttl : 0;
 
 	b = h & (_rr_cache->nbuckets - 1);
+	/* full: make room elsewhere first (no two bucket locks at once) */
+	if(atomic_get(&_rr_cache->entries) >= _rr_cache->size)
+		rr_cache_evict(b);
 	lock_set_get(_rr_cache->locks, b % RR_CACHE_LOCKS);
+	e->epoch = (unsigned int)atomic_get(&_rr_cache->flushes);
 	if(gen
 			!= _rr_cache->buckets[b].gen
 					   + (unsigned int)atomic_get(&_rr_cache->flushes)) {
@@ -207,6 +263,7 @@ void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 			break;
 		}
 	}
+	rr_cache_drop_dead(b, time(NULL));
 	if(atomic_get(&_rr_cache->entries) >= _rr_cache->size) {
 		prev = &_rr_cache->buckets[b].first;
 		if(*prev == NULL) {
@@ -252,22 +309,46 @@ void rr_cache_invalidate(const str *pkey)
 
 void rr_cache_flush(void)
 {
-	unsigned int i;
+	/* a new epoch: every entry stored before is stale, and a lookup that
+	 * read Redis before this flush does not store its answer after it (its
+	 * gen includes the count) */
+	if(_rr_cache != NULL)
+		atomic_inc(&_rr_cache->flushes);
+}
+
+/* Frees the dead entries of n buckets from *next on. */
+static void rr_cache_sweep_n(unsigned int *next, unsigned int n)
+{
+	time_t now = time(NULL);
+	unsigned int i, b;
+
+	for(i = 0; i < n; i++) {
+		b = (*next)++ & (_rr_cache->nbuckets - 1);
+		lock_set_get(_rr_cache->locks, b % RR_CACHE_LOCKS);
+		rr_cache_drop_dead(b, now);
+		lock_set_release(_rr_cache->locks, b % RR_CACHE_LOCKS);
+	}
+}
+
+void rr_cache_sweep(void)
+{
+	static unsigned int next = 0; /* per process: the sweeper's own hand */
+	unsigned int n;
 
 	if(_rr_cache == NULL)
 		return;
-	/* a lookup that read Redis before this flush must not store its answer
-	 * after it */
-	atomic_inc(&_rr_cache->flushes);
-	for(i = 0; i < _rr_cache->nbuckets; i++) {
-		rr_cache_entry_t *chain;
-		lock_set_get(_rr_cache->locks, i % RR_CACHE_LOCKS);
-		chain = _rr_cache->buckets[i].first;
-		_rr_cache->buckets[i].first = NULL;
-		_rr_cache->buckets[i].gen++;
-		lock_set_release(_rr_cache->locks, i % RR_CACHE_LOCKS);
-		rr_cache_free_chain(chain);
-	}
+	n = _rr_cache->nbuckets / RR_CACHE_SWEEP_PARTS;
+	rr_cache_sweep_n(&next, n > 0 ? n : 1);
+}
+
+void rr_cache_clear(void)
+{
+	unsigned int first = 0;
+
+	if(_rr_cache == NULL)
+		return;
+	rr_cache_flush();
+	rr_cache_sweep_n(&first, _rr_cache->nbuckets);
 }
 
 void rr_cache_set_active(int active)

@@ -56,11 +56,21 @@ int rr_cache_get(const str *pkey, const str *user, int sips, rr_result_t *res,
 void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 		const rr_result_t *res, unsigned int gen);
 
-/* From a keyspace notification (the notifier's or a worker's own
- * subscription): the key changed. */
+/* From an invalidation (the notifier's or a worker's own subscription):
+ * the key changed. */
 void rr_cache_invalidate(const str *pkey);
-/* Drops every entry. */
+/* Drops every entry: a new epoch, O(1); the stale entries are freed when
+ * met, by the sweep or by eviction. */
 void rr_cache_flush(void);
+
+/* Frees the expired and stale entries of the next 1/RR_CACHE_SWEEP_PARTS of
+ * the buckets: the notifier calls it about every second, so an entry is
+ * freed at most about 16 s after its time, read again or not. */
+#define RR_CACHE_SWEEP_PARTS 16
+void rr_cache_sweep(void);
+/* A flush that also frees every entry now (the RPC: an operator's request,
+ * which may take its time, and whose entry count must read 0 after). */
+void rr_cache_clear(void);
 /* From the notifier: 1 when its subscription is up (the cache is used), 0
  * when not (bypassed). */
 void rr_cache_set_active(int active);

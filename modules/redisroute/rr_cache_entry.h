@@ -47,7 +47,8 @@ typedef struct rr_cache_entry
 {
 	struct rr_cache_entry *next;
 	unsigned int hash;
-	time_t expires; /* 0: never */
+	unsigned int epoch; /* the cache's flush count when stored */
+	time_t expires;		/* 0: never */
 	short keylen;
 	short userlen;
 	short matchedlen;
@@ -63,7 +64,7 @@ int rr_entry_size(
 		const str *pkey, const str *user, int ret, const rr_result_t *res);
 
 /* Writes the answer into e, a block of rr_entry_size() bytes: everything but
- * next and expires, which are the cache's. hash: pkey's hash. */
+ * next, epoch and expires, which are the cache's. hash: pkey's hash. */
 void rr_entry_store(rr_cache_entry_t *e, unsigned int hash, const str *pkey,
 		const str *user, int sips, int ret, const rr_result_t *res);
 

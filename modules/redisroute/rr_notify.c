@@ -39,10 +39,18 @@
 #include "rr_config.h"
 #include "rr_notify.h"
 #include "rr_pubsub.h"
+#include "rr_stats.h"
+
+#define RR_TRACKING_CHANNEL "__redis__:invalidate"
 
 static char _rr_notify_pattern[64 + 2 * RR_PREFIX_MAX];
+static char _rr_notify_prefix[RR_PREFIX_MAX + 1]; /* BCAST PREFIX */
 static int _rr_notify_retry_ms = 1000;
 static int _rr_notify_flush_all = 0;
+static int _rr_notify_mode = RR_INVALIDATE_TRACKING;
+/* the notifier process counts the invalidations (every process applies
+ * each one to the shared cache; it counts it once) */
+static int _rr_notify_counts = 0;
 
 /* FLUSHALL, FLUSHDB and SWAPDB change keys without any keyspace
  * notification; Redis counts them in INFO commandstats, which an extra
@@ -53,10 +61,14 @@ static redisContext *_rr_notify_stats = NULL;
 static long long _rr_notify_flushes = 0;
 static long long _rr_notify_checked_ms = 0;
 
-int rr_notify_init(
-		const str *prefix, int db, int retry_interval_ms, int flush_all)
+int rr_notify_init(const str *prefix, int db, int retry_interval_ms,
+		int flush_all, int mode)
 {
 	int i, n;
+
+	_rr_notify_mode = mode;
+	memcpy(_rr_notify_prefix, prefix->s, prefix->len);
+	_rr_notify_prefix[prefix->len] = '\0';
 
 	n = snprintf(_rr_notify_pattern, sizeof(_rr_notify_pattern),
 			"__keyspace@%d__:", db);
@@ -87,6 +99,11 @@ static long long rr_notify_flush_count(void)
 	if(_rr_notify_stats == NULL)
 		return -1;
 	r = redisCommandArgv(_rr_notify_stats, 2, argv, NULL);
+	if(r != NULL && r->type == REDIS_REPLY_ERROR) {
+		LM_DBG("cache: INFO commandstats refused: %.*s\n", (int)r->len, r->str);
+		freeReplyObject(r);
+		return -2;
+	}
 	if(r == NULL || r->type != REDIS_REPLY_STRING) {
 		if(r)
 			freeReplyObject(r);
@@ -101,6 +118,16 @@ static long long rr_notify_flush_count(void)
 	return total;
 }
 
+/* Empties the cache (one epoch: O(1)), counted once. */
+static void rr_notify_flush(const char *why)
+{
+	rr_cache_flush();
+	if(_rr_notify_counts) {
+		rr_stats_inc(RR_STAT_CACHE_FLUSHES);
+		LM_INFO("cache: emptied after %s\n", why);
+	}
+}
+
 /* rr_pubsub_listen()'s stop(): a reconnect was asked for, or the INFO
  * connection failed (1); empties the cache after a flush (0). */
 static int rr_notify_check(void)
@@ -113,13 +140,15 @@ static int rr_notify_check(void)
 	if(now - _rr_notify_checked_ms < RR_NOTIFY_FLUSH_CHECK_MS)
 		return 0;
 	_rr_notify_checked_ms = now;
+	rr_cache_sweep();
+	if(_rr_notify_stats == NULL)
+		return 0; /* tracking without INFO rights: no SWAPDB watch */
 	n = rr_notify_flush_count();
 	if(n < 0)
 		return 1;
 	if(n != _rr_notify_flushes) {
 		_rr_notify_flushes = n;
-		rr_cache_flush();
-		LM_INFO("cache: emptied after FLUSHALL, FLUSHDB or SWAPDB\n");
+		rr_notify_flush("FLUSHALL, FLUSHDB or SWAPDB");
 	}
 	return 0;
 }
@@ -129,6 +158,31 @@ static void rr_notify_drop_stats(void)
 	if(_rr_notify_stats != NULL)
 		redisFree(_rr_notify_stats);
 	_rr_notify_stats = NULL;
+}
+
+/* The INFO connection beside the subscription. Keyspace notifications need
+ * it (FLUSHALL, FLUSHDB and SWAPDB send none); with tracking only SWAPDB
+ * does, so without INFO rights the cache goes on, not watching SWAPDB (said
+ * once). Returns 0, or -1 when the cache cannot be active. */
+static int rr_notify_open_stats(void)
+{
+	static int no_info_said = 0;
+
+	_rr_notify_stats = rr_conn_open_extra();
+	_rr_notify_flushes = rr_notify_flush_count();
+	_rr_notify_checked_ms = rr_conn_now_ms();
+	if(_rr_notify_flushes >= 0)
+		return 0;
+	rr_notify_drop_stats();
+	if(_rr_notify_flushes == -2 && _rr_notify_mode == RR_INVALIDATE_TRACKING) {
+		if(!no_info_said)
+			LM_WARN("cache: INFO is refused, so a SWAPDB (which client-side "
+					"caching does not signal) is not seen: run kamcmd "
+					"redisroute.cache_flush after one\n");
+		no_info_said = 1;
+		return 0;
+	}
+	return -1;
 }
 
 /* Notifications are on when the flags hold K (keyspace channel) and every
@@ -149,8 +203,33 @@ static int rr_notify_flags_ok(const char *flags)
 	return 1;
 }
 
-/* Makes sure keyspace notifications are on. Returns 0, or -1 (logged once
- * per cause while it lasts). */
+int rr_notify_mode_parse(const str *s)
+{
+	static const char *names[] = {
+			"tracking", "keyspace", "keyspace+config_set"};
+	int i;
+
+	for(i = 0; i < 3; i++) {
+		if(s->len == (int)strlen(names[i])
+				&& strncmp(s->s, names[i], s->len) == 0)
+			return i;
+	}
+	return -1;
+}
+
+const char *rr_notify_mode_name(void)
+{
+	return _rr_notify_mode == RR_INVALIDATE_TRACKING
+				   ? "tracking"
+				   : (_rr_notify_mode == RR_INVALIDATE_KEYSPACE
+								   ? "keyspace"
+								   : "keyspace+config_set");
+}
+
+/* Keyspace notifications: makes sure they are on. CONFIG GET checks, where
+ * it is allowed (refused: the operator's word is taken); CONFIG SET only in
+ * "keyspace+config_set" mode. Returns 0, or -1 (logged once per cause while
+ * it lasts). */
 static int rr_notify_enable(void)
 {
 	static int refused_logged = 0;
@@ -162,6 +241,11 @@ static int rr_notify_enable(void)
 	r = rr_conn_command(3, get, NULL);
 	if(r == NULL)
 		return -1;
+	if(r->type == REDIS_REPLY_ERROR
+			&& _rr_notify_mode == RR_INVALIDATE_KEYSPACE) {
+		freeReplyObject(r);
+		return 0; /* no right to look: notify-keyspace-events is trusted */
+	}
 	flags[0] = '\0';
 	if(r->type == REDIS_REPLY_ARRAY && r->elements == 2
 			&& r->element[1]->type == REDIS_REPLY_STRING)
@@ -169,6 +253,16 @@ static int rr_notify_enable(void)
 	freeReplyObject(r);
 	if(rr_notify_flags_ok(flags))
 		return 0;
+	if(_rr_notify_mode == RR_INVALIDATE_KEYSPACE) {
+		if(!refused_logged)
+			LM_ERR("cache: notify-keyspace-events is '%s' on the server; "
+				   "the cache needs KA (set it there, or let the module "
+				   "with cache_invalidation \"keyspace+config_set\"): until "
+				   "then the cache is bypassed\n",
+					flags);
+		refused_logged = 1;
+		return -1;
+	}
 
 	/* keep what was on, add what the cache needs */
 	strcat(flags, "KA");
@@ -195,26 +289,151 @@ static int rr_notify_enable(void)
 	return 0;
 }
 
-static int rr_notify_subscribe(void)
+/* A set-up command on ctx, or on this process's own connection (NULL). */
+static redisReply *rr_notify_cmd(redisContext *ctx, int argc, const char **argv)
 {
-	const char *argv[2] = {"PSUBSCRIBE", _rr_notify_pattern};
+	return ctx != NULL ? redisCommandArgv(ctx, argc, argv, NULL)
+					   : rr_conn_command(argc, argv, NULL);
+}
+
+/* 1 when r is the confirmation of a (p)subscription. */
+static int rr_notify_subscribed(const redisReply *r, const char *kind)
+{
+	return r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 3
+		   && r->element[0]->type == REDIS_REPLY_STRING
+		   && strcmp(r->element[0]->str, kind) == 0;
+}
+
+/* Client-side caching, RESP2 style, on one connection: BCAST tracking of the
+ * key prefix, redirected to this very connection, then subscribed to the
+ * invalidation channel. Redis sends a BCAST invalidation after the command
+ * that changed the key, before it answers that command's client, and a flush
+ * message on FLUSHALL and FLUSHDB; no server configuration is needed.
+ * Returns 0, or -1 with why set to Redis's refusal (empty: no answer). */
+static int rr_notify_track(redisContext *ctx, char *why, int whylen)
+{
+	const char *id_argv[2] = {"CLIENT", "ID"};
+	const char *track[7] = {
+			"CLIENT", "TRACKING", "on", "REDIRECT", NULL, "BCAST", "PREFIX"};
+	const char *track_argv[8];
+	const char *sub[2] = {"SUBSCRIBE", RR_TRACKING_CHANNEL};
+	char id[24];
 	redisReply *r;
 	int ok;
 
-	if(rr_notify_enable() < 0)
+	why[0] = '\0';
+	r = rr_notify_cmd(ctx, 2, id_argv);
+	if(r == NULL || r->type != REDIS_REPLY_INTEGER) {
+		if(r != NULL && r->type == REDIS_REPLY_ERROR)
+			snprintf(why, whylen, "CLIENT ID: %.*s", (int)r->len, r->str);
+		if(r)
+			freeReplyObject(r);
 		return -1;
-	r = rr_conn_command(2, argv, NULL);
-	if(r == NULL)
-		return -1;
-	ok = (r->type == REDIS_REPLY_ARRAY && r->elements == 3
-			&& r->element[0]->type == REDIS_REPLY_STRING
-			&& strcmp(r->element[0]->str, "psubscribe") == 0);
-	if(!ok)
-		LM_ERR("cache: PSUBSCRIBE %s failed: %.*s\n", _rr_notify_pattern,
-				r->type == REDIS_REPLY_ERROR ? (int)r->len : 0,
-				r->type == REDIS_REPLY_ERROR ? r->str : "");
+	}
+	snprintf(id, sizeof(id), "%lld", r->integer);
 	freeReplyObject(r);
+	memcpy(track_argv, track, sizeof(track));
+	track_argv[4] = id;
+	track_argv[7] = _rr_notify_prefix;
+	r = rr_notify_cmd(ctx, 8, track_argv);
+	ok = (r != NULL && r->type == REDIS_REPLY_STATUS);
+	if(!ok && r != NULL && r->type == REDIS_REPLY_ERROR)
+		snprintf(why, whylen, "CLIENT TRACKING: %.*s", (int)r->len, r->str);
+	if(r)
+		freeReplyObject(r);
+	if(!ok)
+		return -1;
+	r = rr_notify_cmd(ctx, 2, sub);
+	ok = rr_notify_subscribed(r, "subscribe");
+	if(!ok && r != NULL && r->type == REDIS_REPLY_ERROR)
+		snprintf(why, whylen, "SUBSCRIBE: %.*s", (int)r->len, r->str);
+	if(r)
+		freeReplyObject(r);
 	return ok ? 0 : -1;
+}
+
+/* Keyspace notifications (cache_invalidation "keyspace"): PSUBSCRIBE to the
+ * prefix's keyspace channel. Returns 0, or -1 with why set. */
+static int rr_notify_psubscribe(redisContext *ctx, char *why, int whylen)
+{
+	const char *argv[2] = {"PSUBSCRIBE", _rr_notify_pattern};
+	redisReply *r = rr_notify_cmd(ctx, 2, argv);
+	int ok = rr_notify_subscribed(r, "psubscribe");
+
+	why[0] = '\0';
+	if(!ok && r != NULL && r->type == REDIS_REPLY_ERROR)
+		snprintf(why, whylen, "PSUBSCRIBE %.64s: %.*s", _rr_notify_pattern,
+				(int)r->len, r->str);
+	if(r)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/* Subscribes ctx (NULL: this process's own connection) for invalidations.
+ * Returns 0, or -1 with why set. */
+static int rr_notify_subscribe_on(redisContext *ctx, char *why, int whylen)
+{
+	if(_rr_notify_mode == RR_INVALIDATE_TRACKING)
+		return rr_notify_track(ctx, why, whylen);
+	return rr_notify_psubscribe(ctx, why, whylen);
+}
+
+/* The notifier's subscription, on its own connection; a refusal is logged
+ * once while it lasts. */
+static int rr_notify_subscribe(void)
+{
+	static char refused[160];
+	char why[160];
+
+	if(_rr_notify_mode != RR_INVALIDATE_TRACKING && rr_notify_enable() < 0)
+		return -1;
+	if(rr_notify_subscribe_on(NULL, why, sizeof(why)) == 0) {
+		refused[0] = '\0';
+		return 0;
+	}
+	if(why[0] != '\0' && strcmp(why, refused) != 0) {
+		LM_ERR("cache: %s; the cache is bypassed until it is allowed%s\n", why,
+				_rr_notify_mode == RR_INVALIDATE_TRACKING
+						? " (a server without client-side caching, before "
+						  "Redis 6, needs cache_invalidation \"keyspace\")"
+						: "");
+		snprintf(refused, sizeof(refused), "%s", why);
+	}
+	return -1;
+}
+
+/* ["message", "__redis__:invalidate", [key, ...] or nil]: drop the keys,
+ * or everything (nil: FLUSHALL, FLUSHDB). */
+static void rr_notify_handle_tracking(const redisReply *r)
+{
+	const redisReply *keys;
+	size_t i;
+	str key;
+
+	if(r->type != REDIS_REPLY_ARRAY || r->elements != 3
+			|| r->element[0]->type != REDIS_REPLY_STRING
+			|| strcmp(r->element[0]->str, "message") != 0)
+		return; /* pong, subscription confirmations */
+	keys = r->element[2];
+	if(keys->type == REDIS_REPLY_NIL) {
+		rr_notify_flush("FLUSHALL or FLUSHDB");
+		return;
+	}
+	if(keys->type != REDIS_REPLY_ARRAY || keys->elements == 0)
+		return;
+	if(_rr_notify_counts)
+		rr_stats_add(RR_STAT_CACHE_INVALIDATIONS, (long)keys->elements);
+	if(_rr_notify_flush_all) {
+		rr_cache_flush();
+		return;
+	}
+	for(i = 0; i < keys->elements; i++) {
+		if(keys->element[i]->type != REDIS_REPLY_STRING)
+			continue;
+		key.s = keys->element[i]->str;
+		key.len = (int)keys->element[i]->len;
+		rr_cache_invalidate(&key);
+	}
 }
 
 /* pmessage <pattern> __keyspace@<db>__:<key> <event>: drop <key>. */
@@ -224,11 +443,17 @@ static void rr_notify_handle(const redisReply *r)
 	const char *sep;
 	str key;
 
+	if(_rr_notify_mode == RR_INVALIDATE_TRACKING) {
+		rr_notify_handle_tracking(r);
+		return;
+	}
 	if(rr_pubsub_payload(r, &ch) == NULL)
 		return; /* pong, subscription confirmations */
 	sep = strstr(ch->str, "__:");
 	if(sep == NULL)
 		return;
+	if(_rr_notify_counts)
+		rr_stats_inc(RR_STAT_CACHE_INVALIDATIONS);
 	if(_rr_notify_flush_all) {
 		rr_cache_flush();
 		return;
@@ -246,18 +471,16 @@ static void rr_notify_loop(void)
 	 * process takes to get the CPU: ahead of busy workers, it is short */
 	if(setpriority(PRIO_PROCESS, 0, -10) != 0)
 		LM_DBG("cache notifier keeps the default priority\n");
+	_rr_notify_counts = 1;
 	for(;;) {
 		cfg_update();
+		rr_cache_sweep();
 		if(rr_notify_subscribe() < 0) {
 			rr_conn_reset();
 			usleep((useconds_t)_rr_notify_retry_ms * 1000);
 			continue;
 		}
-		_rr_notify_stats = rr_conn_open_extra();
-		_rr_notify_flushes = rr_notify_flush_count();
-		_rr_notify_checked_ms = rr_conn_now_ms();
-		if(_rr_notify_flushes < 0) {
-			rr_notify_drop_stats();
+		if(rr_notify_open_stats() < 0) {
 			rr_conn_reset();
 			usleep((useconds_t)_rr_notify_retry_ms * 1000);
 			continue;
@@ -265,9 +488,14 @@ static void rr_notify_loop(void)
 		/* entries from before the subscription may be stale */
 		rr_cache_flush();
 		rr_cache_set_active(1);
-		LM_NOTICE("cache: active, invalidated by keyspace notifications on "
-				  "%s\n",
-				_rr_notify_pattern);
+		if(_rr_notify_mode == RR_INVALIDATE_TRACKING)
+			LM_NOTICE("cache: active, invalidated by Redis client-side "
+					  "caching (CLIENT TRACKING BCAST PREFIX %s)\n",
+					_rr_notify_prefix);
+		else
+			LM_NOTICE("cache: active, invalidated by keyspace notifications "
+					  "on %s\n",
+					_rr_notify_pattern);
 		lost_logged = 0;
 		/* a failover (redisroute.reconnect, +switch-master) ends the
 		 * subscription too: the new master's changes are not on it */
@@ -276,7 +504,7 @@ static void rr_notify_loop(void)
 		rr_cache_flush();
 		rr_notify_drop_stats();
 		if(!lost_logged)
-			LM_ERR("cache: lost the keyspace notification subscription; the "
+			LM_ERR("cache: lost the invalidation subscription; the "
 				   "cache is empty and bypassed until it is back\n");
 		lost_logged = 1;
 		rr_conn_reset();
@@ -297,9 +525,7 @@ static void rr_notify_worker_close(void)
 
 static int rr_notify_worker_open(void)
 {
-	const char *argv[2] = {"PSUBSCRIBE", _rr_notify_pattern};
-	redisReply *r;
-	int ok;
+	char why[160];
 
 	if(rr_conn_now_ms() < _rr_wsub_next_ms)
 		return -1;
@@ -308,11 +534,8 @@ static int rr_notify_worker_open(void)
 		rr_notify_worker_close();
 		return -1;
 	}
-	r = redisCommandArgv(_rr_wsub, 2, argv, NULL);
-	ok = (r != NULL && r->type == REDIS_REPLY_ARRAY);
-	if(r)
-		freeReplyObject(r);
-	if(!ok) {
+	/* a refusal is the notifier's to say (the same rights) */
+	if(rr_notify_subscribe_on(_rr_wsub, why, sizeof(why)) < 0) {
 		rr_notify_worker_close();
 		return -1;
 	}

@@ -21,12 +21,15 @@
  */
 
 /*
- * redisroute - the cache's notifier process
+ * redisroute - the cache's invalidation: the notifier process and each
+ * worker's own subscription
  *
- * One dedicated Kamailio process subscribes to Redis keyspace notifications
- * for the key prefix (turning them on with CONFIG SET when allowed) and
- * invalidates cache entries. While it is not subscribed, the cache is empty
- * and bypassed.
+ * By default Redis client-side caching (CLIENT TRACKING BCAST PREFIX on the
+ * key prefix, RESP2 redirect to the subscribed connection itself): no server
+ * configuration, and Redis signals FLUSHALL and FLUSHDB. Keyspace
+ * notifications (cache_invalidation "keyspace") remain for servers without
+ * tracking; CONFIG SET then only with "keyspace+config_set". While the
+ * notifier is not subscribed, the cache is empty and bypassed.
  */
 
 #ifndef _RR_NOTIFY_H_
@@ -34,20 +37,33 @@
 
 #include "core/str.h"
 
+#define RR_INVALIDATE_TRACKING 0		/* "tracking" */
+#define RR_INVALIDATE_KEYSPACE 1		/* "keyspace" */
+#define RR_INVALIDATE_KEYSPACE_CONFIG 2 /* "keyspace+config_set" */
+
+/* The mode a cache_invalidation value names; -1 for none. */
+int rr_notify_mode_parse(const str *s);
+/* The mode's name, for the status RPC. */
+const char *rr_notify_mode_name(void);
+
 /* In mod_init, when the cache is on: registers the process. flush_all: every
  * change empties the whole cache (prefix matching, where a new key can change
- * the answer for many lookup keys). */
-int rr_notify_init(
-		const str *prefix, int db, int retry_interval_ms, int flush_all);
+ * the answer for many lookup keys): one epoch, O(1). */
+int rr_notify_init(const str *prefix, int db, int retry_interval_ms,
+		int flush_all, int mode);
 /* In child_init(PROC_MAIN): forks the process. */
 int rr_notify_fork(void);
 
 /* In a worker, before it uses the cache: applies the invalidations waiting
- * on this worker's own subscription (opened on first use). Redis writes a
- * change's notification to every subscriber in the same pass as it answers
- * the client that made the change, so once that client has its answer, the
- * invalidation is in this worker's socket: the next request cannot be served
- * a stale entry, however late the notifier process gets the CPU. Returns 1
+ * on this worker's own subscription (opened on first use). With tracking,
+ * Redis queues a BCAST invalidation after the command that made the change
+ * and writes it before its answer to that command's client (the client it
+ * queued last is written first), so once that client has its answer the
+ * invalidation is in this worker's socket: the next request cannot be
+ * served a stale entry, however late the notifier process gets the CPU.
+ * (Keyspace notifications are queued during the command, before its
+ * answer, so they are written after it: a request sent at once may still
+ * see the old entry.) Returns 1
  * when the cache may be used, 0 when this worker's subscription is not up
  * (then it bypasses the cache). */
 int rr_notify_worker_sync(void);

@@ -31,6 +31,7 @@
 #include "rr_cluster.h"
 #include "rr_conn.h"
 #include "rr_lookup.h"
+#include "rr_notify.h"
 #include "rr_rpc.h"
 #include "rr_slot.h"
 
@@ -117,6 +118,8 @@ static void rr_rpc_status(rpc_t *rpc, void *c)
 	rpc->struct_add(h, "sdd", "cache",
 			!ci.enabled ? "off" : (ci.active ? "active" : "bypassed"),
 			"cache_entries", ci.entries, "cache_size", ci.size);
+	if(ci.enabled)
+		rpc->struct_add(h, "s", "cache_invalidation", rr_notify_mode_name());
 }
 
 static const char *rr_rpc_cache_flush_doc[] = {
@@ -131,7 +134,7 @@ static void rr_rpc_cache_flush(rpc_t *rpc, void *c)
 		rpc->fault(c, 400, "The cache is off (cache_size 0)");
 		return;
 	}
-	rr_cache_flush();
+	rr_cache_clear();
 	rpc->add(c, "d", ci.entries);
 }
 

@@ -42,6 +42,8 @@ stat_export_t rr_stats_exports[] = {
 	{"failovers", 0, &rr_stats[RR_STAT_FAILOVERS]},
 	{"cache_hits", 0, &rr_stats[RR_STAT_CACHE_HITS]},
 	{"cache_misses", 0, &rr_stats[RR_STAT_CACHE_MISSES]},
+	{"cache_invalidations", 0, &rr_stats[RR_STAT_CACHE_INVALIDATIONS]},
+	{"cache_flushes", 0, &rr_stats[RR_STAT_CACHE_FLUSHES]},
 	{"cluster_moved", 0, &rr_stats[RR_STAT_CLUSTER_MOVED]},
 	{"cluster_ask",  0, &rr_stats[RR_STAT_CLUSTER_ASK]},
 	{"latency_lt_1ms",   0, &rr_stats[RR_STAT_LATENCY_LT_1MS]},

@@ -41,6 +41,8 @@ enum rr_stat
 	RR_STAT_FAILOVERS,
 	RR_STAT_CACHE_HITS,
 	RR_STAT_CACHE_MISSES,
+	RR_STAT_CACHE_INVALIDATIONS, /* keys Redis said changed (counted once) */
+	RR_STAT_CACHE_FLUSHES,		 /* the whole cache emptied */
 	RR_STAT_CLUSTER_MOVED,
 	RR_STAT_CLUSTER_ASK,
 	/* how long lookups took, Redis or cache included: one bucket each */
@@ -59,6 +61,7 @@ extern stat_var *rr_stats[RR_STAT_COUNT];
 int rr_stats_init(void);
 
 #define rr_stats_inc(which) update_stat(rr_stats[(which)], 1)
+#define rr_stats_add(which, n) update_stat(rr_stats[(which)], (n))
 
 /* Counts a lookup of us microseconds in its latency bucket. */
 void rr_stats_latency(long us);

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from harness import sip, sipua
-from conftest import CFG_DIR, REDIRECT_CFG, REDIS_CLI, ROOT, Kamailio, Redis
+from conftest import CFG_DIR, REDIRECT_CFG, REDIS_CLI, ROOT, Kamailio, Redis, wait_until
 
 ACL_USER = "kamailio"
 ACL_PASSWORD = "acl-Pw-1"
@@ -130,5 +130,34 @@ def test_a_missing_right_is_said_once_naming_the_command(acl_redis, private_dir)
         # the right given back: routing resumes
         r.cli("ACL", "SETUSER", ACL_USER, "+evalsha_ro", "+eval_ro")
         assert sip.request(k.port, user="alice").code == 302
+    finally:
+        k.stop()
+
+
+def readme_cache_rights():
+    """The rights README.md adds for the cache, as ACL SETUSER arguments."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    m = re.search(r"The cache \(`cache_size`\) needs these more:\s*(`[^`]+`)\s*\(and `([^`]+)`", text)
+    assert m, "README: the cache's rights"
+    return shlex.split(m.group(1).strip("`")) + [m.group(2)]
+
+
+def test_cache_with_the_documented_rights(acl_redis, private_dir):
+    r = acl_redis
+    r.cli("ACL", "SETUSER", ACL_USER, *readme_cache_rights())
+    r.cli("SET", "route:alice", "192.0.2.1")
+    k = Kamailio(os.path.join(private_dir, "kamailio"),
+                 defines={"REDIS_SERVER": url(r), "CACHE_SIZE": "100"}).start()
+    try:
+        assert wait_until(lambda: k.cache_state() == "active", 10), k.log()[-2000:]
+        before = k.stats()
+        for _ in range(5):
+            assert sip.request(k.port, user="alice").contact_uris() == ["sip:alice@192.0.2.1"]
+        assert k.stats()["cache_hits"] - before["cache_hits"] >= 3
+        r.cli("SET", "route:alice", "192.0.2.2")
+        assert sip.request(k.port, user="alice").contact_uris() == ["sip:alice@192.0.2.2"]
+        assert "NOPERM" not in k.log()
+        assert "CONFIG" not in as_user(r, "ACL", "WHOAMI")   # sanity: as_user works
     finally:
         k.stop()

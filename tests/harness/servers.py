@@ -127,6 +127,14 @@ class Redis:
             return 0
         return int(m.group(1)) if m else 0
 
+    def numsub(self, channel="__redis__:invalidate"):
+        """PUBSUB NUMSUB channel: its subscribers (by default the cache's
+        tracking channel); 0 when it does not answer."""
+        try:
+            return int(self.cli("PUBSUB", "NUMSUB", channel).split()[-1])
+        except (RuntimeError, ValueError, IndexError, subprocess.TimeoutExpired):
+            return 0
+
     def numpat(self):
         """PUBSUB NUMPAT: the pattern subscriptions; 0 when it does not answer."""
         try:
