@@ -622,6 +622,13 @@ int rr_conn_reconnect_take(void)
 	return 1;
 }
 
+int rr_conn_reconnects(void)
+{
+	return _rr_conn_shared != NULL
+				   ? mb_atomic_get_int(&_rr_conn_shared->reconnects)
+				   : 0;
+}
+
 void rr_conn_reconnect_all(void)
 {
 	if(_rr_conn_shared == NULL)

@@ -172,6 +172,9 @@ void rr_conn_reset(void);
 void rr_conn_reconnect_all(void);
 /* 1 when this process has not yet followed the last reconnect_all. */
 int rr_conn_reconnect_pending(void);
+/* How many reconnect_all since start (atomic), for a connection kept beside
+ * this process's own (a worker's cache subscription) to follow them too. */
+int rr_conn_reconnects(void);
 
 void rr_conn_get_status(rr_conn_status_t *st);
 const rr_conn_cfg_t *rr_conn_cfg(void);

@@ -511,9 +511,11 @@ static void rr_notify_loop(void)
 	}
 }
 
-/* per worker: its own subscription, and when it may next try to open it */
+/* per worker: its own subscription, when it may next try to open it, and
+ * the reconnects (failover, redisroute.reconnect) it has followed */
 static redisContext *_rr_wsub = NULL;
 static long long _rr_wsub_next_ms = 0;
+static int _rr_wsub_reconnects = 0;
 
 static void rr_notify_worker_close(void)
 {
@@ -529,6 +531,7 @@ static int rr_notify_worker_open(void)
 
 	if(rr_conn_now_ms() < _rr_wsub_next_ms)
 		return -1;
+	_rr_wsub_reconnects = rr_conn_reconnects();
 	_rr_wsub = rr_conn_open_extra();
 	if(_rr_wsub == NULL) {
 		rr_notify_worker_close();
@@ -552,6 +555,12 @@ int rr_notify_worker_sync(void)
 	struct pollfd pfd;
 	void *reply = NULL;
 
+	if(_rr_wsub != NULL && rr_conn_reconnects() != _rr_wsub_reconnects) {
+		/* a failover: the subscription moves to the new master at once */
+		redisFree(_rr_wsub);
+		_rr_wsub = NULL;
+		_rr_wsub_next_ms = 0;
+	}
 	if(_rr_wsub == NULL && rr_notify_worker_open() < 0)
 		return 0;
 	for(;;) {

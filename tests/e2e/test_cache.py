@@ -232,3 +232,44 @@ def test_flush_and_swapdb_empty_the_cache(cached, flush):
     r.cli("FLUSHALL")
     r.cli("SET", "route:fl2", "192.0.2.12")
     assert uris(k, "fl2") == ["sip:fl2@192.0.2.12"]
+
+
+def test_prefix_mode_under_a_thousand_changes_a_second(workdir):
+    """prefix_match: every change empties the cache (one epoch). While
+    another client writes about 1,000 unrelated keys a second under the
+    prefix, every answer is right, and a change of the route itself is seen
+    by the next request."""
+    import threading
+    from harness.rcluster import resp
+    with redis_and_kamailio(workdir, "cache-churn", cfg=os.path.join(CFG_DIR, "functions.cfg"),
+                            CACHE_SIZE="1000", PREFIX_MATCH="1") as (r, k):
+        assert wait_until(lambda: cache_state(k) == "active", 10)
+        r.cli("SET", "route:+4930", "sip:berlin@192.0.2.30")
+        stop, writes = threading.Event(), [0]
+
+        def churn():
+            deadline = time.monotonic() + 30
+            while not stop.is_set() and time.monotonic() < deadline:
+                batch = [("SET", "route:+99%06d" % (writes[0] + i), "192.0.2.99")
+                         for i in range(10)]
+                resp(r.port, *batch)
+                writes[0] += 10
+                stop.wait(0.01)
+        t = threading.Thread(target=churn)
+        t.start()
+        answers = []
+        try:
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 3:
+                answers.append(uris(k, "+493012345"))
+            for i in range(10):
+                r.cli("SET", "route:+4930", "sip:berlin%d@192.0.2.30" % i)
+                assert uris(k, "+493055555") == ["sip:berlin%d@192.0.2.30" % i]
+        finally:
+            stop.set()
+            t.join(40)
+        elapsed = time.monotonic() - t0
+        assert writes[0] / elapsed >= 500, (writes[0], elapsed)
+        assert len(answers) >= 100
+        assert set(map(tuple, answers)) == {("sip:berlin@192.0.2.30",)}, set(map(tuple, answers))
+        assert k.stats()["cache_invalidations"] >= writes[0] * 0.9

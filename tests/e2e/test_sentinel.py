@@ -167,3 +167,34 @@ def test_sentinel_password_refused_is_said_as_such(workdir):
             k.stop()
         s.stop()
         master.stop()
+
+
+def test_the_cache_follows_a_failover(workdir):
+    """cache_size with sentinels: at a switch every subscription (the
+    notifier's and each worker's) moves to the new master and the cache is
+    emptied, so a change made there is seen by the next request."""
+    group = SentinelGroup(os.path.join(workdir, "sentinel-cache")).start(acquainted=True)
+    k = None
+    try:
+        k = Kamailio(os.path.join(workdir, "sentinel-cache", "k"), defines=dict(
+            group.kamailio_defines(), RETRY_INTERVAL="200", CACHE_SIZE="100")).start()
+        assert wait_until(lambda: k.cache_state() == "active", 10)
+        group.master.cli("SET", "route:alice", "192.0.2.1")
+        assert group.master.cli("WAIT", "1", "5000") == "1"
+        for _ in range(4):
+            assert sip.request(k.port, user="alice").contact_uris() == ["sip:alice@192.0.2.1"]
+        assert k.stats()["cache_hits"] >= 2
+        assert group.sentinels[0].cli("SENTINEL", "FAILOVER", MASTER) == "OK"
+        moved = lambda: k.status().get("master") == "127.0.0.1:%d" % group.replica.port
+        assert wait_until(moved, 20, 0.2), k.log()[-3000:]
+        assert wait_until(lambda: k.cache_state() == "active", 10)
+        assert wait_until(lambda: "master_link_status:up" not in
+                          group.replica.cli("INFO", "replication"), 10)
+        for i in range(5):
+            group.replica.cli("SET", "route:alice", "192.0.2.%d" % (10 + i))
+            resp = sip.request(k.port, user="alice")
+            assert resp.contact_uris() == ["sip:alice@192.0.2.%d" % (10 + i)], resp
+    finally:
+        if k:
+            k.stop()
+        group.stop()
