@@ -14,6 +14,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -34,6 +35,11 @@ CONFIGS = [
      {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"'}),
     ("d", "redisroute+cache", "redisroute, cache_size 100000", "redisroute.cfg",
      {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"', "CACHE": None}),
+    # (d) in prefix mode (number routing), where a change can alter the
+    # answer for many lookup keys
+    ("f", "cache+prefix", "redisroute, cache_size 100000, prefix_match 1", "redisroute.cfg",
+     {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"', "CACHE": None,
+      "PREFIX_MATCH": None, "PREFIX_DEFAULT_KEY": '"default"'}),
     # where the module has TLS (hiredis_ssl): (c) over the same redis-server's
     # TLS port, the certificate checked against the bench's own CA
     ("e", "redisroute+tls", "redisroute over TLS, no cache", "redisroute.cfg",
@@ -323,18 +329,58 @@ class OpenLoop:
         self.sent[n] = 0
 
 
-def fixed_rate(k, redis, users, rate, secs):
+class Writer:
+    """Another Redis client: `rate` SETs a second of keys under the prefix
+    that no call looks up (route:bench-w<n>), in batches of 10, on one
+    connection, from a thread, until stop(). For the cache under writes."""
+
+    def __init__(self, redis, rate):
+        self.port, self.rate = redis.port, rate
+        self.done, self.writes = threading.Event(), 0
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            f = s.makefile("rb")
+            t0 = time.monotonic()
+            while not self.done.is_set() and time.monotonic() - t0 < 600:
+                batch = b"".join(
+                    b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$10\r\n192.0.2.99\r\n"
+                    % (len(k), k) for k in (b"route:bench-w%d" % (self.writes + i)
+                                           for i in range(10)))
+                s.sendall(batch)
+                for _ in range(10):
+                    f.readline()
+                self.writes += 10
+                ahead = t0 + self.writes / self.rate - time.monotonic()
+                if ahead > 0:
+                    self.done.wait(ahead)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(10)
+        return self.writes
+
+
+def fixed_rate(k, redis, users, rate, secs, writes=0):
     """Open-loop INVITEs at `rate` for `secs` from Python: response times
-    (send -> kernel receive timestamp of the 302) and CPU per call."""
+    (send -> kernel receive timestamp of the 302) and CPU per call; with
+    `writes`, while a Writer sets that many unrelated keys a second."""
     calls = OpenLoop(k, users, rate, secs)
     pids = k.pids()
     rpids = [redis.proc.pid]
     kcpu0, rcpu0, cmds0 = cpu_ns(pids), cpu_ns(rpids), redis.commands()
+    writer = Writer(redis, writes).start() if writes else None
     elapsed = calls.run()
+    written = writer.stop() if writer else 0
     time.sleep(0.1)  # the last ACKs
     kcpu = cpu_ns(pids) - kcpu0
     rcpu = cpu_ns(rpids) - rcpu0
-    cmds = redis.commands() - cmds0 - 1
+    cmds = redis.commands() - cmds0 - 1 - written
     calls.sock.close()
     rtt = sorted(calls.rtt)
     ok = len(rtt)
@@ -348,6 +394,7 @@ def fixed_rate(k, redis, users, rate, secs):
         "kam_cpu_us": kcpu / 1000.0 / max(ok, 1),
         "redis_cpu_us": rcpu / 1000.0 / max(ok, 1),
         "redis_cmds": cmds / max(ok, 1),
+        "writes_per_s": written / max(elapsed, 0.001),
     }
 
 

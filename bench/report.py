@@ -96,6 +96,11 @@ def _summary(r):
         "instr_qm": r.get("instr_qm"),
         "rates": ["%s%d" % ("" if x["first_failing"] else ">=", x["max_rate"])
                   for x in rounds],
+        "w_p50": med([x["fixed_writes"]["p50_ms"] for x in rounds if x.get("fixed_writes")]),
+        "w_p99": med([x["fixed_writes"]["p99_ms"] for x in rounds if x.get("fixed_writes")]),
+        "w_rate": med([x["fixed_writes"]["writes_per_s"] for x in rounds
+                       if x.get("fixed_writes")]),
+        "w_cmds": med([x["fixed_writes"]["redis_cmds"] for x in rounds if x.get("fixed_writes")]),
         "fixed_fail": sum(x["fixed"]["calls"] - x["fixed"]["ok"] for x in rounds),
         "fixed_calls": sum(x["fixed"]["calls"] for x in rounds),
     }
@@ -167,10 +172,30 @@ def _tls_line(rows):
                 ratio(_cpu(e), _cpu(c)), ratio(e["max_rate"], c["max_rate"]))]
 
 
+def _writes_table(rows, order, names, rate):
+    """The cached configs at the fixed rate, idle and while another client
+    writes unrelated keys under the prefix."""
+    keys = [k for k in order if not rows[k].get("na") and rows[k].get("w_p99") is not None]
+    if not keys:
+        return []
+    lines = ["", "| cached config at %d calls/s | p50 ms idle | p99 ms idle | writes/s "
+             "| p50 ms writing | p99 ms writing | p99 writing vs idle "
+             "| redis commands/call idle | writing |" % rate,
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for key in keys:
+        r = rows[key]
+        lines.append("| (%s) %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            key, names[key], fmt(r["p50"], "%.3f"), fmt(r["p99"], "%.3f"),
+            fmt(r["w_rate"]), fmt(r["w_p50"], "%.3f"), fmt(r["w_p99"], "%.3f"),
+            ratio(r["w_p99"], r["p99"]), fmt(r["cmds"], "%.2f"), fmt(r["w_cmds"], "%.2f")))
+    return lines
+
+
 def table(rows, order, names, rate):
-    """The two Markdown tables of results.md, and the TLS line."""
+    """The Markdown tables of results.md, and the TLS line."""
     return "\n".join(_main_table(rows, order, names) + [""] +
-                     _detail_table(rows, order, names, rate) + _tls_line(rows))
+                     _detail_table(rows, order, names, rate) +
+                     _writes_table(rows, order, names, rate) + _tls_line(rows))
 
 
 def _chart_panels(ax, rows, keys, col, rate):
@@ -211,9 +236,9 @@ def chart(rows, order, names, path, title, rate):
         log("bench: python3-matplotlib is missing, no chart")
         return False
     keys = [k for k in order if not rows[k].get("na")]
-    colors = ["#7f7f7f", "#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
+    colors = ["#7f7f7f", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b"]
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.8))
-    _chart_panels(ax, rows, keys, [colors["abcde".index(k)] for k in keys], rate)
+    _chart_panels(ax, rows, keys, [colors["abcdef".index(k)] for k in keys], rate)
     for a_ in ax:
         a_.set_xticks(list(range(len(keys))))
         a_.set_xticklabels(["(%s)\n%s" % (k, names[k]) for k in keys], fontsize=8)

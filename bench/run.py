@@ -13,6 +13,7 @@ then measures four kamailio configs (bench/cfg/), all with the same
   c  redisroute  sip_redirect(), no cache
   d  cached      sip_redirect() with cache_size=100000; "n/a" when the module
                  has no cache (kamailio refuses the modparam)
+  f  cache+prefix  (d) with prefix_match 1 (number routing)
   e  tls         (c) over TLS (rediss://, the certificate checked), to the same
                  redis-server's TLS port; where the module has TLS (hiredis_ssl,
                  Debian 13), "n/a" elsewhere. The table's last line gives its
@@ -69,6 +70,7 @@ from harness.servers import REDIS_CLI, REDIS_SERVER
 CONFS = {c[0]: c for c in measure.CONFIGS}
 NAMES = {c[0]: c[1] for c in measure.CONFIGS}
 NO_CACHE_NA = "n/a (no cache in this build)"
+CACHED = "df"  # the cached configs, also measured under writes
 
 
 def parse_args(argv=None):
@@ -77,7 +79,7 @@ def parse_args(argv=None):
     ap.add_argument("--out", default=os.path.join(measure.ROOT, "build", "bench"))
     ap.add_argument("--quick", action="store_true", default=env("BENCH_QUICK", "0") not in ("", "0", "no"),
                     help="a ~2 minute smoke run (BENCH_QUICK=1)")
-    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,b,c,d,e"))
+    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,b,c,d,f,e"))
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "2")))
     ap.add_argument("--routes", type=int, default=int(env("BENCH_ROUTES", "100000")))
@@ -108,7 +110,9 @@ def settings(a):
     # memory manager of the rate/latency/CPU runs: kamailio's default (qm)
     # unless BENCH_MM says otherwise (e.g. tlsf)
     s.mm_run = env("BENCH_MM") or None
-    s.order = [c for c in "abcde" if c in a.configs.split(",")]
+    s.order = [c for c in "abcdfe" if c in a.configs.split(",")]
+    # unrelated writes a second during the cached configs' second fixed run
+    s.writes = int(env("BENCH_WRITES", "1000"))
     s.out = os.path.abspath(a.out)
     s.work = os.path.join(s.out, "work")
     return s
@@ -160,7 +164,7 @@ def callgrind_one(s, redis, users, res, key, mm, counts):
         log("  (%s) %-17s %8.0f instructions/call  [%.0fs]" % (
             key, NAMES[key], ipc, time.monotonic() - t))
     except Failed as e:
-        if key == "d" and measure.no_cache_in_build_dir(s.work, NAMES[key], mm):
+        if key in CACHED and measure.no_cache_in_build_dir(s.work, NAMES[key], mm):
             res["na"] = NO_CACHE_NA
             log("  (d) %-17s n/a: kamailio refuses modparam cache_size, "
                 "no cache in this build" % NAMES[key])
@@ -187,7 +191,7 @@ def start_or_na(k, res, key):
     try:
         k.start()
     except Failed:
-        if key == "d" and measure.no_cache_in_build(k):
+        if key in CACHED and measure.no_cache_in_build(k):
             res["na"] = NO_CACHE_NA
             log("  (d) n/a: kamailio refuses modparam cache_size: "
                 "no cache in this build")
@@ -216,6 +220,12 @@ def measure_config(s, k, redis, ws_users, ws_csv, res, key, rnd):
                      "%s-r%d-warmup" % (name, rnd), 120)
     closed = w["callrate"]
     fx = measure.fixed_rate(k, redis, ws_users, s.rate, s.fixed_secs)
+    fxw = None
+    if key in CACHED and s.writes:
+        # the same, while another client writes unrelated keys
+        fxw = measure.fixed_rate(k, redis, ws_users, s.rate, s.fixed_secs, s.writes)
+        log("  (%s) %-17s with %.0f writes/s: p50 %.3f ms, p99 %.3f ms" % (
+            key, name, fxw["writes_per_s"], fxw["p50_ms"] or -1, fxw["p99_ms"] or -1))
     start_rate, up, down, n = search_start(s, res, closed)
     log("  (%s) %-17s closed-loop %5.0f calls/s; at %d/s: p50 %.3f ms, p99 %.3f ms, "
         "kamailio %.1f us/call, redis %.1f us/call, %d failed" % (
@@ -224,7 +234,7 @@ def measure_config(s, k, redis, ws_users, ws_csv, res, key, rnd):
             fx["calls"] - fx["ok"]))
     sr = measure.search_rate(k, redis, ws_csv, s.work, start_rate, n, s.step_secs, up, down,
                              "%s-r%d" % (name, rnd))
-    sr.update({"closed_loop": closed, "fixed": fx})
+    sr.update({"closed_loop": closed, "fixed": fx, "fixed_writes": fxw})
     return sr
 
 
@@ -297,7 +307,7 @@ def main():
         if not results[key].get("na") and not results[key]["rounds"]:
             results[key]["na"] = "failed: " + "; ".join(results[key].get("errors", ["?"]))
     rows = report.write(s, mach, results, s.order, NAMES, time.monotonic() - t_start)
-    bad = [k for k in s.order if k not in "de" and rows[k].get("na")]
+    bad = [k for k in s.order if k not in "dfe" and rows[k].get("na")]
     bad += ["e"] if "e" in s.order and measure.HAVE_TLS and rows["e"].get("na") else []
     return 1 if bad else 0
 

@@ -398,10 +398,11 @@ static int mod_init(void)
 					redisroute_cache_invalidation.s);
 			return -1;
 		}
-		if(rr_cache_init(redisroute_cache_size, redisroute_cache_ttl) < 0)
+		if(rr_cache_init(redisroute_cache_size, redisroute_cache_ttl, pfx.on)
+				< 0)
 			return -1;
 		if(rr_notify_init(&redisroute_key_prefix, cfg.url.db,
-				   redisroute_retry_interval, pfx.on, mode)
+				   redisroute_retry_interval, mode)
 				< 0)
 			return -1;
 	}

@@ -35,6 +35,7 @@
 #include "core/mem/shm_mem.h"
 
 #include "rr_cache.h"
+#include "rr_cache_changes.h"
 #include "rr_cache_entry.h"
 #include "rr_stats.h"
 
@@ -51,6 +52,7 @@ typedef struct rr_cache
 	unsigned int nbuckets; /* power of two */
 	int size;
 	int ttl;
+	int prefix_mode;
 	atomic_t entries;
 	atomic_t active; /* the notifier's subscription is up */
 	/* the epoch: a flush bumps it, and every entry stored before is stale
@@ -69,7 +71,7 @@ static unsigned int rr_cache_hash(const str *s)
 	return get_hash1_raw(s->s, s->len);
 }
 
-int rr_cache_init(int size, int ttl)
+int rr_cache_init(int size, int ttl, int prefix_mode)
 {
 	unsigned int n = 64;
 
@@ -86,6 +88,12 @@ int rr_cache_init(int size, int ttl)
 	_rr_cache->nbuckets = n;
 	_rr_cache->size = size;
 	_rr_cache->ttl = ttl;
+	_rr_cache->prefix_mode = prefix_mode;
+	if(prefix_mode && rr_changes_init(2 * n) < 0) {
+		shm_free(_rr_cache);
+		_rr_cache = NULL;
+		return -1;
+	}
 	atomic_set(&_rr_cache->active, 0);
 	_rr_cache->locks = lock_set_alloc(RR_CACHE_LOCKS);
 	if(_rr_cache->locks == NULL || lock_set_init(_rr_cache->locks) == NULL) {
@@ -123,6 +131,7 @@ void rr_cache_destroy(void)
 	}
 	shm_free(_rr_cache);
 	_rr_cache = NULL;
+	rr_changes_destroy();
 }
 
 int rr_cache_enabled(void)
@@ -154,34 +163,47 @@ static void rr_cache_drop_dead(unsigned int b, time_t now)
 	}
 }
 
-int rr_cache_get(const str *pkey, const str *user, int sips, rr_result_t *res,
-		unsigned int *gen)
+int rr_cache_get(const str *pkey, const str *user, int sips,
+		const rr_cache_cands_t *cands, rr_result_t *res, rr_cache_ticket_t *t)
 {
-	unsigned int h, b;
+	unsigned int h, b, since = 0;
 	rr_cache_entry_t *e;
 	time_t now;
 	int ret = 0;
 
-	if(_rr_cache == NULL || !atomic_get(&_rr_cache->active)) {
-		*gen = 0;
+	t->gen = 0;
+	t->since = 0;
+	if(_rr_cache == NULL || !atomic_get(&_rr_cache->active))
 		return 0;
-	}
+	/* before the entry is read: a change from now on is after it */
+	t->since = rr_changes_now();
 	h = rr_cache_hash(pkey);
 	b = h & (_rr_cache->nbuckets - 1);
 	now = time(NULL);
 	lock_set_get(_rr_cache->locks, b % RR_CACHE_LOCKS);
 	/* a flush since this get also invalidates: fold its count in */
-	*gen = _rr_cache->buckets[b].gen
-		   + (unsigned int)atomic_get(&_rr_cache->flushes);
+	t->gen = _rr_cache->buckets[b].gen
+			 + (unsigned int)atomic_get(&_rr_cache->flushes);
 	rr_cache_drop_dead(b, now);
 	for(e = _rr_cache->buckets[b].first; e != NULL; e = e->next) {
 		if(!rr_entry_matches(e, h, pkey, user, sips))
 			continue;
 		ret = e->ret;
+		since = e->since;
 		rr_entry_load(e, res);
 		break;
 	}
 	lock_set_release(_rr_cache->locks, b % RR_CACHE_LOCKS);
+	/* prefix mode: a candidate key that changed since (a new longer
+	 * prefix, the matched key, the default key) makes it a miss; checked
+	 * without the bucket's lock (the change notes have their own) */
+	if(ret != 0 && _rr_cache->prefix_mode
+			&& !rr_changes_none_since(
+					since, cands->n, cands->keys, cands->lens)) {
+		res->n = 0; /* what was loaded is no answer */
+		res->key.len = 0;
+		ret = 0;
+	}
 	rr_stats_inc(ret ? RR_STAT_CACHE_HITS : RR_STAT_CACHE_MISSES);
 	return ret;
 }
@@ -218,7 +240,7 @@ static void rr_cache_evict(unsigned int skip)
 }
 
 void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
-		const rr_result_t *res, unsigned int gen)
+		const rr_result_t *res, const rr_cache_ticket_t *t)
 {
 	unsigned int h, b;
 	rr_cache_entry_t *e, *old, **prev;
@@ -244,7 +266,8 @@ void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 		rr_cache_evict(b);
 	lock_set_get(_rr_cache->locks, b % RR_CACHE_LOCKS);
 	e->epoch = (unsigned int)atomic_get(&_rr_cache->flushes);
-	if(gen
+	e->since = t->since;
+	if(t->gen
 			!= _rr_cache->buckets[b].gen
 					   + (unsigned int)atomic_get(&_rr_cache->flushes)) {
 		/* the key changed while Redis was being asked */
@@ -290,6 +313,10 @@ void rr_cache_invalidate(const str *pkey)
 
 	if(_rr_cache == NULL)
 		return;
+	if(_rr_cache->prefix_mode) {
+		rr_changes_note(pkey->s, (size_t)pkey->len);
+		return;
+	}
 	h = rr_cache_hash(pkey);
 	b = h & (_rr_cache->nbuckets - 1);
 	lock_set_get(_rr_cache->locks, b % RR_CACHE_LOCKS);

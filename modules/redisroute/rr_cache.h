@@ -23,8 +23,8 @@
 /*
  * redisroute - shared-memory cache of lookups, kept coherent with Redis
  *
- * Off by default (cache_size 0). Entries are invalidated from Redis keyspace
- * notifications for the key prefix (rr_notify.c): by the notifier process,
+ * Off by default (cache_size 0). Entries are invalidated from Redis
+ * (client-side caching, rr_notify.c): by the notifier process,
  * and by each worker, from its own subscription, before it reads the cache.
  * While the notifier's subscription is not up the cache is empty and
  * bypassed, and a worker whose own is not up bypasses it, so a change made
@@ -40,24 +40,45 @@
 
 #include "rr_result.h"
 
-/* In mod_init: size entries at most (0: no cache), ttl seconds (0: none). */
-int rr_cache_init(int size, int ttl);
+/* In mod_init: size entries at most (0: no cache), ttl seconds (0: none);
+ * prefix_mode: answers are checked against the changes of their candidate
+ * keys (rr_cache_changes.h). */
+int rr_cache_init(int size, int ttl, int prefix_mode);
 void rr_cache_destroy(void);
 int rr_cache_enabled(void);
 
+/* What rr_cache_get() hands to rr_cache_put(): the cache's state before
+ * Redis was asked. */
+typedef struct rr_cache_ticket
+{
+	unsigned int gen;	/* the bucket's generation and the flush count */
+	unsigned int since; /* prefix mode: the changes' sequence number */
+} rr_cache_ticket_t;
+
+/* The candidate keys of a lookup (prefix mode: each prefix tried, and the
+ * default key), with the key prefix. */
+typedef struct rr_cache_cands
+{
+	int n;
+	const char **keys;
+	const size_t *lens;
+} rr_cache_cands_t;
+
 /* Looks up the prefixed key for this R-URI user and scheme. Returns the
  * cached return code (RR_OK with res filled, RR_NO_ROUTE, RR_BAD_DATA), or 0
- * on a miss; *gen receives the state to give rr_cache_put(). */
-int rr_cache_get(const str *pkey, const str *user, int sips, rr_result_t *res,
-		unsigned int *gen);
+ * on a miss (prefix mode: also when one of cands changed since the answer
+ * was stored); *t receives the state to give rr_cache_put(). */
+int rr_cache_get(const str *pkey, const str *user, int sips,
+		const rr_cache_cands_t *cands, rr_result_t *res, rr_cache_ticket_t *t);
 
 /* Stores a Redis answer, unless the key was invalidated since the
- * rr_cache_get() that returned gen (the answer may predate the change). */
+ * rr_cache_get() that returned t (the answer may predate the change). */
 void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
-		const rr_result_t *res, unsigned int gen);
+		const rr_result_t *res, const rr_cache_ticket_t *t);
 
 /* From an invalidation (the notifier's or a worker's own subscription):
- * the key changed. */
+ * the key changed. In prefix mode the change is noted (every lookup it is a
+ * candidate of), O(1), without emptying the cache. */
 void rr_cache_invalidate(const str *pkey);
 /* Drops every entry: a new epoch, O(1); the stale entries are freed when
  * met, by the sweep or by eviction. */

@@ -48,6 +48,7 @@ typedef struct rr_cache_entry
 	struct rr_cache_entry *next;
 	unsigned int hash;
 	unsigned int epoch; /* the cache's flush count when stored */
+	unsigned int since; /* prefix mode: rr_changes_now() before the lookup */
 	time_t expires;		/* 0: never */
 	short keylen;
 	short userlen;
@@ -64,7 +65,7 @@ int rr_entry_size(
 		const str *pkey, const str *user, int ret, const rr_result_t *res);
 
 /* Writes the answer into e, a block of rr_entry_size() bytes: everything but
- * next, epoch and expires, which are the cache's. hash: pkey's hash. */
+ * next, epoch, since and expires, which are the cache's. hash: pkey's hash. */
 void rr_entry_store(rr_cache_entry_t *e, unsigned int hash, const str *pkey,
 		const str *user, int sips, int ret, const rr_result_t *res);
 

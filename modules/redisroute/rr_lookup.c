@@ -280,7 +280,8 @@ static int rr_lookup_untimed(
 	size_t plens[RR_CANDIDATES_MAX];
 	str pkey;
 	redisReply *r;
-	unsigned int gen = 0;
+	rr_cache_ticket_t ticket;
+	rr_cache_cands_t cands;
 	int ret, ncand, matched = -1, use_cache;
 
 	res->n = 0;
@@ -306,7 +307,10 @@ static int rr_lookup_untimed(
 
 	use_cache = rr_cache_enabled() && rr_notify_worker_sync();
 	if(use_cache) {
-		ret = rr_cache_get(&pkey, ruri_user, sips, res, &gen);
+		cands.n = ncand;
+		cands.keys = pkeys;
+		cands.lens = plens;
+		ret = rr_cache_get(&pkey, ruri_user, sips, &cands, res, &ticket);
 		if(ret != 0) {
 			rr_count(ret);
 			return ret;
@@ -342,7 +346,7 @@ static int rr_lookup_untimed(
 	}
 	rr_count(ret);
 	if(use_cache && ret != RR_UNAVAILABLE)
-		rr_cache_put(&pkey, ruri_user, sips, ret, res, gen);
+		rr_cache_put(&pkey, ruri_user, sips, ret, res, &ticket);
 	return ret;
 }
 

@@ -46,7 +46,6 @@
 static char _rr_notify_pattern[64 + 2 * RR_PREFIX_MAX];
 static char _rr_notify_prefix[RR_PREFIX_MAX + 1]; /* BCAST PREFIX */
 static int _rr_notify_retry_ms = 1000;
-static int _rr_notify_flush_all = 0;
 static int _rr_notify_mode = RR_INVALIDATE_TRACKING;
 /* the notifier process counts the invalidations (every process applies
  * each one to the shared cache; it counts it once) */
@@ -61,8 +60,7 @@ static redisContext *_rr_notify_stats = NULL;
 static long long _rr_notify_flushes = 0;
 static long long _rr_notify_checked_ms = 0;
 
-int rr_notify_init(const str *prefix, int db, int retry_interval_ms,
-		int flush_all, int mode)
+int rr_notify_init(const str *prefix, int db, int retry_interval_ms, int mode)
 {
 	int i, n;
 
@@ -81,7 +79,6 @@ int rr_notify_init(const str *prefix, int db, int retry_interval_ms,
 	_rr_notify_pattern[n++] = '*';
 	_rr_notify_pattern[n] = '\0';
 	_rr_notify_retry_ms = retry_interval_ms > 0 ? retry_interval_ms : 1000;
-	_rr_notify_flush_all = flush_all;
 	rr_pubsub_proc_register();
 	return 0;
 }
@@ -423,10 +420,6 @@ static void rr_notify_handle_tracking(const redisReply *r)
 		return;
 	if(_rr_notify_counts)
 		rr_stats_add(RR_STAT_CACHE_INVALIDATIONS, (long)keys->elements);
-	if(_rr_notify_flush_all) {
-		rr_cache_flush();
-		return;
-	}
 	for(i = 0; i < keys->elements; i++) {
 		if(keys->element[i]->type != REDIS_REPLY_STRING)
 			continue;
@@ -454,10 +447,6 @@ static void rr_notify_handle(const redisReply *r)
 		return;
 	if(_rr_notify_counts)
 		rr_stats_inc(RR_STAT_CACHE_INVALIDATIONS);
-	if(_rr_notify_flush_all) {
-		rr_cache_flush();
-		return;
-	}
 	key.s = (char *)sep + 3;
 	key.len = (int)(ch->len - (key.s - ch->str));
 	rr_cache_invalidate(&key);

@@ -46,11 +46,8 @@ int rr_notify_mode_parse(const str *s);
 /* The mode's name, for the status RPC. */
 const char *rr_notify_mode_name(void);
 
-/* In mod_init, when the cache is on: registers the process. flush_all: every
- * change empties the whole cache (prefix matching, where a new key can change
- * the answer for many lookup keys): one epoch, O(1). */
-int rr_notify_init(const str *prefix, int db, int retry_interval_ms,
-		int flush_all, int mode);
+/* In mod_init, when the cache is on: registers the process. */
+int rr_notify_init(const str *prefix, int db, int retry_interval_ms, int mode);
 /* In child_init(PROC_MAIN): forks the process. */
 int rr_notify_fork(void);
 

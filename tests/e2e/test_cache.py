@@ -235,10 +235,10 @@ def test_flush_and_swapdb_empty_the_cache(cached, flush):
 
 
 def test_prefix_mode_under_a_thousand_changes_a_second(workdir):
-    """prefix_match: every change empties the cache (one epoch). While
-    another client writes about 1,000 unrelated keys a second under the
-    prefix, every answer is right, and a change of the route itself is seen
-    by the next request."""
+    """prefix_match: each change is noted for the lookups it is a candidate
+    of. While another client writes about 1,000 unrelated keys a second under
+    the prefix, every answer is right and most come from the cache, and a
+    change of the route itself is seen by the next request."""
     import threading
     from harness.rcluster import resp
     with redis_and_kamailio(workdir, "cache-churn", cfg=os.path.join(CFG_DIR, "functions.cfg"),
@@ -258,6 +258,7 @@ def test_prefix_mode_under_a_thousand_changes_a_second(workdir):
         t = threading.Thread(target=churn)
         t.start()
         answers = []
+        before = k.stats()
         try:
             t0 = time.monotonic()
             while time.monotonic() - t0 < 3:
@@ -272,4 +273,7 @@ def test_prefix_mode_under_a_thousand_changes_a_second(workdir):
         assert writes[0] / elapsed >= 500, (writes[0], elapsed)
         assert len(answers) >= 100
         assert set(map(tuple, answers)) == {("sip:berlin@192.0.2.30",)}, set(map(tuple, answers))
-        assert k.stats()["cache_invalidations"] >= writes[0] * 0.9
+        after = k.stats()
+        assert after["cache_invalidations"] >= writes[0] * 0.9
+        # unrelated changes leave the cached answers usable: most are hits
+        assert after["cache_hits"] - before["cache_hits"] >= len(answers) // 2, (after, before)
