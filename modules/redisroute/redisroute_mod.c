@@ -236,11 +236,10 @@ static int rr_cluster_cfg(rr_conn_cfg_t *cfg)
 		}
 		return 0;
 	}
-	if(cfg->url.is_unix || cfg->url.db != 0 || cfg->nsentinels > 0
-			|| redisroute_cache_size > 0) {
-		LM_ERR("cluster mode needs a redis://host:port server URL without a "
-			   "database number (a cluster has only db 0), and goes neither "
-			   "with sentinels nor with the cache (cache_size 0)\n");
+	if(cfg->url.is_unix || cfg->url.db != 0 || cfg->nsentinels > 0) {
+		LM_ERR("cluster mode needs a redis:// or rediss://host:port server "
+			   "URL without a database number (a cluster has only db 0), and "
+			   "does not go with sentinels\n");
 		return -1;
 	}
 	cfg->cluster = 1;
@@ -396,6 +395,11 @@ static int mod_init(void)
 				   "keyspace or keyspace+config_set\n",
 					redisroute_cache_invalidation.len,
 					redisroute_cache_invalidation.s);
+			return -1;
+		}
+		if(mode == RR_INVALIDATE_KEYSPACE_CONFIG && cfg.cluster) {
+			LM_ERR("cache_invalidation keyspace+config_set does not go with "
+				   "cluster mode (set notify-keyspace-events on every node)\n");
 			return -1;
 		}
 		if(rr_cache_init(redisroute_cache_size, redisroute_cache_ttl, pfx.on)

@@ -111,6 +111,7 @@ static struct
 	long long at_ms; /* RR_MAP_RELOAD_AT only */
 } _rr_map_due = {RR_MAP_RELOAD_NONE, 0};
 static long long _rr_map_last_ms = 0;
+static unsigned int _rr_map_version = 0; /* bumped by every map installed */
 static rr_cgroup_t _rr_cgroups[RR_CANDIDATES_MAX];
 static rr_group_t _rr_groups[RR_CANDIDATES_MAX];
 
@@ -385,6 +386,7 @@ static int rr_cluster_install_map(int served)
 		if(_rr_nodes[i].slots == 0)
 			rr_cnode_close(&_rr_nodes[i]);
 	_rr_map_loaded = 1;
+	_rr_map_version++;
 	return before;
 }
 
@@ -484,6 +486,23 @@ static int rr_cluster_ensure_map(void)
 					&& rr_conn_now_ms() >= _rr_map_due.at_ms))
 		rr_cluster_load_map();
 	return _rr_map_loaded ? 0 : -1;
+}
+
+int rr_cluster_masters(rr_hostport_t *out, int max, unsigned int *version)
+{
+	int i, n = 0;
+
+	if(rr_cluster_ensure_map() < 0)
+		return -1;
+	for(i = 0; i < _rr_nnodes && n < max; i++) {
+		if(_rr_nodes[i].slots == 0)
+			continue;
+		memcpy(out[n].host, _rr_nodes[i].host, sizeof(out[n].host));
+		out[n].port = _rr_nodes[i].port;
+		n++;
+	}
+	*version = _rr_map_version;
+	return n;
 }
 
 void rr_cluster_child_init(void)

@@ -58,6 +58,12 @@ void rr_cluster_destroy(void);
 redisReply *rr_cluster_eval(
 		int nkeys, const char **keys, const size_t *klens, int *matched);
 
+/* This process's masters (the nodes that serve slots in its map), the map
+ * read first when that is due: at most max into out. Returns how many, or
+ * -1 without a map; *version changes whenever this process installs a new
+ * map. For the cache's subscriptions, one per master. */
+int rr_cluster_masters(rr_hostport_t *out, int max, unsigned int *version);
+
 typedef struct rr_cluster_node_status
 {
 	char addr[RR_URL_HOST_MAX + 8];

@@ -38,6 +38,7 @@
 #include "rr_conn.h"
 #include "rr_config.h"
 #include "rr_notify.h"
+#include "rr_notify_cluster.h"
 #include "rr_pubsub.h"
 #include "rr_stats.h"
 
@@ -368,7 +369,7 @@ static int rr_notify_psubscribe(redisContext *ctx, char *why, int whylen)
 
 /* Subscribes ctx (NULL: this process's own connection) for invalidations.
  * Returns 0, or -1 with why set. */
-static int rr_notify_subscribe_on(redisContext *ctx, char *why, int whylen)
+int rr_notify_subscribe_on(redisContext *ctx, char *why, int whylen)
 {
 	if(_rr_notify_mode == RR_INVALIDATE_TRACKING)
 		return rr_notify_track(ctx, why, whylen);
@@ -430,7 +431,7 @@ static void rr_notify_handle_tracking(const redisReply *r)
 }
 
 /* pmessage <pattern> __keyspace@<db>__:<key> <event>: drop <key>. */
-static void rr_notify_handle(const redisReply *r)
+void rr_notify_apply(const redisReply *r)
 {
 	const redisReply *ch = NULL;
 	const char *sep;
@@ -461,6 +462,8 @@ static void rr_notify_loop(void)
 	if(setpriority(PRIO_PROCESS, 0, -10) != 0)
 		LM_DBG("cache notifier keeps the default priority\n");
 	_rr_notify_counts = 1;
+	if(rr_conn_cfg()->cluster)
+		rr_notify_cluster_loop(); /* one subscription per master */
 	for(;;) {
 		cfg_update();
 		rr_cache_sweep();
@@ -488,7 +491,7 @@ static void rr_notify_loop(void)
 		lost_logged = 0;
 		/* a failover (redisroute.reconnect, +switch-master) ends the
 		 * subscription too: the new master's changes are not on it */
-		rr_pubsub_listen(rr_conn_context(), rr_notify_handle, rr_notify_check);
+		rr_pubsub_listen(rr_conn_context(), rr_notify_apply, rr_notify_check);
 		rr_cache_set_active(0);
 		rr_cache_flush();
 		rr_notify_drop_stats();
@@ -544,6 +547,8 @@ int rr_notify_worker_sync(void)
 	struct pollfd pfd;
 	void *reply = NULL;
 
+	if(rr_conn_cfg()->cluster)
+		return rr_notify_cluster_sync();
 	if(_rr_wsub != NULL && rr_conn_reconnects() != _rr_wsub_reconnects) {
 		/* a failover: the subscription moves to the new master at once */
 		redisFree(_rr_wsub);
@@ -555,7 +560,7 @@ int rr_notify_worker_sync(void)
 	for(;;) {
 		while(redisGetReplyFromReader(_rr_wsub, &reply) == REDIS_OK
 				&& reply != NULL) {
-			rr_notify_handle(reply);
+			rr_notify_apply(reply);
 			freeReplyObject(reply);
 			reply = NULL;
 		}

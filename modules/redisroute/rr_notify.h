@@ -35,6 +35,8 @@
 #ifndef _RR_NOTIFY_H_
 #define _RR_NOTIFY_H_
 
+#include <hiredis/hiredis.h>
+
 #include "core/str.h"
 
 #define RR_INVALIDATE_TRACKING 0		/* "tracking" */
@@ -64,5 +66,13 @@ int rr_notify_fork(void);
  * when the cache may be used, 0 when this worker's subscription is not up
  * (then it bypasses the cache). */
 int rr_notify_worker_sync(void);
+
+/* For rr_notify_cluster.c: subscribes ctx (a connection of its own, or
+ * NULL: this process's) for invalidations in the configured mode; 0, or -1
+ * with why set to Redis's refusal. */
+int rr_notify_subscribe_on(redisContext *ctx, char *why, int whylen);
+/* Applies one message of such a subscription (pongs and confirmations are
+ * ignored). */
+void rr_notify_apply(const redisReply *r);
 
 #endif

@@ -401,9 +401,11 @@ def _refused(workdir, name, **defines):
 
 
 def test_cluster_refuses_what_it_cannot_honour(workdir):
-    log = _refused(workdir, "cluster-cache", CLUSTER=None, CACHE_SIZE="100",
+    log = _refused(workdir, "cluster-cache-config", CLUSTER=None, CACHE_SIZE="100",
+                   CACHE_INVALIDATION='"keyspace+config_set"',
                    REDIS_SERVER='"redis://127.0.0.1:7000"')
-    assert re.search(r"ERROR: .*cluster mode needs .*cache", log), log[-2000:]
+    assert re.search(r"ERROR: .*keyspace\+config_set does not go with cluster", log), \
+        log[-2000:]
     log = _refused(workdir, "cluster-db", CLUSTER=None,
                    REDIS_SERVER='"redis://127.0.0.1:7000/2"')
     assert re.search(r"ERROR: .*cluster mode needs .*database", log), log[-2000:]
@@ -608,3 +610,58 @@ def test_prefix_lookup_is_one_round_trip(rc, workdir):
     finally:
         for key in ("route:+49", "route:+4930", "route:default"):
             c.delete(key)
+
+
+def test_cache_in_cluster_mode_through_a_reshard_under_traffic(rc, workdir):
+    """cache_size with a cluster: one tracking subscription per master in
+    every process; hits are counted, a change on any master is seen by the
+    next request, and while slots move under traffic (to a master and back)
+    every answer is right."""
+    c, _ = rc
+    k = start_kamailio(workdir, "cluster-cache-kamailio", c, CACHE_SIZE="1000",
+                       PREFIX_MATCH="0")
+    try:
+        assert wait_until(lambda: "cache: active" in status(k), 15), status(k)
+        users = users_on_each_master(c, 2, prefix="cc")
+        expected = {}
+        for names in users.values():
+            for u in names:
+                expected[u] = "sip:%s@198.51.100.%d" % (u, len(expected) + 1)
+                c.set("route:" + u, expected[u])
+        before = k.stats()
+        for _ in range(3):
+            for u, contact in expected.items():
+                assert invite(k, u).contact_uris() == [contact]
+        assert k.stats()["cache_hits"] - before["cache_hits"] >= len(expected)
+        for port in c.master_ports:    # the notifier's and the workers' own
+            assert c.command(port, "PUBSUB", "NUMSUB", "__redis__:invalidate")[1] >= 2
+        # a change on each master: the next request sees it
+        for u in sorted(expected):
+            expected[u] = expected[u].replace("198.51.100.", "203.0.113.")
+            c.set("route:" + u, expected[u])
+            assert invite(k, u).contact_uris() == [expected[u]]
+        traffic = Traffic(k, sorted(expected)).start()
+        moves = []
+        try:
+            time.sleep(0.3)
+            for i, src in enumerate(c.master_ports):
+                dst = c.master_ports[(i + 1) % len(c.master_ports)]
+                u = users[src][0]
+                slot = keyslot("route:" + u)
+                c.migrate_slot(slot, dst)
+                moves.append((slot, src))
+                time.sleep(0.3)
+            for slot, src in moves:        # and back
+                c.migrate_slot(slot, src)
+                time.sleep(0.2)
+        finally:
+            results = traffic.stop()
+        assert len(results) >= 50, len(results)
+        bad = [r for r in results if r[1] != 302 or r[2] != [expected[r[0]]]]
+        assert not bad, bad[:10]
+        for u in sorted(expected):
+            expected[u] = expected[u].replace("203.0.113.", "192.0.2.")
+            c.set("route:" + u, expected[u])
+            assert invite(k, u).contact_uris() == [expected[u]]
+    finally:
+        k.stop()
