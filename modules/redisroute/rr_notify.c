@@ -84,11 +84,14 @@ int rr_notify_init(const str *prefix, int db, int retry_interval_ms, int mode)
 	return 0;
 }
 
-/* How many FLUSHALL, FLUSHDB and SWAPDB Redis has run; -1 on failure. */
+/* How many FLUSHALL, FLUSHDB and SWAPDB Redis has run (with tracking, which
+ * signals the first two itself: SWAPDB only); -1 on failure, -2 when INFO
+ * is refused. */
 static long long rr_notify_flush_count(void)
 {
-	static const char *names[] = {"cmdstat_flushall:calls=",
-			"cmdstat_flushdb:calls=", "cmdstat_swapdb:calls="};
+	static const char *names[] = {"cmdstat_swapdb:calls=",
+			"cmdstat_flushall:calls=", "cmdstat_flushdb:calls="};
+	int nnames = _rr_notify_mode == RR_INVALIDATE_TRACKING ? 1 : 3;
 	const char *argv[2] = {"INFO", "commandstats"};
 	redisReply *r;
 	long long total = 0;
@@ -107,7 +110,7 @@ static long long rr_notify_flush_count(void)
 			freeReplyObject(r);
 		return -1;
 	}
-	for(i = 0; i < 3; i++) {
+	for(i = 0; i < nnames; i++) {
 		const char *p = strstr(r->str, names[i]);
 		if(p)
 			total += atoll(p + strlen(names[i]));
@@ -146,7 +149,9 @@ static int rr_notify_check(void)
 		return 1;
 	if(n != _rr_notify_flushes) {
 		_rr_notify_flushes = n;
-		rr_notify_flush("FLUSHALL, FLUSHDB or SWAPDB");
+		rr_notify_flush(_rr_notify_mode == RR_INVALIDATE_TRACKING
+								? "SWAPDB"
+								: "FLUSHALL, FLUSHDB or SWAPDB");
 	}
 	return 0;
 }
@@ -333,7 +338,8 @@ static int rr_notify_track(redisContext *ctx, char *why, int whylen)
 	memcpy(track_argv, track, sizeof(track));
 	track_argv[4] = id;
 	track_argv[7] = _rr_notify_prefix;
-	r = rr_notify_cmd(ctx, 8, track_argv);
+	/* an empty key_prefix: every key (BCAST without PREFIX) */
+	r = rr_notify_cmd(ctx, _rr_notify_prefix[0] ? 8 : 6, track_argv);
 	ok = (r != NULL && r->type == REDIS_REPLY_STATUS);
 	if(!ok && r != NULL && r->type == REDIS_REPLY_ERROR)
 		snprintf(why, whylen, "CLIENT TRACKING: %.*s", (int)r->len, r->str);
