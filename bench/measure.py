@@ -331,8 +331,12 @@ class OpenLoop:
 
 class Writer:
     """Another Redis client: `rate` SETs a second of keys under the prefix
-    that no call looks up (route:bench-w<n>), in batches of 10, on one
-    connection, from a thread, until stop(). For the cache under writes."""
+    that no call looks up (route:bench-w0 .. route:bench-w999, round and
+    round), in batches of 10, on one connection, from a thread, until
+    stop(), which deletes them again (the table stays the bench's). For the
+    cache under writes."""
+
+    KEYS = 1000
 
     def __init__(self, redis, rate):
         self.port, self.rate = redis.port, rate
@@ -346,7 +350,7 @@ class Writer:
             while not self.done.is_set() and time.monotonic() - t0 < 600:
                 batch = b"".join(
                     b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$10\r\n192.0.2.99\r\n"
-                    % (len(k), k) for k in (b"route:bench-w%d" % (self.writes + i)
+                    % (len(k), k) for k in (b"route:bench-w%d" % ((self.writes + i) % self.KEYS)
                                            for i in range(10)))
                 s.sendall(batch)
                 for _ in range(10):
@@ -363,6 +367,11 @@ class Writer:
     def stop(self):
         self.done.set()
         self.thread.join(10)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            keys = [b"route:bench-w%d" % i for i in range(self.KEYS)]
+            s.sendall(b"*%d\r\n$3\r\nDEL\r\n" % (len(keys) + 1) + b"".join(
+                b"$%d\r\n%s\r\n" % (len(k), k) for k in keys))
+            s.makefile("rb").readline()
         return self.writes
 
 
@@ -380,7 +389,7 @@ def fixed_rate(k, redis, users, rate, secs, writes=0):
     time.sleep(0.1)  # the last ACKs
     kcpu = cpu_ns(pids) - kcpu0
     rcpu = cpu_ns(rpids) - rcpu0
-    cmds = redis.commands() - cmds0 - 1 - written
+    cmds = redis.commands() - cmds0 - 1 - written - (1 if writer else 0)
     calls.sock.close()
     rtt = sorted(calls.rtt)
     ok = len(rtt)
