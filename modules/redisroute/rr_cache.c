@@ -58,7 +58,8 @@ typedef struct rr_cache
 	/* the epoch: a flush bumps it, and every entry stored before is stale
 	 * (dropped when met, by the sweep or by eviction): O(1), no bucket walk */
 	atomic_t flushes;
-	atomic_t hand; /* the eviction clock's next bucket */
+	atomic_t hand;		  /* the eviction clock's next bucket */
+	atomic_t worker_subs; /* workers whose own subscription is up */
 	gen_lock_set_t *locks;
 	rr_cache_bucket_t buckets[];
 } rr_cache_t;
@@ -384,6 +385,12 @@ void rr_cache_set_active(int active)
 		atomic_set(&_rr_cache->active, active ? 1 : 0);
 }
 
+void rr_cache_worker_sub(int delta)
+{
+	if(_rr_cache != NULL)
+		atomic_add(&_rr_cache->worker_subs, delta);
+}
+
 void rr_cache_get_info(rr_cache_info_t *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -393,4 +400,5 @@ void rr_cache_get_info(rr_cache_info_t *info)
 	info->active = atomic_get(&_rr_cache->active);
 	info->entries = atomic_get(&_rr_cache->entries);
 	info->size = _rr_cache->size;
+	info->worker_subs = atomic_get(&_rr_cache->worker_subs);
 }

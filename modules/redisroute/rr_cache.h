@@ -95,6 +95,9 @@ void rr_cache_clear(void);
 /* From the notifier: 1 when its subscription is up (the cache is used), 0
  * when not (bypassed). */
 void rr_cache_set_active(int active);
+/* A worker's own subscription(s) came up (1) or went down (-1): counted for
+ * the status RPC. */
+void rr_cache_worker_sub(int delta);
 
 typedef struct rr_cache_info
 {
@@ -102,6 +105,7 @@ typedef struct rr_cache_info
 	int active;	 /* subscription up: the cache is used */
 	int entries;
 	int size;
+	int worker_subs; /* workers whose own subscription is up */
 } rr_cache_info_t;
 void rr_cache_get_info(rr_cache_info_t *info);
 

@@ -517,8 +517,10 @@ static int _rr_wsub_reconnects = 0;
 
 static void rr_notify_worker_close(void)
 {
-	if(_rr_wsub != NULL)
+	if(_rr_wsub != NULL) {
 		redisFree(_rr_wsub);
+		rr_cache_worker_sub(-1);
+	}
 	_rr_wsub = NULL;
 	_rr_wsub_next_ms = rr_conn_now_ms() + _rr_notify_retry_ms;
 }
@@ -535,6 +537,7 @@ static int rr_notify_worker_open(void)
 		rr_notify_worker_close();
 		return -1;
 	}
+	rr_cache_worker_sub(1);
 	/* a refusal is the notifier's to say (the same rights) */
 	if(rr_notify_subscribe_on(_rr_wsub, why, sizeof(why)) < 0) {
 		rr_notify_worker_close();
@@ -557,8 +560,7 @@ int rr_notify_worker_sync(void)
 		return rr_notify_cluster_sync();
 	if(_rr_wsub != NULL && rr_conn_reconnects() != _rr_wsub_reconnects) {
 		/* a failover: the subscription moves to the new master at once */
-		redisFree(_rr_wsub);
-		_rr_wsub = NULL;
+		rr_notify_worker_close();
 		_rr_wsub_next_ms = 0;
 	}
 	if(_rr_wsub == NULL && rr_notify_worker_open() < 0)

@@ -175,14 +175,24 @@ static int rr_csubs_up(rr_csubs_t *set)
 }
 
 static rr_csubs_t _rr_worker_subs;
+static int _rr_worker_subs_up = 0; /* as counted in the status */
+
+/* Counts this worker's set, all up or not, for the status RPC. */
+static int rr_notify_cluster_count(int up)
+{
+	if(up != _rr_worker_subs_up)
+		rr_cache_worker_sub(up ? 1 : -1);
+	_rr_worker_subs_up = up;
+	return up;
+}
 
 int rr_notify_cluster_sync(void)
 {
 	rr_csubs_follow(&_rr_worker_subs);
 	if(!rr_csubs_up(&_rr_worker_subs))
-		return 0;
+		return rr_notify_cluster_count(0);
 	rr_csubs_read(&_rr_worker_subs, 0);
-	return rr_csubs_up(&_rr_worker_subs);
+	return rr_notify_cluster_count(rr_csubs_up(&_rr_worker_subs));
 }
 
 void rr_notify_cluster_loop(void)

@@ -119,7 +119,8 @@ static void rr_rpc_status(rpc_t *rpc, void *c)
 			!ci.enabled ? "off" : (ci.active ? "active" : "bypassed"),
 			"cache_entries", ci.entries, "cache_size", ci.size);
 	if(ci.enabled)
-		rpc->struct_add(h, "s", "cache_invalidation", rr_notify_mode_name());
+		rpc->struct_add(h, "sd", "cache_invalidation", rr_notify_mode_name(),
+				"cache_worker_subscriptions", ci.worker_subs);
 }
 
 static const char *rr_rpc_cache_flush_doc[] = {

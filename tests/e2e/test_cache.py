@@ -37,6 +37,9 @@ def test_tracking_changes_no_server_config(cached):
     assert st["cache"] == "active" and st["cache_invalidation"] == "tracking", st
     # the notifier's subscription (each worker opens its own on first use)
     assert r.numsub("__redis__:invalidate") >= 1
+    for _ in range(4):
+        uris(k, "nobody")
+    assert 1 <= int(k.status()["cache_worker_subscriptions"]) <= 2   # 2 workers
 
 
 def test_repeated_lookups_are_served_from_the_cache(cached):
