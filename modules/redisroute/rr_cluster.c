@@ -536,10 +536,11 @@ static int rr_cluster_group(int nkeys, const char **keys, const size_t *klens)
 /* Appends one group's script call to its node's output buffer. */
 static void rr_group_append(rr_group_t *g)
 {
+	static char raw[RR_EVAL_FORMAT_MAX];
 	const char *argv[RR_SCRIPT_ARGV_MAX];
 	size_t lens[RR_SCRIPT_ARGV_MAX];
 	redisContext *ctx;
-	int argc;
+	int argc, len;
 
 	if(g->node < 0) {
 		/* a gap in the map: it may have been filled since */
@@ -549,6 +550,14 @@ static void rr_group_append(rr_group_t *g)
 	ctx = rr_cnode_ctx(g->node);
 	if(ctx == NULL)
 		return;
+	/* pre-formatted when it can be: no allocation in hiredis */
+	len = rr_eval_format(
+			g->cg->nkeys, g->cg->keys, g->cg->klens, raw, sizeof(raw));
+	if(len >= 0) {
+		g->sent = (redisAppendFormattedCommand(ctx, raw, (size_t)len)
+				   == REDIS_OK);
+		return;
+	}
 	argc = rr_eval_argv(0, g->cg->nkeys, g->cg->keys, g->cg->klens, argv, lens);
 	g->sent = (redisAppendCommandArgv(ctx, argc, argv, lens) == REDIS_OK);
 }

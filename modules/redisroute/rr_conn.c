@@ -567,7 +567,40 @@ static int rr_conn_timed_out(const redisContext *ctx)
 				   || strstr(ctx->errstr, "timed out") != NULL);
 }
 
+/* One command: argv-style, or already formatted (raw, rawlen). */
+typedef struct rr_conn_cmd
+{
+	int argc;
+	const char **argv;
+	const size_t *lens;
+	const char *raw;
+	size_t rawlen;
+} rr_conn_cmd_t;
+
+static redisReply *rr_conn_send(const rr_conn_cmd_t *c)
+{
+	void *r = NULL;
+
+	if(c->raw == NULL)
+		return redisCommandArgv(_rr_ctx, c->argc, c->argv, c->lens);
+	if(redisAppendFormattedCommand(_rr_ctx, c->raw, c->rawlen) != REDIS_OK
+			|| redisGetReply(_rr_ctx, &r) != REDIS_OK)
+		return NULL;
+	return r;
+}
+
+static redisReply *rr_conn_run(const rr_conn_cmd_t *c);
+
 redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen)
+{
+	rr_conn_cmd_t c = {argc, argv, argvlen, NULL, 0};
+
+	return rr_conn_run(&c);
+}
+
+/* Sends c on this process's connection: connects first when due, retries
+ * once at once on a connection Redis closed while idle. */
+static redisReply *rr_conn_run(const rr_conn_cmd_t *c)
 {
 	redisReply *r;
 	int fresh = 0;
@@ -584,13 +617,13 @@ redisReply *rr_conn_command(int argc, const char **argv, const size_t *argvlen)
 			return NULL;
 		fresh = 1;
 	}
-	r = redisCommandArgv(_rr_ctx, argc, argv, argvlen);
+	r = rr_conn_send(c);
 	if(r == NULL && !fresh && rr_conn_was_closed(_rr_ctx)) {
 		redisFree(_rr_ctx);
 		_rr_ctx = NULL;
 		if(rr_conn_connect() < 0)
 			return NULL;
-		r = redisCommandArgv(_rr_ctx, argc, argv, argvlen);
+		r = rr_conn_send(c);
 	}
 	if(r == NULL) {
 		/* timeout or I/O error: the connection may still deliver a late
@@ -692,10 +725,12 @@ void rr_conn_get_status(rr_conn_status_t *st)
 static redisReply *rr_conn_eval(
 		int nkeys, const char **keys, const size_t *klens, int *matched)
 {
+	static char raw_buf[RR_EVAL_FORMAT_MAX];
+	rr_conn_cmd_t raw = {0, NULL, NULL, raw_buf, 0};
 	const char *argv[RR_SCRIPT_ARGV_MAX];
 	size_t lens[RR_SCRIPT_ARGV_MAX];
 	redisReply *r;
-	int argc;
+	int argc, len;
 
 	*matched = -1;
 	if(!rr_eval_is_loaded()) {
@@ -712,8 +747,15 @@ static redisReply *rr_conn_eval(
 		}
 		freeReplyObject(r);
 	}
-	argc = rr_eval_argv(0, nkeys, keys, klens, argv, lens);
-	r = rr_conn_command(argc, argv, lens);
+	/* pre-formatted: no allocation or per-argument work in hiredis */
+	len = rr_eval_format(nkeys, keys, klens, raw_buf, sizeof(raw_buf));
+	if(len >= 0) {
+		raw.rawlen = (size_t)len;
+		r = rr_conn_run(&raw);
+	} else {
+		argc = rr_eval_argv(0, nkeys, keys, klens, argv, lens);
+		r = rr_conn_command(argc, argv, lens);
+	}
 	if(rr_eval_ro_unknown(r)) {
 		freeReplyObject(r);
 		argc = rr_eval_argv(0, nkeys, keys, klens, argv, lens);

@@ -110,6 +110,55 @@ int rr_eval_argv(int eval, int nkeys, const char **keys, const size_t *klens,
 	return argc;
 }
 
+/* Writes v in decimal at p; returns the end. */
+static char *rr_eval_put_uint(char *p, size_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while(v != 0);
+	while(n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+int rr_eval_format(int nkeys, const char **keys, const size_t *klens, char *buf,
+		size_t size)
+{
+	const char *argv[RR_SCRIPT_ARGV_MAX];
+	size_t lens[RR_SCRIPT_ARGV_MAX];
+	char *p = buf, *end = buf + size;
+	int i, argc;
+
+	if(_rr_sha[0] == '\0')
+		return -1; /* EVAL: its script is long, hiredis formats it */
+	argc = rr_eval_argv(0, nkeys, keys, klens, argv, lens);
+	/* "*<argc>\r\n", then "$<len>\r\n<arg>\r\n" each: 24 bytes bound
+	 * the decimal and the separators */
+	if(end - p < 24)
+		return -1;
+	*p++ = '*';
+	p = rr_eval_put_uint(p, (size_t)argc);
+	*p++ = '\r';
+	*p++ = '\n';
+	for(i = 0; i < argc; i++) {
+		if((size_t)(end - p) < lens[i] + 32)
+			return -1;
+		*p++ = '$';
+		p = rr_eval_put_uint(p, lens[i]);
+		*p++ = '\r';
+		*p++ = '\n';
+		memcpy(p, argv[i], lens[i]);
+		p += lens[i];
+		*p++ = '\r';
+		*p++ = '\n';
+	}
+	return (int)(p - buf);
+}
+
 int rr_eval_ro_unknown(const redisReply *r)
 {
 	if(!_rr_eval_ro || r == NULL || r->type != REDIS_REPLY_ERROR

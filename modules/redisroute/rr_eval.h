@@ -45,6 +45,13 @@ void rr_eval_init(void);
  * (room for RR_SCRIPT_ARGV_MAX); returns argc. */
 int rr_eval_argv(int eval, int nkeys, const char **keys, const size_t *klens,
 		const char **argv, size_t *lens);
+/* The same EVALSHA(_RO) command, formatted as RESP into buf (size bytes),
+ * for redisAppendFormattedCommand(): the lookup's command costs no
+ * allocation and no per-argument formatting in hiredis. Returns its length,
+ * or -1 when the script is not loaded yet (EVAL) or buf is too small. */
+#define RR_EVAL_FORMAT_MAX 16384
+int rr_eval_format(int nkeys, const char **keys, const size_t *klens, char *buf,
+		size_t size);
 /* 1 when r says the server has no EVALSHA_RO (Redis 6): this process then
  * sends EVALSHA, and the caller sends the lookup again. */
 int rr_eval_ro_unknown(const redisReply *r);
