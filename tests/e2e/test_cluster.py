@@ -58,6 +58,24 @@ def users_on_each_master(c, per_master=1, prefix="user"):
     raise RuntimeError("no spread of keys over the masters")
 
 
+def set_routes(c, users):
+    """route:<user> for every user of users_on_each_master()'s answer, each
+    its own contact; returns {user: contact}."""
+    expected = {}
+    for names in users.values():
+        for u in names:
+            expected[u] = "sip:%s@198.51.100.%d" % (u, len(expected) + 1)
+            c.set("route:" + u, expected[u])
+    return expected
+
+
+def assert_all_right(results, expected, at_least=50):
+    """Every call of a Traffic run got its 302 with the expected contact."""
+    assert len(results) >= at_least, len(results)
+    bad = [r for r in results if r[1] != 302 or r[2] != [expected[r[0]]]]
+    assert not bad, bad[:10]
+
+
 def invite(k, user, timeout=2.0):
     return sip.request(k.port, user=user, timeout=timeout)
 
@@ -184,11 +202,7 @@ def test_reshard_under_traffic(rc):
     through ASK while the keys are half moved and MOVED afterwards."""
     c, k = rc
     users = users_on_each_master(c, 4, prefix="rs")
-    expected = {}
-    for port, names in users.items():
-        for u in names:
-            expected[u] = "sip:%s@198.51.100.%d" % (u, len(expected) + 1)
-            c.set("route:" + u, expected[u])
+    expected = set_routes(c, users)
     original = dict(expected)
     before = k.stats()
     traffic = Traffic(k, sorted(expected)).start()
@@ -623,11 +637,7 @@ def test_cache_in_cluster_mode_through_a_reshard_under_traffic(rc, workdir):
     try:
         assert wait_until(lambda: "cache: active" in status(k), 15), status(k)
         users = users_on_each_master(c, 2, prefix="cc")
-        expected = {}
-        for names in users.values():
-            for u in names:
-                expected[u] = "sip:%s@198.51.100.%d" % (u, len(expected) + 1)
-                c.set("route:" + u, expected[u])
+        expected = set_routes(c, users)
         before = k.stats()
         for _ in range(3):
             for u, contact in expected.items():
@@ -656,9 +666,7 @@ def test_cache_in_cluster_mode_through_a_reshard_under_traffic(rc, workdir):
                 time.sleep(0.2)
         finally:
             results = traffic.stop()
-        assert len(results) >= 50, len(results)
-        bad = [r for r in results if r[1] != 302 or r[2] != [expected[r[0]]]]
-        assert not bad, bad[:10]
+        assert_all_right(results, expected)
         for u in sorted(expected):
             expected[u] = expected[u].replace("203.0.113.", "192.0.2.")
             c.set("route:" + u, expected[u])
