@@ -29,6 +29,8 @@ from harness.procs import Failed, cpu_ns, free_port, udp_bound, wait_until  # no
 CONFIGS = [
     # key, name, description, cfg file, extra defines
     ("a", "static", "static 302, no lookup (the limit)", "static.cfg", {}),
+    ("0", "ndb_get", "the simplest ndb_redis cfg: GET, strings only", "ndb_get.cfg",
+     {"NDB_SERVER": '"name=srv;addr=127.0.0.1;port={redis_port};db=0"'}),
     ("b", "ndb_redis", "hand-written ndb_redis cfg", "ndb_redis.cfg",
      {"NDB_SERVER": '"name=srv;addr=127.0.0.1;port={redis_port};db=0"'}),
     ("c", "redisroute", "redisroute, no cache", "redisroute.cfg",
@@ -237,9 +239,16 @@ def expected_uris(user):
     return ["sip:%s@203.0.113.%d:5060" % (user, (h + j) % 250 + 1) for j in range(3)]
 
 
+def is_string_user(user):
+    """bench/load_routes stored a string for user (uN): N mod 20 below 12."""
+    return int(user[1:]) % 20 < 12
+
+
 def check_answers(k):
-    """The config answers the bench's routes as redisroute would (a: any 302)."""
-    for user in ("u0", "u12", "u17", "u99999"):
+    """The config answers the bench's routes as redisroute would (a: any 302;
+    (b0), strings only: the string users)."""
+    users = ("u0", "u20", "u99991") if k.key == "0" else ("u0", "u12", "u17", "u99999")
+    for user in users:
         code, uris = sip_call(k.port, user)
         if k.key == "a":
             want = (302, ["sip:%s@192.0.2.10:5060" % user])

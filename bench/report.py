@@ -61,6 +61,11 @@ def machine():
     }
 
 
+def tag(key):
+    """A config's name in the tables: its key, "b0" for key "0"."""
+    return "b0" if key == "0" else key
+
+
 def med(vals):
     vals = [v for v in vals if v is not None]
     return statistics.median(vals) if vals else None
@@ -125,7 +130,7 @@ def _main_table(rows, order, names):
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for key in order:
         r = rows[key]
-        label = "(%s) %s" % (key, names[key])
+        label = "(%s) %s" % (tag(key), names[key])
         if r.get("na"):
             lines.append("| %s | %s |%s" % (label, r["na"], " |" * 9))
             continue
@@ -152,13 +157,25 @@ def _detail_table(rows, order, names, rate):
         if r.get("na"):
             continue
         lines.append("| (%s) %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d of %d |" % (
-            key, names[key], ", ".join(r["rates"]), fmt(r["max_kam_us"], "%.1f"),
+            tag(key), names[key], ", ".join(r["rates"]), fmt(r["max_kam_us"], "%.1f"),
             fmt(r["max_redis_us"], "%.1f"), fmt(r["max_sipp_us"], "%.1f"),
             fmt(r["cmds"], "%.2f"), ratio(r["p50"], a.get("p50")), ratio(r["p99"], a.get("p99")),
             ratio(r["instr"], a.get("instr")),
             "-" if r["instr_qm"] is None else "{:,.0f}".format(r["instr_qm"]),
             ratio(r["instr_qm"], a.get("instr_qm")), r["fixed_fail"], r["fixed_calls"]))
     return lines
+
+
+def _b0_line(rows):
+    """(c), uncached, against (b0), the simplest ndb_redis config."""
+    a, z, c = rows.get("a"), rows.get("0"), rows.get("c")
+    if not a or not z or not c or any(r.get("na") for r in (a, z, c)):
+        return []
+    extra = lambda r: r["instr"] - a["instr"] if r["instr"] and a["instr"] else None
+    return ["", "(c) against (b0): %s its extra instructions over (a) (tlsf), %s its kamailio + "
+            "redis CPU per call, %s its highest call rate." % (
+                ratio(extra(c), extra(z)), ratio(_cpu(c), _cpu(z)),
+                ratio(c["max_rate"], z["max_rate"]))]
 
 
 def _tls_line(rows):
@@ -185,7 +202,7 @@ def _writes_table(rows, order, names, rate):
     for key in keys:
         r = rows[key]
         lines.append("| (%s) %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            key, names[key], fmt(r["p50"], "%.3f"), fmt(r["p99"], "%.3f"),
+            tag(key), names[key], fmt(r["p50"], "%.3f"), fmt(r["p99"], "%.3f"),
             fmt(r["w_rate"]), fmt(r["w_p50"], "%.3f"), fmt(r["w_p99"], "%.3f"),
             ratio(r["w_p99"], r["p99"]), fmt(r["cmds"], "%.2f"), fmt(r["w_cmds"], "%.2f")))
     return lines
@@ -195,7 +212,8 @@ def table(rows, order, names, rate):
     """The Markdown tables of results.md, and the TLS line."""
     return "\n".join(_main_table(rows, order, names) + [""] +
                      _detail_table(rows, order, names, rate) +
-                     _writes_table(rows, order, names, rate) + _tls_line(rows))
+                     _writes_table(rows, order, names, rate) + _b0_line(rows) +
+                     _tls_line(rows))
 
 
 def _chart_panels(ax, rows, keys, col, rate):
@@ -236,12 +254,13 @@ def chart(rows, order, names, path, title, rate):
         log("bench: python3-matplotlib is missing, no chart")
         return False
     keys = [k for k in order if not rows[k].get("na")]
-    colors = ["#7f7f7f", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b"]
+    colors = {"a": "#7f7f7f", "0": "#ff9896", "b": "#d62728", "c": "#1f77b4",
+              "d": "#2ca02c", "e": "#9467bd", "f": "#8c564b"}
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.8))
-    _chart_panels(ax, rows, keys, [colors["abcdef".index(k)] for k in keys], rate)
+    _chart_panels(ax, rows, keys, [colors[k] for k in keys], rate)
     for a_ in ax:
         a_.set_xticks(list(range(len(keys))))
-        a_.set_xticklabels(["(%s)\n%s" % (k, names[k]) for k in keys], fontsize=8)
+        a_.set_xticklabels(["(%s)\n%s" % (tag(k), names[k]) for k in keys], fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -266,9 +285,11 @@ def how(s, mach, done_rounds, total):
     """How it was measured, under the tables; s: the run's settings."""
     return "\n".join([
         "- %d routes in redis-server (60%% string, 25%% list of 3, 15%% sorted set of 3); "
-        "calls go to a random working set of %d of them. kamailio: `children=%d`, -m 64 -M 8, "
+        "calls go to a random working set of %d of %s. kamailio: `children=%d`, -m 64 -M 8, "
         "UDP on 127.0.0.1; sipp, kamailio and redis-server share the %d CPUs. A call is an "
-        "INVITE answered 302 and its ACK." % (s.routes, s.ws, s.workers, mach["cpus"]),
+        "INVITE answered 302 and its ACK." % (
+            s.routes, s.ws, "the string routes (as (b0) needs; BENCH_WORKSET=mixed: all types)"
+            if s.workset != "mixed" else "them, all types", s.workers, mach["cpus"]),
         "- max calls/s: sipp open loop, no retransmissions (a lost request fails the call), "
         "%gs steps; the highest rate with < 0.1%% failed calls at which sipp keeps >= 97%% of "
         "the rate (\">=\": no step above it failed). Median of %d round(s), configs "

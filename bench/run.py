@@ -9,6 +9,7 @@ then measures four kamailio configs (bench/cfg/), all with the same
 `children`, -m and -M, listening on 127.0.0.1 (UDP):
 
   a  static      302 with a fixed Contact, no lookup (the limit)
+  0  ndb_get     (b0) the simplest ndb_redis config: GET, one Contact, strings only
   b  ndb_redis   the hand-written ndb_redis config (TYPE, then GET/LRANGE/ZREVRANGE)
   c  redisroute  sip_redirect(), no cache
   d  cached      sip_redirect() with cache_size=100000; "n/a" when the module
@@ -79,7 +80,7 @@ def parse_args(argv=None):
     ap.add_argument("--out", default=os.path.join(measure.ROOT, "build", "bench"))
     ap.add_argument("--quick", action="store_true", default=env("BENCH_QUICK", "0") not in ("", "0", "no"),
                     help="a ~2 minute smoke run (BENCH_QUICK=1)")
-    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,b,c,d,f,e"))
+    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,0,b,c,d,f,e"))
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "2")))
     ap.add_argument("--routes", type=int, default=int(env("BENCH_ROUTES", "100000")))
@@ -110,7 +111,12 @@ def settings(a):
     # memory manager of the rate/latency/CPU runs: kamailio's default (qm)
     # unless BENCH_MM says otherwise (e.g. tlsf)
     s.mm_run = env("BENCH_MM") or None
-    s.order = [c for c in "abcdfe" if c in a.configs.split(",")]
+    s.order = [c for c in "a0bcdfe" if c in a.configs.split(",")]
+    # the calls' users: string routes only (as (b0) needs, and the issue's
+    # comparison), or every type (BENCH_WORKSET=mixed, without (b0))
+    s.workset = env("BENCH_WORKSET", "strings")
+    if s.workset == "mixed":
+        s.order = [c for c in s.order if c != "0"]
     # unrelated writes a second during the cached configs' second fixed run
     s.writes = int(env("BENCH_WRITES", "1000"))
     s.out = os.path.abspath(a.out)
@@ -147,6 +153,8 @@ def prepare_users(s, redis):
     measure.load_routes(redis, s.routes, users_all)
     with open(users_all) as f:
         users = [l.strip().rstrip(";") for l in f.readlines()[1:]]
+    if s.workset != "mixed":
+        users = [u for u in users if measure.is_string_user(u)]
     ws_csv = os.path.join(s.work, "users.csv")
     with open(ws_csv, "w") as f:
         f.write("SEQUENTIAL\n" + "".join(u + ";\n" for u in users[:s.ws]))
