@@ -107,7 +107,7 @@ def settings(a):
                  ("qm", (200, 100, 300) if quick else (300, 200, 700))]
     if env("BENCH_CALLGRIND_QM", "1") in ("0", ""):
         s.cg_runs = s.cg_runs[:1]
-    s.budget = a.budget or (240 if quick else 420)
+    s.budget = a.budget or (240 if quick else 560)
     # memory manager of the rate/latency/CPU runs: kamailio's default (qm)
     # unless BENCH_MM says otherwise (e.g. tlsf)
     s.mm_run = env("BENCH_MM") or None

@@ -1,5 +1,6 @@
-# make bench: redisroute against a static 302 and a hand-written ndb_redis
-# config, from a fresh redis-server with 100,000 routes (bench/run.py).
+# make bench: redisroute against a static 302 and two hand-written ndb_redis
+# configs (GET only, and TYPE-based), from a fresh redis-server with 100,000
+# routes (bench/run.py).
 #
 #   make bench                  full run, under 10 minutes on 2 CPUs
 #   make bench BENCH_QUICK=1    ~2 minute smoke run (1 round, short steps)
@@ -10,7 +11,10 @@
 # (the fixed-rate response-time/CPU run), BENCH_USERS (working set),
 # BENCH_WORKERS (children), BENCH_CONFIGS (e.g. a,c), BENCH_BUDGET (seconds),
 # BENCH_MM=tlsf (memory manager of the rate runs; default: kamailio's, qm),
-# BENCH_CALLGRIND_QM=0 (skip the callgrind runs with qm).
+# BENCH_CALLGRIND_QM=0 (skip the callgrind runs with qm), BENCH_WORKSET=mixed
+# (the calls go to routes of every type, without (b0); default: strings),
+# BENCH_WRITES (unrelated writes a second during the cached configs' second
+# fixed-rate run; default 1000).
 
 BENCH_OUT ?= $(BUILD)/bench
 
