@@ -245,10 +245,12 @@ void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 {
 	unsigned int h, b;
 	rr_cache_entry_t *e, *old, **prev;
+	time_t now;
 	int size;
 
 	if(_rr_cache == NULL || !atomic_get(&_rr_cache->active))
 		return;
+	now = time(NULL);
 	size = rr_entry_size(pkey, user, ret, res);
 	e = shm_malloc(size);
 	if(e == NULL) {
@@ -259,7 +261,7 @@ void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 	h = rr_cache_hash(pkey);
 	rr_entry_store(e, h, pkey, user, sips, ret, res);
 	e->next = NULL;
-	e->expires = _rr_cache->ttl > 0 ? time(NULL) + _rr_cache->ttl : 0;
+	e->expires = _rr_cache->ttl > 0 ? now + _rr_cache->ttl : 0;
 
 	b = h & (_rr_cache->nbuckets - 1);
 	/* full: make room elsewhere first (no two bucket locks at once) */
@@ -287,7 +289,7 @@ void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 			break;
 		}
 	}
-	rr_cache_drop_dead(b, time(NULL));
+	rr_cache_drop_dead(b, now);
 	if(atomic_get(&_rr_cache->entries) >= _rr_cache->size) {
 		prev = &_rr_cache->buckets[b].first;
 		if(*prev == NULL) {

@@ -326,10 +326,12 @@ redisContext *rr_conn_dial(const char *host, int port, const char *path,
 	}
 	if(tls) {
 		*stage = RR_DIAL_TLS;
-		if(redisSetTimeout(ctx, tv) != REDIS_OK
-				|| rr_tls_start(ctx, host, detail, detail_len) < 0) {
-			if(ctx->err && !detail[0])
-				snprintf(detail, detail_len, "%s", ctx->errstr);
+		if(redisSetTimeout(ctx, tv) != REDIS_OK) {
+			snprintf(detail, detail_len, "cannot set the handshake timeout");
+			redisFree(ctx);
+			return NULL;
+		}
+		if(rr_tls_start(ctx, host, detail, detail_len) < 0) {
 			redisFree(ctx);
 			return NULL;
 		}
@@ -671,11 +673,9 @@ void rr_conn_reconnect_all(void)
 
 /* "off", or "on, verified <name>": tls_server_name, else the host of the
  * server (with sentinels: of the master; cluster: each node's own) */
-static void rr_conn_tls_status(rr_conn_status_t *st)
+static void rr_conn_tls_status(rr_conn_status_t *st, const char *master_host)
 {
 	const char *host = _rr_conn_cfg.url.host;
-	char master_host[sizeof(st->master)];
-	char *colon;
 
 	if(!_rr_conn_cfg.url.tls) {
 		snprintf(st->tls, sizeof(st->tls), "off");
@@ -687,15 +687,9 @@ static void rr_conn_tls_status(rr_conn_status_t *st)
 				st->error + 5);
 		return;
 	}
-	if(_rr_conn_cfg.nsentinels > 0) {
-		/* "host:port" or "[v6]:port" */
-		snprintf(master_host, sizeof(master_host), "%s",
-				st->master[0] == '[' ? st->master + 1 : st->master);
-		colon = strrchr(master_host, st->master[0] == '[' ? ']' : ':');
-		if(colon != NULL)
-			*colon = '\0';
+	if(_rr_conn_cfg.nsentinels > 0)
 		host = master_host[0] ? master_host : "the master";
-	} else if(_rr_conn_cfg.cluster)
+	else if(_rr_conn_cfg.cluster)
 		host = "each node's host";
 	snprintf(st->tls, sizeof(st->tls), "on, verified %s",
 			rr_tls_verified_name(host));
@@ -703,6 +697,8 @@ static void rr_conn_tls_status(rr_conn_status_t *st)
 
 void rr_conn_get_status(rr_conn_status_t *st)
 {
+	char master_host[RR_URL_HOST_MAX];
+
 	memset(st, 0, sizeof(*st));
 	if(_rr_conn_shared == NULL) {
 		st->up = -1;
@@ -716,8 +712,9 @@ void rr_conn_get_status(rr_conn_status_t *st)
 	st->outages = _rr_conn_shared->state.outages;
 	memcpy(st->error, _rr_conn_shared->error, sizeof(st->error));
 	memcpy(st->master, _rr_conn_shared->master, sizeof(st->master));
+	memcpy(master_host, _rr_conn_shared->master_host, sizeof(master_host));
 	lock_release(&_rr_conn_shared->lock);
-	rr_conn_tls_status(st);
+	rr_conn_tls_status(st, master_host);
 }
 
 /* Runs the lookup script: EVALSHA, and on NOSCRIPT (script cache flushed,

@@ -24,7 +24,6 @@
  * redisroute - the cache's notifier process
  */
 
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -553,9 +552,6 @@ static int rr_notify_worker_open(void)
 
 int rr_notify_worker_sync(void)
 {
-	struct pollfd pfd;
-	void *reply = NULL;
-
 	if(rr_conn_cfg()->cluster)
 		return rr_notify_cluster_sync();
 	if(_rr_wsub != NULL && rr_conn_reconnects() != _rr_wsub_reconnects) {
@@ -565,28 +561,12 @@ int rr_notify_worker_sync(void)
 	}
 	if(_rr_wsub == NULL && rr_notify_worker_open() < 0)
 		return 0;
-	for(;;) {
-		while(redisGetReplyFromReader(_rr_wsub, &reply) == REDIS_OK
-				&& reply != NULL) {
-			rr_notify_apply(reply);
-			freeReplyObject(reply);
-			reply = NULL;
-		}
-		if(_rr_wsub->err) {
-			rr_notify_worker_close();
-			return 0;
-		}
-		/* only what is already there: never wait */
-		pfd.fd = _rr_wsub->fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if(poll(&pfd, 1, 0) <= 0)
-			return 1;
-		if(redisBufferRead(_rr_wsub) != REDIS_OK) {
-			rr_notify_worker_close();
-			return 0;
-		}
+	/* only what is already there: never wait */
+	if(rr_pubsub_drain(_rr_wsub, rr_notify_apply) < 0) {
+		rr_notify_worker_close();
+		return 0;
 	}
+	return 1;
 }
 
 int rr_notify_fork(void)

@@ -36,6 +36,7 @@
 #include "rr_conn.h"
 #include "rr_notify.h"
 #include "rr_notify_cluster.h"
+#include "rr_pubsub.h"
 
 typedef struct rr_csub
 {
@@ -129,7 +130,6 @@ static void rr_csubs_read(rr_csubs_t *set, int wait_ms)
 {
 	struct pollfd pfd[RR_CLUSTER_NODES_MAX];
 	int idx[RR_CLUSTER_NODES_MAX];
-	void *reply = NULL;
 	int i, n, rounds;
 
 	for(rounds = 0; rounds < 64; rounds++) {
@@ -138,13 +138,7 @@ static void rr_csubs_read(rr_csubs_t *set, int wait_ms)
 			redisContext *c = set->sub[i].ctx;
 			if(c == NULL)
 				continue;
-			while(redisGetReplyFromReader(c, &reply) == REDIS_OK
-					&& reply != NULL) {
-				rr_notify_apply(reply);
-				freeReplyObject(reply);
-				reply = NULL;
-			}
-			if(c->err) {
+			if(rr_pubsub_take_buffered(c, rr_notify_apply) < 0) {
 				rr_csub_close(&set->sub[i], 1);
 				continue;
 			}

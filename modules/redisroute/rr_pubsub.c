@@ -62,6 +62,38 @@ const redisReply *rr_pubsub_payload(
 	return r->element[first + 1];
 }
 
+int rr_pubsub_take_buffered(
+		redisContext *ctx, void (*on_message)(const redisReply *))
+{
+	void *reply = NULL;
+	int n = 0;
+
+	while(redisGetReplyFromReader(ctx, &reply) == REDIS_OK && reply != NULL) {
+		on_message(reply);
+		freeReplyObject(reply);
+		reply = NULL;
+		n++;
+	}
+	return ctx->err ? -1 : n;
+}
+
+int rr_pubsub_drain(redisContext *ctx, void (*on_message)(const redisReply *))
+{
+	struct pollfd pfd;
+
+	for(;;) {
+		if(rr_pubsub_take_buffered(ctx, on_message) < 0)
+			return -1;
+		pfd.fd = ctx->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if(poll(&pfd, 1, 0) <= 0)
+			return 0;
+		if(redisBufferRead(ctx) != REDIS_OK)
+			return -1;
+	}
+}
+
 void rr_pubsub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 		int (*stop)(void))
 {
@@ -70,22 +102,16 @@ void rr_pubsub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 
 	while(ctx != NULL && !ctx->err) {
 		struct pollfd pfd;
-		void *reply = NULL;
 		long long now;
 		int rc, done = 0;
 
 		/* the forked processes that listen follow runtime config changes
 		 * (kamcmd cfg.set ...) */
 		cfg_update();
-		/* hiredis may hold several messages from one read */
-		while(redisGetReplyFromReader(ctx, &reply) == REDIS_OK
-				&& reply != NULL) {
-			on_message(reply);
-			freeReplyObject(reply);
-			reply = NULL;
+		rc = rr_pubsub_take_buffered(ctx, on_message);
+		if(rc > 0)
 			last = rr_conn_now_ms();
-		}
-		if(ctx->err || (stop != NULL && stop()))
+		if(rc < 0 || (stop != NULL && stop()))
 			return;
 		pfd.fd = ctx->fd;
 		pfd.events = POLLIN;

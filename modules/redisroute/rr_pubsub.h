@@ -37,6 +37,16 @@
 void rr_pubsub_listen(redisContext *ctx, void (*on_message)(const redisReply *),
 		int (*stop)(void));
 
+/* Hands every message hiredis already holds for ctx (one read may bring
+ * several) to on_message, reading nothing. Returns how many, or -1 when ctx
+ * has failed. */
+int rr_pubsub_take_buffered(
+		redisContext *ctx, void (*on_message)(const redisReply *));
+
+/* Hands every message already readable on ctx to on_message, never
+ * waiting. Returns 0, or -1 when ctx has failed. */
+int rr_pubsub_drain(redisContext *ctx, void (*on_message)(const redisReply *));
+
 /* One listening process of the module: rr_pubsub_proc_register() in
  * mod_init, rr_pubsub_proc_fork() in child_init(PROC_MAIN). The process is
  * forked without the modules' child_init (it opens what it uses itself),
