@@ -44,9 +44,11 @@
 #include "rr_cache.h"
 #include "rr_cluster.h"
 #include "rr_conn.h"
+#include "rr_eval.h"
 #include "rr_lookup.h"
 #include "rr_notify.h"
 #include "rr_pv.h"
+#include "rr_reply.h"
 #include "rr_rpc.h"
 #include "rr_script.h"
 #include "rr_sentinel.h"
@@ -73,6 +75,9 @@ static int redisroute_prefix_max_length = 16;
 static int redisroute_prefix_min_length = 1;
 static str redisroute_prefix_default_key = STR_NULL;
 static int redisroute_cache_size = 0;
+/* "any": the lookup script; "string", "list" or "zset": that type's plain
+ * read command for exact lookups */
+static str redisroute_route_types = str_init("any");
 static int redisroute_cache_ttl = 300;
 static str redisroute_cache_invalidation = str_init("tracking");
 static int redisroute_cluster = 0;
@@ -134,6 +139,7 @@ static param_export_t params[] = {
 	{"sentinels",        PARAM_STR, &redisroute_sentinels},
 	{"sentinel_master",  PARAM_STR, &redisroute_sentinel_master},
 	{"sentinel_password", PARAM_STR, &redisroute_sentinel_password},
+	{"route_types",      PARAM_STR, &redisroute_route_types},
 	{"prefix_match",     PARAM_INT, &redisroute_prefix_match},
 	{"prefix_max_length", PARAM_INT, &redisroute_prefix_max_length},
 	{"prefix_min_length", PARAM_INT, &redisroute_prefix_min_length},
@@ -329,7 +335,7 @@ static int mod_init(void)
 	rr_conn_cfg_t cfg;
 	rr_prefix_cfg_t pfx;
 	const char *err = NULL;
-	int bad = 0;
+	int bad = 0, route_types;
 
 	memset(&cfg, 0, sizeof(cfg));
 	if(rr_url_parse(redisroute_server.s, redisroute_server.len, &cfg.url, &err)
@@ -384,6 +390,21 @@ static int mod_init(void)
 			   cfg.cluster ? &rr_cluster_backend : &rr_single_backend)
 			< 0)
 		return -1;
+	route_types = rr_route_types_parse(
+			redisroute_route_types.s, redisroute_route_types.len);
+	if(route_types < 0) {
+		LM_ERR("bad modparam route_types '%.*s': any, string, list or zset\n",
+				redisroute_route_types.len, redisroute_route_types.s);
+		return -1;
+	}
+	if(route_types != 0 && pfx.on) {
+		LM_ERR("modparam route_types '%.*s' needs exact lookups: prefix_match "
+			   "reads several keys with the lookup script (route_types "
+			   "\"any\")\n",
+				redisroute_route_types.len, redisroute_route_types.s);
+		return -1;
+	}
+	rr_eval_set_plain(route_types);
 	if(rr_script_init() < 0)
 		return -1;
 	if(cfg.nsentinels > 0 && rr_sentinel_watch_init(&rr_sentinel_to_conn) < 0)

@@ -297,6 +297,11 @@ static redisContext *rr_cnode_ctx(int i)
 		rr_cnode_down(i, err);
 		return NULL;
 	}
+	if(rr_eval_plain()) {
+		/* route_types: plain commands, no script to load */
+		rr_cnode_up(i);
+		return n->ctx;
+	}
 	r = redisCommandArgv(n->ctx, rr_eval_load_argv(argv, lens), argv, lens);
 	if(r == NULL) {
 		rr_cnode_down(i, rr_conn_errstr(n->ctx));
@@ -715,16 +720,11 @@ static rr_cgroup_answer_t rr_group_answer(const rr_group_t *g)
 	rr_cgroup_answer_t a = {RR_CGROUP_FAILED, -1};
 	int k;
 
-	if(r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1
-			|| r->element[0]->type != REDIS_REPLY_STRING)
-		return a;
-	if(r->elements == 1) {
-		if(r->element[0]->len == 4
-				&& memcmp(r->element[0]->str, "none", 4) == 0)
-			a.state = RR_CGROUP_NONE;
+	if(rr_eval_none(r)) {
+		a.state = RR_CGROUP_NONE;
 		return a;
 	}
-	k = r->elements == 3 ? rr_eval_matched(r, g->nasked) : -1;
+	k = rr_eval_matched(r, g->nasked);
 	if(k < 0)
 		return a;
 	a.state = RR_CGROUP_FOUND;

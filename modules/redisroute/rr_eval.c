@@ -32,6 +32,7 @@
 #include "core/dprint.h"
 
 #include "rr_eval.h"
+#include "rr_reply.h"
 
 /* KEYS = the candidate keys, best first (one key for an exact lookup; the
  * longest prefix first, then the default key, for a prefix lookup);
@@ -62,7 +63,8 @@ static const char _rr_script[] =
 		"end\n"
 		"return {'none'}\n";
 
-static char _rr_fetch_arg[16]; /* ARGV[1] */
+static char _rr_fetch_arg[16];		/* ARGV[1] */
+static char _rr_fetch_last_arg[16]; /* a plain LRANGE/ZREVRANGE's stop */
 static char _rr_maxlen_arg[16];
 /* "1" .. "33": the numkeys argument, formatted once, not per lookup */
 static char _rr_numkeys_arg[RR_CANDIDATES_MAX + 1][4]; /* ARGV[2] */
@@ -71,6 +73,9 @@ static char _rr_sha[41] = {0}; /* per process: SHA1 of the loaded script */
  * Valkey), which need only read access to the keys (an ACL's %R~) and run
  * on replicas too; 0 once one answered "unknown command" (Redis 6) */
 static int _rr_eval_ro = 1;
+/* route_types: 0 for the script, else the one type (RR_REPLY_STRING, _LIST,
+ * _ZSET) whose plain command an exact lookup sends instead */
+static int _rr_plain = 0;
 
 void rr_eval_init(void)
 {
@@ -79,7 +84,44 @@ void rr_eval_init(void)
 	for(i = 0; i <= RR_CANDIDATES_MAX; i++)
 		snprintf(_rr_numkeys_arg[i], sizeof(_rr_numkeys_arg[i]), "%d", i);
 	snprintf(_rr_fetch_arg, sizeof(_rr_fetch_arg), "%d", RR_FETCH_MAX);
+	snprintf(_rr_fetch_last_arg, sizeof(_rr_fetch_last_arg), "%d",
+			RR_FETCH_MAX - 1);
 	snprintf(_rr_maxlen_arg, sizeof(_rr_maxlen_arg), "%d", RR_URI_MAX - 1);
+}
+
+void rr_eval_set_plain(int kind)
+{
+	_rr_plain = kind;
+}
+
+int rr_eval_plain(void)
+{
+	return _rr_plain;
+}
+
+/* The plain command of route_types over its one key: the same bounds as the
+ * script's (a string cut to the longest entry kept + 1 bytes, at most
+ * RR_FETCH_MAX entries). */
+static int rr_eval_plain_argv(
+		const char *key, size_t klen, const char **argv, size_t *lens)
+{
+	int i, argc = 0;
+
+	argv[argc++] =
+			_rr_plain == RR_REPLY_STRING
+					? "GETRANGE"
+					: (_rr_plain == RR_REPLY_LIST ? "LRANGE" : "ZREVRANGE");
+	argv[argc++] = key;
+	argv[argc++] = "0";
+	argv[argc++] =
+			_rr_plain == RR_REPLY_STRING ? _rr_maxlen_arg : _rr_fetch_last_arg;
+	if(_rr_plain == RR_REPLY_ZSET)
+		argv[argc++] = "WITHSCORES";
+	for(i = 0; i < argc; i++)
+		if(i != 1)
+			lens[i] = strlen(argv[i]);
+	lens[1] = klen;
+	return argc;
 }
 
 int rr_eval_argv(int eval, int nkeys, const char **keys, const size_t *klens,
@@ -87,6 +129,8 @@ int rr_eval_argv(int eval, int nkeys, const char **keys, const size_t *klens,
 {
 	int i, argc = 0;
 
+	if(_rr_plain)
+		return rr_eval_plain_argv(keys[0], klens[0], argv, lens);
 	if(!eval && _rr_sha[0] == '\0')
 		eval = 1;
 	if(_rr_eval_ro)
@@ -133,7 +177,7 @@ int rr_eval_format(int nkeys, const char **keys, const size_t *klens, char *buf,
 	char *p = buf, *end = buf + size;
 	int i, argc;
 
-	if(_rr_sha[0] == '\0')
+	if(!_rr_plain && _rr_sha[0] == '\0')
 		return -1; /* EVAL: its script is long, hiredis formats it */
 	argc = rr_eval_argv(0, nkeys, keys, klens, argv, lens);
 	/* "*<argc>\r\n", then "$<len>\r\n<arg>\r\n" each: 24 bytes bound
@@ -184,7 +228,7 @@ int rr_eval_load_argv(const char **argv, size_t *lens)
 
 int rr_eval_is_loaded(void)
 {
-	return _rr_sha[0] != '\0';
+	return _rr_plain || _rr_sha[0] != '\0';
 }
 
 int rr_eval_loaded(const redisReply *r)
@@ -196,10 +240,30 @@ int rr_eval_loaded(const redisReply *r)
 	return 0;
 }
 
+int rr_eval_none(const redisReply *r)
+{
+	if(r == NULL)
+		return 0;
+	if(_rr_plain)
+		return (r->type == REDIS_REPLY_STRING && r->len == 0)
+			   || (r->type == REDIS_REPLY_ARRAY && r->elements == 0);
+	return r->type == REDIS_REPLY_ARRAY && r->elements == 1
+		   && r->element[0]->type == REDIS_REPLY_STRING
+		   && r->element[0]->len == 4
+		   && memcmp(r->element[0]->str, "none", 4) == 0;
+}
+
 int rr_eval_matched(const redisReply *r, int nkeys)
 {
 	const redisReply *k;
 
+	if(_rr_plain)
+		return r != NULL && nkeys == 1
+							   && ((r->type == REDIS_REPLY_STRING && r->len > 0)
+									   || (r->type == REDIS_REPLY_ARRAY
+											   && r->elements > 0))
+					   ? 0
+					   : -1;
 	if(r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3)
 		return -1;
 	k = r->element[2];

@@ -21,11 +21,14 @@
  */
 
 /*
- * redisroute - the lookup script (EVALSHA/EVAL over the candidate keys)
+ * redisroute - the lookup's command: the lookup script (EVALSHA/EVAL over
+ * the candidate keys), or, with route_types naming one type, that type's
+ * plain read command (GETRANGE, LRANGE or ZREVRANGE) over the one key of an
+ * exact lookup.
  *
- * KEYS are the candidate keys, best first; the reply is {'none'}, or
- * {type, {entries}, index of the key that exists}. Per process, the SHA1 of
- * the script once a SCRIPT LOAD answered.
+ * The script's KEYS are the candidate keys, best first; its reply is
+ * {'none'}, or {type, {entries}, index of the key that exists}. Per process,
+ * the SHA1 of the script once a SCRIPT LOAD answered.
  */
 
 #ifndef _RR_EVAL_H_
@@ -40,9 +43,15 @@
 
 /* In mod_init: formats the fixed arguments once. */
 void rr_eval_init(void);
+/* In mod_init: route_types' kind (rr_route_types_parse), 0 for the
+ * script. A plain command takes exactly one key. */
+void rr_eval_set_plain(int kind);
+/* route_types' kind, 0 when lookups run the script. */
+int rr_eval_plain(void);
 /* EVALSHA_RO (EVAL_RO when eval is set, or when the script is not loaded
  * yet; EVALSHA and EVAL on a server without them) over keys into argv/lens
- * (room for RR_SCRIPT_ARGV_MAX); returns argc. */
+ * (room for RR_SCRIPT_ARGV_MAX); returns argc. With route_types: the plain
+ * command over keys[0], whatever eval says. */
 int rr_eval_argv(int eval, int nkeys, const char **keys, const size_t *klens,
 		const char **argv, size_t *lens);
 /* The same EVALSHA(_RO) command, formatted as RESP into buf (size bytes),
@@ -57,12 +66,17 @@ int rr_eval_format(int nkeys, const char **keys, const size_t *klens, char *buf,
 int rr_eval_ro_unknown(const redisReply *r);
 /* SCRIPT LOAD of the script; returns argc. */
 int rr_eval_load_argv(const char **argv, size_t *lens);
-/* 1 once this process knows the script's SHA1. */
+/* 1 once this process knows the script's SHA1 (always with a plain
+ * command: nothing to load). */
 int rr_eval_is_loaded(void);
 /* Records the SHA1 a SCRIPT LOAD replied; -1 when r is no SHA1. */
 int rr_eval_loaded(const redisReply *r);
+/* 1 when r says that no key exists: the script's {'none'}, a plain
+ * command's empty string or array. */
+int rr_eval_none(const redisReply *r);
 /* The index in the script's nkeys keys of the key a reply names (its third
- * element, 1-based); -1 when it names none of them. */
+ * element, 1-based); -1 when it names none of them. A plain command's
+ * non-empty answer names its one key: 0. */
 int rr_eval_matched(const redisReply *r, int nkeys);
 /* 1 when r is an error reply starting with prefix ("NOSCRIPT", ...). */
 int rr_reply_is_error(const redisReply *r, const char *prefix);

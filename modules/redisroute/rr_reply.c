@@ -85,13 +85,60 @@ rr_reply_kind_t rr_reply_open(rr_reply_t *it, const redisReply *r, int matched,
 	return it->kind;
 }
 
+rr_reply_kind_t rr_reply_open_plain(rr_reply_t *it, const redisReply *r,
+		rr_reply_kind_t type, int max_targets)
+{
+	memset(it, 0, sizeof(*it));
+	it->max_targets = max_targets;
+	if(r->type == REDIS_REPLY_ERROR && r->len >= 9
+			&& memcmp(r->str, "WRONGTYPE", 9) == 0)
+		return it->kind = RR_REPLY_WRONG_TYPE;
+	if(type == RR_REPLY_STRING && r->type == REDIS_REPLY_STRING) {
+		if(r->len == 0)
+			return it->kind = RR_REPLY_NONE;
+		it->one = r;
+		it->n = 1;
+		return it->kind = RR_REPLY_STRING;
+	}
+	if((type != RR_REPLY_LIST && type != RR_REPLY_ZSET)
+			|| r->type != REDIS_REPLY_ARRAY) {
+		it->untyped = 1;
+		return it->kind = RR_REPLY_MALFORMED;
+	}
+	if(r->elements == 0)
+		return it->kind = RR_REPLY_NONE;
+	it->v = r;
+	it->n = type == RR_REPLY_ZSET ? r->elements / 2 : r->elements;
+	return it->kind = type;
+}
+
+int rr_route_types_parse(const char *s, int len)
+{
+	static const struct
+	{
+		const char *name;
+		int kind;
+	} names[] = {{"any", 0}, {"string", RR_REPLY_STRING},
+			{"list", RR_REPLY_LIST}, {"zset", RR_REPLY_ZSET}};
+	size_t i;
+
+	for(i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if(len == (int)strlen(names[i].name)
+				&& memcmp(s, names[i].name, len) == 0)
+			return names[i].kind;
+	return -1;
+}
+
 int rr_reply_next(rr_reply_t *it, int accepted, rr_reply_entry_t *e)
 {
 	const redisReply *raw, *score;
 
 	if(it->next >= it->n || accepted >= it->max_targets)
 		return 0;
-	if(it->kind == RR_REPLY_ZSET) {
+	if(it->one != NULL) {
+		raw = it->one;
+		e->q = -1;
+	} else if(it->kind == RR_REPLY_ZSET) {
 		raw = it->v->element[2 * it->next];
 		score = it->v->element[2 * it->next + 1];
 		e->q = rr_is_string(score)

@@ -66,9 +66,10 @@ typedef struct rr_reply
 	int untyped;	  /* malformed: not even an array led by a type name */
 	const char *type; /* the type name (not NUL-terminated), or NULL */
 	int type_len;
-	const redisReply *v; /* the entries (string, list, sorted set) */
-	size_t n;			 /* entries to read: a sorted set's are pairs */
-	size_t next;		 /* the next one rr_reply_next() reads */
+	const redisReply *v;   /* the entries (string, list, sorted set) */
+	const redisReply *one; /* or the one entry of a plain GETRANGE */
+	size_t n;			   /* entries to read: a sorted set's are pairs */
+	size_t next;		   /* the next one rr_reply_next() reads */
 	int max_targets;
 } rr_reply_t;
 
@@ -77,6 +78,19 @@ typedef struct rr_reply
  * accepted targets end the entries (rr_reply_next). Returns it->kind. */
 rr_reply_kind_t rr_reply_open(rr_reply_t *it, const redisReply *r, int matched,
 		int ncand, int max_targets);
+
+/* Classifies r, the reply of the one plain command route_types `type`
+ * (RR_REPLY_STRING, _LIST or _ZSET) sends for an exact lookup instead of
+ * the script: GETRANGE, LRANGE or ZREVRANGE WITHSCORES. Nothing (an empty
+ * string or array) is RR_REPLY_NONE: GETRANGE answers "" for a missing key
+ * and for an empty string alike. A WRONGTYPE error is RR_REPLY_WRONG_TYPE
+ * (it->type NULL: the plain command does not say which type it met). */
+rr_reply_kind_t rr_reply_open_plain(rr_reply_t *it, const redisReply *r,
+		rr_reply_kind_t type, int max_targets);
+
+/* route_types: "any" (0: the script reads every type), or one of "string",
+ * "list", "zset" (that kind); -1 for anything else. */
+int rr_route_types_parse(const char *s, int len);
 
 /* The next raw entry into *e, in the reply's order; accepted: how many
  * targets the caller has taken so far. Returns 0 when there is none left or

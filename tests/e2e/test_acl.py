@@ -24,7 +24,7 @@ FUNCTIONS_CFG = os.path.join(CFG_DIR, "functions.cfg")
 def documented_acl():
     """The README's ACL SETUSER arguments, with our password for CHANGE-ME."""
     with open(os.path.join(ROOT, "README.md")) as f:
-        lines = [l for l in f if l.startswith("redis-cli ACL SETUSER ")]
+        lines = [l for l in f if l.startswith("redis-cli ACL SETUSER %s " % ACL_USER)]
     assert len(lines) == 1, lines
     args = shlex.split(lines[0])[3:]
     assert args[0] == ACL_USER and ">CHANGE-ME" in args, args
@@ -111,6 +111,29 @@ def test_every_function_works_with_the_documented_user(acl_redis, private_dir, u
     finally:
         for k in (redirect, funcs, proxy):
             k.stop()
+
+
+def test_route_types_string_needs_no_script_rights(acl_redis, private_dir):
+    # the README's smaller user for route_types "string": no EVAL, no SCRIPT
+    r = acl_redis
+    with open(os.path.join(ROOT, "README.md")) as f:
+        line = [l for l in f if l.startswith("redis-cli ACL SETUSER routes-only ")]
+    assert len(line) == 1, "README.md has no routes-only ACL line"
+    args = shlex.split(line[0])[3:]
+    args = [">" + ACL_PASSWORD if a == ">CHANGE-ME" else a for a in args]
+    assert r.cli("ACL", "SETUSER", *args) == "OK"
+    assert "NOPERM" in as_user(r, "EVAL", "return 1", "0", user="routes-only")
+    assert "NOPERM" in as_user(r, "SCRIPT", "LOAD", "return 1", user="routes-only")
+    r.cli("SET", "route:alice", "192.0.2.10:5060")
+    k = Kamailio(os.path.join(private_dir, "k"), defines={
+        "REDIS_SERVER": '"redis://routes-only:%s@127.0.0.1:%d/0"' % (ACL_PASSWORD, r.port),
+        "ROUTE_TYPES": '"string"'}).start()
+    try:
+        assert sip.request(k.port, user="alice").contact_uris() == ["sip:alice@192.0.2.10:5060"]
+        assert sip.request(k.port, user="nobody").code == 404
+        assert "NOPERM" not in k.log()
+    finally:
+        k.stop()
 
 
 def test_a_missing_right_is_said_once_naming_the_command(acl_redis, private_dir):

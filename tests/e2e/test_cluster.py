@@ -124,6 +124,32 @@ def test_routes_each_key_through_the_master_that_owns_it(rc):
     assert invite(k, "nobody-here").header("x-rc") == ["-1"]
 
 
+def test_route_types_string_reads_each_master_with_getrange(rc, workdir):
+    c, _ = rc
+    k = start_kamailio(workdir, "ck-rt", c, PREFIX_MATCH="0", ROUTE_TYPES='"string"')
+    try:
+        users = users_on_each_master(c, 2, prefix="rt")
+        for port, names in users.items():
+            for u in names:
+                c.set("route:" + u, "192.0.2.%d" % (port % 250))
+
+        def getranges(port):
+            out = c.cli(port, "INFO", "commandstats")
+            m = re.search(r"cmdstat_getrange:calls=(\d+)", out)
+            return int(m.group(1)) if m else 0
+        before = {p: getranges(p) for p in users}
+        for port, names in users.items():
+            for u in names:
+                resp = invite(k, u)
+                assert resp is not None and resp.code == 302, (u, resp)
+                assert resp.contact_uris() == ["sip:%s@192.0.2.%d" % (u, port % 250)]
+        # one GETRANGE per lookup, on the master of the key's slot
+        assert {p: getranges(p) - before[p] for p in users} == {p: 2 for p in users}
+        assert invite(k, "nobody-here").header("x-rc") == ["-1"]
+    finally:
+        k.stop()
+
+
 def test_prefix_candidates_on_different_masters(rc):
     c, k = rc
     owners = {key: c.owner(keyslot(key))

@@ -428,6 +428,116 @@ START_TEST(test_fetch_limit)
 }
 END_TEST
 
+/* route_types' plain commands: GETRANGE, LRANGE, ZREVRANGE WITHSCORES */
+static redisReply *ERR(const char *s)
+{
+	redisReply *r = node(REDIS_REPLY_ERROR);
+
+	r->str = (char *)s;
+	r->len = strlen(s);
+	return r;
+}
+
+static int plain_entries(const redisReply *r, rr_reply_kind_t type,
+		rr_reply_entry_t *out, rr_reply_kind_t *kind)
+{
+	rr_reply_t it;
+	int n = 0;
+
+	*kind = rr_reply_open_plain(&it, r, type, 8);
+	while(n < 64 && rr_reply_next(&it, 0, &out[n]))
+		n++;
+	return n;
+}
+
+START_TEST(test_plain_kinds)
+{
+	rr_reply_entry_t e[64];
+	rr_reply_kind_t k;
+
+	ck_assert_int_eq(
+			plain_entries(S("192.0.2.1:5060"), RR_REPLY_STRING, e, &k), 1);
+	ck_assert_int_eq(k, RR_REPLY_STRING);
+	assert_entry(&e[0], "192.0.2.1:5060", -1);
+	ck_assert_int_eq(plain_entries(A(2, S("sip:a@x"), S("sip:b@y")),
+							 RR_REPLY_LIST, e, &k),
+			2);
+	ck_assert_int_eq(k, RR_REPLY_LIST);
+	assert_entry(&e[1], "sip:b@y", -1);
+	ck_assert_int_eq(
+			plain_entries(A(4, S("sip:a@x"), S("1"), S("sip:b@y"), S("0.5")),
+					RR_REPLY_ZSET, e, &k),
+			2);
+	ck_assert_int_eq(k, RR_REPLY_ZSET);
+	assert_entry(&e[1], "sip:b@y", 500);
+}
+END_TEST
+
+/* nothing: a missing key (GETRANGE "" for a string, an empty array for a
+ * list or sorted set); another type: WRONGTYPE; else malformed */
+START_TEST(test_plain_none_wrong_malformed)
+{
+	rr_reply_entry_t e[64];
+	rr_reply_kind_t k;
+
+	ck_assert_int_eq(plain_entries(S(""), RR_REPLY_STRING, e, &k), 0);
+	ck_assert_int_eq(k, RR_REPLY_NONE);
+	ck_assert_int_eq(plain_entries(A(0), RR_REPLY_LIST, e, &k), 0);
+	ck_assert_int_eq(k, RR_REPLY_NONE);
+	ck_assert_int_eq(plain_entries(A(0), RR_REPLY_ZSET, e, &k), 0);
+	ck_assert_int_eq(k, RR_REPLY_NONE);
+	ck_assert_int_eq(plain_entries(ERR("WRONGTYPE Operation against a key "
+									   "holding the wrong kind of value"),
+							 RR_REPLY_LIST, e, &k),
+			0);
+	ck_assert_int_eq(k, RR_REPLY_WRONG_TYPE);
+	/* a string where an array belongs and the reverse, other errors */
+	ck_assert_int_eq(plain_entries(S("x"), RR_REPLY_LIST, e, &k), 0);
+	ck_assert_int_eq(k, RR_REPLY_MALFORMED);
+	ck_assert_int_eq(plain_entries(A(1, S("x")), RR_REPLY_STRING, e, &k), 0);
+	ck_assert_int_eq(k, RR_REPLY_MALFORMED);
+	ck_assert_int_eq(plain_entries(ERR("LOADING"), RR_REPLY_STRING, e, &k), 0);
+	ck_assert_int_eq(k, RR_REPLY_MALFORMED);
+	ck_assert_int_eq(plain_entries(NIL(), RR_REPLY_STRING, e, &k), 0);
+	ck_assert_int_eq(k, RR_REPLY_MALFORMED);
+	ck_assert_int_eq(plain_entries(I(1), RR_REPLY_ZSET, e, &k), 0);
+	ck_assert_int_eq(k, RR_REPLY_MALFORMED);
+}
+END_TEST
+
+/* a plain LRANGE's entries that are no strings, and max_targets */
+START_TEST(test_plain_bounds)
+{
+	rr_reply_entry_t e[64];
+	rr_reply_kind_t k;
+	rr_reply_t it;
+	int n = 0;
+
+	ck_assert_int_eq(
+			plain_entries(A(2, I(7), S("sip:b@y")), RR_REPLY_LIST, e, &k), 2);
+	ck_assert_ptr_null(e[0].s);
+	assert_entry(&e[1], "sip:b@y", -1);
+	rr_reply_open_plain(&it, A(3, S("a"), S("b"), S("c")), RR_REPLY_LIST, 2);
+	while(n < 64 && rr_reply_next(&it, n, &e[n]))
+		n++;
+	ck_assert_int_eq(n, 2);
+}
+END_TEST
+
+START_TEST(test_route_types_parse)
+{
+	ck_assert_int_eq(rr_route_types_parse("any", 3), 0);
+	ck_assert_int_eq(rr_route_types_parse("string", 6), RR_REPLY_STRING);
+	ck_assert_int_eq(rr_route_types_parse("list", 4), RR_REPLY_LIST);
+	ck_assert_int_eq(rr_route_types_parse("zset", 4), RR_REPLY_ZSET);
+	ck_assert_int_eq(rr_route_types_parse("strings", 7), -1);
+	ck_assert_int_eq(rr_route_types_parse("str", 3), -1);
+	ck_assert_int_eq(rr_route_types_parse("", 0), -1);
+	ck_assert_int_eq(rr_route_types_parse("hash", 4), -1);
+	ck_assert_int_eq(rr_route_types_parse("String", 6), -1);
+}
+END_TEST
+
 static Suite *reply_suite(void)
 {
 	Suite *s = suite_create("rr_reply");
@@ -459,6 +569,14 @@ static Suite *reply_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_max_targets);
 	tcase_add_test(tc, test_fetch_limit);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("plain");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_plain_kinds);
+	tcase_add_test(tc, test_plain_none_wrong_malformed);
+	tcase_add_test(tc, test_plain_bounds);
+	tcase_add_test(tc, test_route_types_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }
