@@ -35,6 +35,9 @@ CONFIGS = [
      {"NDB_SERVER": '"name=srv;addr=127.0.0.1;port={redis_port};db=0"'}),
     ("c", "redisroute", "redisroute, no cache", "redisroute.cfg",
      {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"'}),
+    # (c) for a table of strings only: route_types "string", GETRANGE
+    ("s", "redisroute+strings", "redisroute, route_types string, no cache", "redisroute.cfg",
+     {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"', "ROUTE_TYPES": '"string"'}),
     ("d", "redisroute+cache", "redisroute, cache_size 100000", "redisroute.cfg",
      {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"', "CACHE": None}),
     # (d) in prefix mode (number routing), where a change can alter the
@@ -246,8 +249,8 @@ def is_string_user(user):
 
 def check_answers(k):
     """The config answers the bench's routes as redisroute would (a: any 302;
-    (b0), strings only: the string users)."""
-    users = ("u0", "u20", "u99991") if k.key == "0" else ("u0", "u12", "u17", "u99999")
+    (b0) and (s), strings only: the string users)."""
+    users = ("u0", "u20", "u99991") if k.key in "0s" else ("u0", "u12", "u17", "u99999")
     for user in users:
         code, uris = sip_call(k.port, user)
         if k.key == "a":

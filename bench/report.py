@@ -123,7 +123,9 @@ def _cpu(r):
     return r["kam_us"] + (r["redis_us"] or 0)
 
 
-def _main_table(rows, order, names):
+def _main_table(rows, order, names, mm):
+    """The main table; its instructions are callgrind's under mm."""
+    f = "instr" if mm == "tlsf" else "instr_qm"
     a, b = rows.get("a", {}), rows.get("b", {})
     lines = ["| config | max calls/s | vs (a) | p50 ms | p99 ms | instr/call | extra instr vs (a) "
              "| kamailio CPU µs/call | redis CPU µs/call | CPU kamailio+redis vs (a) | vs (b) |",
@@ -138,9 +140,9 @@ def _main_table(rows, order, names):
             label, "" if r["bounded"] else ">=", fmt(r["max_rate"]),
             ratio(r["max_rate"], a.get("max_rate")),
             fmt(r["p50"], "%.3f"), fmt(r["p99"], "%.3f"),
-            "-" if r["instr"] is None else "{:,.0f}".format(r["instr"]),
-            "-" if key == "a" or r["instr"] is None or a.get("instr") is None
-            else "{:+,.0f}".format(r["instr"] - a["instr"]),
+            "-" if r[f] is None else "{:,.0f}".format(r[f]),
+            "-" if key == "a" or r[f] is None or a.get(f) is None
+            else "{:+,.0f}".format(r[f] - a[f]),
             fmt(r["kam_us"], "%.1f"), fmt(r["redis_us"], "%.1f"),
             ratio(_cpu(r), _cpu(a)), ratio(_cpu(r), _cpu(b))))
     return lines
@@ -166,16 +168,41 @@ def _detail_table(rows, order, names, rate):
     return lines
 
 
-def _b0_line(rows):
-    """(c), uncached, against (b0), the simplest ndb_redis config."""
-    a, z, c = rows.get("a"), rows.get("0"), rows.get("c")
-    if not a or not z or not c or any(r.get("na") for r in (a, z, c)):
+# the targets of the uncached lookups against (b0), per memory manager:
+# (extra instructions over (a) at most, CPU per call at most, rate at least)
+TARGETS = {"tlsf": (0.6, 0.8, 1.2), "qm": (1.0, 1.0, 1.0)}
+
+
+def _verdict(v, limit, at_most):
+    if v is None:
+        return "-"
+    held = v <= limit if at_most else v >= limit
+    return "%.2fx (target %s %.1fx: %s)" % (v, "<=" if at_most else ">=", limit,
+                                          "holds" if held else "MISSED")
+
+
+def _b0_lines(rows, mm):
+    """(c) and (s), uncached, against (b0), the simplest ndb_redis config,
+    with the targets; the instructions are those of this memory manager."""
+    a, z = rows.get("a"), rows.get("0")
+    if not a or not z or a.get("na") or z.get("na"):
         return []
-    extra = lambda r: r["instr"] - a["instr"] if r["instr"] and a["instr"] else None
-    return ["", "(c) against (b0): %s its extra instructions over (a) (tlsf), %s its kamailio + "
-            "redis CPU per call, %s its highest call rate." % (
-                ratio(extra(c), extra(z)), ratio(_cpu(c), _cpu(z)),
-                ratio(c["max_rate"], z["max_rate"]))]
+    f = "instr" if mm == "tlsf" else "instr_qm"
+    extra = lambda r: r[f] - a[f] if r.get(f) and a.get(f) else None
+    t = TARGETS.get(mm, TARGETS["qm"])
+    out = []
+    for key in ("c", "s"):
+        r = rows.get(key)
+        if not r or r.get("na"):
+            continue
+        ex, ez = extra(r), extra(z)
+        out += ["", "(%s) against (b0), %s: extra instructions over (a) %s; kamailio + redis "
+                "CPU per call %s; highest call rate %s." % (
+                    key, mm, _verdict(ex / ez if ex is not None and ez else None, t[0], True),
+                    _verdict(_cpu(r) / _cpu(z) if _cpu(r) and _cpu(z) else None, t[1], True),
+                    _verdict(r["max_rate"] / z["max_rate"]
+                             if r["max_rate"] and z["max_rate"] else None, t[2], False))]
+    return out
 
 
 def _tls_line(rows):
@@ -208,11 +235,14 @@ def _writes_table(rows, order, names, rate):
     return lines
 
 
-def table(rows, order, names, rate):
-    """The Markdown tables of results.md, and the TLS line."""
-    return "\n".join(_main_table(rows, order, names) + [""] +
+def table(rows, order, names, rate, mm):
+    """The Markdown tables of results.md for one memory manager, the targets
+    against (b0) and the TLS line."""
+    title = ("## -x tlsf -X tlsf" if mm == "tlsf"
+             else "## -x %s -X %s%s" % (mm, mm, " (kamailio's default)" if mm == "qm" else ""))
+    return "\n".join([title, ""] + _main_table(rows, order, names, mm) + [""] +
                      _detail_table(rows, order, names, rate) +
-                     _writes_table(rows, order, names, rate) + _b0_line(rows) +
+                     _writes_table(rows, order, names, rate) + _b0_lines(rows, mm) +
                      _tls_line(rows))
 
 
@@ -255,7 +285,7 @@ def chart(rows, order, names, path, title, rate):
         return False
     keys = [k for k in order if not rows[k].get("na")]
     colors = {"a": "#7f7f7f", "0": "#ff9896", "b": "#d62728", "c": "#1f77b4",
-              "d": "#2ca02c", "e": "#9467bd", "f": "#8c564b"}
+              "s": "#17becf", "d": "#2ca02c", "e": "#9467bd", "f": "#8c564b"}
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.8))
     _chart_panels(ax, rows, keys, [colors[k] for k in keys], rate)
     for a_ in ax:
@@ -298,8 +328,8 @@ def how(s, mach, done_rounds, total):
         "timestamps). CPU per call: kamailio (all its processes) and redis-server, "
         "/proc/<pid>/task/*/schedstat over that run; \"at max\": over the highest step "
         "that held, sipp from its rusage." % s.rate,
-        "- kamailio runs with its default memory manager (qm) in the rate, latency and CPU "
-        "runs%s." % (" (here: -x %s -X %s, BENCH_MM)" % (s.mm_run, s.mm_run) if s.mm_run else ""),
+        "- the rate, latency and CPU runs are made with %s, interleaved in each round "
+        "(BENCH_MM keeps one)." % " and ".join("-x %s -X %s" % (m, m) for m in s.mms),
         "- instr/call: callgrind, the SIP worker of a 1-worker kamailio with -x tlsf -X tlsf "
         "(\"with qm\": -x qm -X qm, the default), (Ir(W+N2 calls) - Ir(W+N1 calls)) / (N2-N1) "
         "after W warm-up calls, the measured calls going to the warm-up's users again (so (d) "
@@ -309,20 +339,26 @@ def how(s, mach, done_rounds, total):
 
 
 def write(s, mach, results, order, names, total):
-    """results.md, results.json and bench.png into s.out, and the same on
-    the console. The summary rows."""
-    rows = summarize(results, order)
-    tbl = table(rows, order, names, s.rate)
-    done_rounds = max([len(results[k]["rounds"]) for k in order] or [0])
+    """results.md, results.json and bench.png (bench-qm.png for qm) into
+    s.out, and the same on the console; results: {memory manager: {config:
+    ...}}. The summary rows, per memory manager."""
+    rows = {mm: summarize(results[mm], order) for mm in results}
+    tbl = "\n\n".join(table(rows[mm], order, names, s.rate, mm) for mm in results)
+    done_rounds = max([len(results[mm][k]["rounds"]) for mm in results for k in order] or [0])
     top, text = head(mach), how(s, mach, done_rounds, total)
     with open(os.path.join(s.out, "results.md"), "w") as f:
         f.write("# redisroute bench\n\n%s\n\n%s\n\n%s\n" % (top, tbl, text))
     with open(os.path.join(s.out, "results.json"), "w") as f:
         json.dump({"machine": mach, "results": results, "summary": rows,
                    "seconds": total, "quick": s.quick}, f, indent=1, default=str)
-    has_png = chart(rows, order, names, os.path.join(s.out, "bench.png"), chart_title(mach), s.rate)
+    pngs = []
+    for mm in results:
+        name = "bench.png" if mm == list(results)[0] else "bench-%s.png" % mm
+        if chart(rows[mm], order, names, os.path.join(s.out, name),
+                 "%s; -x %s" % (chart_title(mach), mm), s.rate):
+            pngs.append(name)
     for part in ("", top, "", tbl, "", text, ""):
         log(part)
     log("bench: wrote %s/results.md, results.json%s (%.0f s)" % (
-        s.out, ", bench.png" if has_png else "", total))
+        s.out, "".join(", " + p for p in pngs), total))
     return rows

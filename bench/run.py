@@ -12,6 +12,7 @@ then measures four kamailio configs (bench/cfg/), all with the same
   0  ndb_get     (b0) the simplest ndb_redis config: GET, one Contact, strings only
   b  ndb_redis   the hand-written ndb_redis config (TYPE, then GET/LRANGE/ZREVRANGE)
   c  redisroute  sip_redirect(), no cache
+  s  strings     (c) with route_types "string": GETRANGE instead of the script
   d  cached      sip_redirect() with cache_size=100000; "n/a" when the module
                  has no cache (kamailio refuses the modparam)
   f  cache+prefix  (d) with prefix_match 1 (number routing)
@@ -44,11 +45,14 @@ For each config:
                          from INFO stats; and over the highest rate that held
                          (with sipp's CPU per call, from its rusage)
 
-The rate, latency and CPU runs use kamailio's default memory manager (qm),
-or BENCH_MM (e.g. tlsf).
+The rate, latency and CPU runs are made twice per round, with -x tlsf -X
+tlsf and with kamailio's default memory manager (qm): BENCH_MM=tlsf or qm
+keeps one.
 
-The configs run interleaved (a b c d a b c d ...), each round a fresh kamailio,
-and the table gives the medians over the rounds. Writes results.md,
+The configs run interleaved (a/tlsf b/tlsf c/tlsf ... a/qm b/qm c/qm ...,
+then the next round), each run a fresh kamailio, and the tables (one per
+memory manager) give the medians over the rounds, with the issue's targets
+for (c) and (s) against (b0) under them. Writes results.md,
 results.json and bench.png (needs python3-matplotlib) into --out.
 Every process it starts is stopped by its PID.
 
@@ -80,11 +84,11 @@ def parse_args(argv=None):
     ap.add_argument("--out", default=os.path.join(measure.ROOT, "build", "bench"))
     ap.add_argument("--quick", action="store_true", default=env("BENCH_QUICK", "0") not in ("", "0", "no"),
                     help="a ~2 minute smoke run (BENCH_QUICK=1)")
-    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,0,b,c,d,f,e"))
+    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,0,b,c,s,d,f,e"))
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "2")))
     ap.add_argument("--routes", type=int, default=int(env("BENCH_ROUTES", "100000")))
-    ap.add_argument("--rate", type=int, default=int(env("BENCH_RATE", "1000")),
+    ap.add_argument("--rate", type=int, default=int(env("BENCH_RATE", "4000")),
                     help="the fixed rate of the response-time and CPU runs")
     ap.add_argument("--step-secs", type=float, default=None)
     ap.add_argument("--budget", type=float, default=float(env("BENCH_BUDGET", "0")),
@@ -107,16 +111,18 @@ def settings(a):
                  ("qm", (200, 100, 300) if quick else (300, 200, 700))]
     if env("BENCH_CALLGRIND_QM", "1") in ("0", ""):
         s.cg_runs = s.cg_runs[:1]
-    s.budget = a.budget or (240 if quick else 560)
-    # memory manager of the rate/latency/CPU runs: kamailio's default (qm)
-    # unless BENCH_MM says otherwise (e.g. tlsf)
-    s.mm_run = env("BENCH_MM") or None
-    s.order = [c for c in "a0bcdfe" if c in a.configs.split(",")]
-    # the calls' users: string routes only (as (b0) needs, and the issue's
-    # comparison), or every type (BENCH_WORKSET=mixed, without (b0))
+    s.budget = a.budget or (420 if quick else 1200)
+    # memory managers of the rate/latency/CPU runs, interleaved in each round:
+    # tlsf and kamailio's default (qm); BENCH_MM=tlsf or qm: that one only
+    s.mms = [m for m in env("BENCH_MM", "tlsf,qm").split(",") if m in ("tlsf", "qm")]
+    if not s.mms:
+        raise Failed("BENCH_MM: tlsf, qm or tlsf,qm")
+    s.order = [c for c in "a0bcsdfe" if c in a.configs.split(",")]
+    # the calls' users: string routes only (as (b0) and (s) need, and the
+    # issue's comparison), or every type (BENCH_WORKSET=mixed, without them)
     s.workset = env("BENCH_WORKSET", "strings")
     if s.workset == "mixed":
-        s.order = [c for c in s.order if c != "0"]
+        s.order = [c for c in s.order if c not in "0s"]
     # unrelated writes a second during the cached configs' second fixed run
     s.writes = int(env("BENCH_WRITES", "1000"))
     s.out = os.path.abspath(a.out)
@@ -140,10 +146,10 @@ def preflight(s):
 def log_start(s, mach):
     log("bench: %d CPUs (%s), %s, kamailio %s, %s, %s" % (
         mach["cpus"], mach["cpu"], mach["memory"], mach["kamailio"], mach["redis"], mach["sipp"]))
-    log("bench: %s run: %d round(s) of %s, %d workers each, fixed rate %d/s for %gs, "
-        "rate steps of %gs, working set %d users" % (
-            "quick" if s.quick else "full", s.rounds, " ".join(s.order), s.workers, s.rate,
-            s.fixed_secs, s.step_secs, s.ws))
+    log("bench: %s run: %d round(s) of %s, each under %s, %d workers each, fixed rate %d/s "
+        "for %gs, rate steps of %gs, working set %d users" % (
+            "quick" if s.quick else "full", s.rounds, " ".join(s.order), " and ".join(s.mms),
+            s.workers, s.rate, s.fixed_secs, s.step_secs, s.ws))
 
 
 def prepare_users(s, redis):
@@ -181,15 +187,15 @@ def callgrind_one(s, redis, users, res, key, mm, counts):
             log("  (%s) %-17s instructions: FAILED: %s" % (key, NAMES[key], e))
 
 
-def callgrind_phase(s, redis, users, results):
+def callgrind_phase(s, redis, users, instr):
     """Instructions per call: deterministic, so once per config, with tlsf
-    (the issue's reference) and with kamailio's default qm."""
+    (the issue's reference) and with kamailio's default qm; into instr[key]."""
     for mm, counts in s.cg_runs:
         log("bench: instructions per call (callgrind, 1 worker, -x %s -X %s; "
             "%d warm-up calls, then %d vs %d calls)" % ((mm, mm) + counts))
         for key in s.order:
-            if not results[key].get("na"):
-                callgrind_one(s, redis, users, results[key], key, mm, counts)
+            if not instr[key].get("na"):
+                callgrind_one(s, redis, users, instr[key], key, mm, counts)
 
 
 # ---------------------------------- rounds: throughput, response time, CPU
@@ -225,7 +231,7 @@ def measure_config(s, k, redis, ws_users, ws_csv, res, key, rnd):
     # warm-up, closed loop: every user of the working set once (fills the
     # cache of (d)); its rate seeds the search
     w = measure.sipp(k, ws_csv, s.work, 100000, s.ws, 16, 2000,
-                     "%s-r%d-warmup" % (name, rnd), 120)
+                     "%s-r%s-warmup" % (name, rnd), 120)
     closed = w["callrate"]
     fx = measure.fixed_rate(k, redis, ws_users, s.rate, s.fixed_secs)
     fxw = None
@@ -241,29 +247,29 @@ def measure_config(s, k, redis, ws_users, ws_csv, res, key, rnd):
             fx["p99_ms"] or -1, fx["kam_cpu_us"], fx["redis_cpu_us"],
             fx["calls"] - fx["ok"]))
     sr = measure.search_rate(k, redis, ws_csv, s.work, start_rate, n, s.step_secs, up, down,
-                             "%s-r%d" % (name, rnd))
+                             "%s-r%s" % (name, rnd))
     sr.update({"closed_loop": closed, "fixed": fx, "fixed_writes": fxw})
     return sr
 
 
-def one_round(s, redis, ws_users, ws_csv, res, key, rnd):
-    """A fresh kamailio of config `key`, measured; into res["rounds"], or
-    res["errors"] when it failed."""
+def one_round(s, redis, ws_users, ws_csv, res, key, rnd, mm):
+    """A fresh kamailio of config `key` with memory manager mm, measured;
+    into res["rounds"], or res["errors"] when it failed."""
     measure.ensure_redis(redis, s.routes)
-    k = measure.Kamailio(CONFS[key], redis, s.work, s.workers, mm=s.mm_run)
+    k = measure.Kamailio(CONFS[key], redis, s.work, s.workers, mm=mm)
     t = time.monotonic()
     try:
         if not start_or_na(k, res, key):
             return
         measure.check_answers(k)
-        sr = measure_config(s, k, redis, ws_users, ws_csv, res, key, rnd)
+        sr = measure_config(s, k, redis, ws_users, ws_csv, res, key, "%d-%s" % (rnd, mm))
         res["rounds"].append(sr)
-        log("  (%s) %-17s max %s%d calls/s  [%.0fs]" % (
-            key, NAMES[key], "" if sr["first_failing"] else ">= ",
+        log("  (%s) %-17s %-4s max %s%d calls/s  [%.0fs]" % (
+            key, NAMES[key], mm, "" if sr["first_failing"] else ">= ",
             sr["max_rate"], time.monotonic() - t))
     except Failed as e:
         res.setdefault("errors", []).append(str(e))
-        log("  (%s) %-17s FAILED: %s (log: %s)" % (key, NAMES[key], e, k.logpath))
+        log("  (%s) %-17s %-4s FAILED: %s (log: %s)" % (key, NAMES[key], mm, e, k.logpath))
     finally:
         k.stop()
 
@@ -279,15 +285,17 @@ def over_budget(s, t_start, t_rounds, done):
 
 
 def rounds_phase(s, redis, users, ws_csv, results, t_start):
-    """The configs interleaved (a b c d a b c d ...), as many rounds as
-    asked for and the budget allows."""
+    """The configs and memory managers interleaved (a/tlsf b/tlsf ... a/qm
+    b/qm ..., round after round), as many rounds as asked for and the budget
+    allows."""
     t_rounds = time.monotonic()
     for rnd in range(s.rounds):
         log("bench: round %d of %d  [%.0fs so far]" % (rnd + 1, s.rounds,
                                                       time.monotonic() - t_start))
-        for key in s.order:
-            if not results[key].get("na"):
-                one_round(s, redis, users[:s.ws], ws_csv, results[key], key, rnd)
+        for mm in s.mms:
+            for key in s.order:
+                if not results[mm][key].get("na"):
+                    one_round(s, redis, users[:s.ws], ws_csv, results[mm][key], key, rnd, mm)
         if rnd + 1 < s.rounds and over_budget(s, t_start, t_rounds, rnd + 1):
             break
 
@@ -301,22 +309,30 @@ def main():
     mach = report.machine()
     log_start(s, mach)
     redis = measure.bench_redis(os.path.join(s.work, "redis"))
-    results = {k: {"rounds": []} for k in s.order}
-    if "e" in results and not measure.HAVE_TLS:
-        results["e"]["na"] = "n/a (no TLS in this build: hiredis without hiredis_ssl)"
+    instr = {k: {} for k in s.order}
+    results = {mm: {k: {"rounds": []} for k in s.order} for mm in s.mms}
+    if "e" in s.order and not measure.HAVE_TLS:
+        instr["e"]["na"] = "n/a (no TLS in this build: hiredis without hiredis_ssl)"
     try:
         users, ws_csv = prepare_users(s, redis)
-        callgrind_phase(s, redis, users, results)
+        callgrind_phase(s, redis, users, instr)
+        for mm in s.mms:
+            for key in s.order:
+                results[mm][key].update(instr[key])
         rounds_phase(s, redis, users, ws_csv, results, t_start)
     finally:
         redis.stop()
         procs.stop_all()
-    for key in s.order:
-        if not results[key].get("na") and not results[key]["rounds"]:
-            results[key]["na"] = "failed: " + "; ".join(results[key].get("errors", ["?"]))
+    for mm in s.mms:
+        for key in s.order:
+            r = results[mm][key]
+            if not r.get("na") and not r["rounds"]:
+                r["na"] = "failed: " + "; ".join(r.get("errors", ["?"]))
     rows = report.write(s, mach, results, s.order, NAMES, time.monotonic() - t_start)
-    bad = [k for k in s.order if k not in "dfe" and rows[k].get("na")]
-    bad += ["e"] if "e" in s.order and measure.HAVE_TLS and rows["e"].get("na") else []
+    bad = []
+    for mm in s.mms:
+        bad += [k for k in s.order if k not in "dfe" and rows[mm][k].get("na")]
+        bad += ["e"] if "e" in s.order and measure.HAVE_TLS and rows[mm]["e"].get("na") else []
     return 1 if bad else 0
 
 

@@ -1,18 +1,20 @@
 # make bench: redisroute against a static 302 and two hand-written ndb_redis
 # configs (GET only, and TYPE-based), from a fresh redis-server with 100,000
-# routes (bench/run.py).
+# routes (bench/run.py), under -x tlsf and kamailio's default qm.
 #
-#   make bench                  full run, under 10 minutes on 2 CPUs
-#   make bench BENCH_QUICK=1    ~2 minute smoke run (1 round, short steps)
+#   make bench                  full run, about 20 minutes on 2 CPUs
+#   make bench BENCH_QUICK=1    ~5 minute smoke run (1 round, short steps)
 #
 # Results: build/bench/results.md (table), results.json, bench.png (chart),
 # logs in build/bench/work/. Tunables (environment or make variables):
 # BENCH_ROUNDS, BENCH_STEP_SECS, BENCH_STEPS, BENCH_RATE and BENCH_FIXED_SECS
 # (the fixed-rate response-time/CPU run), BENCH_USERS (working set),
 # BENCH_WORKERS (children), BENCH_CONFIGS (e.g. a,c), BENCH_BUDGET (seconds),
-# BENCH_MM=tlsf (memory manager of the rate runs; default: kamailio's, qm),
+# BENCH_MM=tlsf or qm (the rate runs under that memory manager only;
+# default: both, interleaved),
 # BENCH_CALLGRIND_QM=0 (skip the callgrind runs with qm), BENCH_WORKSET=mixed
-# (the calls go to routes of every type, without (b0); default: strings),
+# (the calls go to routes of every type, without (b0) and (s); default:
+# strings),
 # BENCH_WRITES (unrelated writes a second during the cached configs' second
 # fixed-rate run; default 1000).
 
