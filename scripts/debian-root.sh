@@ -27,7 +27,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 suite=${1:?usage: debian-root.sh SUITE (trixie, bookworm)}
 root=$top/build/root-$suite
 max_age_days=${ROOT_MAX_AGE_DAYS:-7}
-valkey_tests="test_redirect.py test_forward.py test_cache.py test_sentinel.py test_cluster.py test_tls.py test_acl.py"
+valkey_tests="test_redirect.py test_forward.py test_cache.py test_sentinel.py test_cluster.py test_tls.py test_acl.py test_route_types.py test_async.py"
 case $suite in
 	bookworm) default_steps="make test" ;; # Debian 12 has no Valkey
 	*) default_steps="make test && make e2e REDIS_SERVER=valkey-server E2E_TESTS='$valkey_tests' && make intree-check" ;;

@@ -41,6 +41,7 @@
 
 #include "api.h"
 #include "redisroute.h"
+#include "rr_async.h"
 #include "rr_cache.h"
 #include "rr_cluster.h"
 #include "rr_conn.h"
@@ -78,6 +79,8 @@ static int redisroute_cache_size = 0;
 /* "any": the lookup script; "string", "list" or "zset": that type's plain
  * read command for exact lookups */
 static str redisroute_route_types = str_init("any");
+static int redisroute_async_workers = 1;
+static int redisroute_async_max_pending = 1024;
 static int redisroute_cache_ttl = 300;
 static str redisroute_cache_invalidation = str_init("tracking");
 static int redisroute_cluster = 0;
@@ -122,6 +125,10 @@ static cmd_export_t cmds[] = {
 		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
 	{"sip_lookup", (cmd_function)w_sip_lookup1, 1, fixup_spve_null,
 		fixup_free_spve_null, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
+	{"sip_lookup_async", (cmd_function)w_sip_lookup_async1, 1, rr_async_fixup,
+		0, REQUEST_ROUTE},
+	{"sip_lookup_async", (cmd_function)w_sip_lookup_async2, 2, rr_async_fixup,
+		0, REQUEST_ROUTE},
 	/* the C API (api.h): found by find_export(), never called by a script */
 	{"bind_redisroute", (cmd_function)bind_redisroute, 0, 0, 0, 0},
 	{0, 0, 0, 0, 0, 0}
@@ -140,6 +147,8 @@ static param_export_t params[] = {
 	{"sentinel_master",  PARAM_STR, &redisroute_sentinel_master},
 	{"sentinel_password", PARAM_STR, &redisroute_sentinel_password},
 	{"route_types",      PARAM_STR, &redisroute_route_types},
+	{"async_workers",    PARAM_INT, &redisroute_async_workers},
+	{"async_max_pending", PARAM_INT, &redisroute_async_max_pending},
 	{"prefix_match",     PARAM_INT, &redisroute_prefix_match},
 	{"prefix_max_length", PARAM_INT, &redisroute_prefix_max_length},
 	{"prefix_min_length", PARAM_INT, &redisroute_prefix_min_length},
@@ -361,6 +370,9 @@ static int mod_init(void)
 			"cluster_max_redirects", redisroute_cluster_max_redirects, 0, 16);
 	bad |= rr_check_range("sentinel_tls", redisroute_sentinel_tls, 0, 1);
 	bad |= rr_check_range("tls_verify", redisroute_tls_verify, 0, 1);
+	bad |= rr_check_range("async_workers", redisroute_async_workers, 0, 64);
+	bad |= rr_check_range(
+			"async_max_pending", redisroute_async_max_pending, 1, 1000000);
 	if(bad)
 		return -1;
 	if(rr_sentinel_cfg(&cfg) < 0 || rr_cluster_cfg(&cfg) < 0)
@@ -409,6 +421,10 @@ static int mod_init(void)
 		return -1;
 	if(cfg.nsentinels > 0 && rr_sentinel_watch_init(&rr_sentinel_to_conn) < 0)
 		return -1;
+	if(rr_async_init(cfg.cluster ? 0 : redisroute_async_workers,
+			   redisroute_async_max_pending)
+			< 0)
+		return -1;
 	if(redisroute_cache_size > 0) {
 		int mode = rr_notify_mode_parse(&redisroute_cache_invalidation);
 		if(mode < 0) {
@@ -443,6 +459,8 @@ static int child_init(int rank)
 		if(rr_conn_cfg()->nsentinels > 0 && rr_sentinel_watch_fork() < 0)
 			return -1;
 		if(rr_cache_enabled() && rr_notify_fork() < 0)
+			return -1;
+		if(rr_async_fork() < 0)
 			return -1;
 		return 0;
 	}
@@ -595,6 +613,14 @@ static int w_sip_lookup1(sip_msg_t *msg, char *key, char *p2)
 	return rr_with_key(msg, key, rr_sip_lookup);
 }
 
+/* KSR.redisroute.lookup_rc(): $redisroute(rc), 0 when there is none. */
+static int ki_lookup_rc(sip_msg_t *msg)
+{
+	int rc = 0;
+
+	return rr_last_rc(msg, &rc) ? rc : 0;
+}
+
 /* KSR.redisroute.lookup_count(): $redisroute(count). */
 static int ki_lookup_count(sip_msg_t *msg)
 {
@@ -669,6 +695,8 @@ int bind_redisroute(redisroute_api_t *api)
 		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 #define RR_KEMI_STR_INT_PARAMS { SR_KEMIP_STR, SR_KEMIP_INT, SR_KEMIP_NONE, \
 		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+#define RR_KEMI_STR_STR_PARAMS { SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE, \
+	SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 #define RR_KEMI_INT_PARAM { SR_KEMIP_INT, SR_KEMIP_NONE, SR_KEMIP_NONE, \
 		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 /* one export of KSR.redisroute.<name> */
@@ -684,6 +712,9 @@ static sr_kemi_t sr_kemi_redisroute_exports[] = {
 	RR_KEMI("sip_forward_next", SR_KEMIP_INT, rr_sip_forward_next, RR_KEMI_NO_PARAMS),
 	RR_KEMI("sip_lookup", SR_KEMIP_INT, ki_sip_lookup, RR_KEMI_NO_PARAMS),
 	RR_KEMI("sip_lookup_key", SR_KEMIP_INT, rr_sip_lookup, RR_KEMI_STR_PARAM),
+	RR_KEMI("sip_lookup_async", SR_KEMIP_INT, ki_sip_lookup_async, RR_KEMI_STR_PARAM),
+	RR_KEMI("sip_lookup_async_key", SR_KEMIP_INT, ki_sip_lookup_async_key, RR_KEMI_STR_STR_PARAMS),
+	RR_KEMI("lookup_rc", SR_KEMIP_INT, ki_lookup_rc, RR_KEMI_NO_PARAMS),
 	RR_KEMI("lookup_count", SR_KEMIP_INT, ki_lookup_count, RR_KEMI_NO_PARAMS),
 	RR_KEMI("lookup_key", SR_KEMIP_XVAL, ki_lookup_key, RR_KEMI_NO_PARAMS),
 	RR_KEMI("lookup_uri", SR_KEMIP_XVAL, ki_lookup_uri, RR_KEMI_INT_PARAM),

@@ -283,23 +283,27 @@ static int rr_candidates(
 	return n;
 }
 
-static int rr_lookup_untimed(
-		const str *key, const str *ruri_user, int sips, rr_result_t *res)
+int rr_lookup_rekey(const str *key, rr_lookup_state_t *st)
 {
-	char buf[2 * (RR_PREFIX_MAX + RR_KEY_MAX)];
-	str cand[RR_CANDIDATES_MAX];
-	const char *pkeys[RR_CANDIDATES_MAX];
-	size_t plens[RR_CANDIDATES_MAX];
-	str pkey;
-	redisReply *r;
-	rr_cache_ticket_t ticket;
-	rr_cache_cands_t cands;
-	int ret, ncand, matched = -1, use_cache;
+	st->ncand = rr_candidates(key, st->buf, st->cand, st->pkeys, st->plens);
+	/* the cache is keyed by the whole lookup key */
+	st->pkey.s = st->buf;
+	st->pkey.len = _rr_prefix_len + key->len;
+	return st->ncand;
+}
+
+int rr_lookup_begin(const str *key, const str *ruri_user, int sips,
+		rr_result_t *res, rr_lookup_state_t *st, int count)
+{
+	int ret;
 
 	res->n = 0;
 	res->key.s = res->key_buf;
 	res->key.len = 0;
-	rr_stats_inc(RR_STAT_LOOKUPS);
+	st->ncand = 0;
+	st->use_cache = 0;
+	if(count)
+		rr_stats_inc(RR_STAT_LOOKUPS);
 	if(key == NULL || key->len <= 0 || key->len > RR_KEY_MAX) {
 		/* an empty or over-long key never matches: no Redis trip */
 		LM_DBG("lookup key empty or longer than %d bytes: no route\n",
@@ -307,29 +311,33 @@ static int rr_lookup_untimed(
 		rr_stats_inc(RR_STAT_MISSES);
 		return RR_NO_ROUTE;
 	}
-	ncand = rr_candidates(key, buf, cand, pkeys, plens);
-	if(ncand == 0) {
+	if(rr_lookup_rekey(key, st) == 0) {
 		/* shorter than prefix_min_length and no default key */
 		rr_stats_inc(RR_STAT_MISSES);
 		return RR_NO_ROUTE;
 	}
-	/* the cache is keyed by the whole lookup key */
-	pkey.s = buf;
-	pkey.len = _rr_prefix_len + key->len;
 
-	use_cache = rr_cache_enabled() && rr_notify_worker_sync();
-	if(use_cache) {
-		cands.n = ncand;
-		cands.keys = pkeys;
-		cands.lens = plens;
-		ret = rr_cache_get(&pkey, ruri_user, sips, &cands, res, &ticket);
+	st->use_cache = rr_cache_enabled() && rr_notify_worker_sync();
+	if(st->use_cache) {
+		rr_cache_cands_t cands;
+		cands.n = st->ncand;
+		cands.keys = st->pkeys;
+		cands.lens = st->plens;
+		ret = rr_cache_get(
+				&st->pkey, ruri_user, sips, &cands, res, &st->ticket);
 		if(ret != 0) {
 			rr_count(ret);
 			return ret;
 		}
 	}
+	return 0;
+}
 
-	r = _rr_backend->eval(ncand, pkeys, plens, &matched);
+int rr_lookup_end(rr_lookup_state_t *st, redisReply *r, int matched,
+		const str *ruri_user, int sips, rr_result_t *res)
+{
+	int ret;
+
 	if(r == NULL) {
 		rr_stats_inc(RR_STAT_ERRORS);
 		return RR_UNAVAILABLE;
@@ -344,24 +352,39 @@ static int rr_lookup_untimed(
 		if(rr_conn_note_error("error reply", r->str, (int)r->len))
 			LM_ERR("redis refused the lookup of '%.*s': %.*s (said once while "
 				   "it lasts; lookups answer -2)\n",
-					pkey.len, pkey.s, (int)r->len, r->str);
+					st->pkey.len, st->pkey.s, (int)r->len, r->str);
 		else
-			LM_DBG("redis error for key '%.*s': %.*s\n", pkey.len, pkey.s,
-					(int)r->len, r->str);
-		freeReplyObject(r);
+			LM_DBG("redis error for key '%.*s': %.*s\n", st->pkey.len,
+					st->pkey.s, (int)r->len, r->str);
 		rr_stats_inc(RR_STAT_ERRORS);
 		return RR_UNAVAILABLE;
 	}
-	ret = rr_parse_reply(cand, ncand, matched, r, ruri_user, sips, res);
-	freeReplyObject(r);
+	ret = rr_parse_reply(st->cand, st->ncand, matched, r, ruri_user, sips, res);
 	if(ret == RR_OK || ret == RR_BAD_DATA) {
-		memcpy(res->key_buf, cand[matched].s, cand[matched].len);
-		res->key.len = cand[matched].len;
+		memcpy(res->key_buf, st->cand[matched].s, st->cand[matched].len);
+		res->key.len = st->cand[matched].len;
 		res->key_buf[res->key.len] = '\0';
 	}
 	rr_count(ret);
-	if(use_cache && ret != RR_UNAVAILABLE)
-		rr_cache_put(&pkey, ruri_user, sips, ret, res, &ticket);
+	if(st->use_cache && ret != RR_UNAVAILABLE)
+		rr_cache_put(&st->pkey, ruri_user, sips, ret, res, &st->ticket);
+	return ret;
+}
+
+static int rr_lookup_untimed(
+		const str *key, const str *ruri_user, int sips, rr_result_t *res)
+{
+	rr_lookup_state_t st;
+	redisReply *r;
+	int ret, matched = -1;
+
+	ret = rr_lookup_begin(key, ruri_user, sips, res, &st, 1);
+	if(ret != 0)
+		return ret;
+	r = _rr_backend->eval(st.ncand, st.pkeys, st.plens, &matched);
+	ret = rr_lookup_end(&st, r, matched, ruri_user, sips, res);
+	if(r != NULL)
+		freeReplyObject(r);
 	return ret;
 }
 

@@ -32,6 +32,7 @@
 #include "core/str.h"
 
 #include "rr_backend.h"
+#include "rr_cache.h"
 #include "rr_config.h"
 #include "rr_result.h"
 
@@ -45,6 +46,37 @@ int rr_lookup_init(const str *prefix, int max_targets,
  * sips are what a bare-host target is completed with. Returns RR_OK,
  * RR_NO_ROUTE, RR_UNAVAILABLE or RR_BAD_DATA, and counts the statistics. */
 int rr_lookup(const str *key, const str *ruri_user, int sips, rr_result_t *res);
+
+/* One lookup in two halves, around a command sent by the caller (an I/O
+ * process pipelines them): the candidate keys, and the cache's state. */
+typedef struct rr_lookup_state
+{
+	char buf[2 * (RR_PREFIX_MAX + RR_KEY_MAX)];
+	str cand[RR_CANDIDATES_MAX];
+	const char *pkeys[RR_CANDIDATES_MAX]; /* with key_prefix, into buf */
+	size_t plens[RR_CANDIDATES_MAX];
+	int ncand;
+	str pkey; /* the whole lookup key with key_prefix: the cache's key */
+	int use_cache;
+	rr_cache_ticket_t ticket;
+} rr_lookup_state_t;
+
+/* The first half: 0 when Redis must be asked for st's candidate keys
+ * (st->pkeys, st->plens, st->ncand), else the lookup's answer (a cache hit,
+ * a key that never matches), counted. count: counts the lookup itself in
+ * the statistics (once per lookup: not again in an I/O process). */
+int rr_lookup_begin(const str *key, const str *ruri_user, int sips,
+		rr_result_t *res, rr_lookup_state_t *st, int count);
+
+/* st's candidate keys for key (at most RR_KEY_MAX bytes), nothing else:
+ * returns how many (0: key is too short for any). */
+int rr_lookup_rekey(const str *key, rr_lookup_state_t *st);
+
+/* The second half: Redis's reply r to the lookup command over st's keys
+ * (NULL: no answer), matched as the backend says (rr_backend.h), into res;
+ * counts the outcome and fills the cache. r stays the caller's. */
+int rr_lookup_end(rr_lookup_state_t *st, redisReply *r, int matched,
+		const str *ruri_user, int sips, rr_result_t *res);
 
 /* Where lookups go, as rr_lookup_init set it. */
 const rr_backend_t *rr_lookup_backend(void);

@@ -37,7 +37,8 @@ enum rr_pv_field
 	RR_PV_COUNT = 0,
 	RR_PV_URI,
 	RR_PV_Q,
-	RR_PV_KEY
+	RR_PV_KEY,
+	RR_PV_RC
 };
 
 int rr_pv_parse_name(pv_spec_t *sp, str *in)
@@ -54,9 +55,11 @@ int rr_pv_parse_name(pv_spec_t *sp, str *in)
 		field = RR_PV_Q;
 	else if(in->len == 3 && strncmp(in->s, "key", 3) == 0)
 		field = RR_PV_KEY;
+	else if(in->len == 2 && strncmp(in->s, "rc", 2) == 0)
+		field = RR_PV_RC;
 	else {
-		LM_ERR("unknown $redisroute(%.*s): use count, uri, q or key\n", in->len,
-				in->s);
+		LM_ERR("unknown $redisroute(%.*s): use count, uri, q, key or rc\n",
+				in->len, in->s);
 		return -1;
 	}
 	sp->pvp.pvn.type = PV_NAME_INTSTR;
@@ -73,6 +76,12 @@ int rr_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 	int idx = 0, idxf = 0;
 	str q;
 
+	if(field == RR_PV_RC) {
+		int rc;
+		if(!rr_last_rc(msg, &rc))
+			return pv_get_null(msg, param, res);
+		return pv_get_sintval(msg, param, res, rc);
+	}
 	if(field == RR_PV_COUNT)
 		return pv_get_sintval(msg, param, res, r ? r->n : 0);
 	if(field == RR_PV_KEY) {

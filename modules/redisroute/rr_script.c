@@ -54,6 +54,10 @@ static rr_result_t _rr_result;
 static unsigned int _rr_result_msg_id = 0;
 static int _rr_result_msg_pid = 0;
 static int _rr_result_valid = 0;
+static int _rr_result_rc = 0;
+/* while a route resumes an async lookup (rr_script_resume_begin): its
+ * answer, for every function and $redisroute() of that route */
+static int _rr_resuming = 0;
 
 /* the targets left for sip_forward_next(), kept with the transaction (tm
  * saves and restores the XAVP list), next target first */
@@ -109,19 +113,59 @@ static int rr_resolve(sip_msg_t *msg, str *key)
 	int sips = (msg->parsed_uri.type == SIPS_URI_T);
 	int ret;
 
+	if(_rr_resuming)
+		return _rr_result_rc; /* the async lookup's answer: no second one */
 	ret = rr_lookup(key ? key : user, user, sips, &_rr_result);
 	_rr_result_msg_id = msg->id;
 	_rr_result_msg_pid = msg->pid;
 	_rr_result_valid = 1;
+	_rr_result_rc = ret;
 	return ret;
 }
 
 const rr_result_t *rr_last_result(sip_msg_t *msg)
 {
+	if(_rr_resuming)
+		return &_rr_result;
 	if(!_rr_result_valid || msg == NULL || msg->id != _rr_result_msg_id
 			|| msg->pid != _rr_result_msg_pid)
 		return NULL;
 	return &_rr_result;
+}
+
+int rr_last_rc(sip_msg_t *msg, int *rc)
+{
+	if(rr_last_result(msg) == NULL)
+		return 0;
+	*rc = _rr_result_rc;
+	return 1;
+}
+
+rr_result_t *rr_script_result(void)
+{
+	return &_rr_result;
+}
+
+void rr_script_resume_begin(int rc)
+{
+	_rr_result_rc = rc;
+	_rr_resuming = 1;
+}
+
+void rr_script_resume_end(void)
+{
+	_rr_resuming = 0;
+	_rr_result_valid = 0;
+}
+
+int rr_script_have_tm(void)
+{
+	return _rr_have_tm;
+}
+
+tm_api_t *rr_script_tm(void)
+{
+	return &_rr_tmb;
 }
 
 static str rr_reason(int code)

@@ -56,4 +56,20 @@ int rr_sip_lookup(sip_msg_t *msg, str *key);
  * the functions above), or NULL. */
 const rr_result_t *rr_last_result(sip_msg_t *msg);
 
+/* The return code of that resolve: 1 and *rc, or 0 when there is none. */
+int rr_last_rc(sip_msg_t *msg, int *rc);
+
+/* For async lookups (rr_async.c): the slot the answer is written into,
+ * and the route that resumes with it: between rr_script_resume_begin(rc)
+ * and rr_script_resume_end(), every function above answers rc and the
+ * slot's targets without a lookup of its own, and rr_last_result() is the
+ * slot, whatever the message (tm resumes with a message of its own). */
+rr_result_t *rr_script_result(void);
+void rr_script_resume_begin(int rc);
+void rr_script_resume_end(void);
+/* 1 when tm is loaded; its API. */
+int rr_script_have_tm(void);
+struct tm_binds;
+struct tm_binds *rr_script_tm(void);
+
 #endif

@@ -42,6 +42,11 @@ function ksr_request_route()
 			KSR.hdr.append_to_reply("X-Past-End: nil\r\n")
 		end
 		KSR.sl.send_reply(200, "Looked Up")
+	elseif mode == "async" then
+		-- suspended: the request goes on in ksr_async_routed()
+		KSR.redisroute.sip_lookup_async("ksr_async_routed")
+	elseif mode == "async-key" then
+		KSR.redisroute.sip_lookup_async_key("ksr_async_routed", KSR.pv.gete("$hdr(X-Key)"))
 	elseif mode == "code" then
 		rc = KSR.redisroute.sip_redirect_code(KSR.pv.gete("$rU"), 301)
 		if rc ~= 1 then reply_for(rc) end
@@ -61,5 +66,19 @@ function ksr_failure_failover()
 	end
 	KSR.tm.t_on_failure("ksr_failure_failover")
 	KSR.redisroute.sip_forward_next()
+	return 1
+end
+
+-- resumes an async lookup: the answer is in lookup_rc() and $redisroute(...)
+function ksr_async_routed()
+	KSR.hdr.append_to_reply("X-RC: " .. KSR.redisroute.lookup_rc() .. "\r\n")
+	local rc = KSR.redisroute.sip_redirect()
+	if rc == -1 then
+		KSR.tm.t_reply(404, "Not Found")
+	elseif rc == -2 then
+		KSR.tm.t_reply(503, "Routing Unavailable")
+	elseif rc ~= 1 then
+		KSR.tm.t_reply(500, "Bad Route Data")
+	end
 	return 1
 end

@@ -1,0 +1,416 @@
+/*
+ * Copyright (C) 2026 redisroute authors
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+/*
+ * redisroute - an async I/O process: the lookups of every SIP worker,
+ * pipelined on one non-blocking connection, answered in order, each
+ * transaction resumed (t_continue) with its answer.
+ *
+ * The connection is made the way every other one is (rr_conn: TLS, AUTH,
+ * SELECT, the master the sentinels name), then switched to non-blocking
+ * I/O. A lookup that gets no answer within command_timeout fails the
+ * connection: every lookup in flight on it resumes with -2, and while it is
+ * down (retry_interval) the workers answer -2 themselves, at once.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/cfg/cfg_struct.h"
+#include "core/dprint.h"
+#include "core/mem/pkg.h"
+#include "core/route.h"
+#include "modules/tm/tm_load.h"
+
+#include "rr_async.h"
+#include "rr_conn.h"
+#include "rr_eval.h"
+#include "rr_script.h"
+
+/* one lookup in flight, oldest first: Redis answers in order */
+typedef struct rr_async_item
+{
+	struct rr_async_item *next;
+	long long deadline_ms;
+	int done; /* resumed already: its late answer is dropped */
+	int use_cache;
+	rr_cache_ticket_t ticket;
+	rr_async_req_t h;
+	char data[]; /* key, user, KEMI function name */
+} rr_async_item_t;
+
+static int _rr_io_idx;
+static redisContext *_rr_io_ctx = NULL;
+static long long _rr_io_next_attempt_ms = 0;
+static int _rr_io_used = 0;		 /* asked at least once: keep it connected */
+static int _rr_io_down_said = 0; /* this outage was logged */
+static int _rr_io_write_pending = 0;
+static rr_async_item_t *_rr_io_head = NULL, *_rr_io_tail = NULL;
+
+static str rr_item_key(rr_async_item_t *it)
+{
+	str s = {it->data, it->h.keylen};
+	return s;
+}
+
+static str rr_item_user(rr_async_item_t *it)
+{
+	str s = {it->data + it->h.keylen, it->h.userlen};
+	return s;
+}
+
+/* Resumes the item's transaction in its route with rc (the answer's
+ * targets are in rr_script_result()). */
+static void rr_io_resume(rr_async_item_t *it, int rc)
+{
+	tm_api_t *tmb = rr_script_tm();
+	str fn, param = str_init("");
+
+	if(it->done)
+		return;
+	it->done = 1;
+	rr_script_resume_begin(rc);
+	if(it->h.route >= 0) {
+		if(tmb->t_continue(
+				   it->h.tindex, it->h.tlabel, main_rt.rlist[it->h.route])
+				< 0)
+			LM_DBG("transaction %u:%u gone (cancelled or timed out)\n",
+					it->h.tindex, it->h.tlabel);
+	} else {
+		fn.s = it->data + it->h.keylen + it->h.userlen;
+		fn.len = it->h.fnlen;
+		if(tmb->t_continue_cb(it->h.tindex, it->h.tlabel, &fn, &param) < 0)
+			LM_DBG("transaction %u:%u gone (cancelled or timed out)\n",
+					it->h.tindex, it->h.tlabel);
+	}
+	rr_script_resume_end();
+	rr_async_io_done();
+}
+
+static rr_async_item_t *rr_io_pop(void)
+{
+	rr_async_item_t *it = _rr_io_head;
+
+	if(it != NULL) {
+		_rr_io_head = it->next;
+		if(_rr_io_head == NULL)
+			_rr_io_tail = NULL;
+	}
+	return it;
+}
+
+/* Drops the connection: everything in flight resumes with -2; an outage
+ * (not a reload) is said once and makes the workers answer -2 at once
+ * until the next attempt. */
+static void rr_io_drop(const char *why, int outage)
+{
+	rr_async_item_t *it;
+
+	if(outage && !_rr_io_down_said) {
+		LM_ERR("async I/O %d: redis %s: %s; async lookups answer -2 until it "
+			   "is back\n",
+				_rr_io_idx, rr_conn_address(), why);
+		_rr_io_down_said = 1;
+	}
+	while((it = rr_io_pop()) != NULL) {
+		rr_io_resume(it, RR_UNAVAILABLE);
+		pkg_free(it);
+	}
+	if(_rr_io_ctx != NULL) {
+		redisFree(_rr_io_ctx);
+		_rr_io_ctx = NULL;
+	}
+	_rr_io_write_pending = 0;
+	_rr_io_next_attempt_ms =
+			rr_conn_now_ms() + (outage ? rr_conn_cfg()->retry_interval_ms : 0);
+	if(outage)
+		rr_async_io_set_down(_rr_io_idx, 1);
+}
+
+/* Loads the lookup script (every connection: a SCRIPT FLUSH or a restart
+ * may have emptied Redis's script cache). 0, or -1 with the connection
+ * dropped. */
+static int rr_io_load_script(void)
+{
+	const char *argv[3];
+	size_t lens[3];
+	redisReply *r;
+	int ok;
+
+	if(rr_eval_plain())
+		return 0;
+	r = redisCommandArgv(_rr_io_ctx, rr_eval_load_argv(argv, lens), argv, lens);
+	if(r == NULL) {
+		rr_io_drop(rr_conn_errstr(_rr_io_ctx), 1);
+		return -1;
+	}
+	ok = rr_eval_loaded(r) == 0;
+	if(!ok && r->type == REDIS_REPLY_ERROR)
+		LM_ERR("async I/O %d: SCRIPT LOAD refused: %.*s\n", _rr_io_idx,
+				(int)r->len, r->str);
+	freeReplyObject(r);
+	if(!ok) {
+		rr_io_drop("cannot load the lookup script", 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* Connects (blocking, at most connect_timeout, then command_timeout for
+ * the script), then switches to non-blocking I/O. */
+static void rr_io_connect(void)
+{
+	int flags;
+
+	_rr_io_ctx = rr_conn_open_extra();
+	if(_rr_io_ctx == NULL) {
+		rr_io_drop("cannot connect", 1);
+		return;
+	}
+	if(rr_io_load_script() < 0)
+		return;
+	flags = fcntl(_rr_io_ctx->fd, F_GETFL, 0);
+	if(flags < 0 || fcntl(_rr_io_ctx->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		rr_io_drop(strerror(errno), 1);
+		return;
+	}
+	/* hiredis: EAGAIN is no error on a context without REDIS_BLOCK */
+	_rr_io_ctx->flags &= ~REDIS_BLOCK;
+	if(_rr_io_down_said)
+		LM_INFO("async I/O %d: redis %s is back\n", _rr_io_idx,
+				rr_conn_address());
+	_rr_io_down_said = 0;
+	rr_async_io_set_down(_rr_io_idx, 0);
+}
+
+static void rr_io_flush(void)
+{
+	int done = 0;
+
+	if(_rr_io_ctx == NULL)
+		return;
+	if(redisBufferWrite(_rr_io_ctx, &done) != REDIS_OK) {
+		rr_io_drop(rr_conn_errstr(_rr_io_ctx), 1);
+		return;
+	}
+	_rr_io_write_pending = !done;
+}
+
+/* Sends one request's lookup command, or answers it at once. */
+static void rr_io_start(rr_async_item_t *it)
+{
+	static char cmd[RR_EVAL_FORMAT_MAX];
+	rr_lookup_state_t st;
+	str key = rr_item_key(it), user = rr_item_user(it);
+	int ret, len;
+
+	if(_rr_io_ctx == NULL && rr_conn_now_ms() >= _rr_io_next_attempt_ms)
+		rr_io_connect();
+	_rr_io_used = 1;
+	if(_rr_io_ctx == NULL) {
+		rr_io_resume(it, RR_UNAVAILABLE);
+		pkg_free(it);
+		return;
+	}
+	ret = rr_lookup_begin(&key, &user, it->h.sips, rr_script_result(), &st, 0);
+	if(ret == 0) {
+		len = rr_eval_format(st.ncand, st.pkeys, st.plens, cmd, sizeof(cmd));
+		if(len < 0
+				|| redisAppendFormattedCommand(_rr_io_ctx, cmd, (size_t)len)
+						   != REDIS_OK)
+			ret = RR_UNAVAILABLE;
+	}
+	if(ret != 0) {
+		rr_io_resume(it, ret);
+		pkg_free(it);
+		return;
+	}
+	it->use_cache = st.use_cache;
+	it->ticket = st.ticket;
+	it->deadline_ms = rr_conn_now_ms() + rr_conn_cfg()->command_timeout_ms;
+	it->next = NULL;
+	if(_rr_io_tail != NULL)
+		_rr_io_tail->next = it;
+	else
+		_rr_io_head = it;
+	_rr_io_tail = it;
+}
+
+/* Reads what the workers sent, at most a batch per call. */
+static void rr_io_take_requests(int fd)
+{
+	char buf[RR_ASYNC_REQ_MAX];
+	rr_async_req_t h;
+	rr_async_item_t *it;
+	ssize_t n;
+	int i;
+
+	for(i = 0; i < 256; i++) {
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if(n < 0)
+			break;
+		if((size_t)n < sizeof(h))
+			continue;
+		memcpy(&h, buf, sizeof(h));
+		if(sizeof(h) + h.keylen + h.userlen + h.fnlen != (size_t)n) {
+			LM_BUG("async I/O %d: a request of %d bytes does not add up\n",
+					_rr_io_idx, (int)n);
+			continue;
+		}
+		/* + 1: the KEMI function's name ends the data, NUL-terminated
+		 * (the KEMI engines read it as a C string) */
+		it = pkg_malloc(sizeof(*it) + (n - sizeof(h)) + 1);
+		if(it == NULL) {
+			PKG_MEM_ERROR;
+			continue;
+		}
+		memset(it, 0, sizeof(*it));
+		it->h = h;
+		memcpy(it->data, buf + sizeof(h), n - sizeof(h));
+		it->data[n - sizeof(h)] = '\0';
+		rr_io_start(it);
+	}
+	rr_io_flush();
+}
+
+/* One answer, for the oldest item in flight. */
+static void rr_io_answer(rr_async_item_t *it, redisReply *r)
+{
+	rr_lookup_state_t st;
+	str key = rr_item_key(it), user = rr_item_user(it);
+	int rc;
+
+	if(it->done)
+		return; /* resumed already (timed out): dropped */
+	if(rr_reply_is_error(r, "NOSCRIPT") || rr_eval_ro_unknown(r)) {
+		/* SCRIPT FLUSH, or Redis 6: -2 for this one; the connection is
+		 * made again at once, with the script (or EVALSHA) */
+		rr_io_resume(it, RR_UNAVAILABLE);
+		_rr_io_next_attempt_ms = -1;
+		return;
+	}
+	rr_lookup_rekey(&key, &st);
+	st.use_cache = it->use_cache;
+	st.ticket = it->ticket;
+	rc = rr_lookup_end(&st, r, rr_eval_matched(r, st.ncand), &user, it->h.sips,
+			rr_script_result());
+	rr_io_resume(it, rc);
+}
+
+static void rr_io_read(void)
+{
+	rr_async_item_t *it;
+	void *r;
+
+	if(redisBufferRead(_rr_io_ctx) != REDIS_OK) {
+		rr_io_drop(rr_conn_errstr(_rr_io_ctx), 1);
+		return;
+	}
+	for(;;) {
+		r = NULL;
+		if(redisReaderGetReply(_rr_io_ctx->reader, &r) != REDIS_OK) {
+			rr_io_drop("protocol error", 1);
+			return;
+		}
+		if(r == NULL)
+			break;
+		it = rr_io_pop();
+		if(it == NULL) {
+			freeReplyObject(r);
+			rr_io_drop("an answer to no lookup", 1);
+			return;
+		}
+		rr_io_answer(it, r);
+		freeReplyObject(r);
+		pkg_free(it);
+	}
+	if(_rr_io_next_attempt_ms < 0)
+		rr_io_drop("reload", 0); /* NOSCRIPT: reconnect, load it */
+}
+
+/* The oldest lookup unanswered past command_timeout fails the connection. */
+static void rr_io_expire(void)
+{
+	char why[64];
+
+	if(_rr_io_head != NULL && rr_conn_now_ms() >= _rr_io_head->deadline_ms) {
+		snprintf(why, sizeof(why), "no answer within %d ms",
+				rr_conn_cfg()->command_timeout_ms);
+		rr_io_drop(why, 1);
+	}
+}
+
+static int rr_io_poll_timeout(void)
+{
+	long long now = rr_conn_now_ms(), until;
+
+	if(_rr_io_head != NULL)
+		until = _rr_io_head->deadline_ms;
+	else if(_rr_io_ctx == NULL && _rr_io_used)
+		until = _rr_io_next_attempt_ms; /* reconnect without waiting for
+										 * a request: workers send none
+										 * while it is down */
+	else
+		return 1000;
+	if(until <= now)
+		return 0;
+	return until - now > 1000 ? 1000 : (int)(until - now);
+}
+
+void rr_async_io_loop(int idx)
+{
+	struct pollfd pfd[2];
+	int fd = rr_async_io_fd(idx), n;
+
+	_rr_io_idx = idx;
+	for(;;) {
+		cfg_update();
+		pfd[0].fd = fd;
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		n = 1;
+		if(_rr_io_ctx != NULL) {
+			pfd[1].fd = _rr_io_ctx->fd;
+			pfd[1].events = POLLIN | (_rr_io_write_pending ? POLLOUT : 0);
+			pfd[1].revents = 0;
+			n = 2;
+		}
+		if(poll(pfd, n, rr_io_poll_timeout()) < 0 && errno != EINTR) {
+			LM_ERR("async I/O %d: poll: %s\n", idx, strerror(errno));
+			continue;
+		}
+		if(n == 2 && _rr_io_ctx != NULL && (pfd[1].revents & POLLOUT))
+			rr_io_flush();
+		if(n == 2 && _rr_io_ctx != NULL
+				&& (pfd[1].revents & (POLLIN | POLLERR | POLLHUP)))
+			rr_io_read();
+		if(pfd[0].revents & POLLIN)
+			rr_io_take_requests(fd);
+		rr_io_expire();
+		if(_rr_io_ctx == NULL && _rr_io_used
+				&& rr_conn_now_ms() >= _rr_io_next_attempt_ms)
+			rr_io_connect();
+	}
+}

@@ -1,0 +1,307 @@
+"""sip_lookup_async(): the SIP worker suspends the request, an I/O process
+asks Redis, the request goes on in the resume route with the answer
+(etc/kamailio-async.cfg, as shipped; tests/e2e/cfg/kemi.lua for KEMI).
+Redis is paused with SIGSTOP to hold a lookup pending."""
+
+import os
+import signal
+import socket
+import time
+import uuid
+
+import pytest
+
+from conftest import CFG_DIR, Kamailio, Redis, free_port, redis_and_kamailio, wait_until
+from harness import callers, sip
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ASYNC_CFG = os.path.join(ROOT, "etc", "kamailio-async.cfg")
+PROXY_CFG = os.path.join(ROOT, "etc", "kamailio-proxy.cfg")
+
+
+class Call:
+    """One INVITE of ours over UDP, its retransmission and CANCEL, and
+    every answer."""
+
+    def __init__(self, port, user):
+        self.port = port
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.local = self.s.getsockname()[1]
+        self.ruri = "sip:%s@127.0.0.1:%d" % (user, port)
+        self.branch, self.call_id = sip.new_branch(), uuid.uuid4().hex
+        self.from_tag = uuid.uuid4().hex[:8]
+
+    def send(self, method="INVITE"):
+        self.s.sendto(sip.build_request(
+            method, self.ruri, self.local, "UDP", call_id=self.call_id,
+            from_tag=self.from_tag, branch=self.branch), ("127.0.0.1", self.port))
+
+    def answers(self, seconds, until_final=None):
+        """Every answer within `seconds` (or until that many finals)."""
+        got, deadline = [], time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                got.append(sip.Response(self.s.recv(65535).decode("utf-8", "replace")))
+            except socket.timeout:
+                break
+            if until_final and sum(1 for r in got if r.code >= 200) >= until_final:
+                break
+        return got
+
+    def close(self):
+        self.s.close()
+
+
+def commands(r, name):
+    for line in r.cli("INFO", "commandstats").splitlines():
+        if line.startswith("cmdstat_%s:" % name):
+            return int(line.split("calls=")[1].split(",")[0])
+    return 0
+
+
+def lookups(r):
+    """Lookup commands Redis ran (the script's own reads count apart)."""
+    return commands(r, "evalsha_ro") + commands(r, "evalsha")
+
+
+@pytest.fixture
+def paused():
+    """pause(redis) stops it (SIGSTOP) until the test's end or resume()."""
+    stopped = []
+
+    class P:
+        def pause(self, r):
+            os.kill(r.proc.pid, signal.SIGSTOP)
+            stopped.append(r)
+
+        def resume(self):
+            while stopped:
+                os.kill(stopped.pop().proc.pid, signal.SIGCONT)
+    p = P()
+    yield p
+    p.resume()
+
+
+@pytest.fixture(scope="module")
+def ak(workdir):
+    with redis_and_kamailio(workdir, "async", cfg=ASYNC_CFG, COMMAND_TIMEOUT="1500",
+                            RETRY_INTERVAL="200", ASYNC_MAX_PENDING="64") as rk:
+        yield rk
+
+
+def test_redirect_resumes_with_each_type(ak):
+    r, k = ak
+    r.cli("SET", "route:alice", "192.0.2.10:5060")
+    r.cli("RPUSH", "route:bob", "sip:bob@pbx1.example.com", "192.0.2.7")
+    r.cli("ZADD", "route:carol", "0.5", "192.0.2.21", "1", "192.0.2.20")
+    r.cli("HSET", "route:hash", "a", "b")
+    before = lookups(r)
+    assert sip.request(k.port, user="alice").contact_uris() == ["sip:alice@192.0.2.10:5060"]
+    assert sip.request(k.port, user="bob").contacts() == [
+        "<sip:bob@pbx1.example.com>;q=1", "<sip:bob@192.0.2.7>;q=0.5"]
+    assert sip.request(k.port, user="carol").contacts() == [
+        "<sip:carol@192.0.2.20>;q=1", "<sip:carol@192.0.2.21>;q=0.5"]
+    # the resume route maps the return codes
+    assert sip.request(k.port, user="nobody").code == 404
+    got = sip.request(k.port, user="hash")
+    assert (got.code, got.reason) == (500, "Bad Route Data")
+    # over TCP too, and one lookup per request: the resume route's
+    # sip_redirect() does not look up again
+    assert sip.request(k.port, user="alice", transport="tcp").code == 302
+    assert lookups(r) - before == 6
+
+
+def test_invite_retransmission_while_pending_is_absorbed(ak, paused):
+    r, k = ak
+    r.cli("SET", "route:rex", "192.0.2.11")
+    before = lookups(r)
+    c = Call(k.port, "rex")
+    try:
+        paused.pause(r)
+        c.send()
+        time.sleep(0.2)
+        c.send()   # the same INVITE again: the transaction absorbs it
+        time.sleep(0.2)
+        paused.resume()
+        got = c.answers(3, until_final=1)
+        finals = [x for x in got if x.code >= 200]
+        assert [x.code for x in finals] == [302], got
+        assert finals[0].contact_uris() == ["sip:rex@192.0.2.11"]
+        # only the 302 again (tm retransmits it until an ACK), no other answer
+        assert all(x.code in (100, 302) for x in c.answers(0.6))
+    finally:
+        c.close()
+    assert lookups(r) - before == 1
+
+
+def test_cancel_while_pending_gives_487_and_drops_the_answer(ak, paused):
+    r, k = ak
+    r.cli("SET", "route:cara", "192.0.2.12")
+    c = Call(k.port, "cara")
+    try:
+        paused.pause(r)
+        c.send()
+        time.sleep(0.2)
+        c.send("CANCEL")
+        got = c.answers(2, until_final=2)
+        paused.resume()
+        got += c.answers(1)
+        codes = sorted((x.code, x.header("cseq")[0].split()[1]) for x in got if x.code >= 200)
+        assert (200, "CANCEL") in codes and (487, "INVITE") in codes, got
+        assert (302, "INVITE") not in codes, got
+    finally:
+        c.close()
+    # kamailio routes on afterwards
+    assert sip.request(k.port, user="cara").code == 302
+
+
+def test_timeout_resumes_with_503_and_routing_comes_back(workdir, paused):
+    with redis_and_kamailio(workdir, "async-to", cfg=ASYNC_CFG, COMMAND_TIMEOUT="200",
+                            RETRY_INTERVAL="300") as (r, k):
+        r.cli("SET", "route:tim", "192.0.2.13")
+        assert sip.request(k.port, user="tim").code == 302
+        paused.pause(r)
+        t0 = time.monotonic()
+        got = sip.request(k.port, user="tim", timeout=3)
+        took = time.monotonic() - t0
+        assert got is not None and got.code == 503, got
+        assert got.header("retry-after") == ["5"]
+        assert 0.15 < took < 1.0, took
+        # down: answered at once, without waiting for Redis
+        t0 = time.monotonic()
+        assert sip.request(k.port, user="tim", timeout=3).code == 503
+        assert time.monotonic() - t0 < 0.15
+        paused.resume()
+        assert wait_until(lambda: sip.request(k.port, user="tim").code == 302, 5)
+        log = k.log()
+        assert log.count("no answer within 200 ms") == 1, log[-3000:]
+        assert "is back" in log
+
+
+def test_redis_down_at_start_answers_503_at_once(workdir):
+    k = Kamailio(os.path.join(workdir, "async-down"), cfg=ASYNC_CFG, defines={
+        "REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % free_port()}).start()
+    try:
+        t0 = time.monotonic()
+        for _ in range(5):
+            got = sip.request(k.port, user="any", timeout=3)
+            assert got is not None and got.code == 503
+        assert time.monotonic() - t0 < 2.0
+        assert k.log().count("async lookups answer -2 until it is back") == 1
+    finally:
+        k.stop()
+
+
+def test_max_pending_answers_503_past_the_bound(workdir, paused):
+    with redis_and_kamailio(workdir, "async-max", cfg=ASYNC_CFG, COMMAND_TIMEOUT="3000",
+                            ASYNC_MAX_PENDING="2") as (r, k):
+        r.cli("SET", "route:max", "192.0.2.14")
+        assert sip.request(k.port, user="max").code == 302
+        calls = [Call(k.port, "max") for _ in range(5)]
+        try:
+            paused.pause(r)
+            for c in calls:
+                c.send()
+                time.sleep(0.05)
+            early = [c.answers(0.5, until_final=1) for c in calls]
+            finals = [x.code for got in early for x in got if x.code >= 200]
+            assert sorted(finals) == [503, 503, 503], early
+            paused.resume()
+            late = [x.code for c in calls[:2] for x in c.answers(3, until_final=1)
+                    if x.code >= 200]
+            assert late == [302, 302], late
+        finally:
+            for c in calls:
+                c.close()
+        assert k.log().count("async_max_pending (2) reached") == 1
+
+
+def test_options_answered_while_redis_stalls(workdir, paused):
+    with redis_and_kamailio(workdir, "async-opt", cfg=ASYNC_CFG, COMMAND_TIMEOUT="1000",
+                            WORKERS="2") as (r, k):
+        r.cli("SET", "route:opt", "192.0.2.15")
+        assert sip.request(k.port, user="opt").code == 302
+        calls = [Call(k.port, "opt") for _ in range(8)]
+        try:
+            paused.pause(r)
+            for c in calls:
+                c.send()
+            # every worker is free: a request without lookup is answered
+            worst = 0
+            for _ in range(10):
+                t0 = time.monotonic()
+                got = sip.request(k.port, "OPTIONS", user=None, timeout=1)
+                worst = max(worst, time.monotonic() - t0)
+                assert got is not None and got.code == 200
+            assert worst < 0.1, worst
+            paused.resume()
+            finals = [x.code for c in calls for x in c.answers(3, until_final=1) if x.code >= 200]
+            assert finals == [302] * 8, finals
+        finally:
+            for c in calls:
+                c.close()
+
+
+def test_redis_restarted_under_async_traffic_leaves_none_unanswered(workdir):
+    d = os.path.join(workdir, "async-rs")
+    r = Redis(d).start()
+    k = load = r2 = None
+    try:
+        r.cli("SET", "route:alice", "192.0.2.10:5060")
+        assert r.cli("SAVE") == "OK"
+        k = Kamailio(d + "-k", cfg=ASYNC_CFG, defines={
+            "REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % r.port,
+            "RETRY_INTERVAL": "200"}).start()
+        load = callers.Callers(k, ["alice"], callers=4, timeout=2.0).start()
+        time.sleep(1.0)
+        r.proc.kill()
+        r.proc.wait(5)
+        r.proc = None
+        time.sleep(1.0)
+        r2 = Redis(d, port=r.port).start()
+        time.sleep(1.5)
+        results = load.stop()
+        load = None
+        unanswered, _ = callers.summarize("async: redis restarted", results)
+        assert unanswered == 0
+        codes = [code for _, code, _ in results]
+        assert set(codes) <= {302, 503}, set(codes)
+        assert codes[-1] == 302 and codes.count(302) > 20
+    finally:
+        if load:
+            load.stop()
+        if k:
+            k.stop()
+        for x in (r2, r):
+            if x and x.proc:
+                x.stop()
+
+
+def test_proxy_mode_forwards_with_failover(workdir, uas_pool):
+    bad, good = uas_pool("reject", 503), uas_pool("answer")
+    with redis_and_kamailio(workdir, "async-px", cfg=ASYNC_CFG, PROXY=None) as (r, k):
+        r.cli("RPUSH", "route:dave", "127.0.0.1:%d" % bad.port, "127.0.0.1:%d" % good.port)
+        from harness import sipua
+        uac = sipua.UAC(k.port)
+        try:
+            ok = uac.invite("dave")
+            assert ok is not None and ok.code == 200
+        finally:
+            uac.close()
+        assert len(bad.requests("INVITE")) == 1 and len(good.requests("INVITE")) == 1
+        assert sip.request(k.port, user="nobody").code == 404
+
+
+def test_kemi_resumes_in_the_named_function(workdir):
+    with redis_and_kamailio(workdir, "async-kemi", cfg=os.path.join(CFG_DIR, "kemi_lua.cfg"),
+                            KEMI_SCRIPT='"%s"' % os.path.join(CFG_DIR, "kemi.lua")) as (r, k):
+        r.cli("SET", "route:alice", "192.0.2.10:5060")
+        got = sip.request(k.port, user="alice", headers=["X-Mode: async"])
+        assert got.code == 302 and got.contact_uris() == ["sip:alice@192.0.2.10:5060"]
+        assert got.header("x-rc") == ["1"]
+        got = sip.request(k.port, user="x", headers=["X-Mode: async-key", "X-Key: alice"])
+        assert got.code == 302 and got.contact_uris() == ["sip:x@192.0.2.10:5060"]
+        got = sip.request(k.port, user="nobody", headers=["X-Mode: async"])
+        assert got.code == 404 and got.header("x-rc") == ["-1"]
