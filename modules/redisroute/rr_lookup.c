@@ -338,6 +338,11 @@ int rr_lookup_end(rr_lookup_state_t *st, redisReply *r, int matched,
 {
 	int ret;
 
+	/* res may have served other lookups since rr_lookup_begin() (an I/O
+	 * process answers many between the two halves of one) */
+	res->n = 0;
+	res->key.s = res->key_buf;
+	res->key.len = 0;
 	if(r == NULL) {
 		rr_stats_inc(RR_STAT_ERRORS);
 		return RR_UNAVAILABLE;

@@ -148,6 +148,12 @@ rr_result_t *rr_script_result(void)
 
 void rr_script_resume_begin(int rc)
 {
+	if(rc != RR_OK && rc != RR_BAD_DATA) {
+		/* no answer was read into the slot: nothing of an earlier one */
+		_rr_result.n = 0;
+		_rr_result.key.s = _rr_result.key_buf;
+		_rr_result.key.len = 0;
+	}
 	_rr_result_rc = rc;
 	_rr_resuming = 1;
 }

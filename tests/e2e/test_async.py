@@ -305,3 +305,19 @@ def test_kemi_resumes_in_the_named_function(workdir):
         assert got.code == 302 and got.contact_uris() == ["sip:x@192.0.2.10:5060"]
         got = sip.request(k.port, user="nobody", headers=["X-Mode: async"])
         assert got.code == 404 and got.header("x-rc") == ["-1"]
+
+
+def test_many_lookups_in_flight_each_get_their_own_answer(ak):
+    r, k = ak
+    for i in range(40):
+        r.cli("SET", "route:m%d" % i, "192.0.2.%d" % (i + 1))
+    calls = [Call(k.port, "m%d" % i) for i in range(40)]
+    try:
+        for c in calls:   # all at once: lookups pipelined on one connection
+            c.send()
+        got = [[x.contact_uris() for x in c.answers(3, until_final=1) if x.code >= 200]
+               for c in calls]
+        assert got == [[["sip:m%d@192.0.2.%d" % (i, i + 1)]] for i in range(40)]
+    finally:
+        for c in calls:
+            c.close()

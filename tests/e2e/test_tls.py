@@ -48,12 +48,14 @@ class Stack:
         self.procs.append(r)
         return r.start()
 
-    def kamailio(self, server, name="kamailio", ca=None, expect_ready=True, **defines):
+    def kamailio(self, server, name="kamailio", ca=None, expect_ready=True, cfg=None,
+                 **defines):
         d = {"REDIS_SERVER": '"%s"' % server, "RETRY_INTERVAL": "200"}
         if ca is not False:
             d["TLS_CA_FILE"] = '"%s"' % (ca or self.certs.ca)
         d.update(defines)
-        k = Kamailio(os.path.join(self.d, name), defines=d)
+        k = Kamailio(os.path.join(self.d, name), defines=d,
+                     **({"cfg": cfg} if cfg else {}))
         self.procs.append(k)
         return k.start(expect_ready=expect_ready)
 
@@ -113,6 +115,26 @@ def test_302_over_tls_with_a_password(stack):
     st = k.status()
     assert st["state"] == "up" and st["tls"] == "on, verified 127.0.0.1", st
     assert "tls-s3cret" not in str(st)
+
+
+@needs_tls
+def test_async_lookups_pipelined_over_tls(stack):
+    from test_async import ASYNC_CFG, Call
+    r = stack.redis(args=["--requirepass", "tls-s3cret"])
+    for i in range(30):
+        r.cli("SET", "route:u%d" % i, "192.0.2.%d" % (i + 1))
+    k = stack.kamailio(tls_url(r, ":tls-s3cret@"), cfg=ASYNC_CFG)
+    calls = [Call(k.port, "u%d" % i) for i in range(30)]
+    try:
+        for c in calls:   # all at once: several lookups in flight on the connection
+            c.send()
+        for i, c in enumerate(calls):
+            finals = [x for x in c.answers(3, until_final=1) if x.code >= 200]
+            assert [x.contact_uris() for x in finals] == [["sip:u%d@192.0.2.%d" % (i, i + 1)]]
+    finally:
+        for c in calls:
+            c.close()
+    assert "ERROR" not in k.log()
 
 
 @needs_tls
