@@ -409,6 +409,11 @@ void rr_async_io_loop(int idx)
 		if(pfd[0].revents & POLLIN)
 			rr_io_take_requests(fd);
 		rr_io_expire();
+		if(rr_conn_reconnect_take() && _rr_io_ctx != NULL) {
+			/* the sentinels named another master, or redisroute.reconnect:
+			 * what is in flight answers -2, the next lookup reconnects */
+			rr_io_drop("reconnect", 0);
+		}
 		if(_rr_io_ctx == NULL && _rr_io_used
 				&& rr_conn_now_ms() >= _rr_io_next_attempt_ms)
 			rr_io_connect();

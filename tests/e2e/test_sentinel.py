@@ -80,6 +80,40 @@ def test_follows_a_forced_failover(cluster):
     assert "moved to 127.0.0.1:%d (sentinel failover)" % new.port in k.log()
 
 
+def test_async_lookups_follow_a_failover_under_traffic(workdir):
+    from test_async import ASYNC_CFG
+    group = SentinelGroup(os.path.join(workdir, "sentinel-async")).start()
+    k = load = None
+    try:
+        k = Kamailio(os.path.join(workdir, "sentinel-async", "k"), cfg=ASYNC_CFG,
+                     defines=dict(group.kamailio_defines(), RETRY_INTERVAL="200")).start()
+        old, new = group.master, group.replica
+        old.cli("SET", "route:alice", "192.0.2.1")
+        assert wait_until(lambda: new.cli("GET", "route:alice") == "192.0.2.1", 5)
+        assert sip.request(k.port, user="alice").contact_uris() == ["sip:alice@192.0.2.1"]
+        load = callers.Callers(k, ["alice"], callers=3, timeout=2.0).start()
+        time.sleep(0.5)
+        assert group.sentinels[0].cli("SENTINEL", "FAILOVER", MASTER) == "OK"
+        assert wait_until(lambda: all(s.master_port() == new.port for s in group.sentinels), 20)
+        assert wait_until(lambda: new.cli("ROLE").split()[0] == "master", 10)
+        new.cli("SET", "route:alice", "192.0.2.2")
+        # the async lookups go to the new master
+        assert wait_until(lambda: sip.request(k.port, user="alice", timeout=1.0)
+                          .contact_uris() == ["sip:alice@192.0.2.2"], 15, 0.2)
+        time.sleep(0.5)
+        results = load.stop()
+        load = None
+        unanswered, _ = callers.summarize("async: sentinel failover", results)
+        assert unanswered == 0
+        assert {code for _, code, _ in results} <= {302, 503}
+    finally:
+        if load:
+            load.stop()
+        if k:
+            k.stop()
+        group.stop()
+
+
 def test_sentinels_hanging_hold_no_worker(cluster):
     """Every sentinel hangs (SIGSTOP: it accepts TCP and never answers) while
     calls flow and every worker reconnects (redisroute.reconnect): the

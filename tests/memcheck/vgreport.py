@@ -117,6 +117,25 @@ def parse_log(path):
     return pid, command, finished, suppressed, errors
 
 
+# where a process the module forks runs every module's child_init: what
+# happens below it (another module's start-up) is not the module's
+FORK_INIT = re.compile(r"^(?:init_child|init_mod_child) ")
+
+
+def is_ours(e, module_re):
+    """An error is the module's when one of its frames is in the stack, unless
+    the first of them only forked the process in whose start-up (init_child,
+    other modules' child_init) the error happened."""
+    if module_re.search(e.head):
+        return True
+    for _, f in e.frames:
+        if FORK_INIT.search(f):
+            return False
+        if module_re.search(f):
+            return True
+    return False
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("logdir")
@@ -144,8 +163,7 @@ def main():
         if not finished:
             unfinished.append(os.path.basename(path))
         for e in errors:
-            bucket = ours if any(module_re.search(f) for _, f in e.frames) \
-                or module_re.search(e.head) else others
+            bucket = ours if is_ours(e, module_re) else others
             sig = e.signature()
             if sig not in bucket:
                 bucket[sig] = [e, 0, set()]
