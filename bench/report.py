@@ -338,18 +338,21 @@ def how(s, mach, done_rounds, total):
         "- %s run: %.0f s." % ("quick (BENCH_QUICK=1)" if s.quick else "full", total)])
 
 
-def write(s, mach, results, order, names, total):
+def write(s, mach, results, order, names, total, async_res=None):
     """results.md, results.json and bench.png (bench-qm.png for qm) into
     s.out, and the same on the console; results: {memory manager: {config:
     ...}}. The summary rows, per memory manager."""
     rows = {mm: summarize(results[mm], order) for mm in results}
     tbl = "\n\n".join(table(rows[mm], order, names, s.rate, mm) for mm in results)
+    if async_res:
+        tbl += "\n\n" + "\n".join(async_res["lines"])
     done_rounds = max([len(results[mm][k]["rounds"]) for mm in results for k in order] or [0])
     top, text = head(mach), how(s, mach, done_rounds, total)
     with open(os.path.join(s.out, "results.md"), "w") as f:
         f.write("# redisroute bench\n\n%s\n\n%s\n\n%s\n" % (top, tbl, text))
     with open(os.path.join(s.out, "results.json"), "w") as f:
         json.dump({"machine": mach, "results": results, "summary": rows,
+                   "async": {k: v for k, v in (async_res or {}).items() if k != "lines"},
                    "seconds": total, "quick": s.quick}, f, indent=1, default=str)
     pngs = []
     for mm in results:

@@ -66,6 +66,7 @@ import signal
 import sys
 import time
 
+import async_bench
 import measure
 import report
 from measure import Failed, log
@@ -123,6 +124,8 @@ def settings(a):
     s.workset = env("BENCH_WORKSET", "strings")
     if s.workset == "mixed":
         s.order = [c for c in s.order if c not in "0s"]
+    # the async table (async_bench.py): BENCH_ASYNC=0 skips it
+    s.async_table = env("BENCH_ASYNC", "1") not in ("0", "", "no")
     # unrelated writes a second during the cached configs' second fixed run
     s.writes = int(env("BENCH_WRITES", "1000"))
     s.out = os.path.abspath(a.out)
@@ -310,6 +313,7 @@ def main():
     log_start(s, mach)
     redis = measure.bench_redis(os.path.join(s.work, "redis"))
     instr = {k: {} for k in s.order}
+    async_res = None
     results = {mm: {k: {"rounds": []} for k in s.order} for mm in s.mms}
     if "e" in s.order and not measure.HAVE_TLS:
         instr["e"]["na"] = "n/a (no TLS in this build: hiredis without hiredis_ssl)"
@@ -320,6 +324,10 @@ def main():
             for key in s.order:
                 results[mm][key].update(instr[key])
         rounds_phase(s, redis, users, ws_csv, results, t_start)
+        if s.async_table:
+            log("bench: the async table (sync vs async lookups, Redis behind a delay "
+                "proxy)  [%.0fs so far]" % (time.monotonic() - t_start))
+            async_res = async_bench.run(s, redis, ws_csv)
     finally:
         redis.stop()
         procs.stop_all()
@@ -328,7 +336,8 @@ def main():
             r = results[mm][key]
             if not r.get("na") and not r["rounds"]:
                 r["na"] = "failed: " + "; ".join(r.get("errors", ["?"]))
-    rows = report.write(s, mach, results, s.order, NAMES, time.monotonic() - t_start)
+    rows = report.write(s, mach, results, s.order, NAMES, time.monotonic() - t_start,
+                        async_res)
     bad = []
     for mm in s.mms:
         bad += [k for k in s.order if k not in "dfe" and rows[mm][k].get("na")]

@@ -15,6 +15,7 @@
 # BENCH_CALLGRIND_QM=0 (skip the callgrind runs with qm), BENCH_WORKSET=mixed
 # (the calls go to routes of every type, without (b0) and (s); default:
 # strings),
+# BENCH_ASYNC=0 (no async table: sync vs async at 0, 1, 5 ms round trip),
 # BENCH_WRITES (unrelated writes a second during the cached configs' second
 # fixed-rate run; default 1000).
 

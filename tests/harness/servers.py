@@ -293,6 +293,7 @@ class Kamailio:
         self.defines.update(defines or {})
         self.own_module = own_module
         self.mm = mm
+        self.shm_mb = 64  # -m
         self.wrapper = KAMAILIO_WRAPPER if wrapper is None else list(wrapper)
         self.slow = bool(self.wrapper)
         self.stop_timeout = 90 if self.slow else 10
@@ -302,7 +303,7 @@ class Kamailio:
         cmd = ["kamailio", "-f", self.cfg]
         if self.own_module:
             cmd += ["-L", ":".join([MODULE_DIR] + self.module_dirs + [debian_module_dir()])]
-        cmd += ["-DD", "-E", "-m", "64", "-M", "8"]
+        cmd += ["-DD", "-E", "-m", str(self.shm_mb), "-M", "8"]
         if self.mm:
             cmd += ["-x", self.mm, "-X", self.mm]
         for k, v in self.defines.items():
