@@ -141,6 +141,19 @@ void rr_async_io_done(void)
 	atomic_dec(&_rr_async_shared->pending);
 }
 
+void rr_async_get_status(int *workers, int *pending, int *down)
+{
+	int i;
+
+	*workers = _rr_async_workers;
+	*pending = *down = 0;
+	if(_rr_async_shared == NULL)
+		return;
+	*pending = atomic_get(&_rr_async_shared->pending);
+	for(i = 0; i < _rr_async_workers; i++)
+		*down += atomic_get(&_rr_async_shared->down[i]) != 0;
+}
+
 int rr_async_route_exists(str *route)
 {
 	return route_lookup(&main_rt, route->s) >= 0;

@@ -70,6 +70,10 @@ int rr_async_fork(void);
  * the request goes on in route) or a negative RR_ code when it cannot. */
 int rr_async_lookup(sip_msg_t *msg, str *route, int kemi, str *key);
 
+/* For redisroute.status: I/O processes, lookups in flight, and how many
+ * of the processes have their connection down. */
+void rr_async_get_status(int *workers, int *pending, int *down);
+
 /* 1 when route is a cfg route (for the fixup). */
 int rr_async_route_exists(str *route);
 

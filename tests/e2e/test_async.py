@@ -54,16 +54,9 @@ class Call:
         self.s.close()
 
 
-def commands(r, name):
-    for line in r.cli("INFO", "commandstats").splitlines():
-        if line.startswith("cmdstat_%s:" % name):
-            return int(line.split("calls=")[1].split(",")[0])
-    return 0
-
-
 def lookups(r):
     """Lookup commands Redis ran (the script's own reads count apart)."""
-    return commands(r, "evalsha_ro") + commands(r, "evalsha")
+    return r.calls("evalsha_ro") + r.calls("evalsha")
 
 
 @pytest.fixture
@@ -208,6 +201,8 @@ def test_max_pending_answers_503_past_the_bound(workdir, paused):
             early = [c.answers(0.5, until_final=1) for c in calls]
             finals = [x.code for got in early for x in got if x.code >= 200]
             assert sorted(finals) == [503, 503, 503], early
+            st = k.status()
+            assert (st["async_workers"], st["async_pending"]) == ("1", "2"), st
             paused.resume()
             late = [x.code for c in calls[:2] for x in c.answers(3, until_final=1)
                     if x.code >= 200]

@@ -19,25 +19,17 @@ def invite(k, user):
     return r
 
 
-def calls(r, command):
-    """How many times redis ran `command`, from INFO commandstats."""
-    for line in r.cli("INFO", "commandstats").splitlines():
-        if line.startswith("cmdstat_%s:" % command):
-            return int(line.split("calls=")[1].split(",")[0])
-    return 0
-
-
 def test_strings_one_getrange_per_lookup_no_script(workdir):
     with redis_and_kamailio(workdir, "rt-s", ROUTE_TYPES='"string"') as (r, k):
         r.cli("SET", "route:alice", "192.0.2.10:5060")
         r.cli("SET", "route:full", "sips:f@example.com;transport=tls")
         assert invite(k, "alice").contact_uris() == ["sip:alice@192.0.2.10:5060"]
-        before = calls(r, "getrange")
+        before = r.calls("getrange")
         for _ in range(10):
             assert invite(k, "full").contact_uris() == ["sips:f@example.com;transport=tls"]
-        assert calls(r, "getrange") - before == 10
-        assert calls(r, "evalsha_ro") + calls(r, "evalsha") + calls(r, "eval_ro") == 0
-        assert calls(r, "script|load") == 0
+        assert r.calls("getrange") - before == 10
+        assert r.calls("evalsha_ro") + r.calls("evalsha") + r.calls("eval_ro") == 0
+        assert r.calls("script|load") == 0
         # a change is seen by the next request
         r.cli("SET", "route:alice", "192.0.2.11")
         assert invite(k, "alice").contact_uris() == ["sip:alice@192.0.2.11"]
@@ -74,9 +66,9 @@ def test_lists_and_sorted_sets(workdir, types, make, want):
     cmd = "lrange" if types == "list" else "zrevrange"
     with redis_and_kamailio(workdir, "rt-" + types[0], ROUTE_TYPES='"%s"' % types) as (r, k):
         r.cli(*make)
-        before = calls(r, cmd)
+        before = r.calls(cmd)
         assert invite(k, "bob").contacts() == want
-        assert calls(r, cmd) - before == 1
+        assert r.calls(cmd) - before == 1
         assert invite(k, "nobody").code == 404
         r.cli("SET", "route:str", "192.0.2.1")
         assert invite(k, "str").code == 500

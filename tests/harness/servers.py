@@ -127,6 +127,14 @@ class Redis:
             return 0
         return int(m.group(1)) if m else 0
 
+    def calls(self, command):
+        """How many times it ran `command` (INFO commandstats; a script's
+        own redis.call()s count too, under their names)."""
+        for line in self.cli("INFO", "commandstats").splitlines():
+            if line.startswith("cmdstat_%s:" % command):
+                return int(line.split("calls=")[1].split(",")[0])
+        return 0
+
     def numsub(self, channel="__redis__:invalidate"):
         """PUBSUB NUMSUB channel: its subscribers (by default the cache's
         tracking channel); 0 when it does not answer."""
