@@ -421,8 +421,7 @@ static int mod_init(void)
 		return -1;
 	if(cfg.nsentinels > 0 && rr_sentinel_watch_init(&rr_sentinel_to_conn) < 0)
 		return -1;
-	if(rr_async_init(cfg.cluster ? 0 : redisroute_async_workers,
-			   redisroute_async_max_pending)
+	if(rr_async_init(redisroute_async_workers, redisroute_async_max_pending)
 			< 0)
 		return -1;
 	if(redisroute_cache_size > 0) {

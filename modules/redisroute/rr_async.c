@@ -332,11 +332,6 @@ int rr_async_fixup(void **param, int param_no)
 			   "before redisroute)\n");
 		return -1;
 	}
-	if(rr_conn_cfg()->cluster) {
-		LM_ERR("sip_lookup_async() does not work with modparam cluster 1 "
-			   "yet: use sip_lookup()\n");
-		return -1;
-	}
 	if(route_lookup(&main_rt, (char *)*param) < 0) {
 		LM_ERR("sip_lookup_async(): no route[%s] in the cfg\n", (char *)*param);
 		return -1;
@@ -365,9 +360,9 @@ int w_sip_lookup_async2(sip_msg_t *msg, char *route, char *key)
 /* KEMI: the function named fn resumes */
 static int rr_async_kemi_ok(void)
 {
-	if(rr_script_have_tm() && !rr_conn_cfg()->cluster)
+	if(rr_script_have_tm())
 		return 1;
-	LM_ERR("sip_lookup_async() needs the tm module and no cluster mode\n");
+	LM_ERR("sip_lookup_async() needs the tm module\n");
 	return 0;
 }
 

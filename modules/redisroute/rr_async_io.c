@@ -27,7 +27,8 @@
  *
  * The connection is made the way every other one is (rr_conn: TLS, AUTH,
  * SELECT, the master the sentinels name), then switched to non-blocking
- * I/O. A lookup that gets no answer within command_timeout fails the
+ * I/O. In cluster mode the cluster backend's connections are used instead,
+ * a batch of lookups pipelined to the masters at a time. A lookup that gets no answer within command_timeout fails the
  * connection: every lookup in flight on it resumes with -2, and while it is
  * down (retry_interval) the workers answer -2 themselves, at once.
  */
@@ -45,6 +46,7 @@
 #include "modules/tm/tm_load.h"
 
 #include "rr_async.h"
+#include "rr_cluster.h"
 #include "rr_conn.h"
 #include "rr_eval.h"
 #include "rr_script.h"
@@ -258,19 +260,18 @@ static void rr_io_start(rr_async_item_t *it)
 	_rr_io_tail = it;
 }
 
-/* Reads what the workers sent, at most a batch per call. */
-static void rr_io_take_requests(int fd)
+/* The next request a worker sent, or NULL when there is none now. */
+static rr_async_item_t *rr_io_recv(int fd)
 {
 	char buf[RR_ASYNC_REQ_MAX];
 	rr_async_req_t h;
 	rr_async_item_t *it;
 	ssize_t n;
-	int i;
 
-	for(i = 0; i < 256; i++) {
+	for(;;) {
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if(n < 0)
-			break;
+			return NULL;
 		if((size_t)n < sizeof(h))
 			continue;
 		memcpy(&h, buf, sizeof(h));
@@ -290,9 +291,83 @@ static void rr_io_take_requests(int fd)
 		it->h = h;
 		memcpy(it->data, buf + sizeof(h), n - sizeof(h));
 		it->data[n - sizeof(h)] = '\0';
-		rr_io_start(it);
+		return it;
 	}
+}
+
+/* Reads what the workers sent, at most a batch per call. */
+static void rr_io_take_requests(int fd)
+{
+	rr_async_item_t *it;
+	int i;
+
+	for(i = 0; i < 256 && (it = rr_io_recv(fd)) != NULL; i++)
+		rr_io_start(it);
 	rr_io_flush();
+}
+
+/* Cluster mode: up to a batch of requests through the cluster backend,
+ * which pipelines them to their slots' masters and follows MOVED/ASK
+ * (blocking, at most command_timeout per node, in this process only).
+ * Returns how many it took. */
+static int rr_io_cluster_batch(int fd)
+{
+	static rr_async_item_t *items[RR_CLUSTER_BATCH_MAX];
+	static rr_lookup_state_t st[RR_CLUSTER_BATCH_MAX];
+	rr_cluster_lookup_t lk[RR_CLUSTER_BATCH_MAX];
+	rr_async_item_t *it;
+	str key, user;
+	int n = 0, taken = 0, i, ret;
+
+	while(n < RR_CLUSTER_BATCH_MAX && (it = rr_io_recv(fd)) != NULL) {
+		taken++;
+		key = rr_item_key(it);
+		user = rr_item_user(it);
+		ret = rr_lookup_begin(
+				&key, &user, it->h.sips, rr_script_result(), &st[n], 0);
+		if(ret != 0) {
+			rr_io_resume(it, ret);
+			pkg_free(it);
+			continue;
+		}
+		items[n] = it;
+		lk[n].nkeys = st[n].ncand;
+		lk[n].keys = st[n].pkeys;
+		lk[n].klens = st[n].plens;
+		n++;
+	}
+	if(n > 0)
+		rr_cluster_eval_batch(n, lk);
+	for(i = 0; i < n; i++) {
+		user = rr_item_user(items[i]);
+		ret = rr_lookup_end(&st[i], lk[i].reply, lk[i].matched, &user,
+				items[i]->h.sips, rr_script_result());
+		if(lk[i].reply != NULL)
+			freeReplyObject(lk[i].reply);
+		rr_io_resume(items[i], ret);
+		pkg_free(items[i]);
+	}
+	return taken;
+}
+
+static void rr_io_cluster_loop(int fd)
+{
+	struct pollfd pfd;
+	int i;
+
+	for(;;) {
+		cfg_update();
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if(poll(&pfd, 1, 1000) < 0 && errno != EINTR) {
+			LM_ERR("async I/O %d: poll: %s\n", _rr_io_idx, strerror(errno));
+			continue;
+		}
+		/* bounded: cfg_update() between rounds */
+		for(i = 0; i < 64 && rr_io_cluster_batch(fd) > 0; i++)
+			;
+	}
 }
 
 /* One answer, for the oldest item in flight. */
@@ -385,6 +460,8 @@ void rr_async_io_loop(int idx)
 	int fd = rr_async_io_fd(idx), n;
 
 	_rr_io_idx = idx;
+	if(rr_conn_cfg()->cluster)
+		rr_io_cluster_loop(fd);
 	for(;;) {
 		cfg_update();
 		pfd[0].fd = fd;

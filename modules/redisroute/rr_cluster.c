@@ -112,8 +112,14 @@ static struct
 } _rr_map_due = {RR_MAP_RELOAD_NONE, 0};
 static long long _rr_map_last_ms = 0;
 static unsigned int _rr_map_version = 0; /* bumped by every map installed */
-static rr_cgroup_t _rr_cgroups[RR_CANDIDATES_MAX];
-static rr_group_t _rr_groups[RR_CANDIDATES_MAX];
+/* one lookup's groups: the sync lookup's, or each of an async batch's */
+typedef struct rr_clookup
+{
+	rr_cgroup_t cgroups[RR_CANDIDATES_MAX];
+	rr_group_t groups[RR_CANDIDATES_MAX];
+	int ng;
+} rr_clookup_t;
+static rr_clookup_t _rr_clookups[RR_CLUSTER_BATCH_MAX];
 
 static void rr_map_reload_at(long long at_ms)
 {
@@ -522,13 +528,14 @@ void rr_cluster_child_init(void)
 }
 
 /* Groups the keys by slot, each group bound for its slot's node. */
-static int rr_cluster_group(int nkeys, const char **keys, const size_t *klens)
+static int rr_cluster_group(
+		rr_clookup_t *l, int nkeys, const char **keys, const size_t *klens)
 {
-	int j, ng = rr_cgroup_by_slot(nkeys, keys, klens, _rr_cgroups);
+	int j, ng = rr_cgroup_by_slot(nkeys, keys, klens, l->cgroups);
 
 	for(j = 0; j < ng; j++) {
-		rr_group_t *g = &_rr_groups[j];
-		g->cg = &_rr_cgroups[j];
+		rr_group_t *g = &l->groups[j];
+		g->cg = &l->cgroups[j];
 		g->node = (int)_rr_slot_node[g->cg->slot] - 1;
 		g->sent = 0;
 		g->first = 0;
@@ -568,20 +575,19 @@ static void rr_group_append(rr_group_t *g)
 }
 
 /* Writes every node's buffered commands, so that all nodes work on the
- * lookup at the same time. */
-static void rr_cluster_flush(int ng)
+ * lookups at the same time. */
+static void rr_cluster_flush(void)
 {
-	int j, done;
+	int i, done;
+	redisContext *ctx;
 
-	for(j = 0; j < ng; j++) {
-		rr_group_t *g = &_rr_groups[j];
-		redisContext *ctx;
-		if(!g->sent || (ctx = _rr_nodes[g->node].ctx) == NULL)
+	for(i = 0; i < _rr_nnodes; i++) {
+		if((ctx = _rr_nodes[i].ctx) == NULL)
 			continue;
 		done = 0;
 		while(!done) {
 			if(redisBufferWrite(ctx, &done) == REDIS_ERR) {
-				rr_cnode_down(g->node, ctx->errstr);
+				rr_cnode_down(i, ctx->errstr);
 				break;
 			}
 		}
@@ -761,39 +767,87 @@ static void rr_group_settle(rr_group_t *g)
 		rr_group_split(g);
 }
 
-redisReply *rr_cluster_eval(
-		int nkeys, const char **keys, const size_t *klens, int *matched)
+/* Groups and appends one lookup's script calls (nothing is written yet). */
+static void rr_clookup_send(
+		rr_clookup_t *l, int nkeys, const char **keys, const size_t *klens)
+{
+	int j;
+
+	l->ng = rr_cluster_group(l, nkeys, keys, klens);
+	for(j = 0; j < l->ng; j++)
+		rr_group_append(&l->groups[j]);
+}
+
+/* Reads one lookup's pipelined replies: every lookup's before any is
+ * settled, since settling sends anew on the same connections. */
+static void rr_clookup_read(rr_clookup_t *l)
+{
+	int j;
+
+	for(j = 0; j < l->ng; j++)
+		rr_group_read(&l->groups[j]);
+}
+
+/* Follows the redirects, picks the answer (rr_cluster_eval's), frees the
+ * rest. */
+static redisReply *rr_clookup_settle(rr_clookup_t *l, int *matched)
 {
 	rr_cgroup_answer_t answers[RR_CANDIDATES_MAX];
 	rr_cgroup_pick_t pick;
 	redisReply *out;
-	int ng, j;
+	int j;
 
-	*matched = -1;
-	if(rr_cluster_ensure_map() < 0)
-		return NULL;
-	ng = rr_cluster_group(nkeys, keys, klens);
-	for(j = 0; j < ng; j++)
-		rr_group_append(&_rr_groups[j]);
-	rr_cluster_flush(ng);
-	for(j = 0; j < ng; j++)
-		rr_group_read(&_rr_groups[j]);
-	for(j = 0; j < ng; j++)
-		rr_group_settle(&_rr_groups[j]);
-	for(j = 0; j < ng; j++)
-		answers[j] = rr_group_answer(&_rr_groups[j]);
+	for(j = 0; j < l->ng; j++)
+		rr_group_settle(&l->groups[j]);
+	for(j = 0; j < l->ng; j++)
+		answers[j] = rr_group_answer(&l->groups[j]);
 
 	/* found: the winner's reply; none: the first group's {'none'}; failed:
 	 * Redis's error, for the log, or NULL */
-	pick = rr_cgroup_pick(ng, _rr_cgroups, answers);
-	out = _rr_groups[pick.group].reply;
+	pick = rr_cgroup_pick(l->ng, l->cgroups, answers);
+	out = l->groups[pick.group].reply;
 	*matched = pick.found;
-	for(j = 0; j < ng; j++) {
-		if(_rr_groups[j].reply != out && _rr_groups[j].reply != NULL)
-			freeReplyObject(_rr_groups[j].reply);
-		_rr_groups[j].reply = NULL;
+	for(j = 0; j < l->ng; j++) {
+		if(l->groups[j].reply != out && l->groups[j].reply != NULL)
+			freeReplyObject(l->groups[j].reply);
+		l->groups[j].reply = NULL;
 	}
 	return out;
+}
+
+int rr_cluster_eval_batch(int n, rr_cluster_lookup_t *lk)
+{
+	int i;
+
+	if(n > RR_CLUSTER_BATCH_MAX)
+		n = RR_CLUSTER_BATCH_MAX;
+	for(i = 0; i < n; i++) {
+		lk[i].reply = NULL;
+		lk[i].matched = -1;
+	}
+	if(rr_cluster_ensure_map() < 0)
+		return n;
+	for(i = 0; i < n; i++)
+		rr_clookup_send(&_rr_clookups[i], lk[i].nkeys, lk[i].keys, lk[i].klens);
+	rr_cluster_flush();
+	for(i = 0; i < n; i++)
+		rr_clookup_read(&_rr_clookups[i]);
+	for(i = 0; i < n; i++)
+		lk[i].reply = rr_clookup_settle(&_rr_clookups[i], &lk[i].matched);
+	return n;
+}
+
+redisReply *rr_cluster_eval(
+		int nkeys, const char **keys, const size_t *klens, int *matched)
+{
+	rr_cluster_lookup_t lk;
+
+	lk.nkeys = nkeys;
+	lk.keys = keys;
+	lk.klens = klens;
+	rr_cluster_eval_batch(1, &lk);
+	*matched = lk.matched;
+	return lk.reply;
 }
 
 void rr_cluster_get_status(rr_cluster_status_t *st)

@@ -58,6 +58,26 @@ void rr_cluster_destroy(void);
 redisReply *rr_cluster_eval(
 		int nkeys, const char **keys, const size_t *klens, int *matched);
 
+/* One lookup of a batch: its keys in, the reply and *matched as
+ * rr_cluster_eval() gives them out. */
+typedef struct rr_cluster_lookup
+{
+	int nkeys;
+	const char **keys;
+	const size_t *klens;
+	redisReply *reply;
+	int matched;
+} rr_cluster_lookup_t;
+
+/* The most lookups one batch pipelines. */
+#define RR_CLUSTER_BATCH_MAX 16
+
+/* rr_cluster_eval() over n lookups at once (at most RR_CLUSTER_BATCH_MAX;
+ * returns how many it did): every node gets its share of all of them in
+ * one write, then the answers are read in order. For the async I/O
+ * process. */
+int rr_cluster_eval_batch(int n, rr_cluster_lookup_t *lk);
+
 /* This process's masters (the nodes that serve slots in its map), the map
  * read first when that is due: at most max into out. Returns how many, or
  * -1 without a map; *version changes whenever this process installs a new

@@ -279,6 +279,55 @@ def test_reshard_under_traffic(rc):
         assert c.owner(slot) == dst
 
 
+def test_async_lookups_through_a_reshard(rc, workdir):
+    """sip_lookup_async() in cluster mode: the I/O process pipelines the
+    lookups to their masters and follows ASK and MOVED while slots move."""
+    from test_async import ASYNC_CFG
+    c, _ = rc
+    k = Kamailio(os.path.join(workdir, "ck-async"), cfg=ASYNC_CFG, defines={
+        "REDIS_SERVER": '"redis://:%s@127.0.0.1:%d"' % (PASSWORD, c.ports[0]),
+        "CLUSTER": None, "RETRY_INTERVAL": "200"})
+    # stateful 302s the traffic never ACKs: tm holds each for fr_timer and
+    # its wait timer (README: shared memory for async)
+    k.shm_mb = 512
+    k.start()
+    try:
+        users = users_on_each_master(c, 3, prefix="as")
+        expected = set_routes(c, users)
+        for u, contact in expected.items():
+            resp = invite(k, u)
+            assert resp is not None and resp.contact_uris() == [contact], (u, resp)
+        assert invite(k, "nobody-here").code == 404
+        before = k.stats()
+        traffic = Traffic(k, sorted(expected)).start()
+        moved = []
+        try:
+            time.sleep(0.3)
+            for i, src in enumerate(c.ports):
+                dst = c.ports[(i + 1) % len(c.ports)]
+                u = users[src][0]
+                slot = keyslot("route:" + u)
+                c.migrate_slot_begin(slot, dst)
+                c.migrate_keys(slot, dst)
+                got = invite(k, u)   # ASK
+                assert got.contact_uris() == [expected[u]], (got.code, got.reason)
+                time.sleep(0.2)
+                c.migrate_slot_end(slot, dst)
+                assert invite(k, u).contact_uris() == [expected[u]]   # MOVED
+                moved.append(slot)
+                time.sleep(0.2)
+        finally:
+            results = traffic.stop()
+        assert len(results) >= 50, len(results)
+        bad = [r for r in results if r[1] != 302 or r[2] != [expected[r[0]]]]
+        assert not bad, bad[:10]
+        after = k.stats()
+        assert after["cluster_ask"] > before["cluster_ask"], after
+        assert after["cluster_moved"] > before["cluster_moved"], after
+    finally:
+        k.stop()
+
+
 def test_redis_cli_reshard_under_traffic(rc):
     """The operator's tool: redis-cli --cluster reshard moves 100 slots (the
     source's lowest ones, with their keys) while INVITEs for keys in them

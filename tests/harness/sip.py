@@ -142,6 +142,11 @@ def request(port, method="INVITE", user="alice", transport="udp", headers=None,
 
 
 def _udp_exchange(s, port, data, timeout, expect_reply):
+    # a stateful server retransmits a final reply until it is ACKed: one for
+    # an earlier request may reach a socket that reuses its port, so only
+    # answers to this request's Call-ID count
+    m = re.search(rb"(?im)^call-id:\s*(\S+)", data)
+    call_id = m.group(1).decode() if m else None
     try:
         s.sendto(data, ("127.0.0.1", port))
         deadline = time.time() + timeout
@@ -151,6 +156,8 @@ def _udp_exchange(s, port, data, timeout, expect_reply):
                 r = Response(s.recv(65535).decode("utf-8", "replace"))
             except socket.timeout:
                 return None
+            if call_id and r.header("call-id") and r.header("call-id")[0] != call_id:
+                continue
             if r.code >= 200 or not expect_reply:
                 return r
         return None
