@@ -36,8 +36,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
@@ -70,6 +72,7 @@ static int _rr_io_used = 0;		 /* asked at least once: keep it connected */
 static int _rr_io_down_said = 0; /* this outage was logged */
 static int _rr_io_write_pending = 0;
 static rr_async_item_t *_rr_io_head = NULL, *_rr_io_tail = NULL;
+static volatile sig_atomic_t _rr_io_stopping = 0; /* SIGTERM: shutdown */
 
 static str rr_item_key(rr_async_item_t *it)
 {
@@ -350,12 +353,16 @@ static int rr_io_cluster_batch(int fd)
 	return taken;
 }
 
+static void rr_io_shutdown(int fd);
+
 static void rr_io_cluster_loop(int fd)
 {
 	struct pollfd pfd;
 	int i;
 
 	for(;;) {
+		if(_rr_io_stopping)
+			rr_io_shutdown(fd);
 		cfg_update();
 		pfd.fd = fd;
 		pfd.events = POLLIN;
@@ -454,15 +461,55 @@ static int rr_io_poll_timeout(void)
 	return until - now > 1000 ? 1000 : (int)(until - now);
 }
 
+static void rr_io_on_term(int sig)
+{
+	_rr_io_stopping = 1;
+}
+
+/* Kamailio is stopping: what the workers sent and what is in flight is
+ * answered -2 now (its route runs, the caller gets the 503), then the
+ * process exits, as the core's own SIGTERM handler would. */
+static void rr_io_shutdown(int fd)
+{
+	rr_async_item_t *it;
+	int i;
+
+	for(i = 0; i < 65536 && (it = rr_io_recv(fd)) != NULL; i++) {
+		rr_io_resume(it, RR_UNAVAILABLE);
+		pkg_free(it);
+	}
+	if(_rr_io_head != NULL)
+		LM_INFO("async I/O %d: shutting down: lookups in flight answer -2\n",
+				_rr_io_idx);
+	rr_io_drop("shutting down", 0);
+	_exit(0);
+}
+
+/* Our own SIGTERM/SIGINT handler (the core's exits at once): without
+ * SA_RESTART, so that poll() returns and the loop winds down. */
+static void rr_io_catch_term(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = rr_io_on_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
 void rr_async_io_loop(int idx)
 {
 	struct pollfd pfd[2];
 	int fd = rr_async_io_fd(idx), n;
 
 	_rr_io_idx = idx;
+	rr_io_catch_term();
 	if(rr_conn_cfg()->cluster)
 		rr_io_cluster_loop(fd);
 	for(;;) {
+		if(_rr_io_stopping)
+			rr_io_shutdown(fd);
 		cfg_update();
 		pfd[0].fd = fd;
 		pfd[0].events = POLLIN;

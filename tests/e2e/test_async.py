@@ -71,7 +71,9 @@ def paused():
 
         def resume(self):
             while stopped:
-                os.kill(stopped.pop().proc.pid, signal.SIGCONT)
+                r = stopped.pop()
+                if r.proc is not None:   # not stopped by its test already
+                    os.kill(r.proc.pid, signal.SIGCONT)
     p = P()
     yield p
     p.resume()
@@ -316,3 +318,60 @@ def test_many_lookups_in_flight_each_get_their_own_answer(ak):
     finally:
         for c in calls:
             c.close()
+
+
+def test_shutdown_answers_the_lookups_in_flight(workdir, paused):
+    with redis_and_kamailio(workdir, "async-stop", cfg=ASYNC_CFG, COMMAND_TIMEOUT="5000") as (r, k):
+        r.cli("SET", "route:sd", "192.0.2.16")
+        assert sip.request(k.port, user="sd").code == 302
+        calls = [Call(k.port, "sd") for _ in range(3)]
+        try:
+            paused.pause(r)
+            for c in calls:
+                c.send()
+            time.sleep(0.3)
+            k.stop()   # SIGTERM: the I/O process answers what is pending
+            finals = [x.code for c in calls for x in c.answers(1, until_final=1)
+                      if x.code >= 200]
+            assert finals == [503, 503, 503], finals
+        finally:
+            paused.resume()
+            for c in calls:
+                c.close()
+        assert "shutting down: lookups in flight answer -2" in k.log()
+
+
+def test_sip_lookup_and_prefix_matching_in_the_resume_route(workdir):
+    cfg = os.path.join(CFG_DIR, "functions.cfg")
+    with redis_and_kamailio(workdir, "async-fn", cfg=cfg, PREFIX_MATCH="1",
+                            PREFIX_DEFAULT_KEY='"default"') as (r, k):
+        r.cli("RPUSH", "route:+4930", "sip:berlin@192.0.2.30", "192.0.2.31")
+        r.cli("SET", "route:default", "sip:any@192.0.2.99")
+        before = lookups(r)
+        got = sip.request(k.port, "MESSAGE", "x", headers=["X-Async-Lookup: +493012345"])
+        assert got.code == 200, got
+        assert got.header("x-rc") == ["1"] and got.header("x-async-rc") == ["1"]
+        assert got.header("x-count") == ["2"] and got.header("x-matched") == ["+4930"]
+        assert got.header("x-uri0") == ["sip:berlin@192.0.2.30"]
+        got = sip.request(k.port, "MESSAGE", "x", headers=["X-Async-Lookup: +1555"])
+        assert got.header("x-matched") == ["default"], got
+        # one script call per request: sip_lookup() in the route did not ask again
+        assert lookups(r) - before == 2
+
+
+def test_kemi_forward_and_lookup_resumed(workdir):
+    from harness import sipua
+    with redis_and_kamailio(workdir, "async-kemi2", cfg=os.path.join(CFG_DIR, "kemi_lua.cfg"),
+                            KEMI_SCRIPT='"%s"' % os.path.join(CFG_DIR, "kemi.lua")) as (r, k):
+        bad, good = sipua.UAS("reject", 503), sipua.UAS("answer")
+        try:
+            r.cli("RPUSH", "route:kim", "127.0.0.1:%d" % bad.port, "127.0.0.1:%d" % good.port)
+            got = sip.request(k.port, "MESSAGE", "kim", headers=["X-Mode: async-forward"], timeout=5)
+            assert got is not None and got.code == 200
+            assert len(bad.requests("MESSAGE")) == 1 and len(good.requests("MESSAGE")) == 1
+        finally:
+            bad.stop()
+            good.stop()
+        got = sip.request(k.port, "MESSAGE", "x", headers=["X-Mode: async-lookup", "X-Key: kim"])
+        assert got.code == 200 and got.header("x-rc") == ["1"] and got.header("x-count") == ["2"]
+        assert got.header("x-uri0") == ["sip:x@127.0.0.1:%d" % bad.port]

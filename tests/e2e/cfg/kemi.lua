@@ -45,6 +45,10 @@ function ksr_request_route()
 	elseif mode == "async" then
 		-- suspended: the request goes on in ksr_async_routed()
 		KSR.redisroute.sip_lookup_async("ksr_async_routed")
+	elseif mode == "async-forward" then
+		KSR.redisroute.sip_lookup_async("ksr_async_forward")
+	elseif mode == "async-lookup" then
+		KSR.redisroute.sip_lookup_async_key("ksr_async_lookup", KSR.pv.gete("$hdr(X-Key)"))
 	elseif mode == "async-key" then
 		KSR.redisroute.sip_lookup_async_key("ksr_async_routed", KSR.pv.gete("$hdr(X-Key)"))
 	elseif mode == "code" then
@@ -80,5 +84,28 @@ function ksr_async_routed()
 	elseif rc ~= 1 then
 		KSR.tm.t_reply(500, "Bad Route Data")
 	end
+	return 1
+end
+
+-- resumes with sip_forward(), failing over in ksr_failure_failover()
+function ksr_async_forward()
+	KSR.tm.t_on_failure("ksr_failure_failover")
+	local rc = KSR.redisroute.sip_forward()
+	if rc ~= 1 then
+		KSR.tm.t_reply(404, "Not Found")
+	end
+	return 1
+end
+
+-- resumes with sip_lookup(): the answer's targets, read
+function ksr_async_lookup()
+	local rc = KSR.redisroute.sip_lookup()
+	KSR.hdr.append_to_reply("X-RC: " .. rc .. "\r\n")
+	KSR.hdr.append_to_reply("X-Count: " .. KSR.redisroute.lookup_count() .. "\r\n")
+	local first = KSR.redisroute.lookup_uri(0)
+	if first ~= nil then
+		KSR.hdr.append_to_reply("X-Uri0: " .. first .. "\r\n")
+	end
+	KSR.tm.t_reply(200, "Looked Up")
 	return 1
 end
