@@ -154,11 +154,6 @@ void rr_async_get_status(int *workers, int *pending, int *down)
 		*down += atomic_get(&_rr_async_shared->down[i]) != 0;
 }
 
-int rr_async_route_exists(str *route)
-{
-	return route_lookup(&main_rt, route->s) >= 0;
-}
-
 /* Runs the route at once, in this worker, with rc (and the targets in
  * rr_script_result()), as the I/O process would after t_continue. */
 static void rr_async_run_now(sip_msg_t *msg, int route, str *fn, int rc)
@@ -266,25 +261,18 @@ static int rr_async_send(sip_msg_t *msg, int idx, rr_async_req_t *h,
 	return 0;
 }
 
-int rr_async_lookup(sip_msg_t *msg, str *route, int kemi, str *key)
+int rr_async_lookup(sip_msg_t *msg, int ri, str *fn, str *key)
 {
 	rr_async_req_t h;
 	rr_lookup_state_t st;
-	str *user, *fn = kemi ? route : NULL;
-	int ri = -1, idx, ret;
+	str *user;
+	int idx, ret;
 
-	if(!kemi && (ri = route_lookup(&main_rt, route->s)) < 0) {
-		LM_ERR("sip_lookup_async(): no route[%.*s]\n", route->len, route->s);
-		return RR_NOT_APPLICABLE;
-	}
-	if(kemi && (route->len <= 0 || route->len > RR_ASYNC_FN_MAX)) {
+	if(fn != NULL && (fn->len <= 0 || fn->len > RR_ASYNC_FN_MAX)) {
 		LM_ERR("sip_lookup_async(): bad KEMI function name\n");
 		return RR_NOT_APPLICABLE;
 	}
-	if(msg->first_line.type != SIP_REQUEST
-			|| msg->first_line.u.request.method_value == METHOD_ACK
-			|| msg->first_line.u.request.method_value == METHOD_CANCEL
-			|| parse_sip_msg_uri(msg) < 0)
+	if(!rr_request_ok(msg, "sip_lookup_async", 0))
 		return RR_NOT_APPLICABLE;
 	user = &msg->parsed_uri.user;
 	if(key == NULL)
@@ -301,7 +289,7 @@ int rr_async_lookup(sip_msg_t *msg, str *route, int kemi, str *key)
 		return RR_UNAVAILABLE;
 	/* the cache, or a key that never matches: answered here */
 	ret = rr_lookup_begin(key, user, msg->parsed_uri.type == SIPS_URI_T,
-			rr_script_result(), &st, 1);
+			rr_script_result(), &st);
 	if(ret != 0) {
 		rr_async_run_now(msg, ri, fn, ret);
 		return 0;
@@ -309,6 +297,8 @@ int rr_async_lookup(sip_msg_t *msg, str *route, int kemi, str *key)
 	memset(&h, 0, sizeof(h));
 	h.route = ri;
 	h.sips = (msg->parsed_uri.type == SIPS_URI_T);
+	h.use_cache = st.use_cache;
+	h.ticket = st.ticket;
 	h.keylen = (unsigned short)key->len;
 	h.userlen = (unsigned short)user->len;
 	h.fnlen = fn ? (unsigned short)fn->len : 0;
@@ -322,9 +312,12 @@ int rr_async_lookup(sip_msg_t *msg, str *route, int kemi, str *key)
 	return 0;
 }
 
-/* sip_lookup_async(route [, key]): route a literal name, checked here */
+/* sip_lookup_async(route [, key]): route a literal name, looked up here
+ * once; the parameter becomes its index in main_rt */
 int rr_async_fixup(void **param, int param_no)
 {
+	int ri;
+
 	if(param_no != 1)
 		return fixup_spve_all(param, param_no);
 	if(!rr_script_have_tm()) {
@@ -332,29 +325,29 @@ int rr_async_fixup(void **param, int param_no)
 			   "before redisroute)\n");
 		return -1;
 	}
-	if(route_lookup(&main_rt, (char *)*param) < 0) {
+	ri = route_lookup(&main_rt, (char *)*param);
+	if(ri < 0) {
 		LM_ERR("sip_lookup_async(): no route[%s] in the cfg\n", (char *)*param);
 		return -1;
 	}
+	*param = (void *)(long)ri;
 	return 0;
 }
 
 int w_sip_lookup_async1(sip_msg_t *msg, char *route, char *p2)
 {
-	str r = {route, (int)strlen(route)};
-
-	return rr_async_lookup(msg, &r, 0, NULL);
+	return rr_async_lookup(msg, (int)(long)route, NULL, NULL);
 }
 
 int w_sip_lookup_async2(sip_msg_t *msg, char *route, char *key)
 {
-	str r = {route, (int)strlen(route)}, k;
+	str k;
 
 	if(fixup_get_svalue(msg, (gparam_t *)key, &k) < 0) {
 		LM_ERR("cannot get the key\n");
 		return RR_NOT_APPLICABLE;
 	}
-	return rr_async_lookup(msg, &r, 0, &k);
+	return rr_async_lookup(msg, (int)(long)route, NULL, &k);
 }
 
 /* KEMI: the function named fn resumes */
@@ -368,12 +361,12 @@ static int rr_async_kemi_ok(void)
 
 int ki_sip_lookup_async(sip_msg_t *msg, str *fn)
 {
-	return rr_async_kemi_ok() ? rr_async_lookup(msg, fn, 1, NULL)
+	return rr_async_kemi_ok() ? rr_async_lookup(msg, -1, fn, NULL)
 							  : RR_NOT_APPLICABLE;
 }
 
 int ki_sip_lookup_async_key(sip_msg_t *msg, str *fn, str *key)
 {
-	return rr_async_kemi_ok() ? rr_async_lookup(msg, fn, 1, key)
+	return rr_async_kemi_ok() ? rr_async_lookup(msg, -1, fn, key)
 							  : RR_NOT_APPLICABLE;
 }

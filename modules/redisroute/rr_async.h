@@ -48,6 +48,10 @@ typedef struct rr_async_req
 	unsigned int tlabel;
 	int route; /* the cfg route's index in main_rt; -1: KEMI, fn */
 	int sips;
+	/* the cache's state when the worker looked (rr_lookup_begin): the
+	 * answer is stored against it */
+	int use_cache;
+	rr_cache_ticket_t ticket;
 	unsigned short keylen;
 	unsigned short userlen;
 	unsigned short fnlen;
@@ -65,17 +69,15 @@ int rr_async_init(int workers, int max_pending);
 /* In child_init(PROC_MAIN): forks the I/O processes. */
 int rr_async_fork(void);
 
-/* sip_lookup_async(): route names a cfg route (kemi 0) or a KEMI function
- * (kemi 1); key NULL means the R-URI user. Returns 0 (the script stops;
- * the request goes on in route) or a negative RR_ code when it cannot. */
-int rr_async_lookup(sip_msg_t *msg, str *route, int kemi, str *key);
+/* sip_lookup_async(): the request goes on in cfg route `route` (its index
+ * in main_rt), or, route -1, in the KEMI function fn; key NULL means the
+ * R-URI user. Returns 0 (the script stops; the request goes on in the
+ * route) or a negative RR_ code when it cannot. */
+int rr_async_lookup(sip_msg_t *msg, int route, str *fn, str *key);
 
 /* For redisroute.status: I/O processes, lookups in flight, and how many
  * of the processes have their connection down. */
 void rr_async_get_status(int *workers, int *pending, int *down);
-
-/* 1 when route is a cfg route (for the fixup). */
-int rr_async_route_exists(str *route);
 
 /* the script's side: the cfg functions (and their fixup) and KEMI's */
 int rr_async_fixup(void **param, int param_no);

@@ -53,14 +53,12 @@
 #include "rr_eval.h"
 #include "rr_script.h"
 
-/* one lookup in flight, oldest first: Redis answers in order */
+/* one lookup in flight, oldest first: Redis answers in order (a lookup that
+ * times out fails the connection, so no late answer is ever read) */
 typedef struct rr_async_item
 {
 	struct rr_async_item *next;
 	long long deadline_ms;
-	int done; /* resumed already: its late answer is dropped */
-	int use_cache;
-	rr_cache_ticket_t ticket;
 	rr_async_req_t h;
 	char data[]; /* key, user, KEMI function name */
 } rr_async_item_t;
@@ -71,6 +69,7 @@ static long long _rr_io_next_attempt_ms = 0;
 static int _rr_io_used = 0;		 /* asked at least once: keep it connected */
 static int _rr_io_down_said = 0; /* this outage was logged */
 static int _rr_io_write_pending = 0;
+static int _rr_io_reload = 0; /* NOSCRIPT: connect again, load the script */
 static rr_async_item_t *_rr_io_head = NULL, *_rr_io_tail = NULL;
 static volatile sig_atomic_t _rr_io_stopping = 0; /* SIGTERM: shutdown */
 
@@ -86,6 +85,17 @@ static str rr_item_user(rr_async_item_t *it)
 	return s;
 }
 
+/* The item's lookup state: its candidate keys, rebuilt from its key, and
+ * the cache ticket the worker took (the worker looked in the cache). */
+static void rr_io_state(rr_async_item_t *it, rr_lookup_state_t *st)
+{
+	str key = rr_item_key(it);
+
+	rr_lookup_rekey(&key, st);
+	st->use_cache = it->h.use_cache;
+	st->ticket = it->h.ticket;
+}
+
 /* Resumes the item's transaction in its route with rc (the answer's
  * targets are in rr_script_result()). */
 static void rr_io_resume(rr_async_item_t *it, int rc)
@@ -93,9 +103,6 @@ static void rr_io_resume(rr_async_item_t *it, int rc)
 	tm_api_t *tmb = rr_script_tm();
 	str fn, param = str_init("");
 
-	if(it->done)
-		return;
-	it->done = 1;
 	rr_script_resume_begin(rc);
 	if(it->h.route >= 0) {
 		if(tmb->t_continue(
@@ -228,32 +235,22 @@ static void rr_io_start(rr_async_item_t *it)
 {
 	static char cmd[RR_EVAL_FORMAT_MAX];
 	rr_lookup_state_t st;
-	str key = rr_item_key(it), user = rr_item_user(it);
-	int ret, len;
+	int len = -1;
 
 	if(_rr_io_ctx == NULL && rr_conn_now_ms() >= _rr_io_next_attempt_ms)
 		rr_io_connect();
 	_rr_io_used = 1;
-	if(_rr_io_ctx == NULL) {
+	if(_rr_io_ctx != NULL) {
+		rr_io_state(it, &st);
+		len = rr_eval_format(st.ncand, st.pkeys, st.plens, cmd, sizeof(cmd));
+	}
+	if(len < 0
+			|| redisAppendFormattedCommand(_rr_io_ctx, cmd, (size_t)len)
+					   != REDIS_OK) {
 		rr_io_resume(it, RR_UNAVAILABLE);
 		pkg_free(it);
 		return;
 	}
-	ret = rr_lookup_begin(&key, &user, it->h.sips, rr_script_result(), &st, 0);
-	if(ret == 0) {
-		len = rr_eval_format(st.ncand, st.pkeys, st.plens, cmd, sizeof(cmd));
-		if(len < 0
-				|| redisAppendFormattedCommand(_rr_io_ctx, cmd, (size_t)len)
-						   != REDIS_OK)
-			ret = RR_UNAVAILABLE;
-	}
-	if(ret != 0) {
-		rr_io_resume(it, ret);
-		pkg_free(it);
-		return;
-	}
-	it->use_cache = st.use_cache;
-	it->ticket = st.ticket;
 	it->deadline_ms = rr_conn_now_ms() + rr_conn_cfg()->command_timeout_ms;
 	it->next = NULL;
 	if(_rr_io_tail != NULL)
@@ -319,20 +316,11 @@ static int rr_io_cluster_batch(int fd)
 	static rr_lookup_state_t st[RR_CLUSTER_BATCH_MAX];
 	rr_cluster_lookup_t lk[RR_CLUSTER_BATCH_MAX];
 	rr_async_item_t *it;
-	str key, user;
-	int n = 0, taken = 0, i, ret;
+	str user;
+	int n = 0, i, ret;
 
 	while(n < RR_CLUSTER_BATCH_MAX && (it = rr_io_recv(fd)) != NULL) {
-		taken++;
-		key = rr_item_key(it);
-		user = rr_item_user(it);
-		ret = rr_lookup_begin(
-				&key, &user, it->h.sips, rr_script_result(), &st[n], 0);
-		if(ret != 0) {
-			rr_io_resume(it, ret);
-			pkg_free(it);
-			continue;
-		}
+		rr_io_state(it, &st[n]);
 		items[n] = it;
 		lk[n].nkeys = st[n].ncand;
 		lk[n].keys = st[n].pkeys;
@@ -350,7 +338,7 @@ static int rr_io_cluster_batch(int fd)
 		rr_io_resume(items[i], ret);
 		pkg_free(items[i]);
 	}
-	return taken;
+	return n;
 }
 
 static void rr_io_shutdown(int fd);
@@ -381,21 +369,17 @@ static void rr_io_cluster_loop(int fd)
 static void rr_io_answer(rr_async_item_t *it, redisReply *r)
 {
 	rr_lookup_state_t st;
-	str key = rr_item_key(it), user = rr_item_user(it);
+	str user = rr_item_user(it);
 	int rc;
 
-	if(it->done)
-		return; /* resumed already (timed out): dropped */
 	if(rr_reply_is_error(r, "NOSCRIPT") || rr_eval_ro_unknown(r)) {
 		/* SCRIPT FLUSH, or Redis 6: -2 for this one; the connection is
 		 * made again at once, with the script (or EVALSHA) */
 		rr_io_resume(it, RR_UNAVAILABLE);
-		_rr_io_next_attempt_ms = -1;
+		_rr_io_reload = 1;
 		return;
 	}
-	rr_lookup_rekey(&key, &st);
-	st.use_cache = it->use_cache;
-	st.ticket = it->ticket;
+	rr_io_state(it, &st);
 	rc = rr_lookup_end(&st, r, rr_eval_matched(r, st.ncand), &user, it->h.sips,
 			rr_script_result());
 	rr_io_resume(it, rc);
@@ -428,8 +412,10 @@ static void rr_io_read(void)
 		freeReplyObject(r);
 		pkg_free(it);
 	}
-	if(_rr_io_next_attempt_ms < 0)
+	if(_rr_io_reload) {
+		_rr_io_reload = 0;
 		rr_io_drop("reload", 0); /* NOSCRIPT: reconnect, load it */
+	}
 }
 
 /* The oldest lookup unanswered past command_timeout fails the connection. */

@@ -293,17 +293,16 @@ int rr_lookup_rekey(const str *key, rr_lookup_state_t *st)
 }
 
 int rr_lookup_begin(const str *key, const str *ruri_user, int sips,
-		rr_result_t *res, rr_lookup_state_t *st, int count)
+		rr_result_t *res, rr_lookup_state_t *st)
 {
 	int ret;
 
-	res->n = 0;
-	res->key.s = res->key_buf;
-	res->key.len = 0;
+	rr_result_clear(res);
 	st->ncand = 0;
 	st->use_cache = 0;
-	if(count)
-		rr_stats_inc(RR_STAT_LOOKUPS);
+	/* defined without the cache too: an async lookup sends it along */
+	memset(&st->ticket, 0, sizeof(st->ticket));
+	rr_stats_inc(RR_STAT_LOOKUPS);
 	if(key == NULL || key->len <= 0 || key->len > RR_KEY_MAX) {
 		/* an empty or over-long key never matches: no Redis trip */
 		LM_DBG("lookup key empty or longer than %d bytes: no route\n",
@@ -340,9 +339,7 @@ int rr_lookup_end(rr_lookup_state_t *st, redisReply *r, int matched,
 
 	/* res may have served other lookups since rr_lookup_begin() (an I/O
 	 * process answers many between the two halves of one) */
-	res->n = 0;
-	res->key.s = res->key_buf;
-	res->key.len = 0;
+	rr_result_clear(res);
 	if(r == NULL) {
 		rr_stats_inc(RR_STAT_ERRORS);
 		return RR_UNAVAILABLE;
@@ -383,7 +380,7 @@ static int rr_lookup_untimed(
 	redisReply *r;
 	int ret, matched = -1;
 
-	ret = rr_lookup_begin(key, ruri_user, sips, res, &st, 1);
+	ret = rr_lookup_begin(key, ruri_user, sips, res, &st);
 	if(ret != 0)
 		return ret;
 	r = _rr_backend->eval(st.ncand, st.pkeys, st.plens, &matched);

@@ -61,15 +61,16 @@ typedef struct rr_lookup_state
 	rr_cache_ticket_t ticket;
 } rr_lookup_state_t;
 
-/* The first half: 0 when Redis must be asked for st's candidate keys
- * (st->pkeys, st->plens, st->ncand), else the lookup's answer (a cache hit,
- * a key that never matches), counted. count: counts the lookup itself in
- * the statistics (once per lookup: not again in an I/O process). */
+/* The first half, counted in the statistics: 0 when Redis must be asked
+ * for st's candidate keys (st->pkeys, st->plens, st->ncand), else the
+ * lookup's answer (a cache hit, a key that never matches). */
 int rr_lookup_begin(const str *key, const str *ruri_user, int sips,
-		rr_result_t *res, rr_lookup_state_t *st, int count);
+		rr_result_t *res, rr_lookup_state_t *st);
 
-/* st's candidate keys for key (at most RR_KEY_MAX bytes), nothing else:
- * returns how many (0: key is too short for any). */
+/* st's candidate keys for key (at most RR_KEY_MAX bytes), nothing else
+ * (an I/O process rebuilds them from the key; the cache ticket comes from
+ * the worker's rr_lookup_begin()): returns how many (0: key is too short
+ * for any). */
 int rr_lookup_rekey(const str *key, rr_lookup_state_t *st);
 
 /* The second half: Redis's reply r to the lookup command over st's keys

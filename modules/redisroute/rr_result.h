@@ -48,4 +48,12 @@ typedef struct rr_result
 	char buf[RR_TARGETS_MAX][RR_URI_MAX];
 } rr_result_t;
 
+/* No targets, no key: before a lookup writes into r. */
+static inline void rr_result_clear(rr_result_t *r)
+{
+	r->n = 0;
+	r->key.s = r->key_buf;
+	r->key.len = 0;
+}
+
 #endif

@@ -84,7 +84,7 @@ int rr_script_init(void)
 /* Checks that msg is a request with a parsable R-URI and, unless any_method,
  * neither an ACK (never answered, never routed anew) nor a CANCEL (answered
  * and relayed by tm's own rules). */
-static int rr_request_ok(sip_msg_t *msg, const char *fn, int any_method)
+int rr_request_ok(sip_msg_t *msg, const char *fn, int any_method)
 {
 	if(msg->first_line.type != SIP_REQUEST) {
 		LM_ERR("%s() called for a reply\n", fn);
@@ -150,9 +150,7 @@ void rr_script_resume_begin(int rc)
 {
 	if(rc != RR_OK && rc != RR_BAD_DATA) {
 		/* no answer was read into the slot: nothing of an earlier one */
-		_rr_result.n = 0;
-		_rr_result.key.s = _rr_result.key_buf;
-		_rr_result.key.len = 0;
+		rr_result_clear(&_rr_result);
 	}
 	_rr_result_rc = rc;
 	_rr_resuming = 1;

@@ -35,6 +35,11 @@
 /* In mod_init: binds sl and tm. */
 int rr_script_init(void);
 
+/* Checks that msg is a request with a parsable R-URI and, unless
+ * any_method, neither an ACK nor a CANCEL; says why not (fn: the function's
+ * name). */
+int rr_request_ok(sip_msg_t *msg, const char *fn, int any_method);
+
 /* sip_redirect(): key NULL means the Request-URI user; code 0 means the
  * redirect_code parameter. Returns 1 or a negative RR_ code. */
 int rr_sip_redirect(sip_msg_t *msg, str *key, int code);

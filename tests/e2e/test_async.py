@@ -375,3 +375,23 @@ def test_kemi_forward_and_lookup_resumed(workdir):
         got = sip.request(k.port, "MESSAGE", "x", headers=["X-Mode: async-lookup", "X-Key: kim"])
         assert got.code == 200 and got.header("x-rc") == ["1"] and got.header("x-count") == ["2"]
         assert got.header("x-uri0") == ["sip:x@127.0.0.1:%d" % bad.port]
+
+
+def test_cache_answers_in_the_worker_and_is_filled_by_the_io_process(workdir):
+    with redis_and_kamailio(workdir, "async-cache", cfg=ASYNC_CFG, CACHE_SIZE="1000") as (r, k):
+        assert wait_until(lambda: k.cache_state() == "active", 15)
+        r.cli("SET", "route:cc", "192.0.2.17")
+        before, hits = lookups(r), k.stats()["cache_hits"]
+        # misses are suspended and asked by the I/O process, which stores the
+        # answer; hits are answered in the worker, Redis not asked. As in
+        # test_cache: at most a miss and a bypass per worker (2) before its
+        # own subscription is up
+        for _ in range(12):
+            assert sip.request(k.port, user="cc").contact_uris() == ["sip:cc@192.0.2.17"]
+        assert 1 <= lookups(r) - before <= 4
+        assert k.stats()["cache_hits"] - hits >= 8
+        # a change invalidates the entry: the next request asks again
+        r.cli("SET", "route:cc", "192.0.2.18")
+        assert wait_until(lambda: sip.request(k.port, user="cc").contact_uris()
+                          == ["sip:cc@192.0.2.18"], 5)
+        assert lookups(r) - before >= 2
