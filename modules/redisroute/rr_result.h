@@ -56,4 +56,49 @@ static inline void rr_result_clear(rr_result_t *r)
 	r->key.len = 0;
 }
 
+/*
+ * The packed form of an answer: what travels with a request (an XAVP that
+ * tm keeps with the transaction, so that a failure route in tm's timer
+ * process reads it) and from an async I/O process to the process that
+ * resumes the request. One block: rr_packed_hdr_t, the lookup key asked
+ * for, the key that matched, then n times {int len; int q; uri; NUL}.
+ */
+typedef struct rr_packed_hdr
+{
+	int rc;		   /* the lookup's return code */
+	short n;	   /* targets (0 unless rc is RR_OK) */
+	short next;	   /* sip_forward_next(): the target it relays to next */
+	short lkeylen; /* the lookup key asked for, without key_prefix */
+	short keylen;  /* the key that matched (rr_result_t.key) */
+} rr_packed_hdr_t;
+
+/* The largest packed answer. */
+#define RR_PACKED_MAX                                              \
+	(sizeof(rr_packed_hdr_t) + 2 * RR_KEY_MAX                      \
+			+ RR_TARGETS_MAX * (2 * sizeof(int) + RR_URI_MAX + 1))
+
+/* A packed answer read in place: every str points into the block. */
+typedef struct rr_view
+{
+	int rc;
+	int n;
+	int next;
+	str lkey;
+	str key;
+	rr_target_t t[RR_TARGETS_MAX];
+} rr_view_t;
+
+/* Packs rc and res (its targets only for RR_OK) for the lookup key lkey
+ * into buf (size bytes), with next 1. Returns the length, or -1 when it
+ * does not fit. */
+int rr_result_pack(char *buf, int size, const str *lkey, int rc,
+		const rr_result_t *res);
+
+/* Reads a packed answer of len bytes into v (pointers into buf). Returns
+ * 0, or -1 when the block is not a whole, consistent packed answer. */
+int rr_result_view(const char *buf, int len, rr_view_t *v);
+
+/* Sets the packed answer's next target (sip_forward_next()). */
+void rr_result_set_next(char *buf, int next);
+
 #endif
