@@ -79,7 +79,8 @@ static int redisroute_cache_size = 0;
 /* "any": the lookup script; "string", "list" or "zset": that type's plain
  * read command for exact lookups */
 static str redisroute_route_types = str_init("any");
-static int redisroute_async_workers = 1;
+/* -1: one I/O process when the cfg calls sip_lookup_async(), else none */
+static int redisroute_async_workers = -1;
 static int redisroute_async_max_pending = 1024;
 static int redisroute_cache_ttl = 300;
 static str redisroute_cache_invalidation = str_init("tracking");
@@ -370,7 +371,7 @@ static int mod_init(void)
 			"cluster_max_redirects", redisroute_cluster_max_redirects, 0, 16);
 	bad |= rr_check_range("sentinel_tls", redisroute_sentinel_tls, 0, 1);
 	bad |= rr_check_range("tls_verify", redisroute_tls_verify, 0, 1);
-	bad |= rr_check_range("async_workers", redisroute_async_workers, 0, 64);
+	bad |= rr_check_range("async_workers", redisroute_async_workers, -1, 64);
 	bad |= rr_check_range(
 			"async_max_pending", redisroute_async_max_pending, 1, 1000000);
 	if(bad)
@@ -459,7 +460,7 @@ static int child_init(int rank)
 			return -1;
 		if(rr_cache_enabled() && rr_notify_fork() < 0)
 			return -1;
-		if(rr_async_fork() < 0)
+		if(rr_async_io_fork() < 0)
 			return -1;
 		return 0;
 	}
@@ -615,51 +616,52 @@ static int w_sip_lookup1(sip_msg_t *msg, char *key, char *p2)
 /* KSR.redisroute.lookup_rc(): $redisroute(rc), 0 when there is none. */
 static int ki_lookup_rc(sip_msg_t *msg)
 {
-	int rc = 0;
+	rr_view_t v;
 
-	return rr_last_rc(msg, &rc) ? rc : 0;
+	return rr_answer_get(&v) ? v.rc : 0;
 }
 
 /* KSR.redisroute.lookup_count(): $redisroute(count). */
 static int ki_lookup_count(sip_msg_t *msg)
 {
-	const rr_result_t *r = rr_last_result(msg);
+	rr_view_t v;
 
-	return r ? r->n : 0;
+	return rr_answer_get(&v) ? v.n : 0;
+}
+
+/* A KEMI string that points into the request's answer, or nil. */
+static sr_kemi_xval_t *rr_kemi_str(const str *s)
+{
+	static sr_kemi_xval_t xval;
+
+	memset(&xval, 0, sizeof(xval));
+	if(s == NULL || s->len == 0) {
+		sr_kemi_xval_null(&xval, SR_KEMI_XVAL_NULL_NONE);
+		return &xval;
+	}
+	xval.vtype = SR_KEMIP_STR;
+	xval.v.s = *s;
+	return &xval;
 }
 
 /* KSR.redisroute.lookup_uri(idx): $(redisroute(uri)[idx]), or nil. */
 static sr_kemi_xval_t *ki_lookup_uri(sip_msg_t *msg, int idx)
 {
-	static sr_kemi_xval_t xval;
-	const rr_result_t *r = rr_last_result(msg);
+	rr_view_t v;
 
-	memset(&xval, 0, sizeof(xval));
-	if(r != NULL && idx < 0)
-		idx += r->n;
-	if(r == NULL || idx < 0 || idx >= r->n) {
-		sr_kemi_xval_null(&xval, SR_KEMI_XVAL_NULL_NONE);
-		return &xval;
-	}
-	xval.vtype = SR_KEMIP_STR;
-	xval.v.s = r->t[idx].uri;
-	return &xval;
+	if(!rr_answer_get(&v))
+		return rr_kemi_str(NULL);
+	if(idx < 0)
+		idx += v.n;
+	return rr_kemi_str(idx >= 0 && idx < v.n ? &v.t[idx].uri : NULL);
 }
 
 /* KSR.redisroute.lookup_key(): $redisroute(key), or nil. */
 static sr_kemi_xval_t *ki_lookup_key(sip_msg_t *msg)
 {
-	static sr_kemi_xval_t xval;
-	const rr_result_t *r = rr_last_result(msg);
+	rr_view_t v;
 
-	memset(&xval, 0, sizeof(xval));
-	if(r == NULL || r->key.len == 0) {
-		sr_kemi_xval_null(&xval, SR_KEMI_XVAL_NULL_NONE);
-		return &xval;
-	}
-	xval.vtype = SR_KEMIP_STR;
-	xval.v.s = r->key;
-	return &xval;
+	return rr_kemi_str(rr_answer_get(&v) ? &v.key : NULL);
 }
 
 /* C API (api.h): rr_lookup() for other modules, which may have no R-URI

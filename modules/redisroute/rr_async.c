@@ -21,9 +21,9 @@
  */
 
 /*
- * redisroute - sip_lookup_async(), the SIP worker's side: a cache hit (or a
- * lookup that cannot be made) runs the route at once, in the worker; any
- * other lookup suspends the transaction and goes to an I/O process.
+ * redisroute - sip_lookup_async(), the SIP worker's side: the transaction
+ * suspended, the lookup queued for an I/O process (or answered at once),
+ * and the resume, in one of the core's async workers.
  */
 
 #include <errno.h>
@@ -32,193 +32,376 @@
 #include <unistd.h>
 
 #include "core/action.h"
+#include "core/async_task.h"
 #include "core/atomic_ops.h"
-#include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
-#include "core/kemi.h"
+#include "core/locking.h"
 #include "core/mod_fix.h"
 #include "core/mem/shm_mem.h"
-#include "core/parser/parse_uri.h"
 #include "core/pt.h"
 #include "core/route.h"
+#include "core/route_struct.h"
+#include "core/switch.h"
+#include "core/script_cb.h"
+#include "core/sr_module.h"
 #include "modules/tm/tm_load.h"
 
 #include "rr_async.h"
-#include "rr_conn.h"
 #include "rr_script.h"
 #include "rr_stats.h"
 
-typedef struct rr_async_proc
+/* per I/O process: its queue, in shared memory */
+typedef struct rr_async_queue
 {
-	int fd[2]; /* [0]: the I/O process reads, [1]: workers send */
-} rr_async_proc_t;
+	gen_lock_t lock;
+	rr_async_req_t *head;
+	rr_async_req_t *tail;
+	atomic_t down; /* 1 while its connection is down */
+} rr_async_queue_t;
 
 typedef struct rr_async_shared
 {
-	atomic_t pending; /* lookups in flight, over every I/O process */
-	atomic_t full;	  /* 1 once the bound was reached: said once */
-	atomic_t down[];  /* per I/O process: 1 while its connection is down */
+	atomic_t pending;  /* lookups queued or in flight, over every process */
+	atomic_t full;	   /* 1 during an episode of async_max_pending reached */
+	atomic_t refused;  /* lookups refused for it, since start */
+	atomic_t off_said; /* "sip_lookup_async() is off" was logged */
+	rr_async_queue_t q[];
 } rr_async_shared_t;
 
-static int _rr_async_workers = 0;
+/* an answer on its way to the route that resumes with it; one block in
+ * shared memory, freed by the core after rr_async_resume() */
+typedef struct rr_async_answer
+{
+	async_task_t task; /* first: the core frees the block through it */
+	unsigned int tindex;
+	unsigned int tlabel;
+	int route; /* as rr_async_req_t's */
+	str fn;	   /* into data */
+	int len;   /* the packed answer's, after fn and its NUL */
+	char data[];
+} rr_async_answer_t;
+
 static int _rr_async_max_pending = 0;
-static rr_async_proc_t *_rr_async_procs = NULL; /* pkg, inherited */
+static int _rr_async_nq = 0;			/* I/O processes, and their queues */
+static int (*_rr_async_bell)[2] = NULL; /* pkg, inherited: [0] the I/O
+										 * process reads, [1] workers write */
 static rr_async_shared_t *_rr_async_shared = NULL;
 static unsigned int _rr_async_next = 0; /* per worker: round robin */
+/* during rr_async_resume() only: the answer tm's pre-script callback keeps
+ * with the transaction */
+static rr_async_answer_t *_rr_async_resuming = NULL;
+
+/* tm runs it before the resumed route, with the transaction's XAVPs as the
+ * current list and the transaction locked: the answer is kept there, so the
+ * route and every later one of the transaction read it. */
+static int rr_async_resume_cb(sip_msg_t *msg, unsigned int flags, void *p)
+{
+	rr_async_answer_t *a = _rr_async_resuming;
+
+	if(a != NULL) {
+		_rr_async_resuming = NULL;
+		rr_answer_keep(a->data + a->fn.len + 1, a->len);
+	}
+	return 1;
+}
+
+/* 1 when the actions a (with those nested in them: blocks, if, switch,
+ * while) call sip_lookup_async(). The cfg is parsed but not fixed yet. */
+static int rr_actions_call_async(struct action *a, int depth)
+{
+	struct case_stms *c;
+	ksr_cmd_export_t *cmd;
+	int i;
+
+	if(depth > 64)
+		return 0;
+	for(; a != NULL; a = a->next) {
+		for(i = 0; i < MAX_ACTIONS; i++) {
+			if(a->val[i].type == ACTIONS_ST
+					&& rr_actions_call_async(a->val[i].u.data, depth + 1))
+				return 1;
+			if(a->val[i].type == CASE_ST)
+				for(c = a->val[i].u.data; c != NULL; c = c->next)
+					if(rr_actions_call_async(c->actions, depth + 1))
+						return 1;
+		}
+		cmd = a->val[0].type == MODEXP_ST ? a->val[0].u.data : NULL;
+		if(cmd != NULL
+				&& (cmd->function == (cmd_function)w_sip_lookup_async1
+						|| cmd->function == (cmd_function)w_sip_lookup_async2))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when a route of the cfg script calls sip_lookup_async(). */
+static int rr_cfg_calls_async(void)
+{
+	struct route_list *lists[] = {&main_rt, &failure_rt, &onreply_rt,
+			&branch_rt, &onsend_rt, &event_rt};
+	int i, j;
+
+	for(i = 0; i < (int)(sizeof(lists) / sizeof(lists[0])); i++)
+		for(j = 0; j < lists[i]->idx; j++)
+			if(rr_actions_call_async(lists[i]->rlist[j], 0))
+				return 1;
+	return 0;
+}
 
 int rr_async_init(int workers, int max_pending)
 {
 	int i, size;
 
-	_rr_async_workers = workers;
 	_rr_async_max_pending = max_pending;
-	if(workers == 0)
-		return 0;
-	if(!rr_script_have_tm()) {
-		/* nothing to suspend without tm: the processes would idle */
-		LM_DBG("tm not loaded: no async I/O process\n");
-		_rr_async_workers = 0;
-		return 0;
+	if(workers > 0 && !rr_script_have_tm()) {
+		LM_ERR("modparam async_workers needs the tm module (loadmodule "
+			   "\"tm.so\" before redisroute)\n");
+		return -1;
 	}
-	size = sizeof(*_rr_async_shared) + workers * sizeof(atomic_t);
+	if(workers > 0 && !async_task_workers_active()) {
+		LM_ERR("modparam async_workers: sip_lookup_async() resumes requests "
+			   "in the core's async workers; set the global parameter "
+			   "async_workers\n");
+		return -1;
+	}
+	/* the core counts the processes before the fixups run: not set, the
+	 * routes are read for a call now */
+	if(workers > 0)
+		_rr_async_nq = workers;
+	else if(workers < 0 && rr_script_have_tm() && rr_cfg_calls_async())
+		_rr_async_nq = 1;
+	size = sizeof(*_rr_async_shared) + _rr_async_nq * sizeof(rr_async_queue_t);
 	_rr_async_shared = shm_malloc(size);
-	_rr_async_procs = pkg_malloc(workers * sizeof(*_rr_async_procs));
-	if(_rr_async_shared == NULL || _rr_async_procs == NULL) {
-		LM_ERR("no memory for %d async I/O processes\n", workers);
+	_rr_async_bell = pkg_malloc((_rr_async_nq + 1) * sizeof(*_rr_async_bell));
+	if(_rr_async_shared == NULL || _rr_async_bell == NULL) {
+		LM_ERR("no memory for the async lookups\n");
 		return -1;
 	}
 	memset(_rr_async_shared, 0, size);
-	for(i = 0; i < workers; i++) {
-		if(socketpair(AF_UNIX, SOCK_DGRAM, 0, _rr_async_procs[i].fd) < 0) {
+	if(_rr_async_nq == 0)
+		return 0;
+	for(i = 0; i < _rr_async_nq; i++) {
+		if(lock_init(&_rr_async_shared->q[i].lock) == NULL) {
+			LM_ERR("cannot init the async queue's lock\n");
+			return -1;
+		}
+		if(socketpair(AF_UNIX, SOCK_DGRAM, 0, _rr_async_bell[i]) < 0) {
 			LM_ERR("socketpair: %s\n", strerror(errno));
 			return -1;
 		}
-		/* room for the bound's worth of requests in each socket */
-		size = (int)RR_ASYNC_REQ_MAX * 64;
-		setsockopt(_rr_async_procs[i].fd[0], SOL_SOCKET, SO_RCVBUF, &size,
-				sizeof(size));
-		setsockopt(_rr_async_procs[i].fd[1], SOL_SOCKET, SO_SNDBUF, &size,
-				sizeof(size));
 	}
-	register_procs(workers);
-	cfg_register_child(workers);
+	if(register_script_cb(
+			   rr_async_resume_cb, PRE_SCRIPT_CB | FAILURE_CB_TYPE, 0)
+			< 0) {
+		LM_ERR("cannot register the resume callback\n");
+		return -1;
+	}
+	register_procs(_rr_async_nq);
 	return 0;
 }
 
-int rr_async_fork(void)
+int rr_async_io_count(void)
 {
-	char desc[48];
-	int i, pid;
-
-	for(i = 0; i < _rr_async_workers; i++) {
-		snprintf(desc, sizeof(desc), "redisroute async I/O %d", i);
-		/* PROC_RPC: the modules' child_init runs (tm's among them), as
-		 * for http_async_client's and evapi's workers */
-		pid = fork_process(PROC_RPC, desc, 1);
-		if(pid < 0)
-			return -1;
-		if(pid == 0) {
-			if(cfg_child_init())
-				return -1;
-			rr_async_io_loop(i);
-		}
-	}
-	return 0;
+	return _rr_async_nq;
 }
 
-int rr_async_io_fd(int idx)
+int rr_async_queue_fd(int idx)
 {
-	return _rr_async_procs[idx].fd[0];
+	return _rr_async_bell[idx][0];
 }
 
-void rr_async_io_set_down(int idx, int down)
+rr_async_req_t *rr_async_queue_take(int idx)
 {
-	atomic_set(&_rr_async_shared->down[idx], down);
+	rr_async_queue_t *q = &_rr_async_shared->q[idx];
+	rr_async_req_t *all;
+	char bell[64];
+
+	/* the bell first: a lookup queued after the take rings again */
+	while(recv(_rr_async_bell[idx][0], bell, sizeof(bell), MSG_DONTWAIT) > 0)
+		;
+	lock_get(&q->lock);
+	all = q->head;
+	q->head = q->tail = NULL;
+	lock_release(&q->lock);
+	return all;
 }
 
-void rr_async_io_done(void)
+void rr_async_set_down(int idx, int down)
 {
-	atomic_dec(&_rr_async_shared->pending);
+	atomic_set(&_rr_async_shared->q[idx].down, down);
 }
 
-void rr_async_get_status(int *workers, int *pending, int *down)
+void rr_async_get_status(int *workers, int *pending, int *down, int *full)
 {
 	int i;
 
-	*workers = _rr_async_workers;
-	*pending = *down = 0;
+	*workers = rr_async_io_count();
+	*pending = *down = *full = 0;
 	if(_rr_async_shared == NULL)
 		return;
 	*pending = atomic_get(&_rr_async_shared->pending);
-	for(i = 0; i < _rr_async_workers; i++)
-		*down += atomic_get(&_rr_async_shared->down[i]) != 0;
+	*full = atomic_get(&_rr_async_shared->refused);
+	for(i = 0; i < *workers; i++)
+		*down += atomic_get(&_rr_async_shared->q[i].down) != 0;
 }
 
-/* Runs the route at once, in this worker, with rc (and the targets in
- * rr_script_result()), as the I/O process would after t_continue. */
-static void rr_async_run_now(sip_msg_t *msg, int route, str *fn, int rc)
+/* In an async worker: resumes the request with the answer. */
+static void rr_async_resume(void *p)
 {
-	struct run_act_ctx ctx;
-	sr_kemi_eng_t *keng;
-	str evname = str_init("redisroute:async");
+	rr_async_answer_t *a = p;
+	tm_api_t *tmb = rr_script_tm();
+	str param = str_init("");
+	int ret;
 
-	rr_script_resume_begin(rc);
-	if(route >= 0) {
-		init_run_actions_ctx(&ctx);
-		run_top_route(main_rt.rlist[route], msg, &ctx);
-	} else if((keng = sr_kemi_eng_get()) != NULL) {
-		if(sr_kemi_route(keng, msg, REQUEST_ROUTE, fn, &evname) < 0)
-			LM_ERR("error running KEMI function %.*s\n", fn->len, fn->s);
-	}
-	rr_script_resume_end();
+	if(ksr_shutdown_phase())
+		return;
+	_rr_async_resuming = a;
+	if(a->route >= 0)
+		ret = tmb->t_continue(a->tindex, a->tlabel, main_rt.rlist[a->route]);
+	else
+		ret = tmb->t_continue_cb(a->tindex, a->tlabel, &a->fn, &param);
+	_rr_async_resuming = NULL;
+	if(ret < 0)
+		LM_DBG("transaction %u:%u gone (cancelled or timed out)\n", a->tindex,
+				a->tlabel);
 }
 
-/* Whether a lookup can go to an I/O process now: its index, or -1 (none,
- * the bound reached, Redis down: the answer is -2 at once). */
+/* Hands the answer (rc, res's targets, for the lookup key lkey) to the
+ * core's async workers, which resume the transaction in route or fn.
+ * 0, or -1 (logged) when it cannot. */
+static int rr_async_push(unsigned int tindex, unsigned int tlabel, int route,
+		const str *fn, const str *lkey, int rc, const rr_result_t *res)
+{
+	static char packed[RR_PACKED_MAX];
+	static rr_result_t none; /* no targets, no key */
+	rr_async_answer_t *a;
+	int len;
+
+	len = rr_result_pack(packed, sizeof(packed), lkey, rc, res ? res : &none);
+	if(len < 0) {
+		LM_BUG("an answer does not fit its packed form\n");
+		return -1;
+	}
+	a = shm_malloc(sizeof(*a) + fn->len + 1 + len);
+	if(a == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	memset(a, 0, sizeof(*a));
+	a->task.exec = rr_async_resume;
+	a->task.param = a;
+	a->tindex = tindex;
+	a->tlabel = tlabel;
+	a->route = route;
+	a->fn.s = a->data;
+	a->fn.len = fn->len;
+	memcpy(a->data, fn->s, fn->len);
+	a->data[fn->len] = '\0';
+	a->len = len;
+	memcpy(a->data + fn->len + 1, packed, len);
+	if(async_task_push(&a->task) < 0) {
+		shm_free(a);
+		return -1;
+	}
+	return 0;
+}
+
+void rr_async_answer(rr_async_req_t *req, int rc, const rr_result_t *res)
+{
+	str key = rr_async_req_key(req);
+	str fn = {req->data + req->keylen + req->userlen, req->fnlen};
+
+	if(rr_async_push(req->tindex, req->tlabel, req->route, &fn, &key, rc, res)
+			< 0)
+		LM_ERR("async lookup: the answer cannot be handed on; transaction "
+			   "%u:%u waits for tm's timer\n",
+				req->tindex, req->tlabel);
+	atomic_dec(&_rr_async_shared->pending);
+	shm_free(req);
+}
+
+/* The I/O process a lookup goes to now, or -1 (none forked, the bound
+ * reached, its Redis down: the answer is -2 at once). */
 static int rr_async_pick(void)
 {
-	int idx, pending;
+	int idx, pending, n = rr_async_io_count();
 
-	if(_rr_async_workers == 0)
+	if(n == 0)
 		return -1;
 	pending = atomic_get(&_rr_async_shared->pending);
 	if(pending >= _rr_async_max_pending) {
+		atomic_inc(&_rr_async_shared->refused);
 		if(atomic_get_and_set(&_rr_async_shared->full, 1) == 0)
-			LM_ERR("async lookups: async_max_pending (%d) reached, lookups "
-				   "answer -2 until some are answered (said once per "
-				   "episode)\n",
+			LM_WARN("async lookups: async_max_pending (%d) reached; lookups "
+					"answer -2 until fewer are in flight (said once per "
+					"episode; redisroute.status counts them)\n",
 					_rr_async_max_pending);
 		return -1;
 	}
 	if(pending < _rr_async_max_pending / 2)
 		atomic_set(&_rr_async_shared->full, 0);
-	idx = (int)(_rr_async_next++ % (unsigned int)_rr_async_workers);
-	if(atomic_get(&_rr_async_shared->down[idx]))
+	idx = (int)(_rr_async_next++ % (unsigned int)n);
+	if(atomic_get(&_rr_async_shared->q[idx].down))
 		return -1;
 	return idx;
 }
 
-/* Packs the request; returns its length. */
-static int rr_async_pack(char *buf, const rr_async_req_t *h, const str *key,
-		const str *user, const str *fn)
+/* Queues req for I/O process idx and rings its bell. */
+static void rr_async_queue_put(int idx, rr_async_req_t *req)
 {
-	char *p = buf + sizeof(*h);
+	rr_async_queue_t *q = &_rr_async_shared->q[idx];
+	char bell = 0;
 
-	memcpy(buf, h, sizeof(*h));
-	memcpy(p, key->s, key->len);
-	p += key->len;
-	memcpy(p, user->s, user->len);
-	p += user->len;
-	if(fn != NULL) {
-		memcpy(p, fn->s, fn->len);
-		p += fn->len;
+	atomic_inc(&_rr_async_shared->pending);
+	req->next = NULL;
+	lock_get(&q->lock);
+	if(q->tail != NULL)
+		q->tail->next = req;
+	else
+		q->head = req;
+	q->tail = req;
+	lock_release(&q->lock);
+	/* a full bell (EAGAIN) has rung already: the process wakes anyway */
+	if(send(_rr_async_bell[idx][1], &bell, 1, MSG_DONTWAIT) < 0
+			&& errno != EAGAIN && errno != EWOULDBLOCK)
+		LM_ERR("async lookup: cannot wake I/O process %d: %s\n", idx,
+				strerror(errno));
+}
+
+/* The lookup as the I/O process takes it, in shared memory. */
+static rr_async_req_t *rr_async_req_new(sip_msg_t *msg, unsigned int tindex,
+		unsigned int tlabel, int route, const str *fn, const str *key,
+		const str *user, const rr_lookup_state_t *st)
+{
+	rr_async_req_t *r;
+	int fnlen = fn ? fn->len : 0;
+
+	r = shm_malloc(sizeof(*r) + key->len + user->len + fnlen + 1);
+	if(r == NULL) {
+		SHM_MEM_ERROR;
+		return NULL;
 	}
-	return (int)(p - buf);
+	memset(r, 0, sizeof(*r));
+	r->tindex = tindex;
+	r->tlabel = tlabel;
+	r->route = route;
+	r->sips = (msg->parsed_uri.type == SIPS_URI_T);
+	r->use_cache = st->use_cache;
+	r->ticket = st->ticket;
+	r->keylen = (unsigned short)key->len;
+	r->userlen = (unsigned short)user->len;
+	r->fnlen = (unsigned short)fnlen;
+	memcpy(r->data, key->s, key->len);
+	memcpy(r->data + key->len, user->s, user->len);
+	if(fnlen > 0)
+		memcpy(r->data + key->len + user->len, fn->s, fnlen);
+	r->data[key->len + user->len + fnlen] = '\0';
+	return r;
 }
 
 /* The request's transaction, made here if the script made none: an async
- * lookup answers statefully, whether it suspends or not. 0, 1 when msg is
- * a retransmission tm absorbed, -1 when there is none. */
+ * lookup answers statefully. 0, 1 when msg is a retransmission tm
+ * absorbed, -1 when there is none. */
 static int rr_async_transaction(sip_msg_t *msg)
 {
 	tm_api_t *tmb = rr_script_tm();
@@ -237,37 +420,31 @@ static int rr_async_transaction(sip_msg_t *msg)
 	return 0;
 }
 
-/* Suspends msg's transaction and sends the lookup to I/O process idx.
- * Returns 0 when it went, -1 when it cannot go (nothing suspended). */
-static int rr_async_send(sip_msg_t *msg, int idx, rr_async_req_t *h,
-		const str *key, const str *user, const str *fn)
+/* 1 when sip_lookup_async() can run: an I/O process to ask, core async
+ * workers to resume in; else logged once per process. */
+static int rr_async_ready(void)
 {
-	char buf[RR_ASYNC_REQ_MAX];
-	tm_api_t *tmb = rr_script_tm();
-	int len;
-
-	if(tmb->t_suspend(msg, &h->tindex, &h->tlabel) < 0) {
-		LM_ERR("sip_lookup_async(): cannot suspend the transaction\n");
-		return -1;
-	}
-	len = rr_async_pack(buf, h, key, user, fn);
-	atomic_inc(&_rr_async_shared->pending);
-	if(send(_rr_async_procs[idx].fd[1], buf, len, MSG_DONTWAIT) != len) {
-		atomic_dec(&_rr_async_shared->pending);
-		LM_DBG("async request not sent: %s\n", strerror(errno));
-		tmb->t_cancel_suspend(h->tindex, h->tlabel);
-		return -1;
-	}
+	if(rr_async_io_count() > 0)
+		return 1;
+	if(atomic_get_and_set(&_rr_async_shared->off_said, 1) == 0)
+		LM_ERR("sip_lookup_async() is off: a KEMI script switches it on with "
+			   "modparam(\"redisroute\", \"async_workers\", 1) and the "
+			   "global async_workers; it answers -4 (said once)\n");
 	return 0;
 }
 
 int rr_async_lookup(sip_msg_t *msg, int ri, str *fn, str *key)
 {
-	rr_async_req_t h;
+	static rr_result_t res; /* scratch: a cache hit's answer */
 	rr_lookup_state_t st;
-	str *user;
-	int idx, ret;
+	rr_async_req_t *req = NULL;
+	tm_api_t *tmb = rr_script_tm();
+	unsigned int tindex, tlabel;
+	str *user, nofn = {"", 0};
+	int idx, rc;
 
+	if(!rr_async_ready())
+		return RR_NOT_APPLICABLE;
 	if(fn != NULL && (fn->len <= 0 || fn->len > RR_ASYNC_FN_MAX)) {
 		LM_ERR("sip_lookup_async(): bad KEMI function name\n");
 		return RR_NOT_APPLICABLE;
@@ -282,34 +459,36 @@ int rr_async_lookup(sip_msg_t *msg, int ri, str *fn, str *key)
 				RR_URI_MAX);
 		return RR_NOT_APPLICABLE;
 	}
-	ret = rr_async_transaction(msg);
-	if(ret == 1)
+	rc = rr_async_transaction(msg);
+	if(rc == 1)
 		return 0; /* a retransmission: tm absorbed it */
-	if(ret < 0)
+	if(rc < 0)
 		return RR_UNAVAILABLE;
-	/* the cache, or a key that never matches: answered here */
-	ret = rr_lookup_begin(key, user, msg->parsed_uri.type == SIPS_URI_T,
-			rr_script_result(), &st);
-	if(ret != 0) {
-		rr_async_run_now(msg, ri, fn, ret);
-		return 0;
+	if(tmb->t_suspend(msg, &tindex, &tlabel) < 0) {
+		LM_ERR("sip_lookup_async(): cannot suspend the transaction\n");
+		return RR_UNAVAILABLE;
 	}
-	memset(&h, 0, sizeof(h));
-	h.route = ri;
-	h.sips = (msg->parsed_uri.type == SIPS_URI_T);
-	h.use_cache = st.use_cache;
-	h.ticket = st.ticket;
-	h.keylen = (unsigned short)key->len;
-	h.userlen = (unsigned short)user->len;
-	h.fnlen = fn ? (unsigned short)fn->len : 0;
-	idx = rr_async_pick();
-	ret = idx < 0 ? -1 : rr_async_send(msg, idx, &h, key, user, fn);
-	if(ret < 0) {
-		/* not suspended: -2 here and now */
+	/* the cache, or a key that never matches: answered now */
+	rr_result_clear(&res);
+	rc = rr_lookup_begin(
+			key, user, msg->parsed_uri.type == SIPS_URI_T, &res, &st);
+	if(rc == 0) {
+		idx = rr_async_pick();
+		if(idx >= 0)
+			req = rr_async_req_new(msg, tindex, tlabel, ri, fn, key, user, &st);
+		if(req != NULL) {
+			rr_async_queue_put(idx, req);
+			return 0;
+		}
 		rr_stats_inc(RR_STAT_ERRORS);
-		rr_async_run_now(msg, ri, fn, RR_UNAVAILABLE);
+		rc = RR_UNAVAILABLE;
+		rr_result_clear(&res);
 	}
-	return 0;
+	if(rr_async_push(tindex, tlabel, ri, fn ? fn : &nofn, key, rc, &res) == 0)
+		return 0;
+	/* nothing will resume it: the script goes on here */
+	tmb->t_cancel_suspend(tindex, tlabel);
+	return RR_UNAVAILABLE;
 }
 
 /* sip_lookup_async(route [, key]): route a literal name, looked up here
@@ -320,9 +499,12 @@ int rr_async_fixup(void **param, int param_no)
 
 	if(param_no != 1)
 		return fixup_spve_all(param, param_no);
-	if(!rr_script_have_tm()) {
+	if(_rr_async_nq == 0 || !async_task_workers_active()) {
 		LM_ERR("sip_lookup_async() needs the tm module (loadmodule \"tm.so\" "
-			   "before redisroute)\n");
+			   "before redisroute), the global parameter async_workers (the "
+			   "core's async workers resume the requests), and modparam "
+			   "async_workers not 0 (1 or more when the call is inside an "
+			   "expression, where the module does not look for it)\n");
 		return -1;
 	}
 	ri = route_lookup(&main_rt, (char *)*param);
@@ -351,22 +533,12 @@ int w_sip_lookup_async2(sip_msg_t *msg, char *route, char *key)
 }
 
 /* KEMI: the function named fn resumes */
-static int rr_async_kemi_ok(void)
-{
-	if(rr_script_have_tm())
-		return 1;
-	LM_ERR("sip_lookup_async() needs the tm module\n");
-	return 0;
-}
-
 int ki_sip_lookup_async(sip_msg_t *msg, str *fn)
 {
-	return rr_async_kemi_ok() ? rr_async_lookup(msg, -1, fn, NULL)
-							  : RR_NOT_APPLICABLE;
+	return rr_async_lookup(msg, -1, fn, NULL);
 }
 
 int ki_sip_lookup_async_key(sip_msg_t *msg, str *fn, str *key)
 {
-	return rr_async_kemi_ok() ? rr_async_lookup(msg, -1, fn, key)
-							  : RR_NOT_APPLICABLE;
+	return rr_async_lookup(msg, -1, fn, key);
 }

@@ -23,12 +23,18 @@
 /*
  * redisroute - asynchronous lookups: sip_lookup_async(route [, key])
  *
- * The SIP worker suspends the request's transaction (tm) and hands the
- * lookup to one of the module's I/O processes over a datagram socket; the
- * I/O process pipelines the lookups of every worker on one non-blocking
- * connection and resumes each transaction in the named route with the
- * answer (t_continue). rr_async.c is the worker's side, rr_async_io.c the
- * I/O process.
+ * The SIP worker suspends the request's transaction (tm) and queues the
+ * lookup, in shared memory, for one of the module's I/O processes; the I/O
+ * process pipelines the lookups of every worker on one non-blocking
+ * connection and hands each answer to the core's async workers
+ * (async_workers), where tm resumes the request in the named route
+ * (t_continue). An I/O process runs no script: a slow route holds one async
+ * worker and its own call, never the connection or the other calls. A
+ * lookup answered at once (a cache hit, Redis down, the queue full) takes
+ * the same way, so the route is always resumed by tm, as a failure route.
+ *
+ * rr_async.c: the worker's side, the queue and the resume; rr_async_io.c:
+ * the I/O processes, which use the queue and the answer below.
  */
 
 #ifndef _RR_ASYNC_H_
@@ -40,11 +46,13 @@
 #include "rr_config.h"
 #include "rr_lookup.h"
 
-/* one lookup, worker -> I/O process: this header, then key, user and the
- * KEMI function's name, back to back */
+/* one lookup, in shared memory: queued by a worker, then the I/O process's
+ * until it is answered (rr_async_answer() frees it) */
 typedef struct rr_async_req
 {
-	unsigned int tindex; /* the suspended transaction */
+	struct rr_async_req *next;
+	long long deadline_ms; /* I/O process: no answer by then fails it */
+	unsigned int tindex;   /* the suspended transaction */
 	unsigned int tlabel;
 	int route; /* the cfg route's index in main_rt; -1: KEMI, fn */
 	int sips;
@@ -55,29 +63,42 @@ typedef struct rr_async_req
 	unsigned short keylen;
 	unsigned short userlen;
 	unsigned short fnlen;
+	char data[]; /* key, user, KEMI function name, NUL */
 } rr_async_req_t;
 
 #define RR_ASYNC_FN_MAX 64
-#define RR_ASYNC_REQ_MAX \
-	(sizeof(rr_async_req_t) + RR_KEY_MAX + RR_URI_MAX + RR_ASYNC_FN_MAX)
 
-/* In mod_init: `workers` I/O processes (0: none, the async functions then
- * answer at once as when Redis is down), at most max_pending lookups in
+static inline str rr_async_req_key(rr_async_req_t *r)
+{
+	str s = {r->data, r->keylen};
+	return s;
+}
+
+static inline str rr_async_req_user(rr_async_req_t *r)
+{
+	str s = {r->data + r->keylen, r->userlen};
+	return s;
+}
+
+/* In mod_init: up to `workers` I/O processes (-1: one when the cfg calls
+ * sip_lookup_async(), else none), at most max_pending lookups queued or in
  * flight over them all. */
 int rr_async_init(int workers, int max_pending);
 
-/* In child_init(PROC_MAIN): forks the I/O processes. */
-int rr_async_fork(void);
+/* How many I/O processes there are (0 when nothing calls
+ * sip_lookup_async()). */
+int rr_async_io_count(void);
 
 /* sip_lookup_async(): the request goes on in cfg route `route` (its index
  * in main_rt), or, route -1, in the KEMI function fn; key NULL means the
  * R-URI user. Returns 0 (the script stops; the request goes on in the
- * route) or a negative RR_ code when it cannot. */
+ * route) or a negative RR_ code when it cannot (nothing suspended). */
 int rr_async_lookup(sip_msg_t *msg, int route, str *fn, str *key);
 
-/* For redisroute.status: I/O processes, lookups in flight, and how many
- * of the processes have their connection down. */
-void rr_async_get_status(int *workers, int *pending, int *down);
+/* For redisroute.status: I/O processes, lookups in flight, how many of the
+ * processes have their connection down, and lookups refused because
+ * async_max_pending was reached. */
+void rr_async_get_status(int *workers, int *pending, int *down, int *full);
 
 /* the script's side: the cfg functions (and their fixup) and KEMI's */
 int rr_async_fixup(void **param, int param_no);
@@ -86,14 +107,19 @@ int w_sip_lookup_async2(sip_msg_t *msg, char *route, char *key);
 int ki_sip_lookup_async(sip_msg_t *msg, str *fn);
 int ki_sip_lookup_async_key(sip_msg_t *msg, str *fn, str *key);
 
-/* rr_async_io.c: the I/O process's loop (idx: which one), never returns;
- * and what it shares with the workers. */
-void rr_async_io_loop(int idx);
-/* the I/O process's end of its request socket */
-int rr_async_io_fd(int idx);
-/* marks it up or down for the workers (down: they answer at once) */
-void rr_async_io_set_down(int idx, int down);
-/* one lookup fewer in flight */
-void rr_async_io_done(void);
+/* For the I/O process idx (rr_async_io.c): */
+/* the fd that becomes readable when lookups are queued for it */
+int rr_async_queue_fd(int idx);
+/* takes every lookup queued for it, oldest first (NULL: none) */
+rr_async_req_t *rr_async_queue_take(int idx);
+/* marks it up or down for the workers (down: they answer -2 at once) */
+void rr_async_set_down(int idx, int down);
+/* Answers req with rc (and res's targets): the request resumes in its
+ * route, in one of the core's async workers. Frees req; counts one lookup
+ * fewer in flight. */
+void rr_async_answer(rr_async_req_t *req, int rc, const rr_result_t *res);
+
+/* rr_async_io.c: in child_init(PROC_MAIN), forks the I/O processes. */
+int rr_async_io_fork(void);
 
 #endif

@@ -21,47 +21,38 @@
  */
 
 /*
- * redisroute - an async I/O process: the lookups of every SIP worker,
- * pipelined on one non-blocking connection, answered in order, each
- * transaction resumed (t_continue) with its answer.
+ * redisroute - an async I/O process: the lookups every SIP worker queues,
+ * pipelined on one non-blocking connection, each answer handed to the
+ * core's async workers (rr_async_answer()). It runs no script route, so
+ * the time a route takes never counts against Redis: a deadline is judged
+ * only after everything Redis sent has been read.
  *
  * The connection is made the way every other one is (rr_conn: TLS, AUTH,
- * SELECT, the master the sentinels name), then switched to non-blocking
- * I/O. In cluster mode the cluster backend's connections are used instead,
- * a batch of lookups pipelined to the masters at a time. A lookup that gets no answer within command_timeout fails the
- * connection: every lookup in flight on it resumes with -2, and while it is
- * down (retry_interval) the workers answer -2 themselves, at once.
+ * SELECT, the master the sentinels name), then its socket is switched to
+ * non-blocking I/O; hiredis's own async API would need an event library
+ * for one socket. In cluster mode the cluster backend's blocking batch is
+ * used instead (rr_cluster_eval_batch: MOVED, ASK and the slot map are its
+ * business), a batch of lookups at a time. A lookup that gets no answer
+ * within command_timeout fails the connection: every lookup in flight on it
+ * is answered -2, and while it is down (retry_interval) the workers answer
+ * -2 themselves, at once.
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
-#include "core/mem/pkg.h"
-#include "core/route.h"
-#include "modules/tm/tm_load.h"
+#include "core/pt.h"
+#include "core/sr_module.h"
 
 #include "rr_async.h"
 #include "rr_cluster.h"
 #include "rr_conn.h"
 #include "rr_eval.h"
-#include "rr_script.h"
-
-/* one lookup in flight, oldest first: Redis answers in order (a lookup that
- * times out fails the connection, so no late answer is ever read) */
-typedef struct rr_async_item
-{
-	struct rr_async_item *next;
-	long long deadline_ms;
-	rr_async_req_t h;
-	char data[]; /* key, user, KEMI function name */
-} rr_async_item_t;
 
 static int _rr_io_idx;
 static redisContext *_rr_io_ctx = NULL;
@@ -70,75 +61,43 @@ static int _rr_io_used = 0;		 /* asked at least once: keep it connected */
 static int _rr_io_down_said = 0; /* this outage was logged */
 static int _rr_io_write_pending = 0;
 static int _rr_io_reload = 0; /* NOSCRIPT: connect again, load the script */
-static rr_async_item_t *_rr_io_head = NULL, *_rr_io_tail = NULL;
-static volatile sig_atomic_t _rr_io_stopping = 0; /* SIGTERM: shutdown */
+/* sent, oldest first: Redis answers in order (a lookup that times out
+ * fails the connection, so no late answer is ever read) */
+static rr_async_req_t *_rr_io_head = NULL, *_rr_io_tail = NULL;
+/* taken from the queue, not yet sent (cluster mode: batch by batch) */
+static rr_async_req_t *_rr_io_inbox = NULL;
+/* scratch: one answer's targets, handed on at once */
+static rr_result_t _rr_io_res;
 
-static str rr_item_key(rr_async_item_t *it)
+/* The request's lookup state: its candidate keys, rebuilt from its key,
+ * and the cache ticket the worker took (the worker looked in the cache). */
+static void rr_io_state(rr_async_req_t *r, rr_lookup_state_t *st)
 {
-	str s = {it->data, it->h.keylen};
-	return s;
-}
-
-static str rr_item_user(rr_async_item_t *it)
-{
-	str s = {it->data + it->h.keylen, it->h.userlen};
-	return s;
-}
-
-/* The item's lookup state: its candidate keys, rebuilt from its key, and
- * the cache ticket the worker took (the worker looked in the cache). */
-static void rr_io_state(rr_async_item_t *it, rr_lookup_state_t *st)
-{
-	str key = rr_item_key(it);
+	str key = rr_async_req_key(r);
 
 	rr_lookup_rekey(&key, st);
-	st->use_cache = it->h.use_cache;
-	st->ticket = it->h.ticket;
+	st->use_cache = r->use_cache;
+	st->ticket = r->ticket;
 }
 
-/* Resumes the item's transaction in its route with rc (the answer's
- * targets are in rr_script_result()). */
-static void rr_io_resume(rr_async_item_t *it, int rc)
+static rr_async_req_t *rr_io_pop(void)
 {
-	tm_api_t *tmb = rr_script_tm();
-	str fn, param = str_init("");
+	rr_async_req_t *r = _rr_io_head;
 
-	rr_script_resume_begin(rc);
-	if(it->h.route >= 0) {
-		if(tmb->t_continue(
-				   it->h.tindex, it->h.tlabel, main_rt.rlist[it->h.route])
-				< 0)
-			LM_DBG("transaction %u:%u gone (cancelled or timed out)\n",
-					it->h.tindex, it->h.tlabel);
-	} else {
-		fn.s = it->data + it->h.keylen + it->h.userlen;
-		fn.len = it->h.fnlen;
-		if(tmb->t_continue_cb(it->h.tindex, it->h.tlabel, &fn, &param) < 0)
-			LM_DBG("transaction %u:%u gone (cancelled or timed out)\n",
-					it->h.tindex, it->h.tlabel);
-	}
-	rr_script_resume_end();
-	rr_async_io_done();
-}
-
-static rr_async_item_t *rr_io_pop(void)
-{
-	rr_async_item_t *it = _rr_io_head;
-
-	if(it != NULL) {
-		_rr_io_head = it->next;
+	if(r != NULL) {
+		_rr_io_head = r->next;
 		if(_rr_io_head == NULL)
 			_rr_io_tail = NULL;
 	}
-	return it;
+	return r;
 }
 
-/* Drops the connection: everything in flight resumes with -2; an outage
+/* Drops the connection: everything in flight is answered -2; an outage
  * (not a reload) is said once and makes the workers answer -2 at once
  * until the next attempt. */
 static void rr_io_drop(const char *why, int outage)
 {
-	rr_async_item_t *it;
+	rr_async_req_t *r;
 
 	if(outage && !_rr_io_down_said) {
 		LM_ERR("async I/O %d: redis %s: %s; async lookups answer -2 until it "
@@ -146,10 +105,8 @@ static void rr_io_drop(const char *why, int outage)
 				_rr_io_idx, rr_conn_address(), why);
 		_rr_io_down_said = 1;
 	}
-	while((it = rr_io_pop()) != NULL) {
-		rr_io_resume(it, RR_UNAVAILABLE);
-		pkg_free(it);
-	}
+	while((r = rr_io_pop()) != NULL)
+		rr_async_answer(r, RR_UNAVAILABLE, NULL);
 	if(_rr_io_ctx != NULL) {
 		redisFree(_rr_io_ctx);
 		_rr_io_ctx = NULL;
@@ -158,7 +115,7 @@ static void rr_io_drop(const char *why, int outage)
 	_rr_io_next_attempt_ms =
 			rr_conn_now_ms() + (outage ? rr_conn_cfg()->retry_interval_ms : 0);
 	if(outage)
-		rr_async_io_set_down(_rr_io_idx, 1);
+		rr_async_set_down(_rr_io_idx, 1);
 }
 
 /* Loads the lookup script (every connection: a SCRIPT FLUSH or a restart
@@ -214,7 +171,7 @@ static void rr_io_connect(void)
 		LM_INFO("async I/O %d: redis %s is back\n", _rr_io_idx,
 				rr_conn_address());
 	_rr_io_down_said = 0;
-	rr_async_io_set_down(_rr_io_idx, 0);
+	rr_async_set_down(_rr_io_idx, 0);
 }
 
 static void rr_io_flush(void)
@@ -230,8 +187,8 @@ static void rr_io_flush(void)
 	_rr_io_write_pending = !done;
 }
 
-/* Sends one request's lookup command, or answers it at once. */
-static void rr_io_start(rr_async_item_t *it)
+/* Sends one request's lookup command, or answers it -2 at once. */
+static void rr_io_start(rr_async_req_t *r)
 {
 	static char cmd[RR_EVAL_FORMAT_MAX];
 	rr_lookup_state_t st;
@@ -241,68 +198,45 @@ static void rr_io_start(rr_async_item_t *it)
 		rr_io_connect();
 	_rr_io_used = 1;
 	if(_rr_io_ctx != NULL) {
-		rr_io_state(it, &st);
+		rr_io_state(r, &st);
 		len = rr_eval_format(st.ncand, st.pkeys, st.plens, cmd, sizeof(cmd));
 	}
 	if(len < 0
 			|| redisAppendFormattedCommand(_rr_io_ctx, cmd, (size_t)len)
 					   != REDIS_OK) {
-		rr_io_resume(it, RR_UNAVAILABLE);
-		pkg_free(it);
+		rr_async_answer(r, RR_UNAVAILABLE, NULL);
 		return;
 	}
-	it->deadline_ms = rr_conn_now_ms() + rr_conn_cfg()->command_timeout_ms;
-	it->next = NULL;
+	r->deadline_ms = rr_conn_now_ms() + rr_conn_cfg()->command_timeout_ms;
+	r->next = NULL;
 	if(_rr_io_tail != NULL)
-		_rr_io_tail->next = it;
+		_rr_io_tail->next = r;
 	else
-		_rr_io_head = it;
-	_rr_io_tail = it;
+		_rr_io_head = r;
+	_rr_io_tail = r;
 }
 
-/* The next request a worker sent, or NULL when there is none now. */
-static rr_async_item_t *rr_io_recv(int fd)
+/* Moves what the workers queued into the inbox, oldest first. */
+static void rr_io_take(void)
 {
-	char buf[RR_ASYNC_REQ_MAX];
-	rr_async_req_t h;
-	rr_async_item_t *it;
-	ssize_t n;
+	rr_async_req_t *all = rr_async_queue_take(_rr_io_idx), **end;
 
-	for(;;) {
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if(n < 0)
-			return NULL;
-		if((size_t)n < sizeof(h))
-			continue;
-		memcpy(&h, buf, sizeof(h));
-		if(sizeof(h) + h.keylen + h.userlen + h.fnlen != (size_t)n) {
-			LM_BUG("async I/O %d: a request of %d bytes does not add up\n",
-					_rr_io_idx, (int)n);
-			continue;
-		}
-		/* + 1: the KEMI function's name ends the data, NUL-terminated
-		 * (the KEMI engines read it as a C string) */
-		it = pkg_malloc(sizeof(*it) + (n - sizeof(h)) + 1);
-		if(it == NULL) {
-			PKG_MEM_ERROR;
-			continue;
-		}
-		memset(it, 0, sizeof(*it));
-		it->h = h;
-		memcpy(it->data, buf + sizeof(h), n - sizeof(h));
-		it->data[n - sizeof(h)] = '\0';
-		return it;
+	if(all == NULL)
+		return;
+	for(end = &_rr_io_inbox; *end != NULL; end = &(*end)->next)
+		;
+	*end = all;
+}
+
+/* Sends everything in the inbox. */
+static void rr_io_send_inbox(void)
+{
+	rr_async_req_t *r;
+
+	while((r = _rr_io_inbox) != NULL) {
+		_rr_io_inbox = r->next;
+		rr_io_start(r);
 	}
-}
-
-/* Reads what the workers sent, at most a batch per call. */
-static void rr_io_take_requests(int fd)
-{
-	rr_async_item_t *it;
-	int i;
-
-	for(i = 0; i < 256 && (it = rr_io_recv(fd)) != NULL; i++)
-		rr_io_start(it);
 	rr_io_flush();
 }
 
@@ -310,18 +244,18 @@ static void rr_io_take_requests(int fd)
  * which pipelines them to their slots' masters and follows MOVED/ASK
  * (blocking, at most command_timeout per node, in this process only).
  * Returns how many it took. */
-static int rr_io_cluster_batch(int fd)
+static int rr_io_cluster_batch(void)
 {
-	static rr_async_item_t *items[RR_CLUSTER_BATCH_MAX];
+	static rr_async_req_t *reqs[RR_CLUSTER_BATCH_MAX];
 	static rr_lookup_state_t st[RR_CLUSTER_BATCH_MAX];
 	rr_cluster_lookup_t lk[RR_CLUSTER_BATCH_MAX];
-	rr_async_item_t *it;
 	str user;
 	int n = 0, i, ret;
 
-	while(n < RR_CLUSTER_BATCH_MAX && (it = rr_io_recv(fd)) != NULL) {
-		rr_io_state(it, &st[n]);
-		items[n] = it;
+	while(n < RR_CLUSTER_BATCH_MAX && _rr_io_inbox != NULL) {
+		reqs[n] = _rr_io_inbox;
+		_rr_io_inbox = _rr_io_inbox->next;
+		rr_io_state(reqs[n], &st[n]);
 		lk[n].nkeys = st[n].ncand;
 		lk[n].keys = st[n].pkeys;
 		lk[n].klens = st[n].plens;
@@ -330,18 +264,15 @@ static int rr_io_cluster_batch(int fd)
 	if(n > 0)
 		rr_cluster_eval_batch(n, lk);
 	for(i = 0; i < n; i++) {
-		user = rr_item_user(items[i]);
+		user = rr_async_req_user(reqs[i]);
 		ret = rr_lookup_end(&st[i], lk[i].reply, lk[i].matched, &user,
-				items[i]->h.sips, rr_script_result());
+				reqs[i]->sips, &_rr_io_res);
 		if(lk[i].reply != NULL)
 			freeReplyObject(lk[i].reply);
-		rr_io_resume(items[i], ret);
-		pkg_free(items[i]);
+		rr_async_answer(reqs[i], ret, &_rr_io_res);
 	}
 	return n;
 }
-
-static void rr_io_shutdown(int fd);
 
 static void rr_io_cluster_loop(int fd)
 {
@@ -349,85 +280,97 @@ static void rr_io_cluster_loop(int fd)
 	int i;
 
 	for(;;) {
-		if(_rr_io_stopping)
-			rr_io_shutdown(fd);
 		cfg_update();
 		pfd.fd = fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if(poll(&pfd, 1, 1000) < 0 && errno != EINTR) {
+		if(poll(&pfd, 1, _rr_io_inbox != NULL ? 0 : 1000) < 0
+				&& errno != EINTR) {
 			LM_ERR("async I/O %d: poll: %s\n", _rr_io_idx, strerror(errno));
 			continue;
 		}
-		/* bounded: cfg_update() between rounds */
-		for(i = 0; i < 64 && rr_io_cluster_batch(fd) > 0; i++)
+		rr_io_take();
+		/* bounded: cfg_update() and the queue between rounds */
+		for(i = 0; i < 64 && rr_io_cluster_batch() > 0; i++)
 			;
 	}
 }
 
-/* One answer, for the oldest item in flight. */
-static void rr_io_answer(rr_async_item_t *it, redisReply *r)
+/* One answer, for the oldest request in flight. */
+static void rr_io_answer(rr_async_req_t *r, redisReply *reply)
 {
 	rr_lookup_state_t st;
-	str user = rr_item_user(it);
+	str user = rr_async_req_user(r);
 	int rc;
 
-	if(rr_reply_is_error(r, "NOSCRIPT") || rr_eval_ro_unknown(r)) {
+	if(rr_reply_is_error(reply, "NOSCRIPT") || rr_eval_ro_unknown(reply)) {
 		/* SCRIPT FLUSH, or Redis 6: -2 for this one; the connection is
 		 * made again at once, with the script (or EVALSHA) */
-		rr_io_resume(it, RR_UNAVAILABLE);
+		rr_async_answer(r, RR_UNAVAILABLE, NULL);
 		_rr_io_reload = 1;
 		return;
 	}
-	rr_io_state(it, &st);
-	rc = rr_lookup_end(&st, r, rr_eval_matched(r, st.ncand), &user, it->h.sips,
-			rr_script_result());
-	rr_io_resume(it, rc);
+	rr_io_state(r, &st);
+	rc = rr_lookup_end(&st, reply, rr_eval_matched(reply, st.ncand), &user,
+			r->sips, &_rr_io_res);
+	rr_async_answer(r, rc, &_rr_io_res);
 }
 
-static void rr_io_read(void)
+/* Reads and answers everything Redis has sent so far (bounded). Returns
+ * -1 when the connection was dropped. */
+static int rr_io_read(void)
 {
-	rr_async_item_t *it;
-	void *r;
+	rr_async_req_t *r;
+	void *reply;
+	int round, got;
 
-	if(redisBufferRead(_rr_io_ctx) != REDIS_OK) {
-		rr_io_drop(rr_conn_errstr(_rr_io_ctx), 1);
-		return;
-	}
-	for(;;) {
-		r = NULL;
-		if(redisReaderGetReply(_rr_io_ctx->reader, &r) != REDIS_OK) {
-			rr_io_drop("protocol error", 1);
-			return;
+	for(round = 0; round < 64 && _rr_io_ctx != NULL; round++) {
+		if(redisBufferRead(_rr_io_ctx) != REDIS_OK) {
+			rr_io_drop(rr_conn_errstr(_rr_io_ctx), 1);
+			return -1;
 		}
-		if(r == NULL)
-			break;
-		it = rr_io_pop();
-		if(it == NULL) {
-			freeReplyObject(r);
-			rr_io_drop("an answer to no lookup", 1);
-			return;
+		for(got = 0;; got++) {
+			reply = NULL;
+			if(redisReaderGetReply(_rr_io_ctx->reader, &reply) != REDIS_OK) {
+				rr_io_drop("protocol error", 1);
+				return -1;
+			}
+			if(reply == NULL)
+				break;
+			r = rr_io_pop();
+			if(r == NULL) {
+				freeReplyObject(reply);
+				rr_io_drop("an answer to no lookup", 1);
+				return -1;
+			}
+			rr_io_answer(r, reply);
+			freeReplyObject(reply);
 		}
-		rr_io_answer(it, r);
-		freeReplyObject(r);
-		pkg_free(it);
+		if(got == 0 || _rr_io_head == NULL)
+			break; /* nothing more has arrived */
 	}
 	if(_rr_io_reload) {
 		_rr_io_reload = 0;
 		rr_io_drop("reload", 0); /* NOSCRIPT: reconnect, load it */
 	}
+	return 0;
 }
 
-/* The oldest lookup unanswered past command_timeout fails the connection. */
+/* The oldest lookup unanswered past command_timeout fails the connection;
+ * judged only after reading what has arrived, so time this process spent
+ * elsewhere never counts as Redis's. */
 static void rr_io_expire(void)
 {
 	char why[64];
 
-	if(_rr_io_head != NULL && rr_conn_now_ms() >= _rr_io_head->deadline_ms) {
-		snprintf(why, sizeof(why), "no answer within %d ms",
-				rr_conn_cfg()->command_timeout_ms);
-		rr_io_drop(why, 1);
-	}
+	if(_rr_io_head == NULL || rr_conn_now_ms() < _rr_io_head->deadline_ms)
+		return;
+	if(rr_io_read() < 0 || _rr_io_head == NULL
+			|| rr_conn_now_ms() < _rr_io_head->deadline_ms)
+		return;
+	snprintf(why, sizeof(why), "no answer within %d ms",
+			rr_conn_cfg()->command_timeout_ms);
+	rr_io_drop(why, 1);
 }
 
 static int rr_io_poll_timeout(void)
@@ -447,55 +390,18 @@ static int rr_io_poll_timeout(void)
 	return until - now > 1000 ? 1000 : (int)(until - now);
 }
 
-static void rr_io_on_term(int sig)
-{
-	_rr_io_stopping = 1;
-}
-
-/* Kamailio is stopping: what the workers sent and what is in flight is
- * answered -2 now (its route runs, the caller gets the 503), then the
- * process exits, as the core's own SIGTERM handler would. */
-static void rr_io_shutdown(int fd)
-{
-	rr_async_item_t *it;
-	int i;
-
-	for(i = 0; i < 65536 && (it = rr_io_recv(fd)) != NULL; i++) {
-		rr_io_resume(it, RR_UNAVAILABLE);
-		pkg_free(it);
-	}
-	if(_rr_io_head != NULL)
-		LM_INFO("async I/O %d: shutting down: lookups in flight answer -2\n",
-				_rr_io_idx);
-	rr_io_drop("shutting down", 0);
-	_exit(0);
-}
-
-/* Our own SIGTERM/SIGINT handler (the core's exits at once): without
- * SA_RESTART, so that poll() returns and the loop winds down. */
-static void rr_io_catch_term(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = rr_io_on_term;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-}
-
-void rr_async_io_loop(int idx)
+static void rr_io_loop(int idx)
 {
 	struct pollfd pfd[2];
-	int fd = rr_async_io_fd(idx), n;
+	int fd = rr_async_queue_fd(idx), n;
 
 	_rr_io_idx = idx;
-	rr_io_catch_term();
+	/* no child_init here: follow every reconnect asked for before the fork
+	 * (in sentinel mode, mod_init's first published master is one) */
+	rr_conn_reconnect_take();
 	if(rr_conn_cfg()->cluster)
 		rr_io_cluster_loop(fd);
 	for(;;) {
-		if(_rr_io_stopping)
-			rr_io_shutdown(fd);
 		cfg_update();
 		pfd[0].fd = fd;
 		pfd[0].events = POLLIN;
@@ -516,8 +422,10 @@ void rr_async_io_loop(int idx)
 		if(n == 2 && _rr_io_ctx != NULL
 				&& (pfd[1].revents & (POLLIN | POLLERR | POLLHUP)))
 			rr_io_read();
-		if(pfd[0].revents & POLLIN)
-			rr_io_take_requests(fd);
+		if(pfd[0].revents & POLLIN) {
+			rr_io_take();
+			rr_io_send_inbox();
+		}
 		rr_io_expire();
 		if(rr_conn_reconnect_take() && _rr_io_ctx != NULL) {
 			/* the sentinels named another master, or redisroute.reconnect:
@@ -528,4 +436,28 @@ void rr_async_io_loop(int idx)
 				&& rr_conn_now_ms() >= _rr_io_next_attempt_ms)
 			rr_io_connect();
 	}
+}
+
+int rr_async_io_fork(void)
+{
+	char desc[48];
+	int i, pid, n = rr_async_io_count();
+
+	if(n == 0)
+		return 0;
+	cfg_register_child(n);
+	for(i = 0; i < n; i++) {
+		snprintf(desc, sizeof(desc), "redisroute async I/O %d", i);
+		/* no child_init: it connects on first use, runs no script, and
+		 * needs nothing of another module's */
+		pid = fork_process(PROC_NOCHLDINIT, desc, 1);
+		if(pid < 0)
+			return -1;
+		if(pid == 0) {
+			if(cfg_child_init())
+				return -1;
+			rr_io_loop(i);
+		}
+	}
+	return 0;
 }

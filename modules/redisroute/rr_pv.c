@@ -71,39 +71,40 @@ int rr_pv_parse_name(pv_spec_t *sp, str *in)
 int rr_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 {
 	static char qbuf[8];
-	const rr_result_t *r = rr_last_result(msg);
+	rr_view_t v;
 	int field = param->pvn.u.isname.name.n;
 	int idx = 0, idxf = 0;
 	str q;
 
-	if(field == RR_PV_RC) {
-		int rc;
-		if(!rr_last_rc(msg, &rc))
-			return pv_get_null(msg, param, res);
-		return pv_get_sintval(msg, param, res, rc);
+	if(!rr_answer_get(&v)) {
+		if(field == RR_PV_COUNT)
+			return pv_get_sintval(msg, param, res, 0);
+		return pv_get_null(msg, param, res);
 	}
+	if(field == RR_PV_RC)
+		return pv_get_sintval(msg, param, res, v.rc);
 	if(field == RR_PV_COUNT)
-		return pv_get_sintval(msg, param, res, r ? r->n : 0);
+		return pv_get_sintval(msg, param, res, v.n);
 	if(field == RR_PV_KEY) {
-		if(r == NULL || r->key.len == 0)
+		if(v.key.len == 0)
 			return pv_get_null(msg, param, res);
-		return pv_get_strval(msg, param, res, (str *)&r->key);
+		return pv_get_strval(msg, param, res, &v.key);
 	}
-	if(r == NULL || r->n == 0)
+	if(v.n == 0)
 		return pv_get_null(msg, param, res);
 	if(pv_get_spec_index(msg, param, &idx, &idxf) != 0) {
 		LM_ERR("invalid index\n");
 		return pv_get_null(msg, param, res);
 	}
 	if(idx < 0)
-		idx += r->n;
-	if(idx < 0 || idx >= r->n)
+		idx += v.n;
+	if(idx < 0 || idx >= v.n)
 		return pv_get_null(msg, param, res);
 	if(field == RR_PV_URI)
-		return pv_get_strval(msg, param, res, (str *)&r->t[idx].uri);
-	if(r->t[idx].q < 0)
+		return pv_get_strval(msg, param, res, &v.t[idx].uri);
+	if(v.t[idx].q < 0)
 		return pv_get_null(msg, param, res);
 	q.s = qbuf;
-	q.len = rr_qvalue_format(r->t[idx].q, qbuf);
+	q.len = rr_qvalue_format(v.t[idx].q, qbuf);
 	return pv_get_strval(msg, param, res, &q);
 }

@@ -36,8 +36,8 @@ static int rr_packed_ntargets(int rc, const rr_result_t *res)
 	return rc == RR_OK ? res->n : 0;
 }
 
-int rr_result_pack(char *buf, int size, const str *lkey, int rc,
-		const rr_result_t *res)
+int rr_result_pack(
+		char *buf, int size, const str *lkey, int rc, const rr_result_t *res)
 {
 	static str never = {"", 0};
 	rr_packed_hdr_t h;

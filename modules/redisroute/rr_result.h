@@ -73,8 +73,8 @@ typedef struct rr_packed_hdr
 } rr_packed_hdr_t;
 
 /* The largest packed answer. */
-#define RR_PACKED_MAX                                              \
-	(sizeof(rr_packed_hdr_t) + 2 * RR_KEY_MAX                      \
+#define RR_PACKED_MAX                         \
+	(sizeof(rr_packed_hdr_t) + 2 * RR_KEY_MAX \
 			+ RR_TARGETS_MAX * (2 * sizeof(int) + RR_URI_MAX + 1))
 
 /* A packed answer read in place: every str points into the block. */
@@ -91,8 +91,8 @@ typedef struct rr_view
 /* Packs rc and res (its targets only for RR_OK) for the lookup key lkey
  * into buf (size bytes), with next 1. Returns the length, or -1 when it
  * does not fit. */
-int rr_result_pack(char *buf, int size, const str *lkey, int rc,
-		const rr_result_t *res);
+int rr_result_pack(
+		char *buf, int size, const str *lkey, int rc, const rr_result_t *res);
 
 /* Reads a packed answer of len bytes into v (pointers into buf). Returns
  * 0, or -1 when the block is not a whole, consistent packed answer. */

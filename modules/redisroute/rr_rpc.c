@@ -96,7 +96,7 @@ static void rr_rpc_status(rpc_t *rpc, void *c)
 	rr_conn_status_t st;
 	rr_cache_info_t ci;
 	const char *state;
-	int aw, ap, ad;
+	int aw, ap, ad, af;
 	void *h;
 
 	rr_conn_get_status(&st);
@@ -123,9 +123,9 @@ static void rr_rpc_status(rpc_t *rpc, void *c)
 	if(ci.enabled)
 		rpc->struct_add(h, "sd", "cache_invalidation", rr_notify_mode_name(),
 				"cache_worker_subscriptions", ci.worker_subs);
-	rr_async_get_status(&aw, &ap, &ad);
-	rpc->struct_add(h, "ddd", "async_workers", aw, "async_pending", ap,
-			"async_down", ad);
+	rr_async_get_status(&aw, &ap, &ad, &af);
+	rpc->struct_add(h, "dddd", "async_workers", aw, "async_pending", ap,
+			"async_down", ad, "async_refused", af);
 }
 
 static const char *rr_rpc_cache_flush_doc[] = {

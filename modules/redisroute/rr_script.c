@@ -46,22 +46,17 @@ static sl_api_t _rr_slb;
 static tm_api_t _rr_tmb;
 static int _rr_have_tm = 0;
 
-/* per process: the last lookup's result (no allocation per request) and
- * the message it belongs to: msg->id counts per process, so a message is
- * its id and the pid of the process that received it (a failure_route may
- * run in another process, with another message of the same id) */
-static rr_result_t _rr_result;
-static unsigned int _rr_result_msg_id = 0;
-static int _rr_result_msg_pid = 0;
-static int _rr_result_valid = 0;
-static int _rr_result_rc = 0;
-/* while a route resumes an async lookup (rr_script_resume_begin): its
- * answer, for every function and $redisroute() of that route */
-static int _rr_resuming = 0;
+/* The request's answer: one XAVP holding the packed answer (rr_result.h),
+ * so that it travels with the request as dispatcher's destinations do: tm
+ * moves the message's XAVPs into the transaction and sets them as the
+ * current list in branch, reply and failure routes (tm's timer process
+ * included) and in a resumed route. */
+static str _rr_answer_xavp = str_init("_redisroute");
 
-/* the targets left for sip_forward_next(), kept with the transaction (tm
- * saves and restores the XAVP list), next target first */
-static str _rr_next_xavp = str_init("_redisroute_next");
+/* scratch, per process: where a lookup writes and is packed, within one
+ * call; never read after it returns */
+static rr_result_t _rr_scratch;
+static char _rr_packed[RR_PACKED_MAX];
 
 int rr_script_init(void)
 {
@@ -106,60 +101,65 @@ int rr_request_ok(sip_msg_t *msg, const char *fn, int any_method)
 	return 1;
 }
 
-/* Resolves key (NULL: the R-URI user) into _rr_result. */
-static int rr_resolve(sip_msg_t *msg, str *key)
+int rr_answer_keep(const char *packed, int len)
+{
+	sr_xval_t val;
+
+	xavp_rm_by_name(&_rr_answer_xavp, 1, NULL);
+	memset(&val, 0, sizeof(val));
+	val.type = SR_XTYPE_STR;
+	val.v.s.s = (char *)packed;
+	val.v.s.len = len;
+	if(xavp_add_value(&_rr_answer_xavp, &val, NULL) == NULL) {
+		LM_ERR("cannot keep the lookup's answer with the request\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The request's answer XAVP, or NULL. */
+static sr_xavp_t *rr_answer_xavp(void)
+{
+	sr_xavp_t *x = xavp_get(&_rr_answer_xavp, NULL);
+
+	return (x != NULL && x->val.type == SR_XTYPE_STR) ? x : NULL;
+}
+
+int rr_answer_get(rr_view_t *v)
+{
+	sr_xavp_t *x = rr_answer_xavp();
+
+	return x != NULL && rr_result_view(x->val.v.s.s, x->val.v.s.len, v) == 0;
+}
+
+/* The answer for key (NULL: the request's answer whatever its key, or the
+ * R-URI user's): the request's own when it has one for that key (no second
+ * lookup: an async lookup's answer in its resume route, a sip_lookup()'s
+ * in a later sip_redirect()), otherwise a lookup, kept with the request.
+ * v points into the kept answer, or into this process's scratch when it
+ * could not be kept. Returns the answer's return code. */
+static int rr_resolve(sip_msg_t *msg, str *key, rr_view_t *v)
 {
 	str *user = &msg->parsed_uri.user;
+	str *lkey = key ? key : user;
 	int sips = (msg->parsed_uri.type == SIPS_URI_T);
-	int ret;
+	int rc, len;
 
-	if(_rr_resuming)
-		return _rr_result_rc; /* the async lookup's answer: no second one */
-	ret = rr_lookup(key ? key : user, user, sips, &_rr_result);
-	_rr_result_msg_id = msg->id;
-	_rr_result_msg_pid = msg->pid;
-	_rr_result_valid = 1;
-	_rr_result_rc = ret;
-	return ret;
-}
-
-const rr_result_t *rr_last_result(sip_msg_t *msg)
-{
-	if(_rr_resuming)
-		return &_rr_result;
-	if(!_rr_result_valid || msg == NULL || msg->id != _rr_result_msg_id
-			|| msg->pid != _rr_result_msg_pid)
-		return NULL;
-	return &_rr_result;
-}
-
-int rr_last_rc(sip_msg_t *msg, int *rc)
-{
-	if(rr_last_result(msg) == NULL)
-		return 0;
-	*rc = _rr_result_rc;
-	return 1;
-}
-
-rr_result_t *rr_script_result(void)
-{
-	return &_rr_result;
-}
-
-void rr_script_resume_begin(int rc)
-{
-	if(rc != RR_OK && rc != RR_BAD_DATA) {
-		/* no answer was read into the slot: nothing of an earlier one */
-		rr_result_clear(&_rr_result);
+	if(rr_answer_get(v)
+			&& (key == NULL
+					|| (v->lkey.len == lkey->len
+							&& memcmp(v->lkey.s, lkey->s, lkey->len) == 0)))
+		return v->rc;
+	rc = rr_lookup(lkey, user, sips, &_rr_scratch);
+	len = rr_result_pack(
+			_rr_packed, sizeof(_rr_packed), lkey, rc, &_rr_scratch);
+	if(len < 0) {
+		LM_BUG("an answer does not fit its packed form\n");
+		return RR_BAD_DATA;
 	}
-	_rr_result_rc = rc;
-	_rr_resuming = 1;
-}
-
-void rr_script_resume_end(void)
-{
-	_rr_resuming = 0;
-	_rr_result_valid = 0;
+	if(rr_answer_keep(_rr_packed, len) < 0 || !rr_answer_get(v))
+		rr_result_view(_rr_packed, len, v);
+	return rc;
 }
 
 int rr_script_have_tm(void)
@@ -208,7 +208,7 @@ static int rr_contact_len(const rr_target_t *t)
  * that set as the Contacts of a 3xx reply: the new R-URI if the script set
  * one, then the branches; so nothing the script set before can slip into the
  * reply beside the targets. */
-static int rr_set_dset(sip_msg_t *msg, const rr_result_t *res, int n)
+static int rr_set_dset(sip_msg_t *msg, const rr_view_t *res, int n)
 {
 	str uri;
 	int i = 0;
@@ -236,8 +236,7 @@ static int rr_set_dset(sip_msg_t *msg, const rr_result_t *res, int n)
 /* How many targets, in priority order, one redirect can carry: what fits in
  * the core's Contact header (MAX_REDIRECTION_LEN; print_dset() would drop
  * them all otherwise) and in its destination set (max_branches). */
-static int rr_redirect_fit(
-		sip_msg_t *msg, const str *key, const rr_result_t *res)
+static int rr_redirect_fit(sip_msg_t *msg, const str *key, const rr_view_t *res)
 {
 	int i, len = (int)sizeof("Contact: \r\n ");
 	int slots = (int)sr_dst_max_branches - 1 + (msg->new_uri.s != NULL);
@@ -263,6 +262,7 @@ static int rr_redirect_fit(
 
 int rr_sip_redirect(sip_msg_t *msg, str *key, int code)
 {
+	rr_view_t v;
 	str reason;
 	int ret, n;
 
@@ -275,14 +275,14 @@ int rr_sip_redirect(sip_msg_t *msg, str *key, int code)
 	if(!rr_request_ok(msg, "sip_redirect", 0))
 		return RR_NOT_APPLICABLE;
 
-	ret = rr_resolve(msg, key);
+	ret = rr_resolve(msg, key, &v);
 	if(ret != RR_OK)
 		return ret;
 
-	n = rr_redirect_fit(msg, key ? key : &msg->parsed_uri.user, &_rr_result);
+	n = rr_redirect_fit(msg, &v.key, &v);
 	if(n == 0)
 		return RR_BAD_DATA;
-	if(rr_set_dset(msg, &_rr_result, n) < 0) {
+	if(rr_set_dset(msg, &v, n) < 0) {
 		LM_ERR("sip_redirect(): cannot set the destination set\n");
 		return RR_RELAY_FAILED;
 	}
@@ -297,36 +297,21 @@ int rr_sip_redirect(sip_msg_t *msg, str *key, int code)
 	return RR_OK;
 }
 
-/* Relays msg to its (rewritten) R-URI through tm. */
-static int rr_relay(sip_msg_t *msg, const char *fn)
+/* Relays msg to uri through tm, the R-URI rewritten to it and no other
+ * branch (branches the script added before would fork the call to
+ * destinations that are not the route). */
+static int rr_relay(sip_msg_t *msg, str *uri, const char *fn)
 {
+	clear_branches();
+	if(rewrite_uri(msg, uri) < 0) {
+		LM_ERR("%s(): cannot rewrite the Request-URI\n", fn);
+		return RR_RELAY_FAILED;
+	}
 	if(_rr_tmb.t_relay(msg, NULL, NULL) < 0) {
-		LM_ERR("%s(): tm could not relay to %.*s\n", fn, msg->new_uri.len,
-				msg->new_uri.s);
+		LM_ERR("%s(): tm could not relay to %.*s\n", fn, uri->len, uri->s);
 		return RR_RELAY_FAILED;
 	}
 	return RR_OK;
-}
-
-/* Keeps targets [1..n) for sip_forward_next(), next one first. */
-static int rr_keep_next_targets(const rr_result_t *res)
-{
-	sr_xval_t val;
-	int i;
-
-	xavp_rm_by_name(&_rr_next_xavp, 1, NULL);
-	/* xavp_add_value() adds at the head: add the last target first */
-	for(i = res->n - 1; i >= 1; i--) {
-		memset(&val, 0, sizeof(val));
-		val.type = SR_XTYPE_STR;
-		val.v.s = res->t[i].uri;
-		if(xavp_add_value(&_rr_next_xavp, &val, NULL) == NULL) {
-			LM_ERR("cannot keep the failover targets\n");
-			xavp_rm_by_name(&_rr_next_xavp, 1, NULL);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 static int rr_forward_ok(sip_msg_t *msg, const char *fn)
@@ -340,28 +325,29 @@ static int rr_forward_ok(sip_msg_t *msg, const char *fn)
 	return rr_request_ok(msg, fn, 0);
 }
 
+/* Sets the next target sip_forward_next() relays to, in the request's
+ * answer. */
+static void rr_answer_set_next(int next)
+{
+	sr_xavp_t *x = rr_answer_xavp();
+
+	if(x != NULL)
+		rr_result_set_next(x->val.v.s.s, next);
+}
+
 int rr_sip_forward(sip_msg_t *msg, str *key)
 {
-	str uri;
+	rr_view_t v;
 	int ret;
 
 	if(!rr_forward_ok(msg, "sip_forward"))
 		return RR_NOT_APPLICABLE;
-	ret = rr_resolve(msg, key);
+	ret = rr_resolve(msg, key, &v);
 	if(ret != RR_OK)
 		return ret;
-
-	if(rr_keep_next_targets(&_rr_result) < 0)
-		return RR_RELAY_FAILED;
-	/* the first target only: branches the script added before would fork
-	 * the call to destinations that are not the route */
-	clear_branches();
-	uri = _rr_result.t[0].uri;
-	if(rewrite_uri(msg, &uri) < 0) {
-		LM_ERR("sip_forward(): cannot rewrite the Request-URI\n");
-		return RR_RELAY_FAILED;
-	}
-	ret = rr_relay(msg, "sip_forward");
+	/* the others are kept, in the answer, for sip_forward_next() */
+	rr_answer_set_next(1);
+	ret = rr_relay(msg, &v.t[0].uri, "sip_forward");
 	if(ret == RR_OK)
 		rr_stats_inc(RR_STAT_FORWARDS);
 	return ret;
@@ -369,40 +355,22 @@ int rr_sip_forward(sip_msg_t *msg, str *key)
 
 int rr_sip_forward_next(sip_msg_t *msg)
 {
-	char buf[RR_URI_MAX];
-	sr_xavp_t *next;
-	str uri;
+	rr_view_t v;
 
 	if(!rr_forward_ok(msg, "sip_forward_next"))
 		return RR_NOT_APPLICABLE;
-	next = xavp_get(&_rr_next_xavp, NULL);
-	if(next == NULL || next->val.type != SR_XTYPE_STR)
+	if(!rr_answer_get(&v) || v.rc != RR_OK || v.next >= v.n)
 		return RR_NO_ROUTE;
-	/* copy it out: removing the XAVP frees its value */
-	uri.len = next->val.v.s.len;
-	if(uri.len <= 0 || uri.len >= RR_URI_MAX) {
-		xavp_rm(next, NULL);
-		return RR_NO_ROUTE;
-	}
-	memcpy(buf, next->val.v.s.s, uri.len);
-	buf[uri.len] = '\0';
-	uri.s = buf;
-	xavp_rm(next, NULL);
-
-	clear_branches();
-	if(rewrite_uri(msg, &uri) < 0) {
-		LM_ERR("sip_forward_next(): cannot rewrite the Request-URI\n");
-		return RR_RELAY_FAILED;
-	}
+	rr_answer_set_next(v.next + 1);
 	rr_stats_inc(RR_STAT_FAILOVERS);
-	return rr_relay(msg, "sip_forward_next");
+	return rr_relay(msg, &v.t[v.next].uri, "sip_forward_next");
 }
 
 int rr_sip_lookup(sip_msg_t *msg, str *key)
 {
-	if(!rr_request_ok(msg, "sip_lookup", 1)) {
-		_rr_result_valid = 0;
+	rr_view_t v;
+
+	if(!rr_request_ok(msg, "sip_lookup", 1))
 		return RR_NOT_APPLICABLE;
-	}
-	return rr_resolve(msg, key);
+	return rr_resolve(msg, key, &v);
 }

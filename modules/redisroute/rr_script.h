@@ -53,25 +53,21 @@ int rr_sip_forward(sip_msg_t *msg, str *key);
  * Returns -1 when none is left. */
 int rr_sip_forward_next(sip_msg_t *msg);
 
-/* sip_lookup(): resolves only; the result is read with
- * rr_last_result(). */
+/* sip_lookup(): resolves only; the answer is read with rr_answer_get(). */
 int rr_sip_lookup(sip_msg_t *msg, str *key);
 
-/* The targets of the last resolve done for msg in this process (by any of
- * the functions above), or NULL. */
-const rr_result_t *rr_last_result(sip_msg_t *msg);
+/* The request's answer: the last lookup made for it, by any function above
+ * or by sip_lookup_async(), kept with the request (and its transaction), so
+ * that it reads the same in request, branch, reply, failure and resumed
+ * routes, in whichever process runs them. 1 with v filled (pointers into
+ * the kept answer, valid until the next lookup for the request), 0 when the
+ * request has none. */
+int rr_answer_get(rr_view_t *v);
 
-/* The return code of that resolve: 1 and *rc, or 0 when there is none. */
-int rr_last_rc(sip_msg_t *msg, int *rc);
+/* Keeps a packed answer (rr_result_pack()) with the current request,
+ * replacing an earlier one. 0, or -1 (logged). */
+int rr_answer_keep(const char *packed, int len);
 
-/* For async lookups (rr_async.c): the slot the answer is written into,
- * and the route that resumes with it: between rr_script_resume_begin(rc)
- * and rr_script_resume_end(), every function above answers rc and the
- * slot's targets without a lookup of its own, and rr_last_result() is the
- * slot, whatever the message (tm resumes with a message of its own). */
-rr_result_t *rr_script_result(void);
-void rr_script_resume_begin(int rc);
-void rr_script_resume_end(void);
 /* 1 when tm is loaded; its API. */
 int rr_script_have_tm(void);
 struct tm_binds;

@@ -43,11 +43,45 @@ def test_failure_route_in_another_process_never_sees_another_calls_targets(
         assert two is not None and two.code == 500, two
         assert len(uas.requests("INVITE")) == 1
         # the failure route ran in the UDP worker, on a request with call
-        # one's id there, and saw no result: call two's lookup was not here
+        # one's id there, and saw call two's own answer, which travels with
+        # its transaction
         line = "failure route: mi=%d uri0=" % (udp_id + 1)
         assert wait_until(lambda: line in k.log(), 5), k.log()[-2000:]
         seen = k.log().split(line, 1)[1].split("\n", 1)[0]
-        assert seen == "<null>", "call two's failure route read " + seen
+        assert seen == "sip:two@127.0.0.1:%d" % uas.port, \
+            "call two's failure route read " + seen
+
+
+def test_failure_route_run_by_tms_timer_sees_the_lookup(workdir):
+    """sip_lookup(); $ru = $redisroute(uri); t_on_failure(); t_relay() to a
+    target that never answers: fr_timer expires and tm's timer process runs
+    the failure route, where $redisroute(...) is the call's lookup."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        with redis_and_kamailio(workdir, "failure-timer",
+                                cfg=os.path.join(CFG_DIR, "failure_pv.cfg")) as (r, k):
+            port = silent.getsockname()[1]
+            r.cli("RPUSH", "route:tm", "127.0.0.1:%d" % port, "sip:backup@127.0.0.1:9")
+            # tm's timers run in the core's timer processes, never a SIP worker
+            timers = {str(p) for p, d in k.processes().items() if "timer" in d}
+            assert timers, k.processes()
+            calls = []
+            for _ in range(6):
+                resp = sip.request(k.port, user="tm", headers=["X-Mode: timer"],
+                                   timeout=5.0)
+                assert resp is not None and resp.code == 504, resp
+                calls.append(resp.header("call-id")[0])
+            pattern = re.compile(r"timer failure: ci=(\S+) pid=(\d+) rc=(\S+) count=(\S+) "
+                                 r"uri0=(\S+) uri1=(\S+)")
+            seen = {m.group(1): m.groups()[1:] for m in pattern.finditer(k.log())}
+            for ci in calls:
+                assert ci in seen, (ci, seen)
+                assert seen[ci][0] in timers, (seen[ci], k.processes())
+                assert seen[ci][1:] == ("1", "2", "sip:tm@127.0.0.1:%d" % port,
+                                        "sip:backup@127.0.0.1:9"), (ci, seen[ci])
+    finally:
+        silent.close()
 
 
 def debug_lines_of(k, pid, text):

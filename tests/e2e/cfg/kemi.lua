@@ -43,8 +43,13 @@ function ksr_request_route()
 		end
 		KSR.sl.send_reply(200, "Looked Up")
 	elseif mode == "async" then
-		-- suspended: the request goes on in ksr_async_routed()
-		KSR.redisroute.sip_lookup_async("ksr_async_routed")
+		-- suspended: the request goes on in ksr_async_routed(); here only
+		-- when it cannot be (async off: -4)
+		rc = KSR.redisroute.sip_lookup_async("ksr_async_routed")
+		if rc < 0 then
+			KSR.hdr.append_to_reply("X-RC: " .. rc .. "\r\n")
+			reply_for(rc)
+		end
 	elseif mode == "async-forward" then
 		KSR.redisroute.sip_lookup_async("ksr_async_forward")
 	elseif mode == "async-lookup" then
