@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/atomic_ops.h"
 #include "core/dprint.h"
 #include "core/locking.h"
 
@@ -60,6 +61,9 @@ typedef struct rr_cnode_shared
 	char addr[RR_URL_HOST_MAX + 8];
 	rr_updown_t state;
 	int slots;
+	/* bumped by each new connection's first answer, in any process; atomic
+	 * (rr_cnode_retry_due) */
+	int recoveries;
 } rr_cnode_shared_t;
 
 typedef struct rr_cluster_shared
@@ -78,7 +82,10 @@ typedef struct rr_cnode
 	char host[RR_URL_HOST_MAX];
 	int port;
 	redisContext *ctx;
+	int answered; /* ctx has had an answer */
 	long long next_attempt_ms;
+	/* the shared row's recoveries at this process's last failure */
+	int recoveries_seen;
 	int shared; /* index in the shared table, -1 when that is full */
 	int slots;	/* slots it serves in this process's map */
 	int seed;
@@ -248,6 +255,9 @@ static void rr_cnode_down(int i, const char *why)
 	snprintf(detail, sizeof(detail), "%s", why);
 	rr_cnode_close(n);
 	n->next_attempt_ms = now + cfg->retry_interval_ms;
+	if(n->shared >= 0)
+		n->recoveries_seen =
+				mb_atomic_get_int(&_rr_cl->node[n->shared].recoveries);
 	rr_map_reload_after(now + cfg->retry_interval_ms);
 	rr_hostport_print(n->host, n->port, addr, sizeof(addr));
 	rr_cluster_note_error(addr, detail);
@@ -284,6 +294,40 @@ static void rr_cnode_up(int i)
 		LM_INFO("connected to redis cluster node %s\n", s->addr);
 }
 
+/* A new connection to the node has answered: the node is back for the other
+ * processes too. */
+static void rr_cnode_answered(int i)
+{
+	rr_cnode_t *n = &_rr_nodes[i];
+
+	if(n->answered)
+		return;
+	n->answered = 1;
+	if(n->shared >= 0)
+		mb_atomic_inc_int(&_rr_cl->node[n->shared].recoveries);
+}
+
+/* Whether this process tries the node again now: once its own
+ * retry_interval has passed, or as soon as another process has had an
+ * answer from the node on a new connection since this one failed, unless
+ * the node is known down again (its shared state, taken down by every
+ * failure). The same rule as rr_conn.c's: a restarted node is back for
+ * every worker at its next lookup, and a node known down costs no network
+ * wait. */
+static int rr_cnode_retry_due(int i)
+{
+	rr_cnode_t *n = &_rr_nodes[i];
+	rr_cnode_shared_t *s;
+
+	if(rr_conn_now_ms() >= n->next_attempt_ms)
+		return 1;
+	if(n->shared < 0)
+		return 0;
+	s = &_rr_cl->node[n->shared];
+	return mb_atomic_get_int(&s->recoveries) != n->recoveries_seen
+		   && rr_updown_is_up(&s->state);
+}
+
 /* The node's connection, opened if needed (and the lookup script loaded into
  * it); NULL while the node is down. */
 static redisContext *rr_cnode_ctx(int i)
@@ -296,13 +340,14 @@ static redisContext *rr_cnode_ctx(int i)
 
 	if(n->ctx != NULL)
 		return n->ctx;
-	if(rr_conn_now_ms() < n->next_attempt_ms)
+	if(!rr_cnode_retry_due(i))
 		return NULL;
 	n->ctx = rr_conn_open_host(n->host, n->port, err, sizeof(err));
 	if(n->ctx == NULL) {
 		rr_cnode_down(i, err);
 		return NULL;
 	}
+	n->answered = 0;
 	if(rr_eval_plain()) {
 		/* route_types: plain commands, no script to load */
 		rr_cnode_up(i);
@@ -316,6 +361,7 @@ static redisContext *rr_cnode_ctx(int i)
 	/* an error (NOPERM) surfaces with the first lookup */
 	rr_eval_loaded(r);
 	freeReplyObject(r);
+	rr_cnode_answered(i);
 	rr_cnode_up(i);
 	return n->ctx;
 }
@@ -416,6 +462,7 @@ static int rr_cluster_load_from(int i)
 		rr_cnode_down(i, rr_conn_errstr(ctx));
 		return -1;
 	}
+	rr_cnode_answered(i);
 	served = rr_cluster_parse_slots(i, r);
 	if(served <= 0) {
 		char addr[RR_URL_HOST_MAX + 8];
@@ -607,6 +654,7 @@ static void rr_group_read(rr_group_t *g)
 		rr_cnode_down(g->node, rr_conn_errstr(ctx));
 		return;
 	}
+	rr_cnode_answered(g->node); /* route_types: maybe its first answer */
 	g->reply = r;
 }
 

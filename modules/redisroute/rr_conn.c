@@ -45,6 +45,9 @@ typedef struct rr_conn_shared
 	rr_updown_t state;
 	int reconnects; /* bumped by redisroute.reconnect; atomic */
 	int rediscover; /* sentinel mode: bumped to have the master asked; atomic */
+	/* bumped by each new connection's first answer, in any process; atomic:
+	 * Redis is back, a process waiting out its retry_interval retries */
+	int recoveries;
 	char error[128];
 	char master[RR_URL_HOST_MAX + 8]; /* sentinel mode: "host:port" */
 	/* sentinel mode: the master as the sentinel watcher last heard it */
@@ -59,7 +62,9 @@ static rr_conn_shared_t *_rr_conn_shared = NULL;
 
 /* this process's connection and when it may next try to connect */
 static redisContext *_rr_ctx = NULL;
+static int _rr_ctx_answered = 0; /* _rr_ctx has had an answer */
 static long long _rr_next_attempt_ms = 0;
+static int _rr_recoveries_seen = 0; /* recoveries at this process's failure */
 static int _rr_reconnects_seen = 0;
 
 static redisContext *rr_conn_establish(
@@ -234,7 +239,27 @@ static void rr_conn_drop_error(const char *error)
 		_rr_ctx = NULL;
 	}
 	_rr_next_attempt_ms = rr_conn_now_ms() + _rr_conn_cfg.retry_interval_ms;
+	if(_rr_conn_shared != NULL)
+		_rr_recoveries_seen = mb_atomic_get_int(&_rr_conn_shared->recoveries);
 	rr_conn_mark_down(error);
+}
+
+/* Whether this process, its connection down, tries to connect now: once
+ * its own retry_interval has passed, or as soon as another process has had
+ * an answer on a new connection since this one failed. Otherwise, after a
+ * Redis restart, each worker would answer -2 until its own gate opened,
+ * long after Redis was back. An answer, not a connect, is the proof: a hung
+ * Redis still accepts connections. While Redis is known down (the shared
+ * state, taken down by every failure, is down), the gate holds: no network
+ * wait at all. */
+static int rr_conn_retry_due(void)
+{
+	if(rr_conn_now_ms() >= _rr_next_attempt_ms)
+		return 1;
+	return _rr_conn_shared != NULL
+		   && mb_atomic_get_int(&_rr_conn_shared->recoveries)
+					  != _rr_recoveries_seen
+		   && rr_updown_is_up(&_rr_conn_shared->state);
 }
 
 static void rr_conn_drop(const char *what, const char *detail)
@@ -534,6 +559,7 @@ static int rr_conn_connect(void)
 		return -1;
 	}
 	_rr_ctx = ctx;
+	_rr_ctx_answered = 0;
 	rr_conn_mark_up();
 	return 0;
 }
@@ -612,8 +638,8 @@ static redisReply *rr_conn_run(const rr_conn_cmd_t *c)
 		rr_conn_reset();
 	}
 	if(_rr_ctx == NULL) {
-		/* down: no network wait until the retry interval has passed */
-		if(rr_conn_now_ms() < _rr_next_attempt_ms)
+		/* down: no network wait until a retry is due */
+		if(!rr_conn_retry_due())
 			return NULL;
 		if(rr_conn_connect() < 0)
 			return NULL;
@@ -638,6 +664,12 @@ static redisReply *rr_conn_run(const rr_conn_cmd_t *c)
 			snprintf(detail, sizeof(detail), "%s", rr_conn_errstr(_rr_ctx));
 		rr_conn_drop("command", detail);
 		return NULL;
+	}
+	if(!_rr_ctx_answered) {
+		/* a new connection answers: the others may retry (above) */
+		_rr_ctx_answered = 1;
+		if(_rr_conn_shared != NULL)
+			mb_atomic_inc_int(&_rr_conn_shared->recoveries);
 	}
 	return r;
 }

@@ -27,9 +27,11 @@
  * first use, in a process forked without it). A transport failure or a
  * timeout drops it and marks it down; it is retried at most every
  * retry_interval ms, so that while Redis is down a request costs no network
- * wait at all. The up/down state is
- * shared between processes only for logging (one line per outage and per
- * recovery) and for the status RPC.
+ * wait at all. Recovery is shared: once any process has had an answer on a
+ * new connection, every process whose connection is down retries at its
+ * next request, unless the shared up/down state says Redis is down again.
+ * That state also serves logging (one line per outage and per recovery) and
+ * the status RPC.
  *
  * With Redis Sentinel, the sentinel watcher process asks the sentinels where
  * the master is and publishes it here; every connect goes to the published

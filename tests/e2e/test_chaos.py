@@ -522,3 +522,132 @@ def test_sentinel_failover_under_load(private_dir):
         if k:
             k.stop()
         group.stop()
+
+
+# ---- C: one worker's recovery is every worker's -------------------------------
+
+SHARED_RETRY_INTERVAL = 5000  # ms: a worker's own gate would show for seconds
+STAGGER = 2.5                 # s between the UDP and the TCP workers' outages
+
+
+def worker_of(k, call_id):
+    """The PID of the worker whose 503 for call_id was logged (the cfg's
+    "redis unavailable" warning, its log prefix names the Call-ID)."""
+    for line in k.log().splitlines():
+        if call_id in line and "redis unavailable" in line:
+            m = re.search(r"\((\d+)\)", line)
+            if m:
+                return int(m.group(1))
+    return None
+
+
+def until_each_failed(k, pids, transport, limit=60):
+    """Sends bursts of requests over transport until each worker in pids has
+    answered one with 503 (bounded: `limit` bursts, 10 s); returns {pid:
+    time.monotonic() of its first 503}."""
+    failed = {}
+    deadline = time.monotonic() + 10
+    for _ in range(limit):
+        if set(failed) >= set(pids) or time.monotonic() > deadline:
+            break
+        answers = [None] * len(pids)
+
+        def one(i):
+            r = sip.request(k.port, user="alice", transport=transport, timeout=1.0)
+            answers[i] = (r, time.monotonic())
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(pids))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(3)
+        for r, at in (a for a in answers if a is not None):
+            assert r is not None and r.code == 503, r
+            pid = worker_of(k, r.header("call-id")[0])
+            assert pid in pids, (pid, pids)
+            failed.setdefault(pid, at)
+    assert set(failed) == set(pids), (
+        "not every %s worker answered 503: %s of %s" % (transport, failed, pids))
+    return failed
+
+
+def test_one_workers_recovery_opens_every_workers_retry(private_dir):
+    """Issue #21 item 6: once one worker has reconnected after an outage, the
+    others retry at their next request instead of answering 503 until their
+    own retry_interval has passed. The UDP workers see the outage first, the
+    TCP workers STAGGER s later, so that the TCP workers' own gates open
+    seconds after the UDP workers'; Redis comes back, the first 302 comes
+    from a UDP worker whose gate opened, and from then on every request, over
+    UDP and TCP, is answered 302 at once: long before any TCP worker's own
+    gate."""
+    target = "192.0.2.10:5060"
+    rdir = os.path.join(private_dir, "redis")
+    redis = Redis(rdir)
+    redis2 = None
+    k = None
+    try:
+        redis.start()
+        redis.cli("SET", "route:alice", target)
+        assert redis.cli("SAVE") == "OK"  # the restarted server loads it
+        k = Kamailio(os.path.join(private_dir, "kamailio"), workers=WORKERS, defines={
+            "REDIS_SERVER": '"redis://127.0.0.1:%d/0"' % redis.port,
+            "RETRY_INTERVAL": str(SHARED_RETRY_INTERVAL)}).start()
+        procs = sip_workers(k)
+        udp = {p for p, d in procs.items() if d.startswith("udp receiver")}
+        tcp = {p for p, d in procs.items() if d.startswith("tcp receiver")}
+        assert len(udp) == WORKERS and len(tcp) == WORKERS, procs
+        for transport in ("udp", "tcp") * WORKERS:
+            r = sip.request(k.port, user="alice", transport=transport)
+            assert r is not None and r.code == 302, r
+
+        redis.stop()
+        udp_failed = until_each_failed(k, udp, "udp")
+        time.sleep(STAGGER)
+        tcp_failed = until_each_failed(k, tcp, "tcp")
+        # every worker has seen the outage: each waits for its own gate
+        # (its first 503 + retry_interval) or for another's recovery
+        tcp_gate = min(tcp_failed.values()) + SHARED_RETRY_INTERVAL / 1000.0
+        redis2 = Redis(rdir, port=redis.port).start()
+
+        # the first UDP worker's gate opens: the first 302 (bounded)
+        first_302 = None
+        deadline = min(udp_failed.values()) + SHARED_RETRY_INTERVAL / 1000.0 + 3
+        while first_302 is None and time.monotonic() < deadline:
+            r = sip.request(k.port, user="alice", timeout=1.0)
+            assert r is not None and r.code in (302, 503), r
+            if r.code == 302:
+                first_302 = time.monotonic()
+            else:
+                time.sleep(0.02)
+        assert first_302 is not None, "no 302 after Redis came back"
+        assert first_302 < tcp_gate - 1.0, (
+            "the first 302 came too late to tell: %.1f s before the TCP "
+            "workers' gates" % (tcp_gate - first_302))
+
+        # every later request, to every worker, is routed
+        codes = []
+        for i in range(40):
+            transport = ("udp", "tcp")[i % 2]
+            r = sip.request(k.port, user="alice", transport=transport, timeout=1.0)
+            codes.append((transport, r.code if r else None))
+        done = time.monotonic()
+        print("\nshared recovery: first 302 %.0f ms before the TCP workers' own "
+              "gates; 40 requests in %.0f ms after it: %d 302, %d 503 (%d over TCP)"
+              % ((tcp_gate - first_302) * 1000, (done - first_302) * 1000,
+                 sum(1 for _, c in codes if c == 302),
+                 sum(1 for _, c in codes if c == 503),
+                 sum(1 for t, c in codes if c == 503 and t == "tcp")))
+        assert done < tcp_gate, "the requests were not all sent before the gates"
+        assert codes == [(t, 302) for t, _ in codes], codes
+        # the requests reached every TCP worker (tcp_main hands connections
+        # round robin) and a UDP one at least: each has its connection again
+        clients = len(redis2.cli("CLIENT", "LIST").splitlines()) - 1  # not ours
+        assert clients >= WORKERS + 1, redis2.cli("CLIENT", "LIST")
+        _, out = k.kamcmd("redisroute.status")
+        assert re.search(r"(?m)^\s*state: up$", out), out
+    finally:
+        if k:
+            k.stop()
+        for r in (redis2, redis):
+            if r is not None:
+                r.stop()
