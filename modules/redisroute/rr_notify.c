@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/cfg/cfg_struct.h"
@@ -462,10 +461,6 @@ static void rr_notify_loop(void)
 {
 	int lost_logged = 0;
 
-	/* the window between a change and its invalidation is the time this
-	 * process takes to get the CPU: ahead of busy workers, it is short */
-	if(setpriority(PRIO_PROCESS, 0, -10) != 0)
-		LM_DBG("cache notifier keeps the default priority\n");
 	_rr_notify_counts = 1;
 	if(rr_conn_cfg()->cluster)
 		rr_notify_cluster_loop(); /* one subscription per master */
