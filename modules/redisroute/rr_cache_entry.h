@@ -49,7 +49,7 @@ typedef struct rr_cache_entry
 	unsigned int hash;
 	unsigned int epoch; /* the cache's flush count when stored */
 	unsigned int since; /* prefix mode: rr_changes_now() before the lookup */
-	time_t expires;		/* 0: never */
+	time_t expires;		/* rr_conn_now_s() seconds; 0: never */
 	short keylen;
 	short userlen;
 	short matchedlen;

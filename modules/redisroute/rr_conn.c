@@ -73,6 +73,14 @@ long long rr_conn_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+time_t rr_conn_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 static struct timeval rr_ms_to_tv(int ms)
 {
 	struct timeval tv;

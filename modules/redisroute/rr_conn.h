@@ -45,6 +45,8 @@
 #ifndef _RR_CONN_H_
 #define _RR_CONN_H_
 
+#include <time.h>
+
 #include <hiredis/hiredis.h>
 
 #include "rr_config.h"
@@ -151,6 +153,10 @@ int rr_conn_reconnect_take(void);
 /* Milliseconds on CLOCK_MONOTONIC: the one clock of every interval, retry
  * and timeout the module keeps (never the wall clock, which may jump). */
 long long rr_conn_now_ms(void);
+
+/* Whole seconds on the same clock (cache TTLs, log rate limits): one
+ * clock_gettime(), as cheap as time(). Only differences are meaningful. */
+time_t rr_conn_now_s(void);
 
 /* Sentinel mode, for the watcher: publishes the master the sentinels name;
  * a change is logged and makes every process reconnect. */
