@@ -32,6 +32,7 @@
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
+#include "core/ut.h"
 
 #include "rr_cache.h"
 #include "rr_conn.h"
@@ -470,12 +471,12 @@ static void rr_notify_loop(void)
 		rr_cache_sweep();
 		if(rr_notify_subscribe() < 0) {
 			rr_conn_reset();
-			usleep((useconds_t)_rr_notify_retry_ms * 1000);
+			sleep_us((unsigned int)_rr_notify_retry_ms * 1000);
 			continue;
 		}
 		if(rr_notify_open_stats() < 0) {
 			rr_conn_reset();
-			usleep((useconds_t)_rr_notify_retry_ms * 1000);
+			sleep_us((unsigned int)_rr_notify_retry_ms * 1000);
 			continue;
 		}
 		/* entries from before the subscription may be stale */

@@ -32,6 +32,7 @@
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
+#include "core/ut.h"
 
 #include "rr_pubsub.h"
 #include "rr_sentinel.h"
@@ -205,7 +206,7 @@ static void rr_sentinel_watch_loop(void)
 						ctx ? "subscribe refused" : err);
 			failing = 1;
 			rr_sentinel_tick();
-			usleep(500 * 1000);
+			sleep_us(500 * 1000);
 		}
 		if(ctx)
 			redisFree(ctx);
