@@ -4,7 +4,8 @@
 # (modules/redisroute/CMakeLists.txt) and with its own make
 # (modules/redisroute/Makefile), then its README made from the docbook by the
 # tree's doc machinery. Compile checks: nothing is loaded or run.
-# Installs cmake, bison, flex and the doc tools if missing (scripts/deps.sh).
+# Installs cmake, bison, flex, g++ and the doc tools if missing
+# (scripts/deps.sh).
 #
 #   make intree-check                        against the SDK (or KAMAILIO_SRC)
 #   make intree-check INTREE_SRC=/tmp/k601   against another Kamailio tree
