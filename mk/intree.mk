@@ -2,8 +2,10 @@
 # modules/redisroute copied into src/modules/ of a copy of the SDK
 # (build/intree/kamailio) and built there with the tree's CMake build
 # (modules/redisroute/CMakeLists.txt) and with its own make
-# (modules/redisroute/Makefile). Compile checks: nothing is loaded or run.
-# Installs cmake, bison and flex if missing (scripts/deps.sh).
+# (modules/redisroute/Makefile), then its README made from the docbook by the
+# tree's doc machinery. Compile checks: nothing is loaded or run.
+# Installs cmake, bison, flex, g++ and the doc tools if missing
+# (scripts/deps.sh).
 #
 #   make intree-check                        against the SDK (or KAMAILIO_SRC)
 #   make intree-check INTREE_SRC=/tmp/k601   against another Kamailio tree

@@ -1,18 +1,15 @@
 # kamailio-module.mk - what redisroute's Makefile and the test module's
 # (tests/apimod) share: where the Kamailio tree is, its Makefile.defs, and
 # the compile flags. Included by a module Makefile two directories below the
-# tree's src/ (in a Kamailio tree) or below this repository's top (out of
-# tree, against the SDK in build/); the includer then sets NAME and LIBS and
-# includes $(COREPATH)/Makefile.modules.
+# tree's src/ (in a Kamailio tree: COREPATH is ../.., as for every module) or
+# below this repository's top (out of tree: its Makefile passes COREPATH, the
+# SDK's src/); the includer then sets NAME and LIBS and includes
+# $(COREPATH)/Makefile.modules.
 
-ifneq ($(wildcard ../../Makefile.defs),)
 COREPATH ?= ../..
-else
-COREPATH ?= ../../build/kamailio-src/src
-endif
 
 ifeq ($(wildcard $(COREPATH)/Makefile.defs),)
-$(error COREPATH=$(COREPATH) is not a Kamailio source tree; run `make sdk` at the top, or pass KAMAILIO_SRC=/path)
+$(error COREPATH=$(COREPATH) is not a Kamailio source tree: build from the repository's top (make, or make KAMAILIO_SRC=/path), or pass COREPATH=<tree>/src)
 endif
 
 include $(COREPATH)/Makefile.defs

@@ -1,5 +1,6 @@
 /*
- * Copyright (C) 2026 redisroute authors
+ * Copyright (C) 2026 The redisroute developers
+ * Contact: the redisroute issue tracker (README, section "Contact")
  *
  * This file is part of redisroute, a Kamailio module.
  *
@@ -37,6 +38,7 @@
 #include "rr_cache.h"
 #include "rr_cache_changes.h"
 #include "rr_cache_entry.h"
+#include "rr_conn.h"
 #include "rr_stats.h"
 
 #define RR_CACHE_LOCKS 256
@@ -180,7 +182,7 @@ int rr_cache_get(const str *pkey, const str *user, int sips,
 	t->since = rr_changes_now();
 	h = rr_cache_hash(pkey);
 	b = h & (_rr_cache->nbuckets - 1);
-	now = time(NULL);
+	now = rr_conn_now_s();
 	lock_set_get(_rr_cache->locks, b % RR_CACHE_LOCKS);
 	/* a flush since this get also invalidates: fold its count in */
 	t->gen = _rr_cache->buckets[b].gen
@@ -250,7 +252,7 @@ void rr_cache_put(const str *pkey, const str *user, int sips, int ret,
 
 	if(_rr_cache == NULL || !atomic_get(&_rr_cache->active))
 		return;
-	now = time(NULL);
+	now = rr_conn_now_s();
 	size = rr_entry_size(pkey, user, ret, res);
 	e = shm_malloc(size);
 	if(e == NULL) {
@@ -349,7 +351,7 @@ void rr_cache_flush(void)
 /* Frees the dead entries of n buckets from *next on. */
 static void rr_cache_sweep_n(unsigned int *next, unsigned int n)
 {
-	time_t now = time(NULL);
+	time_t now = rr_conn_now_s();
 	unsigned int i, b;
 
 	for(i = 0; i < n; i++) {

@@ -1,5 +1,6 @@
 /*
- * Copyright (C) 2026 redisroute authors
+ * Copyright (C) 2026 The redisroute developers
+ * Contact: the redisroute issue tracker (README, section "Contact")
  *
  * This file is part of redisroute, a Kamailio module.
  *
@@ -49,7 +50,7 @@ typedef struct rr_cache_entry
 	unsigned int hash;
 	unsigned int epoch; /* the cache's flush count when stored */
 	unsigned int since; /* prefix mode: rr_changes_now() before the lookup */
-	time_t expires;		/* 0: never */
+	time_t expires;		/* rr_conn_now_s() seconds; 0: never */
 	short keylen;
 	short userlen;
 	short matchedlen;

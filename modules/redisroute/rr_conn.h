@@ -1,5 +1,6 @@
 /*
- * Copyright (C) 2026 redisroute authors
+ * Copyright (C) 2026 The redisroute developers
+ * Contact: the redisroute issue tracker (README, section "Contact")
  *
  * This file is part of redisroute, a Kamailio module.
  *
@@ -46,6 +47,8 @@
 
 #ifndef _RR_CONN_H_
 #define _RR_CONN_H_
+
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -153,6 +156,10 @@ int rr_conn_reconnect_take(void);
 /* Milliseconds on CLOCK_MONOTONIC: the one clock of every interval, retry
  * and timeout the module keeps (never the wall clock, which may jump). */
 long long rr_conn_now_ms(void);
+
+/* Whole seconds on the same clock (cache TTLs, log rate limits): one
+ * clock_gettime(), as cheap as time(). Only differences are meaningful. */
+time_t rr_conn_now_s(void);
 
 /* Sentinel mode, for the watcher: publishes the master the sentinels name;
  * a change is logged and makes every process reconnect. */

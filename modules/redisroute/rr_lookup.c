@@ -1,5 +1,6 @@
 /*
- * Copyright (C) 2026 redisroute authors
+ * Copyright (C) 2026 The redisroute developers
+ * Contact: the redisroute issue tracker (README, section "Contact")
  *
  * This file is part of redisroute, a Kamailio module.
  *
@@ -121,7 +122,7 @@ void rr_lookup_report(
 	/* the core's hash of both strings, each ended on its own (core/hashes.h) */
 	unsigned int h = get_hash2_raw(key, &value);
 	unsigned int slot = h % RR_BAD_LOG_SLOTS;
-	time_t now = time(NULL);
+	time_t now = rr_conn_now_s();
 	char shown[128];
 	int i, n = 0;
 

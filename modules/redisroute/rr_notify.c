@@ -1,5 +1,6 @@
 /*
- * Copyright (C) 2026 redisroute authors
+ * Copyright (C) 2026 The redisroute developers
+ * Contact: the redisroute issue tracker (README, section "Contact")
  *
  * This file is part of redisroute, a Kamailio module.
  *
@@ -27,11 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
+#include "core/ut.h"
 
 #include "rr_cache.h"
 #include "rr_conn.h"
@@ -462,10 +463,6 @@ static void rr_notify_loop(void)
 {
 	int lost_logged = 0;
 
-	/* the window between a change and its invalidation is the time this
-	 * process takes to get the CPU: ahead of busy workers, it is short */
-	if(setpriority(PRIO_PROCESS, 0, -10) != 0)
-		LM_DBG("cache notifier keeps the default priority\n");
 	_rr_notify_counts = 1;
 	if(rr_conn_cfg()->cluster)
 		rr_notify_cluster_loop(); /* one subscription per master */
@@ -474,12 +471,12 @@ static void rr_notify_loop(void)
 		rr_cache_sweep();
 		if(rr_notify_subscribe() < 0) {
 			rr_conn_reset();
-			usleep((useconds_t)_rr_notify_retry_ms * 1000);
+			sleep_us((unsigned int)_rr_notify_retry_ms * 1000);
 			continue;
 		}
 		if(rr_notify_open_stats() < 0) {
 			rr_conn_reset();
-			usleep((useconds_t)_rr_notify_retry_ms * 1000);
+			sleep_us((unsigned int)_rr_notify_retry_ms * 1000);
 			continue;
 		}
 		/* entries from before the subscription may be stale */

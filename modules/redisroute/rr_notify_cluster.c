@@ -1,5 +1,6 @@
 /*
- * Copyright (C) 2026 redisroute authors
+ * Copyright (C) 2026 The redisroute developers
+ * Contact: the redisroute issue tracker (README, section "Contact")
  *
  * This file is part of redisroute, a Kamailio module.
  *
@@ -30,6 +31,7 @@
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
+#include "core/ut.h"
 
 #include "rr_cache.h"
 #include "rr_cluster.h"
@@ -215,8 +217,8 @@ void rr_notify_cluster_loop(void)
 		}
 		if(set.n == 0 || !up) {
 			rr_csubs_read(&set, 0);
-			usleep((useconds_t)rr_conn_cfg()->retry_interval_ms * 1000 / 4
-					+ 1000);
+			sleep_us((unsigned int)rr_conn_cfg()->retry_interval_ms * 1000 / 4
+					 + 1000);
 			continue;
 		}
 		rr_csubs_read(&set, 1000);

@@ -1,5 +1,6 @@
 /*
- * Copyright (C) 2026 redisroute authors
+ * Copyright (C) 2026 The redisroute developers
+ * Contact: the redisroute issue tracker (README, section "Contact")
  *
  * This file is part of redisroute, a Kamailio module.
  *
@@ -31,6 +32,7 @@
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
+#include "core/ut.h"
 
 #include "rr_pubsub.h"
 #include "rr_sentinel.h"
@@ -204,7 +206,7 @@ static void rr_sentinel_watch_loop(void)
 						ctx ? "subscribe refused" : err);
 			failing = 1;
 			rr_sentinel_tick();
-			usleep(500 * 1000);
+			sleep_us(500 * 1000);
 		}
 		if(ctx)
 			redisFree(ctx);

@@ -10,8 +10,11 @@
   README, and the checked-in README is exactly what it generates.
 
 The last part needs the doc tools (xsltproc, docbook-xsl, docbook-xml, lynx,
-xmllint) and the Kamailio SDK in build/; `make docs` installs the tools. It
-runs offline: every DTD and stylesheet comes from Debian's XML catalog.
+xmllint) and the Kamailio SDK in build/ (or the tree KAMAILIO_SRC names, as
+for make); `make docs` installs the tools. It runs offline: every DTD and
+stylesheet comes from Debian's XML catalog. The docbook's entities are at
+../../../../doc/docbook, as in a Kamailio tree: `make docs` stages that
+layout (mk/docs.mk).
 """
 
 import os
@@ -30,7 +33,12 @@ DOC = os.path.join(MOD, "doc")
 MAIN_XML = os.path.join(DOC, "redisroute.xml")
 ADMIN_XML = os.path.join(DOC, "redisroute_admin.xml")
 README = os.path.join(MOD, "README")
-SDK_DOCBOOK = os.path.join(ROOT, "build", "kamailio-src", "doc", "docbook")
+# the SDK `make docs` uses: KAMAILIO_SRC (the environment reaches make too)
+# or build/kamailio-src
+SDK_DOCBOOK = os.path.join(
+    os.path.abspath(os.environ.get("KAMAILIO_SRC")
+                    or os.path.join(ROOT, "build", "kamailio-src")),
+    "doc", "docbook")
 
 # what `make docs` needs on the machine, besides the SDK
 DOC_TOOLS = ("xsltproc", "xmllint", "lynx")
@@ -174,6 +182,23 @@ def test_docbook_well_formed(admin):
     # every cross reference points at an existing id
     for el in admin.iter("xref"):
         assert el.get("linkend") in ids, el.get("linkend")
+
+
+def test_docbook_paths_are_in_tree():
+    """As in-tree modules' docbooks: the entities and the doc machinery at
+    ../../../../doc/docbook (from src/modules/redisroute/doc), nothing that
+    points into this repository's build/."""
+    want = ('<!ENTITY % docentities SYSTEM '
+            '"../../../../doc/docbook/entities.xml">')
+    for path in (MAIN_XML, ADMIN_XML):
+        with open(path, encoding="iso-8859-1") as f:
+            src = f.read()
+        assert want in src, path
+        assert "build/" not in src.split("]>", 1)[0], path
+    with open(os.path.join(DOC, "Makefile"), encoding="utf-8") as f:
+        mk = f.read()
+    assert "docbook_dir = ../../../../doc/docbook" in mk
+    assert "build/" not in mk
 
 
 def test_top_sections(admin):
