@@ -62,6 +62,8 @@ static int _rr_io_used = 0;		 /* asked at least once: keep it connected */
 static int _rr_io_down_said = 0; /* this outage was logged */
 static int _rr_io_write_pending = 0;
 static int _rr_io_reload = 0; /* NOSCRIPT: connect again, load the script */
+static int _rr_io_answered = 0; /* the connection has had an answer */
+static int _rr_io_recovery = 0; /* rr_conn_recovery_token() at the outage */
 /* sent, oldest first: Redis answers in order (a lookup that times out
  * fails the connection, so no late answer is ever read) */
 static rr_async_req_t *_rr_io_head = NULL, *_rr_io_tail = NULL;
@@ -115,8 +117,18 @@ static void rr_io_drop(const char *why, int outage)
 	_rr_io_write_pending = 0;
 	_rr_io_next_attempt_ms =
 			rr_conn_now_ms() + (outage ? rr_conn_cfg()->retry_interval_ms : 0);
-	if(outage)
+	if(outage) {
+		_rr_io_recovery = rr_conn_recovery_token();
 		rr_async_set_down(_rr_io_idx, 1);
+	}
+}
+
+/* Down, whether to connect now: retry_interval has passed, or another
+ * process has had an answer from Redis since the outage (shared recovery). */
+static int rr_io_retry_due(void)
+{
+	return rr_conn_now_ms() >= _rr_io_next_attempt_ms
+		   || rr_conn_recovered_since(_rr_io_recovery);
 }
 
 /* Loads the lookup script (every connection: a SCRIPT FLUSH or a restart
@@ -168,6 +180,7 @@ static void rr_io_connect(void)
 	}
 	/* hiredis: EAGAIN is no error on a context without REDIS_BLOCK */
 	_rr_io_ctx->flags &= ~REDIS_BLOCK;
+	_rr_io_answered = 0;
 	if(_rr_io_down_said)
 		LM_INFO("async I/O %d: redis %s is back\n", _rr_io_idx,
 				rr_conn_address());
@@ -195,7 +208,7 @@ static void rr_io_start(rr_async_req_t *r)
 	rr_lookup_state_t st;
 	int len = -1;
 
-	if(_rr_io_ctx == NULL && rr_conn_now_ms() >= _rr_io_next_attempt_ms)
+	if(_rr_io_ctx == NULL && rr_io_retry_due())
 		rr_io_connect();
 	_rr_io_used = 1;
 	if(_rr_io_ctx != NULL) {
@@ -344,6 +357,10 @@ static int rr_io_read(void)
 				rr_io_drop("an answer to no lookup", 1);
 				return -1;
 			}
+			if(!_rr_io_answered) {
+				_rr_io_answered = 1;
+				rr_conn_recovered();
+			}
 			rr_io_answer(r, reply);
 			freeReplyObject(reply);
 		}
@@ -433,8 +450,7 @@ static void rr_io_loop(int idx)
 			 * what is in flight answers -2, the next lookup reconnects */
 			rr_io_drop("reconnect", 0);
 		}
-		if(_rr_io_ctx == NULL && _rr_io_used
-				&& rr_conn_now_ms() >= _rr_io_next_attempt_ms)
+		if(_rr_io_ctx == NULL && _rr_io_used && rr_io_retry_due())
 			rr_io_connect();
 	}
 }

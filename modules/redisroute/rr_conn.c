@@ -248,8 +248,7 @@ static void rr_conn_drop_error(const char *error)
 		_rr_ctx = NULL;
 	}
 	_rr_next_attempt_ms = rr_conn_now_ms() + _rr_conn_cfg.retry_interval_ms;
-	if(_rr_conn_shared != NULL)
-		_rr_recoveries_seen = mb_atomic_get_int(&_rr_conn_shared->recoveries);
+	_rr_recoveries_seen = rr_conn_recovery_token();
 	rr_conn_mark_down(error);
 }
 
@@ -263,12 +262,28 @@ static void rr_conn_drop_error(const char *error)
  * wait at all. */
 static int rr_conn_retry_due(void)
 {
-	if(rr_conn_now_ms() >= _rr_next_attempt_ms)
-		return 1;
+	return rr_conn_now_ms() >= _rr_next_attempt_ms
+		   || rr_conn_recovered_since(_rr_recoveries_seen);
+}
+
+int rr_conn_recovery_token(void)
+{
 	return _rr_conn_shared != NULL
-		   && mb_atomic_get_int(&_rr_conn_shared->recoveries)
-					  != _rr_recoveries_seen
+				   ? mb_atomic_get_int(&_rr_conn_shared->recoveries)
+				   : 0;
+}
+
+int rr_conn_recovered_since(int token)
+{
+	return _rr_conn_shared != NULL
+		   && mb_atomic_get_int(&_rr_conn_shared->recoveries) != token
 		   && rr_updown_is_up(&_rr_conn_shared->state);
+}
+
+void rr_conn_recovered(void)
+{
+	if(_rr_conn_shared != NULL)
+		mb_atomic_inc_int(&_rr_conn_shared->recoveries);
 }
 
 static void rr_conn_drop(const char *what, const char *detail)
@@ -677,8 +692,7 @@ static redisReply *rr_conn_run(const rr_conn_cmd_t *c)
 	if(!_rr_ctx_answered) {
 		/* a new connection answers: the others may retry (above) */
 		_rr_ctx_answered = 1;
-		if(_rr_conn_shared != NULL)
-			mb_atomic_inc_int(&_rr_conn_shared->recoveries);
+		rr_conn_recovered();
 	}
 	return r;
 }

@@ -157,6 +157,15 @@ int rr_conn_reconnect_take(void);
  * and timeout the module keeps (never the wall clock, which may jump). */
 long long rr_conn_now_ms(void);
 
+/* Shared recovery, also for a connection kept beside this process's own
+ * (the async I/O process's): the token to keep when it fails; whether
+ * another connection has answered since that token, Redis being up again
+ * (then retry at once rather than after retry_interval); and, for a new
+ * connection's first answer, telling the others. */
+int rr_conn_recovery_token(void);
+int rr_conn_recovered_since(int token);
+void rr_conn_recovered(void);
+
 /* Whole seconds on the same clock (cache TTLs, log rate limits): one
  * clock_gettime(), as cheap as time(). Only differences are meaningful. */
 time_t rr_conn_now_s(void);
