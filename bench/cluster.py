@@ -115,6 +115,7 @@ def measure_one(conf, nodes, users, rate, secs, work, workers):
 def configurations(one, three):
     """(conf, nodes, users) of the four configurations."""
     server = '"redis://127.0.0.1:{redis_port}/0"'
+    cluster = '"redis://127.0.0.1:{redis_port}?cluster=1"'
     prefix = {"PREFIX_MATCH": None, "PREFIX_DEFAULT_KEY": '"default"'}
     exact = ["u%d" % i for i in range(USERS)]
     return [
@@ -122,9 +123,9 @@ def configurations(one, three):
         (("e2", "single-prefix", "", "redisroute.cfg",
           dict(prefix, REDIS_SERVER=server)), one, NUMBERS),
         (("e3", "cluster-exact", "", "redisroute.cfg",
-          {"REDIS_SERVER": server, "CLUSTER": None}), three, exact),
+          {"REDIS_SERVER": cluster}), three, exact),
         (("e4", "cluster-prefix", "", "redisroute.cfg",
-          dict(prefix, REDIS_SERVER=server, CLUSTER=None)), three, NUMBERS),
+          dict(prefix, REDIS_SERVER=cluster)), three, NUMBERS),
     ]
 
 

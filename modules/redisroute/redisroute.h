@@ -30,6 +30,5 @@
 
 extern int redisroute_redirect_code;
 extern int redisroute_max_targets;
-extern int redisroute_list_q;
 
 #endif

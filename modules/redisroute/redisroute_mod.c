@@ -64,8 +64,6 @@ static str redisroute_server = str_init("redis://127.0.0.1:6379/0");
 static str redisroute_key_prefix = str_init("route:");
 int redisroute_redirect_code = 302;
 int redisroute_max_targets = 8;
-/* 1: the targets of a list carry descending q-values (rr_list_qvalue) */
-int redisroute_list_q = 1;
 static int redisroute_connect_timeout = 500;
 static int redisroute_command_timeout = 250;
 static int redisroute_retry_interval = 1000;
@@ -85,10 +83,7 @@ static int redisroute_async_workers = -1;
 static int redisroute_async_max_pending = 1024;
 static int redisroute_cache_ttl = 300;
 static str redisroute_cache_invalidation = str_init("tracking");
-static int redisroute_cluster = 0;
 static str redisroute_cluster_seeds = STR_NULL;
-static int redisroute_cluster_max_redirects = 5;
-static int redisroute_sentinel_tls = 0;
 static str redisroute_tls_ca_file = STR_NULL;
 static str redisroute_tls_cert_file = STR_NULL;
 static str redisroute_tls_key_file = STR_NULL;
@@ -141,7 +136,6 @@ static param_export_t params[] = {
 	{"key_prefix",       PARAM_STR, &redisroute_key_prefix},
 	{"redirect_code",    PARAM_INT, &redisroute_redirect_code},
 	{"max_targets",      PARAM_INT, &redisroute_max_targets},
-	{"list_q",           PARAM_INT, &redisroute_list_q},
 	{"connect_timeout",  PARAM_INT, &redisroute_connect_timeout},
 	{"command_timeout",  PARAM_INT, &redisroute_command_timeout},
 	{"retry_interval",   PARAM_INT, &redisroute_retry_interval},
@@ -158,10 +152,7 @@ static param_export_t params[] = {
 	{"cache_size",       PARAM_INT, &redisroute_cache_size},
 	{"cache_ttl",        PARAM_INT, &redisroute_cache_ttl},
 	{"cache_invalidation", PARAM_STR, &redisroute_cache_invalidation},
-	{"cluster",          PARAM_INT, &redisroute_cluster},
 	{"cluster_seeds",    PARAM_STR, &redisroute_cluster_seeds},
-	{"cluster_max_redirects", PARAM_INT, &redisroute_cluster_max_redirects},
-	{"sentinel_tls",     PARAM_INT, &redisroute_sentinel_tls},
 	{"tls_ca_file",      PARAM_STR, &redisroute_tls_ca_file},
 	{"tls_cert_file",    PARAM_STR, &redisroute_tls_cert_file},
 	{"tls_key_file",     PARAM_STR, &redisroute_tls_key_file},
@@ -208,9 +199,11 @@ static int rr_sentinel_cfg(rr_conn_cfg_t *cfg)
 
 	if(redisroute_sentinels.s == NULL || redisroute_sentinels.len == 0)
 		return 0;
+	/* "rediss://h:p,...": TLS to the sentinels */
 	cfg->nsentinels =
 			rr_hostports_parse(redisroute_sentinels.s, redisroute_sentinels.len,
-					26379, cfg->sentinels, RR_SENTINELS_MAX, &err);
+					26379, cfg->sentinels, RR_SENTINELS_MAX,
+					&cfg->sentinel_tls, &err);
 	if(cfg->nsentinels < 0) {
 		LM_ERR("bad modparam sentinels '%.*s': %s\n", redisroute_sentinels.len,
 				redisroute_sentinels.s, err);
@@ -238,17 +231,19 @@ static int rr_sentinel_cfg(rr_conn_cfg_t *cfg)
 	return 0;
 }
 
-/* Cluster mode: the server URL names one node (a seed) and gives the
- * credentials; cluster_seeds may name more nodes to read the map from. */
+/* Cluster mode (the server URL's ?cluster=1): the server URL names one node
+ * (a seed) and gives the credentials; cluster_seeds may name more nodes to
+ * read the map from. */
 static int rr_cluster_cfg(rr_conn_cfg_t *cfg)
 {
 	const char *err = NULL;
 	int has_seeds = redisroute_cluster_seeds.s != NULL
 					&& redisroute_cluster_seeds.len > 0;
 
-	if(!redisroute_cluster) {
+	if(!cfg->url.cluster) {
 		if(has_seeds) {
-			LM_ERR("modparam cluster_seeds needs modparam cluster 1\n");
+			LM_ERR("modparam cluster_seeds needs a server URL with "
+				   "?cluster=1\n");
 			return -1;
 		}
 		return 0;
@@ -260,12 +255,11 @@ static int rr_cluster_cfg(rr_conn_cfg_t *cfg)
 		return -1;
 	}
 	cfg->cluster = 1;
-	cfg->cluster_max_redirects = redisroute_cluster_max_redirects;
 	if(!has_seeds)
 		return 0;
 	cfg->ncluster_seeds = rr_hostports_parse(redisroute_cluster_seeds.s,
 			redisroute_cluster_seeds.len, 6379, cfg->cluster_seeds,
-			RR_CLUSTER_SEEDS_MAX, &err);
+			RR_CLUSTER_SEEDS_MAX, NULL, &err);
 	if(cfg->ncluster_seeds < 0) {
 		LM_ERR("bad modparam cluster_seeds '%.*s': %s\n",
 				redisroute_cluster_seeds.len, redisroute_cluster_seeds.s, err);
@@ -290,7 +284,7 @@ static int rr_str_param(const char *name, const str *v, char *out, int size)
 	return 1;
 }
 
-/* The tls_* parameters: they need a rediss:// server or sentinel_tls 1,
+/* The tls_* parameters: they need a rediss:// server or sentinels,
  * and a build with TLS. */
 static int rr_tls_setup(const rr_conn_cfg_t *cfg)
 {
@@ -322,7 +316,7 @@ static int rr_tls_setup(const rr_conn_cfg_t *cfg)
 	if(!cfg->url.tls && !cfg->sentinel_tls) {
 		if(set) {
 			LM_ERR("the tls_* modparams need a rediss:// server URL or "
-				   "sentinel_tls 1\n");
+				   "rediss:// sentinels\n");
 			return -1;
 		}
 		return 0;
@@ -330,7 +324,7 @@ static int rr_tls_setup(const rr_conn_cfg_t *cfg)
 	if(!rr_tls_available()) {
 		LM_ERR("%s: TLS needs hiredis 1.0 or later with hiredis_ssl; this "
 			   "module is built against hiredis %d.%d without it\n",
-				cfg->url.tls ? "rediss:// server URL" : "sentinel_tls 1",
+				cfg->url.tls ? "rediss:// server URL" : "rediss:// sentinels",
 				HIREDIS_MAJOR, HIREDIS_MINOR);
 		return -1;
 	}
@@ -358,7 +352,6 @@ static int mod_init(void)
 	bad |= rr_check_range("redirect_code", redisroute_redirect_code, 300, 399);
 	bad |= rr_check_range(
 			"max_targets", redisroute_max_targets, 1, RR_TARGETS_MAX);
-	bad |= rr_check_range("list_q", redisroute_list_q, 0, 1);
 	bad |= rr_check_range(
 			"connect_timeout", redisroute_connect_timeout, 1, 60000);
 	bad |= rr_check_range(
@@ -367,10 +360,6 @@ static int mod_init(void)
 			"retry_interval", redisroute_retry_interval, 0, 3600000);
 	bad |= rr_check_range("cache_size", redisroute_cache_size, 0, 10000000);
 	bad |= rr_check_range("cache_ttl", redisroute_cache_ttl, 0, 86400 * 365);
-	bad |= rr_check_range("cluster", redisroute_cluster, 0, 1);
-	bad |= rr_check_range(
-			"cluster_max_redirects", redisroute_cluster_max_redirects, 0, 16);
-	bad |= rr_check_range("sentinel_tls", redisroute_sentinel_tls, 0, 1);
 	bad |= rr_check_range("tls_verify", redisroute_tls_verify, 0, 1);
 	bad |= rr_check_range("async_workers", redisroute_async_workers, -1, 64);
 	bad |= rr_check_range(
@@ -379,11 +368,6 @@ static int mod_init(void)
 		return -1;
 	if(rr_sentinel_cfg(&cfg) < 0 || rr_cluster_cfg(&cfg) < 0)
 		return -1;
-	if(redisroute_sentinel_tls && cfg.nsentinels == 0) {
-		LM_ERR("modparam sentinel_tls needs modparam sentinels\n");
-		return -1;
-	}
-	cfg.sentinel_tls = redisroute_sentinel_tls;
 	if(rr_tls_setup(&cfg) < 0)
 		return -1;
 	cfg.connect_timeout_ms = redisroute_connect_timeout;
@@ -429,15 +413,10 @@ static int mod_init(void)
 	if(redisroute_cache_size > 0) {
 		int mode = rr_notify_mode_parse(&redisroute_cache_invalidation);
 		if(mode < 0) {
-			LM_ERR("bad modparam cache_invalidation '%.*s': tracking, "
-				   "keyspace or keyspace+config_set\n",
+			LM_ERR("bad modparam cache_invalidation '%.*s': tracking or "
+				   "keyspace\n",
 					redisroute_cache_invalidation.len,
 					redisroute_cache_invalidation.s);
-			return -1;
-		}
-		if(mode == RR_INVALIDATE_KEYSPACE_CONFIG && cfg.cluster) {
-			LM_ERR("cache_invalidation keyspace+config_set does not go with "
-				   "cluster mode (set notify-keyspace-events on every node)\n");
 			return -1;
 		}
 		if(rr_cache_init(redisroute_cache_size, redisroute_cache_ttl, pfx.on)

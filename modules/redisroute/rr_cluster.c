@@ -722,7 +722,7 @@ static int rr_group_redirect(int from, int kind, int slot, char *host, int port)
 #define RR_FOLLOW_SPLIT 1 /* TRYAGAIN over several keys: ask them one by one */
 
 /* Follows MOVED, ASK, TRYAGAIN and NOSCRIPT until the group has a final
- * reply, at most cluster_max_redirects times. */
+ * reply, at most RR_CLUSTER_REDIRECTS_MAX times. */
 static int rr_group_follow(rr_group_t *g)
 {
 	char host[RR_URL_HOST_MAX];
@@ -744,7 +744,7 @@ static int rr_group_follow(rr_group_t *g)
 			g->reply = NULL;
 			return RR_FOLLOW_SPLIT;
 		}
-		if(hops++ >= rr_conn_cfg()->cluster_max_redirects) {
+		if(hops++ >= RR_CLUSTER_REDIRECTS_MAX) {
 			LM_ERR("redis cluster: slot %u still redirected after %d hops "
 				   "(%.*s)\n",
 					g->cg->slot, hops - 1, (int)r->len, r->str);

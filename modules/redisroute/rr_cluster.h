@@ -29,8 +29,8 @@
  * by hash slot, since a script may only touch keys of one slot: one EVALSHA
  * per group, and every group is written to its node before any reply is
  * read, so a prefix lookup costs one round trip however many nodes hold its
- * candidates. MOVED and ASK are followed at most cluster_max_redirects times
- * per group; a MOVED also makes the process read the slot map again. Each
+ * candidates. MOVED and ASK are followed at most RR_CLUSTER_REDIRECTS_MAX
+ * times per group; a MOVED also makes the process read the slot map again. Each
  * node's up/down state is shared between processes, for logging (one line
  * per outage) and for the status RPC.
  */
@@ -72,6 +72,10 @@ typedef struct rr_cluster_lookup
 
 /* The most lookups one batch pipelines. */
 #define RR_CLUSTER_BATCH_MAX 16
+
+/* MOVED, ASK and TRYAGAIN replies one lookup follows per slot group: a
+ * reshard moves a slot once; more is a loop */
+#define RR_CLUSTER_REDIRECTS_MAX 5
 
 /* rr_cluster_eval() over n lookups at once (at most RR_CLUSTER_BATCH_MAX;
  * returns how many it did): every node gets its share of all of them in

@@ -69,11 +69,12 @@ typedef struct rr_conn_cfg
 	int nsentinels; /* 0: connect to url directly */
 	char sentinel_master[128];
 	char sentinel_password[RR_URL_CRED_MAX];
-	int sentinel_tls; /* 1: TLS to the sentinels (the master: url.tls) */
-	int cluster; /* 1: url and cluster_seeds are nodes of a Redis Cluster */
+	int sentinel_tls; /* 1: TLS to the sentinels, "rediss://" before them
+					   * (the master: url.tls) */
+	int cluster; /* url.cluster: url and cluster_seeds are nodes of a Redis
+				  * Cluster */
 	rr_hostport_t cluster_seeds[RR_CLUSTER_SEEDS_MAX]; /* besides url's node */
 	int ncluster_seeds;
-	int cluster_max_redirects; /* MOVED/ASK/TRYAGAIN hops per lookup */
 	int connect_timeout_ms;
 	int command_timeout_ms;
 	int retry_interval_ms;

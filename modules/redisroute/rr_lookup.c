@@ -224,7 +224,7 @@ static int rr_parse_reply(const str *cand, int ncand, int matched,
 	/* a list's order reaches a 3xx follower only as q-values: equal q
 	 * leaves the order to the client (RFC 3261 8.1.3.4), and Kamailio's
 	 * uac_redirect reverses it */
-	if(redisroute_list_q && it.kind == RR_REPLY_LIST)
+	if(it.kind == RR_REPLY_LIST)
 		for(i = 0; i < res->n; i++)
 			res->t[i].q = rr_list_qvalue(i, res->n);
 	return res->n > 0 ? RR_OK : RR_BAD_DATA;

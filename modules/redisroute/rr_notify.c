@@ -208,11 +208,10 @@ static int rr_notify_flags_ok(const char *flags)
 
 int rr_notify_mode_parse(const str *s)
 {
-	static const char *names[] = {
-			"tracking", "keyspace", "keyspace+config_set"};
+	static const char *names[] = {"tracking", "keyspace"};
 	int i;
 
-	for(i = 0; i < 3; i++) {
+	for(i = 0; i < 2; i++) {
 		if(s->len == (int)strlen(names[i])
 				&& strncmp(s->s, names[i], s->len) == 0)
 			return i;
@@ -222,30 +221,25 @@ int rr_notify_mode_parse(const str *s)
 
 const char *rr_notify_mode_name(void)
 {
-	return _rr_notify_mode == RR_INVALIDATE_TRACKING
-				   ? "tracking"
-				   : (_rr_notify_mode == RR_INVALIDATE_KEYSPACE
-								   ? "keyspace"
-								   : "keyspace+config_set");
+	return _rr_notify_mode == RR_INVALIDATE_TRACKING ? "tracking"
+													 : "keyspace";
 }
 
-/* Keyspace notifications: makes sure they are on. CONFIG GET checks, where
- * it is allowed (refused: the operator's word is taken); CONFIG SET only in
- * "keyspace+config_set" mode. Returns 0, or -1 (logged once per cause while
- * it lasts). */
+/* Keyspace notifications: checks that they are on, with CONFIG GET where it
+ * is allowed (refused: the operator's word is taken). A routing module never
+ * changes a shared server's configuration. Returns 0, or -1 (logged once
+ * while it lasts). */
 static int rr_notify_enable(void)
 {
 	static int refused_logged = 0;
 	const char *get[3] = {"CONFIG", "GET", "notify-keyspace-events"};
-	const char *set[4] = {"CONFIG", "SET", "notify-keyspace-events", NULL};
 	char flags[64];
 	redisReply *r;
 
 	r = rr_conn_command(3, get, NULL);
 	if(r == NULL)
 		return -1;
-	if(r->type == REDIS_REPLY_ERROR
-			&& _rr_notify_mode == RR_INVALIDATE_KEYSPACE) {
+	if(r->type == REDIS_REPLY_ERROR) {
 		freeReplyObject(r);
 		return 0; /* no right to look: notify-keyspace-events is trusted */
 	}
@@ -254,42 +248,19 @@ static int rr_notify_enable(void)
 			&& r->element[1]->type == REDIS_REPLY_STRING)
 		snprintf(flags, sizeof(flags) - 4, "%s", r->element[1]->str);
 	freeReplyObject(r);
-	if(rr_notify_flags_ok(flags))
+	if(rr_notify_flags_ok(flags)) {
+		refused_logged = 0;
 		return 0;
-	if(_rr_notify_mode == RR_INVALIDATE_KEYSPACE) {
-		if(!refused_logged)
-			LM_ERR("cache: notify-keyspace-events is '%s' on the server; "
-				   "the cache needs KA (set it there, or let the module "
-				   "with cache_invalidation \"keyspace+config_set\"): until "
-				   "then the cache is bypassed\n",
-					flags);
-		refused_logged = 1;
-		return -1;
 	}
-
-	/* keep what was on, add what the cache needs */
-	strcat(flags, "KA");
-	set[3] = flags;
-	r = rr_conn_command(4, set, NULL);
-	if(r == NULL)
-		return -1;
-	if(r->type == REDIS_REPLY_ERROR) {
-		if(!refused_logged)
-			LM_ERR("cache: cannot turn on Redis keyspace notifications "
-				   "(CONFIG SET refused: %.*s); run CONFIG SET "
-				   "notify-keyspace-events KA on the server (or set it in "
-				   "redis.conf): until then the cache is bypassed\n",
-					(int)r->len, r->str);
-		refused_logged = 1;
-		freeReplyObject(r);
-		return -1;
-	}
-	freeReplyObject(r);
-	refused_logged = 0;
-	LM_NOTICE("cache: turned on Redis keyspace notifications "
-			  "(notify-keyspace-events %s)\n",
-			flags);
-	return 0;
+	if(!refused_logged)
+		LM_ERR("cache: notify-keyspace-events is '%s' on the server; "
+			   "cache_invalidation \"keyspace\" needs KA there (CONFIG SET "
+			   "notify-keyspace-events KA, or redis.conf), or use the default "
+			   "\"tracking\", which needs nothing: until then the cache is "
+			   "bypassed\n",
+				flags);
+	refused_logged = 1;
+	return -1;
 }
 
 /* A set-up command on ctx, or on this process's own connection (NULL). */

@@ -29,8 +29,8 @@
  * key prefix, RESP2 redirect to the subscribed connection itself): no server
  * configuration, and Redis signals FLUSHALL and FLUSHDB. Keyspace
  * notifications (cache_invalidation "keyspace") remain for servers without
- * tracking; CONFIG SET then only with "keyspace+config_set". While the
- * notifier is not subscribed, the cache is empty and bypassed.
+ * tracking, set on the server by its operator (the module only checks them).
+ * While the notifier is not subscribed, the cache is empty and bypassed.
  */
 
 #ifndef _RR_NOTIFY_H_
@@ -42,7 +42,6 @@
 
 #define RR_INVALIDATE_TRACKING 0		/* "tracking" */
 #define RR_INVALIDATE_KEYSPACE 1		/* "keyspace" */
-#define RR_INVALIDATE_KEYSPACE_CONFIG 2 /* "keyspace+config_set" */
 
 /* The mode a cache_invalidation value names; -1 for none. */
 int rr_notify_mode_parse(const str *s);

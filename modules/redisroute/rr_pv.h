@@ -34,7 +34,7 @@
  * $redisroute(uri)              first target; $(redisroute(uri)[N]) the
  *                               N-th (from 0; negative counts from the end)
  * $redisroute(q)                its q-value ("0.5"); $null when it has none
- *                               (a string, a list with list_q 0)
+ *                               (a string)
  * $redisroute(key)              the key that matched, without key_prefix
  */
 int rr_pv_parse_name(pv_spec_t *sp, str *in);

@@ -196,13 +196,34 @@ static int rr_parse_hostport(
 	return 0;
 }
 
-/* [[user]:password@]host[:port][/db] */
+/* ?cluster=0|1, the one option of a TCP server URL */
+static int rr_parse_tcp_query(
+		const char *q, int len, rr_server_url_t *url, const char **err)
+{
+	if(len == 9 && strncmp(q, "cluster=1", 9) == 0)
+		url->cluster = 1;
+	else if(!(len == 9 && strncmp(q, "cluster=0", 9) == 0)) {
+		*err = "unknown server URL option (cluster=1)";
+		return -1;
+	}
+	return 0;
+}
+
+/* [[user]:password@]host[:port][/db][?cluster=1] */
 static int rr_parse_tcp(
 		const char *s, int len, rr_server_url_t *url, const char **err)
 {
-	const char *at, *hp, *end, *slash;
+	const char *at, *hp, *end, *slash, *q;
 	int hplen;
 
+	/* the query, after the last '@' (a password may hold '?' escaped) */
+	for(q = s + len - 1; q >= s && *q != '@' && *q != '?'; q--)
+		;
+	if(q >= s && *q == '?') {
+		if(rr_parse_tcp_query(q + 1, (int)(s + len - q - 1), url, err) < 0)
+			return -1;
+		len = (int)(q - s);
+	}
 	slash = memchr(s, '/', len);
 	end = slash ? slash : s + len;
 	/* the last '@' before the path ends the credentials: a password may
@@ -282,10 +303,21 @@ int rr_url_parse(const char *s, int len, rr_server_url_t *url, const char **err)
 }
 
 int rr_hostports_parse(const char *s, int len, int default_port,
-		rr_hostport_t *out, int max, const char **err)
+		rr_hostport_t *out, int max, int *tls, const char **err)
 {
 	int n = 0;
 	const char *end = s + len;
+
+	if(tls != NULL)
+		*tls = 0;
+	if(rr_has_prefix(s, len, "rediss://") || rr_has_prefix(s, len, "redis://")) {
+		if(tls == NULL) {
+			*err = "no scheme here: host:port,host:port";
+			return -1;
+		}
+		*tls = s[5] == 's';
+		s += *tls ? 9 : 8;
+	}
 
 	while(s < end) {
 		const char *comma = memchr(s, ',', end - s);

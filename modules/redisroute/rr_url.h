@@ -24,7 +24,8 @@
 /*
  * redisroute - parsing of the `server` parameter (pure: libc only)
  *
- *   redis://[[user]:password@]host[:port][/db]     (host: name, IPv4, [IPv6])
+ *   redis://[[user]:password@]host[:port][/db][?cluster=1]
+ *                                                  (host: name, IPv4, [IPv6])
  *   rediss://...                                   (the same, over TLS)
  *   unix:/path/to/redis.sock[?db=N][&user=U][&password=P]
  */
@@ -46,6 +47,7 @@ typedef struct rr_server_url
 	char user[RR_URL_CRED_MAX];		/* empty: no ACL user */
 	char password[RR_URL_CRED_MAX]; /* empty: no AUTH */
 	int db;
+	int cluster; /* ?cluster=1: a node of a Redis Cluster */
 } rr_server_url_t;
 
 /* Parses a server URL into url. Returns 0, or -1 with *err set to a static
@@ -65,10 +67,12 @@ typedef struct rr_hostport
 } rr_hostport_t;
 
 /* Parses a comma-separated list of host:port, [ipv6]:port or host (port
- * default_port) into out (at most max entries). Returns the number of
- * entries, or -1 with *err set. */
+ * default_port) into out (at most max entries), optionally after a
+ * redis:// or rediss:// scheme (*tls: 1 for rediss://; tls may be NULL,
+ * which refuses a scheme). Returns the number of entries, or -1 with *err
+ * set. */
 int rr_hostports_parse(const char *s, int len, int default_port,
-		rr_hostport_t *out, int max, const char **err);
+		rr_hostport_t *out, int max, int *tls, const char **err);
 
 /* Writes "host:port", or "[v6]:port" for an IPv6 host, into out. Returns
  * the length (cut to out_size - 1). */

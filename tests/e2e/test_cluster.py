@@ -22,8 +22,8 @@ FUNCTIONS_CFG = os.path.join(CFG_DIR, "functions.cfg")
 
 def start_kamailio(workdir, name, cluster, server_port=None, **defines):
     port = server_port or cluster.ports[0]
-    d = {"REDIS_SERVER": '"redis://:%s@127.0.0.1:%d"' % (PASSWORD, port),
-         "CLUSTER": None, "PREFIX_MATCH": "1",
+    d = {"REDIS_SERVER": '"redis://:%s@127.0.0.1:%d?cluster=1"' % (PASSWORD, port),
+         "PREFIX_MATCH": "1",
          "PREFIX_DEFAULT_KEY": '"default"'}
     d.update(defines)
     return Kamailio(os.path.join(workdir, name), cfg=FUNCTIONS_CFG,
@@ -285,8 +285,8 @@ def test_async_lookups_through_a_reshard(rc, workdir):
     from test_async import ASYNC_CFG
     c, _ = rc
     k = Kamailio(os.path.join(workdir, "ck-async"), cfg=ASYNC_CFG, defines={
-        "REDIS_SERVER": '"redis://:%s@127.0.0.1:%d"' % (PASSWORD, c.ports[0]),
-        "CLUSTER": None, "RETRY_INTERVAL": "200"})
+        "REDIS_SERVER": '"redis://:%s@127.0.0.1:%d?cluster=1"' % (PASSWORD, c.ports[0]),
+        "RETRY_INTERVAL": "200"})
     # stateful 302s the traffic never ACKs: tm holds each for fr_timer and
     # its wait timer (README: shared memory for async)
     k.shm_mb = 512
@@ -442,8 +442,8 @@ def test_seeds_when_the_server_node_is_down(rc, workdir):
 def test_wrong_password_fails_cleanly(rc, workdir):
     c, _ = rc
     k = Kamailio(os.path.join(workdir, "cluster-badauth"), cfg=FUNCTIONS_CFG,
-                 defines={"REDIS_SERVER": '"redis://:wrong@127.0.0.1:%d"'
-                          % c.ports[0], "CLUSTER": None}).start()
+                 defines={"REDIS_SERVER": '"redis://:wrong@127.0.0.1:%d?cluster=1"'
+                          % c.ports[0]}).start()
     try:
         resp = invite(k, "alice")
         assert resp.code == 480 and resp.header("x-rc") == ["-2"], resp
@@ -454,15 +454,15 @@ def test_wrong_password_fails_cleanly(rc, workdir):
 
 
 def test_cluster_mode_against_a_plain_redis(workdir):
-    """cluster 1 pointed at a Redis without cluster support: lookups fail
+    """?cluster=1 pointed at a Redis without cluster support: lookups fail
     with -2, and the log says why, once for all processes and attempts."""
     r = Redis(os.path.join(workdir, "plain-redis")).start()
     k = None
     try:
         r.cli("SET", "route:alice", "sip:alice@192.0.2.1")
         k = Kamailio(os.path.join(workdir, "plain-kamailio"), cfg=FUNCTIONS_CFG,
-                     defines={"REDIS_SERVER": '"redis://127.0.0.1:%d"' % r.port,
-                              "CLUSTER": None}).start()
+                     defines={"REDIS_SERVER": '"redis://127.0.0.1:%d?cluster=1"'
+                              % r.port}).start()
         for _ in range(3):
             assert invite(k, "alice").header("x-rc") == ["-2"]
         time.sleep(1.2)  # past retry_interval: the map is asked for again
@@ -490,18 +490,16 @@ def _refused(workdir, name, **defines):
 
 
 def test_cluster_refuses_what_it_cannot_honour(workdir):
-    log = _refused(workdir, "cluster-cache-config", CLUSTER=None, CACHE_SIZE="100",
-                   CACHE_INVALIDATION='"keyspace+config_set"',
-                   REDIS_SERVER='"redis://127.0.0.1:7000"')
-    assert re.search(r"ERROR: .*keyspace\+config_set does not go with cluster", log), \
-        log[-2000:]
-    log = _refused(workdir, "cluster-db", CLUSTER=None,
-                   REDIS_SERVER='"redis://127.0.0.1:7000/2"')
+    log = _refused(workdir, "cluster-db",
+                   REDIS_SERVER='"redis://127.0.0.1:7000/2?cluster=1"')
     assert re.search(r"ERROR: .*cluster mode needs .*database", log), log[-2000:]
     log = _refused(workdir, "cluster-seeds-only",
                    CLUSTER_SEEDS='"127.0.0.1:7000"')
-    assert re.search(r"ERROR: .*cluster_seeds needs modparam cluster", log), \
+    assert re.search(r"ERROR: .*cluster_seeds needs a server URL with \?cluster=1", log), \
         log[-2000:]
+    log = _refused(workdir, "cluster-bad-option",
+                   REDIS_SERVER='"redis://127.0.0.1:7000?cluster=yes"')
+    assert re.search(r"ERROR: .*unknown server URL option", log), log[-2000:]
 
 
 def test_a_master_down_or_hanging_costs_only_its_own_slots(workdir):

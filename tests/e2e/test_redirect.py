@@ -72,18 +72,6 @@ def test_list_q_spaced_over_the_valid_targets(kamailio, fresh):
         "<sip:lq@192.0.2.1>;q=1", "<sip:lq@192.0.2.2>;q=0.5"]
 
 
-def test_list_q_off_gives_plain_contacts(workdir):
-    from conftest import redis_and_kamailio
-    with redis_and_kamailio(workdir, "list-q-off", LIST_Q="0") as (r, k):
-        r.cli("RPUSH", "route:bob", "sip:bob@pbx1.example.com", "192.0.2.7")
-        r.cli("ZADD", "route:carol", "0.5", "192.0.2.21", "1", "192.0.2.20")
-        assert invite(k, "bob").contacts() == [
-            "<sip:bob@pbx1.example.com>", "<sip:bob@192.0.2.7>"]
-        # sorted sets keep their scores
-        assert invite(k, "carol").contacts() == [
-            "<sip:carol@192.0.2.20>;q=1", "<sip:carol@192.0.2.21>;q=0.5"]
-
-
 def test_sorted_set_highest_q_first_with_three_decimals(kamailio, fresh):
     fresh.cli("ZADD", "route:carol", "0.5", "sip:carol@192.0.2.21",
               "1.0", "sip:carol@192.0.2.20", "0.8", "sip:carol@192.0.2.22",

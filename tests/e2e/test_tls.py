@@ -259,7 +259,7 @@ def test_redis_restarted_under_traffic_recovers_over_tls(stack):
 
 @needs_tls
 def test_sentinel_failover_all_tls(private_dir, certs):
-    """TLS on the sentinels (sentinel_tls 1) and on the data nodes."""
+    """TLS on the sentinels (sentinels "rediss://...") and on the data nodes."""
     group = SentinelGroup(os.path.join(private_dir, "s"), tls=certs).start(acquainted=True)
     k = None
     try:
@@ -308,9 +308,9 @@ def test_tls_cluster_reshard_onto_a_node_met_by_moved(private_dir, certs):
     try:
         k = Kamailio(os.path.join(private_dir, "k"),
                      cfg=REDIRECT_CFG,
-                     defines={"REDIS_SERVER": '"rediss://:%s@127.0.0.1:%d"'
+                     defines={"REDIS_SERVER": '"rediss://:%s@127.0.0.1:%d?cluster=1"'
                               % (CLUSTER_PASSWORD, c.client_port(c.ports[0])),
-                              "TLS_CA_FILE": '"%s"' % certs.ca, "CLUSTER": None}).start()
+                              "TLS_CA_FILE": '"%s"' % certs.ca}).start()
         users = users_on_each_master(c, 2, prefix="tls")
         expected = set_routes(c, users)
         for u, contact in expected.items():

@@ -190,10 +190,11 @@ static void check_hostports(const char *s, size_t len)
 	/* one extra entry as a canary */
 	rr_hostport_t hp[RR_SENTINELS_MAX + 1];
 	const char *err = NULL;
-	int n, i;
+	int n, i, tls = -1;
 
 	memset(hp, CANARY_BYTE, sizeof(hp));
-	n = rr_hostports_parse(s, (int)len, 26379, hp, RR_SENTINELS_MAX, &err);
+	n = rr_hostports_parse(
+			s, (int)len, 26379, hp, RR_SENTINELS_MAX, &tls, &err);
 	check_canary_n((const unsigned char *)&hp[RR_SENTINELS_MAX],
 			sizeof(hp[0]), "rr_hostports_parse");
 	if(n < 0) {
@@ -204,6 +205,8 @@ static void check_hostports(const char *s, size_t len)
 	}
 	if(n < 1 || n > RR_SENTINELS_MAX)
 		FAIL("rr_hostports_parse returned %d entries", n);
+	if(tls != 0 && tls != 1)
+		FAIL("rr_hostports_parse left tls %d", tls);
 	for(i = 0; i < n; i++) {
 		check_terminated(hp[i].host, sizeof(hp[i].host), "sentinel host");
 		if(hp[i].host[0] == '\0')

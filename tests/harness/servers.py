@@ -256,10 +256,10 @@ class SentinelGroup:
         """The cfg defines of a kamailio asking these sentinels (the
         server URL's host and port are ignored with sentinels)."""
         if self.tls:
-            return {"REDIS_SERVER": '"rediss://127.0.0.1:1/0"', "SENTINEL_TLS": None,
+            return {"REDIS_SERVER": '"rediss://127.0.0.1:1/0"',
                     "TLS_CA_FILE": '"%s"' % self.tls.ca,
-                    "SENTINELS": '"%s"' % ",".join("127.0.0.1:%d" % s.tls_port
-                                                   for s in self.sentinels),
+                    "SENTINELS": '"rediss://%s"' % ",".join("127.0.0.1:%d" % s.tls_port
+                                                            for s in self.sentinels),
                     "SENTINEL_MASTER": '"%s"' % self.name}
         return {"REDIS_SERVER": '"redis://127.0.0.1:1/0"',
                 "SENTINELS": '"%s"' % ",".join("127.0.0.1:%d" % s.port for s in self.sentinels),

@@ -288,7 +288,7 @@ START_TEST(test_name_callers)
 	ck_assert_str_eq(url.host, "redis_1");
 	ck_assert_int_eq(url.port, 6380);
 	ck_assert_int_eq(rr_hostports_parse(in, (int)strlen(in), 26379, hp,
-							 RR_SENTINELS_MAX, &err),
+							 RR_SENTINELS_MAX, NULL, &err),
 			2);
 	ck_assert_str_eq(hp[0].host, "redis_1");
 	ck_assert_str_eq(hp[1].host, "sentinel-2");

@@ -492,7 +492,7 @@ START_TEST(test_hostports_ok)
 	const char *err = NULL;
 
 	ck_assert_int_eq(rr_hostports_parse(in, (int)strlen(in), 26379, hp,
-							 RR_SENTINELS_MAX, &err),
+							 RR_SENTINELS_MAX, NULL, &err),
 			3);
 	ck_assert_str_eq(hp[0].host, "127.0.0.1");
 	ck_assert_int_eq(hp[0].port, 26379);
@@ -500,6 +500,56 @@ START_TEST(test_hostports_ok)
 	ck_assert_int_eq(hp[1].port, 26380);
 	ck_assert_str_eq(hp[2].host, "sentinel-3");
 	ck_assert_int_eq(hp[2].port, 26379);
+}
+END_TEST
+
+START_TEST(test_hostports_scheme)
+{
+	const char *in = "rediss://127.0.0.1:26379,[::1]:26380";
+	const char *plain = "redis://s1";
+	rr_hostport_t hp[RR_SENTINELS_MAX];
+	const char *err = NULL;
+	int tls = -1;
+
+	ck_assert_int_eq(rr_hostports_parse(in, (int)strlen(in), 26379, hp,
+							 RR_SENTINELS_MAX, &tls, &err),
+			2);
+	ck_assert_int_eq(tls, 1);
+	ck_assert_str_eq(hp[1].host, "::1");
+	ck_assert_int_eq(rr_hostports_parse(plain, (int)strlen(plain), 26379, hp,
+							 RR_SENTINELS_MAX, &tls, &err),
+			1);
+	ck_assert_int_eq(tls, 0);
+	ck_assert_str_eq(hp[0].host, "s1");
+	/* where no scheme is taken (cluster_seeds) */
+	ck_assert_int_eq(rr_hostports_parse(in, (int)strlen(in), 6379, hp,
+							 RR_SENTINELS_MAX, NULL, &err),
+			-1);
+}
+END_TEST
+
+START_TEST(test_cluster_query)
+{
+	rr_server_url_t url;
+	const char *err = NULL;
+	const char *in = "redis://u:p%3Fq@10.0.0.1:7000?cluster=1";
+
+	ck_assert_int_eq(rr_url_parse(in, (int)strlen(in), &url, &err), 0);
+	ck_assert_int_eq(url.cluster, 1);
+	ck_assert_str_eq(url.host, "10.0.0.1");
+	ck_assert_int_eq(url.port, 7000);
+	ck_assert_str_eq(url.password, "p?q");
+	in = "rediss://h/0?cluster=0";
+	ck_assert_int_eq(rr_url_parse(in, (int)strlen(in), &url, &err), 0);
+	ck_assert_int_eq(url.cluster, 0);
+	ck_assert_int_eq(url.tls, 1);
+	in = "redis://h";
+	ck_assert_int_eq(rr_url_parse(in, (int)strlen(in), &url, &err), 0);
+	ck_assert_int_eq(url.cluster, 0);
+	in = "redis://h?cluster=yes";
+	ck_assert_int_eq(rr_url_parse(in, (int)strlen(in), &url, &err), -1);
+	in = "redis://h?db=1";
+	ck_assert_int_eq(rr_url_parse(in, (int)strlen(in), &url, &err), -1);
 }
 END_TEST
 
@@ -514,7 +564,7 @@ START_TEST(test_hostports_bad)
 	const char *err = NULL;
 
 	ck_assert_int_eq(rr_hostports_parse(in, (int)strlen(in), 26379, hp,
-							 RR_SENTINELS_MAX, &err),
+							 RR_SENTINELS_MAX, NULL, &err),
 			-1);
 	ck_assert_ptr_nonnull(err);
 }
@@ -548,6 +598,8 @@ static Suite *url_suite(void)
 
 	tc = tcase_create("hostports");
 	tcase_add_test(tc, test_hostports_ok);
+	tcase_add_test(tc, test_hostports_scheme);
+	tcase_add_test(tc, test_cluster_query);
 	tcase_add_loop_test(tc, test_hostports_bad, 0, N(hostports_bad));
 	suite_add_tcase(s, tc);
 
