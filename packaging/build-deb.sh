@@ -103,6 +103,11 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note \
 	"$stage$moddir/redisroute.so"
 
 install -m 0644 "$root/README.md" "$doc/README.md"
+# the README's links: the doc/ pages and the module's reference, at the same
+# relative paths
+install -d "$doc/doc" "$doc/modules/redisroute"
+install -m 0644 "$root"/doc/*.md "$doc/doc/"
+install -m 0644 "$root/modules/redisroute/README" "$doc/modules/redisroute/README"
 install -m 0644 "$here/copyright" "$doc/copyright"
 install -m 0644 "$root/etc/kamailio.cfg" "$doc/examples/kamailio.cfg"
 install -m 0644 "$root/etc/kamailio-proxy.cfg" "$doc/examples/kamailio-proxy.cfg"

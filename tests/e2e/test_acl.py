@@ -1,5 +1,5 @@
-"""Least privilege: the ACL user README.md documents (its `redis-cli ACL
-SETUSER` line, read from the README and applied as it is) can do nothing but
+"""Least privilege: the ACL user doc/tls-and-acl.md documents (its `redis-cli
+ACL SETUSER` line, read from that page and applied as it is) can do nothing but
 read the routing keys and run what the module sends, and with it every
 script function and the lookup RPC work; a right that is missing is said
 once, naming the command Redis refused, and the lookup answers -2."""
@@ -19,11 +19,13 @@ ACL_PASSWORD = "acl-Pw-1"
 ADMIN_PASSWORD = "admin-pw"
 PROXY_CFG = os.path.join(os.path.dirname(REDIRECT_CFG), "kamailio-proxy.cfg")
 FUNCTIONS_CFG = os.path.join(CFG_DIR, "functions.cfg")
+# where the ACL user is documented (the README links to it)
+ACL_DOC = os.path.join(ROOT, "doc", "tls-and-acl.md")
 
 
 def documented_acl():
-    """The README's ACL SETUSER arguments, with our password for CHANGE-ME."""
-    with open(os.path.join(ROOT, "README.md")) as f:
+    """The documented ACL SETUSER arguments, with our password for CHANGE-ME."""
+    with open(ACL_DOC) as f:
         lines = [l for l in f if l.startswith("redis-cli ACL SETUSER %s " % ACL_USER)]
     assert len(lines) == 1, lines
     args = shlex.split(lines[0])[3:]
@@ -114,11 +116,11 @@ def test_every_function_works_with_the_documented_user(acl_redis, private_dir, u
 
 
 def test_route_types_string_needs_no_script_rights(acl_redis, private_dir):
-    # the README's smaller user for route_types "string": no EVAL, no SCRIPT
+    # the documented smaller user for route_types "string": no EVAL, no SCRIPT
     r = acl_redis
-    with open(os.path.join(ROOT, "README.md")) as f:
+    with open(ACL_DOC) as f:
         line = [l for l in f if l.startswith("redis-cli ACL SETUSER routes-only ")]
-    assert len(line) == 1, "README.md has no routes-only ACL line"
+    assert len(line) == 1, "doc/tls-and-acl.md has no routes-only ACL line"
     args = shlex.split(line[0])[3:]
     args = [">" + ACL_PASSWORD if a == ">CHANGE-ME" else a for a in args]
     assert r.cli("ACL", "SETUSER", *args) == "OK"
@@ -157,18 +159,19 @@ def test_a_missing_right_is_said_once_naming_the_command(acl_redis, private_dir)
         k.stop()
 
 
-def readme_cache_rights():
-    """The rights README.md adds for the cache, as ACL SETUSER arguments."""
-    with open(os.path.join(ROOT, "README.md")) as f:
+def documented_cache_rights():
+    """The rights doc/tls-and-acl.md adds for the cache, as ACL SETUSER
+    arguments."""
+    with open(ACL_DOC) as f:
         text = f.read()
     m = re.search(r"The cache \(`cache_size`\) needs these more:\s*(`[^`]+`)\s*\(and `([^`]+)`", text)
-    assert m, "README: the cache's rights"
+    assert m, "doc/tls-and-acl.md: the cache's rights"
     return shlex.split(m.group(1).strip("`")) + [m.group(2)]
 
 
 def test_cache_with_the_documented_rights(acl_redis, private_dir):
     r = acl_redis
-    r.cli("ACL", "SETUSER", ACL_USER, *readme_cache_rights())
+    r.cli("ACL", "SETUSER", ACL_USER, *documented_cache_rights())
     r.cli("SET", "route:alice", "192.0.2.1")
     k = Kamailio(os.path.join(private_dir, "kamailio"),
                  defines={"REDIS_SERVER": url(r), "CACHE_SIZE": "100"}).start()

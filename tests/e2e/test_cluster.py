@@ -288,7 +288,7 @@ def test_async_lookups_through_a_reshard(rc, workdir):
         "REDIS_SERVER": '"redis://:%s@127.0.0.1:%d?cluster=1"' % (PASSWORD, c.ports[0]),
         "RETRY_INTERVAL": "200"})
     # stateful 302s the traffic never ACKs: tm holds each for fr_timer and
-    # its wait timer (README: shared memory for async)
+    # its wait timer (doc/async.md, "Shared memory")
     k.shm_mb = 512
     k.start()
     try:

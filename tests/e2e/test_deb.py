@@ -146,7 +146,8 @@ def test_deb_installs_and_kamailio_loads_it_from_debian_module_dir():
         listing = run(["dpkg", "-L", PACKAGE]).stdout.splitlines()
         assert INSTALLED_SO in listing
         doc = "/usr/share/doc/%s/" % PACKAGE
-        for f in ("README.md", "copyright", "changelog.Debian.gz",
+        for f in ("README.md", "doc/building.md", "modules/redisroute/README",
+                  "copyright", "changelog.Debian.gz",
                   "examples/kamailio.cfg", "examples/kamailio-proxy.cfg"):
             assert doc + f in listing, f
 
