@@ -52,6 +52,7 @@ static rr_tls_cfg_t _rr_tls_cfg;
  * context it frees (rr_tls_init), like ndb_redis's per-child contexts. */
 static SSL_CTX *_rr_tls_ctx = NULL;
 static pid_t _rr_tls_pid = 0;
+static int _rr_tls_checked = 0; /* rr_tls_init passed: _rr_tls_cfg is set */
 
 int rr_tls_available(void)
 {
@@ -124,6 +125,7 @@ int rr_tls_init(const rr_tls_cfg_t *cfg)
 	if(check == NULL)
 		return -1;
 	SSL_CTX_free(check);
+	_rr_tls_checked = 1;
 	if(!cfg->verify)
 		LM_WARN("tls_verify 0: the Redis servers' certificates are not "
 				"checked; whoever is on the path can read and change the "
@@ -139,6 +141,10 @@ static SSL_CTX *rr_tls_ctx(char *detail, int detail_len)
 
 	if(_rr_tls_ctx != NULL && _rr_tls_pid == pid)
 		return _rr_tls_ctx;
+	if(!_rr_tls_checked) {
+		snprintf(detail, detail_len, "TLS is not set up");
+		return NULL;
+	}
 	_rr_tls_ctx = rr_tls_ctx_new(&_rr_tls_cfg);
 	if(_rr_tls_ctx == NULL) {
 		snprintf(detail, detail_len, "cannot set up the TLS context");
