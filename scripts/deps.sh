@@ -15,6 +15,7 @@ esac
 default_packages=(
 	kamailio                  # the SIP server the module loads into
 	kamailio-lua-modules      # app_lua, for the KEMI tests
+	kamailio-tls-modules      # tls.so, loaded beside the module in a TLS test
 	libhiredis-dev            # Redis client library
 	libssl-dev openssl        # TLS where hiredis has hiredis_ssl; test certificates
 	"${server_packages[@]}"   # routing table (server, cli, sentinel)

@@ -427,6 +427,9 @@ static int mod_init(void)
 				< 0)
 			return -1;
 	}
+	/* mod_init's own connections (sentinel) are closed: no TLS context is
+	 * left for the forked processes to inherit, each makes its own */
+	rr_tls_destroy();
 	LM_DBG("redis %s, key prefix '%.*s'\n", rr_conn_address(),
 			redisroute_key_prefix.len, redisroute_key_prefix.s);
 	return 0;

@@ -27,6 +27,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "core/dprint.h"
 
@@ -42,9 +44,16 @@
 #include <hiredis/hiredis_ssl.h>
 
 static rr_tls_cfg_t _rr_tls_cfg;
-/* made in mod_init and inherited by every process: the CA store is read
- * once, and a bad file stops start-up */
+/* One context per process, made on the process's first TLS connect and
+ * owned by the process whose pid is _rr_tls_pid; never one inherited over
+ * fork. With Kamailio's tls.so loaded, OpenSSL allocates in Kamailio's
+ * shared memory, so a context made in mod_init would be one object shared
+ * by every process, its reference counts and locks (not process-shared)
+ * changed by all of them at once. mod_init only checks the files, with a
+ * context it frees (rr_tls_init), like ndb_redis's per-child contexts. */
 static SSL_CTX *_rr_tls_ctx = NULL;
+static pid_t _rr_tls_pid = 0;
+static int _rr_tls_checked = 0; /* rr_tls_init passed: _rr_tls_cfg is set */
 
 int rr_tls_available(void)
 {
@@ -86,22 +95,38 @@ static int rr_tls_load_files(SSL_CTX *sctx, const rr_tls_cfg_t *cfg)
 	return 0;
 }
 
-int rr_tls_init(const rr_tls_cfg_t *cfg)
+/* A client context with the CA, certificate and key of cfg loaded; NULL
+ * (logged) when a file does not load. */
+static SSL_CTX *rr_tls_ctx_new(const rr_tls_cfg_t *cfg)
 {
-	_rr_tls_cfg = *cfg;
-	redisInitOpenSSL();
-	_rr_tls_ctx = SSL_CTX_new(TLS_client_method());
-	if(_rr_tls_ctx == NULL) {
+	SSL_CTX *sctx = SSL_CTX_new(TLS_client_method());
+
+	if(sctx == NULL) {
 		LM_ERR("cannot create the TLS context: %s\n", rr_tls_last_error());
-		return -1;
+		return NULL;
 	}
-	SSL_CTX_set_min_proto_version(_rr_tls_ctx, TLS1_2_VERSION);
-	if(rr_tls_load_files(_rr_tls_ctx, cfg) < 0) {
-		rr_tls_destroy();
-		return -1;
+	SSL_CTX_set_min_proto_version(sctx, TLS1_2_VERSION);
+	if(rr_tls_load_files(sctx, cfg) < 0) {
+		SSL_CTX_free(sctx);
+		return NULL;
 	}
 	SSL_CTX_set_verify(
-			_rr_tls_ctx, cfg->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+			sctx, cfg->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+	return sctx;
+}
+
+int rr_tls_init(const rr_tls_cfg_t *cfg)
+{
+	SSL_CTX *check;
+
+	_rr_tls_cfg = *cfg;
+	redisInitOpenSSL();
+	/* a bad file stops start-up here; the processes make their own */
+	check = rr_tls_ctx_new(cfg);
+	if(check == NULL)
+		return -1;
+	SSL_CTX_free(check);
+	_rr_tls_checked = 1;
 	if(!cfg->verify)
 		LM_WARN("tls_verify 0: the Redis servers' certificates are not "
 				"checked; whoever is on the path can read and change the "
@@ -109,11 +134,34 @@ int rr_tls_init(const rr_tls_cfg_t *cfg)
 	return 0;
 }
 
+/* This process's context, made on first use. One left by the process this
+ * one was forked from is not ours: it is neither used nor freed here. */
+static SSL_CTX *rr_tls_ctx(char *detail, int detail_len)
+{
+	pid_t pid = getpid();
+
+	if(_rr_tls_ctx != NULL && _rr_tls_pid == pid)
+		return _rr_tls_ctx;
+	if(!_rr_tls_checked) {
+		snprintf(detail, detail_len, "TLS is not set up");
+		return NULL;
+	}
+	_rr_tls_ctx = rr_tls_ctx_new(&_rr_tls_cfg);
+	if(_rr_tls_ctx == NULL) {
+		snprintf(detail, detail_len, "cannot set up the TLS context");
+		return NULL;
+	}
+	_rr_tls_pid = pid;
+	LM_DBG("TLS context made for process %d\n", (int)pid);
+	return _rr_tls_ctx;
+}
+
 void rr_tls_destroy(void)
 {
-	if(_rr_tls_ctx != NULL)
+	if(_rr_tls_ctx != NULL && _rr_tls_pid == getpid())
 		SSL_CTX_free(_rr_tls_ctx);
 	_rr_tls_ctx = NULL;
+	_rr_tls_pid = 0;
 }
 
 static int rr_tls_is_ip(const char *name)
@@ -192,14 +240,14 @@ int rr_tls_start(
 {
 	const char *name =
 			_rr_tls_cfg.server_name[0] ? _rr_tls_cfg.server_name : host;
+	SSL_CTX *sctx;
 	SSL *ssl;
 
-	if(_rr_tls_ctx == NULL) {
-		snprintf(detail, detail_len, "TLS is not set up");
-		return -1;
-	}
 	ERR_clear_error();
-	ssl = SSL_new(_rr_tls_ctx);
+	sctx = rr_tls_ctx(detail, detail_len);
+	if(sctx == NULL)
+		return -1;
+	ssl = SSL_new(sctx);
 	if(ssl == NULL) {
 		snprintf(detail, detail_len, "%s", rr_tls_last_error());
 		return -1;

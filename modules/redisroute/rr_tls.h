@@ -54,12 +54,16 @@ typedef struct rr_tls_cfg
 /* 1 when this build has TLS (hiredis 1.0 or later with hiredis_ssl). */
 int rr_tls_available(void);
 
-/* In mod_init: keeps cfg and loads the CA, certificate and key once, so
- * that a bad file stops start-up with its name. Returns 0, or -1 logged. */
+/* In mod_init: keeps cfg and checks that the CA, certificate and key load
+ * (with a context it frees), so that a bad file stops start-up with its
+ * name. Returns 0, or -1 logged. Each process makes its own context on its
+ * first TLS connect (rr_tls_start), never one inherited over fork. */
 int rr_tls_init(const rr_tls_cfg_t *cfg);
+/* Frees this process's context (one inherited is left alone). */
 void rr_tls_destroy(void);
 
-/* The TLS handshake on a freshly connected ctx to host, bounded by the
+/* The TLS handshake on a freshly connected ctx to host (the process's
+ * context made first if it has none yet), bounded by the
  * socket timeouts the caller set, and a PING that shows the server accepted
  * the client. Returns 0 (hiredis then reads and writes through TLS), or -1
  * with detail set ("certificate verify failed (unable to get local issuer

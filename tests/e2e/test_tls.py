@@ -3,15 +3,22 @@ ports, with certificates made by openssl for the run (harness.tls): a
 redirect over TLS with a password and with an ACL user, certificate checks
 (wrong CA, wrong name, tls_verify 0), client certificates
 (tls-auth-clients yes), a Redis restart under traffic, a sentinel failover
-with TLS on the sentinels and the nodes, and a TLS cluster (tls-cluster yes)
-resharded under traffic onto a node first met through MOVED.
+with TLS on the sentinels and the nodes, a TLS cluster (tls-cluster yes)
+resharded under traffic onto a node first met through MOVED, and Kamailio's
+own tls.so loaded beside the module (OpenSSL in shared memory), several
+workers under traffic, each with a TLS context of its own.
 
 Where hiredis has no hiredis_ssl (Debian 12's 0.14), the module is built
 without TLS: only the refusal of rediss:// is tested there, and the TLS
 tests are reported as skipped, not passed."""
 
+import collections
 import os
+import re
+import socket
+import ssl
 import subprocess
+import threading
 import time
 
 import pytest
@@ -20,7 +27,8 @@ from harness import callers, sip
 from harness.rcluster import RedisCluster, keyslot
 from harness.servers import SentinelGroup
 from harness.tls import Certs
-from conftest import MODULE_DIR, REDIRECT_CFG, Kamailio, Redis, wait_until
+from conftest import (CFG_DIR, DEBIAN_MODULE_DIR, MODULE_DIR, REDIRECT_CFG, Kamailio,
+                      Redis, free_port, wait_until)
 from test_acl import ACL_USER, ACL_PASSWORD, documented_acl
 from test_cluster import Traffic, assert_all_right, set_routes, users_on_each_master
 
@@ -359,3 +367,100 @@ def test_cache_subscriptions_over_tls(stack):
     r.cli("SET", "route:alice", "192.0.2.11:5060")
     assert wait_until(lambda: invite(k).contact_uris() == ["sip:alice@192.0.2.11:5060"],
                       5, 0.05)
+
+
+# ---- beside Kamailio's tls.so ----------------------------------------------------
+
+TLS_MODULE_CFG = os.path.join(CFG_DIR, "tls_module.cfg")
+HAVE_TLS_SO = os.path.exists(os.path.join(DEBIAN_MODULE_DIR, "tls.so"))
+
+
+def sip_tls_invite(port, ca, user, timeout=3.0):
+    """One INVITE over SIP-TLS (Kamailio's tls.so) to 127.0.0.1:port; the
+    final Response, or None."""
+    ctx = ssl.create_default_context(cafile=ca)
+    # Python 3.13's strict checks want a keyUsage the harness's CA lacks
+    ctx.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(sip.build_request("INVITE", "sip:%s@127.0.0.1:%d" % (user, port),
+                                        s.getsockname()[1], "TLS"))
+            buf, deadline = b"", time.monotonic() + timeout
+            while b"\r\n\r\n" in buf or time.monotonic() < deadline:
+                if b"\r\n\r\n" in buf:
+                    head, buf = buf.split(b"\r\n\r\n", 1)
+                    r = sip.Response((head + b"\r\n\r\n").decode("utf-8", "replace"))
+                    if r.code >= 200:
+                        return r
+                    continue
+                chunk = s.recv(65535)
+                if not chunk:
+                    return None
+                buf += chunk
+    return None
+
+
+@needs_tls
+@pytest.mark.skipif(not HAVE_TLS_SO, reason="no tls.so (Debian package kamailio-tls-modules)")
+def test_own_context_per_process_beside_tls_so(stack, certs):
+    """tls.so loaded (SIP over TLS), so OpenSSL allocates in Kamailio's
+    shared memory: four workers over UDP and four over TCP route through a
+    rediss:// server at once, every call gets its 302 with its Contact, and
+    every process that connected made its TLS context itself, once (none is
+    inherited from mod_init)."""
+    r = stack.redis(args=["--requirepass", "tls-s3cret"])
+    users = ["w%d" % i for i in range(20)]
+    expected = {u: "sip:%s@192.0.2.%d:5060" % (u, i + 1) for i, u in enumerate(users)}
+    for u in users:
+        r.cli("SET", "route:" + u, expected[u][len("sip:%s@" % u):])
+    tls_cfg = os.path.join(stack.d, "kamailio-tls.cfg")
+    with open(tls_cfg, "w") as f:
+        f.write("[server:default]\nmethod = TLSv1.2+\ncertificate = %s\n"
+                "private_key = %s\nverify_certificate = no\nrequire_certificate = no\n\n"
+                "[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\n"
+                % (certs.server_cert, certs.server_key))
+    sip_tls_port = free_port()
+    k = Kamailio(os.path.join(stack.d, "k"), cfg=TLS_MODULE_CFG, workers=4, defines={
+        "REDIS_SERVER": '"%s"' % tls_url(r, ":tls-s3cret@"),
+        "TLS_CA_FILE": '"%s"' % certs.ca, "SIP_TLS_PORT": str(sip_tls_port),
+        "TLS_MODULE_CFG": '"%s"' % tls_cfg})
+    stack.procs.append(k)
+    k.start()
+
+    results, lock = [], threading.Lock()
+    per_caller = 20 if k.slow else 80   # under valgrind: fewer
+
+    def caller(n):
+        # bounded: per_caller calls or 60 s
+        deadline = time.monotonic() + 60
+        for i in range(per_caller):
+            if time.monotonic() > deadline:
+                return
+            u = users[(n * 7 + i) % len(users)]
+            resp = sip.request(k.port, user=u, transport=("udp", "tcp")[(n + i) % 2])
+            with lock:
+                results.append((u, resp.code if resp else None,
+                                resp.contact_uris() if resp else None))
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(70)
+        assert not t.is_alive()
+    assert_all_right(results, expected, at_least=8 * per_caller)
+    # SIP over TLS (tls.so) is live in the same processes
+    resp = sip_tls_invite(sip_tls_port, certs.ca, "w3")
+    assert resp is not None and resp.code == 302, resp
+    assert resp.contact_uris() == [expected["w3"]]
+
+    st = k.status()
+    assert st["state"] == "up" and st["tls"] == "on, verified 127.0.0.1", st
+    made = collections.Counter(int(pid) for pid in re.findall(
+        r"TLS context made for process (\d+)", k.log()))
+    assert made and max(made.values()) == 1, made   # one per process
+    assert k.proc.pid not in made                  # none made by mod_init's process
+    workers = [pid for pid, dsc in k.processes().items()
+               if re.match(r"(udp|tcp) receiver", dsc)]
+    assert len(workers) == 8, k.processes()
+    assert set(workers) <= set(made), (workers, made)
+    assert "ERROR" not in k.log(), k.log()[-3000:]
