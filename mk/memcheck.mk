@@ -52,13 +52,14 @@ MEMCHECK_PYTEST_ARGS ?=
 
 .PHONY: memcheck memcheck-shim memcheck-report
 
+# valgrind first: the shim includes valgrind/memcheck.h
 memcheck-shim: build
+	@bash scripts/deps.sh valgrind
 	@mkdir -p $(MEMCHECK_DIR)/shim
 	@cp -p tests/memcheck/shim/Makefile tests/memcheck/shim/memcheck_shim.c $(MEMCHECK_DIR)/shim/
 	$(MAKE) -C $(MEMCHECK_DIR)/shim COREPATH=$(COREPATH)
 
 memcheck: build memcheck-shim apimod
-	@bash scripts/deps.sh valgrind
 	rm -rf $(MEMCHECK_LOGDIR) && mkdir -p $(MEMCHECK_LOGDIR)
 	@cd tests/e2e && rc=0; \
 	export REDISROUTE_KAMAILIO_WRAPPER="$(CURDIR)/tests/memcheck/vgkamailio.sh" \
