@@ -27,7 +27,7 @@ FUZZ_SRC := modules/redisroute
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
-	-Wall -Wextra -I $(FUZZ_SRC)
+	-Wall -Wextra -I $(FUZZ_SRC) -I tests/unit/include
 FUZZ_HARNESSES := target url slot
 FUZZ_BINS := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
@@ -51,14 +51,15 @@ fuzz-build: $(FUZZ_BINS)
 $(FUZZ_BINS): | fuzz-deps
 
 # each harness links its parser with rdr_syntax.c, the helpers the pure files
-# share (hex digits, numbers, host names), and nothing else
+# share (hex digits, numbers, host names), and nothing else; tests/unit/include
+# has the core's str type (rdr_targets.h's packed answer)
 FUZZ_SYNTAX := $(FUZZ_SRC)/rdr_syntax.c $(FUZZ_SRC)/rdr_syntax.h
 
-$(FUZZ_DIR)/fuzz_target: tests/fuzz/fuzz_target.c $(FUZZ_SRC)/rdr_target.c \
-		$(FUZZ_SRC)/rdr_target.h $(FUZZ_SYNTAX)
+$(FUZZ_DIR)/fuzz_target: tests/fuzz/fuzz_target.c $(FUZZ_SRC)/rdr_targets.c \
+		$(FUZZ_SRC)/rdr_targets.h $(FUZZ_SYNTAX)
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_target.c \
-		$(FUZZ_SRC)/rdr_target.c $(FUZZ_SRC)/rdr_syntax.c -lm
+		$(FUZZ_SRC)/rdr_targets.c $(FUZZ_SRC)/rdr_syntax.c -lm
 
 $(FUZZ_DIR)/fuzz_url: tests/fuzz/fuzz_url.c $(FUZZ_SRC)/rdr_url.c \
 		$(FUZZ_SRC)/rdr_url.h $(FUZZ_SYNTAX)

@@ -48,7 +48,7 @@
 #include "modules/tm/tm_load.h"
 
 #include "rdr_async.h"
-#include "rdr_script.h"
+#include "rdr_sip.h"
 #include "rdr_stats.h"
 
 /* per I/O process: its queue, in shared memory */

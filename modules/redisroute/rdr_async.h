@@ -44,7 +44,7 @@
 #include "core/parser/msg_parser.h"
 #include "core/str.h"
 
-#include "rdr_config.h"
+#include "redisroute.h"
 #include "rdr_lookup.h"
 
 /* one lookup, in shared memory: queued by a worker, then the I/O process's

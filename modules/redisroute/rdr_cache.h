@@ -22,10 +22,57 @@
  */
 
 /*
- * redisroute - shared-memory cache of lookups, kept coherent with Redis
+ * redisroute - the shared-memory cache of lookups, kept coherent with Redis:
+ * epochs, sweep, eviction clock; in prefix mode, the change notes an answer
+ * is checked against
+ */
+
+#ifndef _RDR_CACHE_H_
+#define _RDR_CACHE_H_
+
+#include <stddef.h>
+
+#include "core/str.h"
+
+#include "rdr_targets.h"
+
+/*
+ * what changed, for the cache in prefix mode
+ *
+ * With prefix_match, a change of route:+4930 alters the answer for every
+ * number that starts with +4930, whichever key those lookups matched. Rather
+ * than empty the cache at each change, each change is noted here with a
+ * sequence number, and a cached answer is used only when none of its
+ * lookup's candidate keys changed since it was stored.
+ *
+ * The notes are a direct-mapped table of the keys' 64-bit hashes: a key
+ * that lands on a slot held by another key evicts it, and the slot keeps the
+ * newest sequence number it evicted, so that an evicted change still counts
+ * (a false "changed" costs one Redis lookup, never a stale answer). With
+ * twice as many slots as the cache has buckets, unrelated changes seldom
+ * invalidate anything.
+ */
+
+/* In mod_init: nslots (a power of two) notes in shared memory. */
+int rdr_changes_init(unsigned int nslots);
+void rdr_changes_destroy(void);
+
+/* The current sequence number: a lookup takes it before it asks Redis, and
+ * its answer is stored with it. */
+unsigned int rdr_changes_now(void);
+
+/* The key (prefix included) changed. */
+void rdr_changes_note(const char *key, size_t len);
+
+/* 1 when none of the n keys changed after since. */
+int rdr_changes_none_since(
+		unsigned int since, int n, const char **keys, const size_t *lens);
+
+/*
+ * shared-memory cache of lookups, kept coherent with Redis
  *
  * Off by default (cache_size 0). Entries are invalidated from Redis
- * (client-side caching, rdr_notify.c): by the notifier process,
+ * (client-side caching, rdr_cache_sync.c): by the notifier process,
  * and by each worker, from its own subscription, before it reads the cache.
  * While the notifier's subscription is not up the cache is empty and
  * bypassed, and a worker whose own is not up bypasses it, so a change made
@@ -34,16 +81,9 @@
  * noticing.
  */
 
-#ifndef _RDR_CACHE_H_
-#define _RDR_CACHE_H_
-
-#include "core/str.h"
-
-#include "rdr_result.h"
-
 /* In mod_init: size entries at most (0: no cache), ttl seconds (0: none);
  * prefix_mode: answers are checked against the changes of their candidate
- * keys (rdr_cache_changes.h). */
+ * keys (rdr_cache.h). */
 int rdr_cache_init(int size, int ttl, int prefix_mode);
 void rdr_cache_destroy(void);
 int rdr_cache_enabled(void);

@@ -38,7 +38,7 @@
 
 #include <time.h>
 
-#include "rdr_result.h"
+#include "rdr_targets.h"
 
 /* One cached answer. Entries of the same Redis key share a bucket, whatever
  * the R-URI user they were resolved for, so that invalidating a key is one

@@ -33,12 +33,11 @@
 #include "core/dprint.h"
 #include "core/locking.h"
 
-#include "rdr_cgroup.h"
+#include "rdr_slot.h"
 #include "rdr_cluster.h"
 #include "rdr_conn.h"
 #include "rdr_backend.h"
 #include "rdr_eval.h"
-#include "rdr_slot.h"
 #include "rdr_stats.h"
 
 #if RDR_CGROUP_KEYS_MAX != RDR_CANDIDATES_MAX
@@ -92,7 +91,7 @@ typedef struct rdr_cnode
 	int seed;
 } rdr_cnode_t;
 
-/* per lookup: where one group of candidate keys (rdr_cgroup.h) went, and
+/* per lookup: where one group of candidate keys (rdr_slot.h) went, and
  * what came back */
 typedef struct rdr_group
 {

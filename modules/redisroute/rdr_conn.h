@@ -22,7 +22,22 @@
  */
 
 /*
- * redisroute - the per-process Redis connection
+ * redisroute - the per-process Redis connection: timeouts, down/retry, the
+ * shared up/down state and recovery, the master the sentinel watcher
+ * published; and reading a subscribed (pub/sub) connection in the module's
+ * processes that do (the cache's notifier, the sentinel watcher)
+ */
+
+#ifndef _RDR_CONN_H_
+#define _RDR_CONN_H_
+
+#include <hiredis/hiredis.h>
+#include <time.h>
+
+#include "redisroute.h"
+
+/*
+ * the per-process Redis connection
  *
  * Each Kamailio process has its own connection, opened in child_init (or on
  * first use, in a process forked without it). A transport failure or a
@@ -44,15 +59,6 @@
  * In cluster mode this file only configures and opens connections; the
  * per-node connections and the slot map are rdr_cluster.c's.
  */
-
-#ifndef _RDR_CONN_H_
-#define _RDR_CONN_H_
-
-#include <time.h>
-
-#include <hiredis/hiredis.h>
-
-#include "rdr_config.h"
 
 /* Shared state of the module's files (the connection's, the cluster's):
  * size bytes of zeroed shared memory that start with a gen_lock_t, which is
@@ -201,5 +207,42 @@ const rdr_conn_cfg_t *rdr_conn_cfg(void);
 
 /* "host:port[/db]" or "unix:/path", without credentials. */
 const char *rdr_conn_address(void);
+
+/*
+ * reading a subscribed Redis connection (pub/sub), and the
+ * module's processes that do it (the cache notifier, the sentinel watcher)
+ */
+
+/* Reads ctx, subscribed, until it fails, stays silent for 3 s (it is PINGed
+ * every second of silence, and Redis answers PINGs while subscribed) or
+ * stop() returns non-zero; hands every message to on_message. For the
+ * module's forked processes: it calls cfg_update() between reads. */
+void rdr_pubsub_listen(redisContext *ctx,
+		void (*on_message)(const redisReply *), int (*stop)(void));
+
+/* Hands every message hiredis already holds for ctx (one read may bring
+ * several) to on_message, reading nothing. Returns how many, or -1 when ctx
+ * has failed. */
+int rdr_pubsub_take_buffered(
+		redisContext *ctx, void (*on_message)(const redisReply *));
+
+/* Hands every message already readable on ctx to on_message, never
+ * waiting. Returns 0, or -1 when ctx has failed. */
+int rdr_pubsub_drain(redisContext *ctx, void (*on_message)(const redisReply *));
+
+/* One listening process of the module: rdr_pubsub_proc_register() in
+ * mod_init, rdr_pubsub_proc_fork() in child_init(PROC_MAIN). The process is
+ * forked without the modules' child_init (it opens what it uses itself),
+ * follows runtime config changes, and runs loop(), which does not return.
+ * rdr_pubsub_proc_fork() returns 0 in the main process, -1 when the fork
+ * fails. */
+void rdr_pubsub_proc_register(void);
+int rdr_pubsub_proc_fork(char *desc, void (*loop)(void));
+
+/* The payload of a pushed message: ["message", channel, payload] or
+ * ["pmessage", pattern, channel, payload]; NULL for anything else (pongs,
+ * subscription confirmations). *channel is set when not NULL. */
+const redisReply *rdr_pubsub_payload(
+		const redisReply *r, const redisReply **channel);
 
 #endif

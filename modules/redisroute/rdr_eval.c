@@ -33,7 +33,7 @@
 #include "core/dprint.h"
 
 #include "rdr_eval.h"
-#include "rdr_reply.h"
+#include "rdr_targets.h"
 
 /* KEYS = the candidate keys, best first (one key for an exact lookup; the
  * longest prefix first, then the default key, for a prefix lookup);

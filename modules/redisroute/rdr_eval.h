@@ -39,8 +39,8 @@
 
 #include <hiredis/hiredis.h>
 
-#include "rdr_config.h"
-#include "rdr_target.h"
+#include "redisroute.h"
+#include "rdr_targets.h"
 
 /* In mod_init: formats the fixed arguments once. */
 void rdr_eval_init(void);

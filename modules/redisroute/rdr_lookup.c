@@ -46,8 +46,8 @@
 #include "rdr_conn.h"
 #include "rdr_eval.h"
 #include "rdr_lookup.h"
-#include "rdr_notify.h"
-#include "rdr_reply.h"
+#include "rdr_cache_sync.h"
+#include "rdr_targets.h"
 #include "rdr_stats.h"
 
 #if RDR_URI_MAX != MAX_URI_SIZE

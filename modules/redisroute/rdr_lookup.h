@@ -34,8 +34,8 @@
 
 #include "rdr_backend.h"
 #include "rdr_cache.h"
-#include "rdr_config.h"
-#include "rdr_result.h"
+#include "redisroute.h"
+#include "rdr_targets.h"
 
 /* In mod_init, after the connection is configured; backend: where lookups
  * go (rdr_backend.h). */

@@ -33,7 +33,7 @@
 #include "rdr_cluster.h"
 #include "rdr_conn.h"
 #include "rdr_lookup.h"
-#include "rdr_notify.h"
+#include "rdr_cache_sync.h"
 #include "rdr_rpc.h"
 #include "rdr_slot.h"
 

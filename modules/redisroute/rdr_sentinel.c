@@ -34,7 +34,7 @@
 #include "core/dprint.h"
 #include "core/ut.h"
 
-#include "rdr_pubsub.h"
+#include "rdr_conn.h"
 #include "rdr_sentinel.h"
 
 /* Connects to sentinel idx, with sentinel_password. Returns the context, or

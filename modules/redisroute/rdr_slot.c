@@ -22,15 +22,23 @@
  */
 
 /*
- * redisroute - Redis Cluster key slots and redirect replies (pure: libc only)
- * Depends on libc only: the unit tests and fuzzers link it with rdr_syntax.c
- * (decimal numbers) and nothing else.
+ * redisroute - Redis Cluster key slots (CRC16, hash tags), MOVED/ASK
+ * redirect replies, and a cluster lookup's candidate keys grouped by slot
+ * (which group's answer wins).
+ * Pure: libc only; the unit tests and fuzzers link it with rdr_syntax.c and
+ * nothing else.
  */
 
 #include <string.h>
 
 #include "rdr_slot.h"
 #include "rdr_syntax.h"
+
+/*
+ * Redis Cluster key slots and redirect replies (pure: libc only)
+ * Depends on libc only: the unit tests and fuzzers link it with rdr_syntax.c
+ * (decimal numbers) and nothing else.
+ */
 
 /* CRC16-CCITT (XMODEM: polynomial 0x1021, initial value 0), as the Redis
  * Cluster specification defines the key hash */
@@ -108,4 +116,65 @@ int rdr_redirect_parse(
 	memcpy(host, p, hlen);
 	host[hlen] = '\0';
 	return kind;
+}
+
+/*
+ * Redis Cluster: candidate keys grouped by slot, and the
+ * lookup's winning answer. Depends on libc only: the unit tests link it with
+ * rdr_slot.c and rdr_syntax.c and nothing else.
+ */
+
+int rdr_cgroup_by_slot(
+		int nkeys, const char **keys, const size_t *klens, rdr_cgroup_t *groups)
+{
+	int i, j, ng = 0;
+
+	for(i = 0; i < nkeys; i++) {
+		unsigned int slot = rdr_key_slot(keys[i], (int)klens[i]);
+		rdr_cgroup_t *g;
+		for(j = 0; j < ng; j++)
+			if(groups[j].slot == slot)
+				break;
+		g = &groups[j];
+		if(j == ng) {
+			ng++;
+			g->slot = slot;
+			g->nkeys = 0;
+		}
+		g->cand[g->nkeys] = i;
+		g->keys[g->nkeys] = keys[i];
+		g->klens[g->nkeys] = klens[i];
+		g->nkeys++;
+	}
+	return ng;
+}
+
+rdr_cgroup_pick_t rdr_cgroup_pick(
+		int ng, const rdr_cgroup_t *groups, const rdr_cgroup_answer_t *answers)
+{
+	rdr_cgroup_pick_t p = {RDR_CGROUP_NONE, 0, -1};
+	int j, best_g = -1, failed_g = -1;
+
+	for(j = 0; j < ng; j++) {
+		const rdr_cgroup_answer_t *a = &answers[j];
+		/* a group's best candidate is its first */
+		if(a->state == RDR_CGROUP_FAILED) {
+			if(failed_g < 0 || groups[j].cand[0] < groups[failed_g].cand[0])
+				failed_g = j;
+		} else if(a->state == RDR_CGROUP_FOUND
+				  && (best_g < 0 || a->found < answers[best_g].found)) {
+			best_g = j;
+		}
+	}
+	if(best_g >= 0
+			&& (failed_g < 0
+					|| answers[best_g].found < groups[failed_g].cand[0])) {
+		p.state = RDR_CGROUP_FOUND;
+		p.group = best_g;
+		p.found = answers[best_g].found;
+	} else if(failed_g >= 0) {
+		p.state = RDR_CGROUP_FAILED;
+		p.group = failed_g;
+	}
+	return p;
 }

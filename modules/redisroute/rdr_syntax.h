@@ -25,7 +25,7 @@
 /*
  * redisroute - the lexical pieces the pure parsers share (pure: libc only)
  *
- * rdr_url.c (the server URL, sentinels, cluster_seeds), rdr_target.c (route
+ * rdr_url.c (the server URL, sentinels, cluster_seeds), rdr_targets.c (route
  * targets) and rdr_slot.c (MOVED/ASK replies) depend on libc only, so that the
  * unit tests and fuzzers can link them without Kamailio; what they have in
  * common is here, once, and is linked with them (the module's core-side files

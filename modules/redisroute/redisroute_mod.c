@@ -27,8 +27,8 @@
  *
  * This file holds only the export tables, the parameters, the module's
  * life cycle and the thin cfg/KEMI/C API wrappers; the data path is
- * rdr_script.c (SIP) -> rdr_lookup.c (key -> targets) -> rdr_conn.c (Redis),
- * with rdr_target.c validating every target.
+ * rdr_sip.c (SIP) -> rdr_lookup.c (key -> targets) -> rdr_conn.c (Redis),
+ * with rdr_targets.c validating every target.
  */
 
 #include <string.h>
@@ -48,11 +48,10 @@
 #include "rdr_conn.h"
 #include "rdr_eval.h"
 #include "rdr_lookup.h"
-#include "rdr_notify.h"
-#include "rdr_pv.h"
-#include "rdr_reply.h"
+#include "rdr_cache_sync.h"
+#include "rdr_sip.h"
+#include "rdr_targets.h"
 #include "rdr_rpc.h"
-#include "rdr_script.h"
 #include "rdr_sentinel.h"
 #include "rdr_tls.h"
 #include "rdr_stats.h"

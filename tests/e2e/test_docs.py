@@ -126,7 +126,7 @@ def exported_kemi():
 
 
 def pv_fields():
-    src = _src("rdr_pv.c")
+    src = _src("rdr_sip.c")
     body = src[src.index("int rdr_pv_parse_name"):src.index("int rdr_pv_get")]
     fields = re.findall(r'strncmp\(in->s,\s*"([a-z]+)"', body)
     fields += re.findall(r"in->s\[0\]\s*==\s*'([a-z])'", body)

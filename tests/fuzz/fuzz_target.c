@@ -22,7 +22,7 @@
  */
 
 /*
- * redisroute - libFuzzer harness for rdr_target.c (hostile route targets)
+ * redisroute - libFuzzer harness for rdr_targets.c (hostile route targets)
  *
  * Input layout (see tests/fuzz/README):
  *
@@ -47,7 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rdr_target.h"
+#include "rdr_targets.h"
 
 #define CANARY_LEN 64
 #define CANARY_BYTE 0xA5

@@ -22,7 +22,7 @@
  */
 
 /*
- * redisroute - unit tests for rdr_cgroup.c (check framework): a cluster
+ * redisroute - unit tests for rdr_slot.c (check framework): a cluster
  * lookup's candidate keys grouped by slot, and the answer the lookup takes
  */
 
@@ -33,7 +33,6 @@
 
 #include "test_util.h"
 
-#include "rdr_cgroup.h"
 #include "rdr_slot.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))

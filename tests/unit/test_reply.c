@@ -23,7 +23,7 @@
 
 
 /*
- * redisroute - unit tests for rdr_reply.c (check framework): what kind of
+ * redisroute - unit tests for rdr_targets.c (check framework): what kind of
  * answer the lookup script's reply is, and which raw entries it yields, in
  * order, with a sorted set's scores as q-values; the replies are built by
  * hand, as hiredis would, without a Redis server
@@ -37,7 +37,7 @@
 
 #include "test_util.h"
 
-#include "rdr_reply.h"
+#include "rdr_targets.h"
 
 /* the replies of one test: taken from here, never freed */
 #define POOL 512

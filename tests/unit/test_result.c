@@ -22,7 +22,7 @@
  */
 
 /*
- * redisroute - unit tests for rdr_result.c (check framework): the packed
+ * redisroute - unit tests for rdr_targets.c (check framework): the packed
  * form an answer travels in, with the request and from an async I/O
  * process, written and read back, and hostile blocks refused
  */
@@ -35,7 +35,7 @@
 
 #include "test_util.h"
 
-#include "rdr_result.h"
+#include "rdr_targets.h"
 
 static str S(const char *s)
 {

@@ -24,7 +24,7 @@
 
 /*
  * redisroute - unit tests for rdr_syntax.c (check framework): the hex digits,
- * decimal numbers and host names shared by rdr_url.c, rdr_target.c and
+ * decimal numbers and host names shared by rdr_url.c, rdr_targets.c and
  * rdr_slot.c, the one host rule with its two uses (RDR_HOST_SIP for route
  * targets, RDR_HOST_RESOLVER for Redis hosts), and sip_redirect's reply code
  */
@@ -37,7 +37,7 @@
 #include "test_util.h"
 
 #include "rdr_syntax.h"
-#include "rdr_target.h"
+#include "rdr_targets.h"
 #include "rdr_url.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))

@@ -22,7 +22,7 @@
  */
 
 /*
- * redisroute - unit tests for rdr_target.c (check framework)
+ * redisroute - unit tests for rdr_targets.c (check framework)
  *
  * Targets come from Redis and are hostile: every rejection is checked with
  * its exact error code, every acceptance with its exact output and length.
@@ -36,7 +36,7 @@
 
 #include "test_util.h"
 
-#include "rdr_target.h"
+#include "rdr_targets.h"
 
 /* out buffers are RDR_URI_MAX + 1 bytes, the size rdr_lookup.c uses */
 #define OUT_SIZE (RDR_URI_MAX + 1)

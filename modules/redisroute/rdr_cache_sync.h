@@ -23,6 +23,19 @@
 
 /*
  * redisroute - the cache's invalidation: the notifier process and each
+ * worker's subscription (CLIENT TRACKING, or keyspace notifications); with
+ * Redis Cluster, one subscription per master
+ */
+
+#ifndef _RDR_CACHE_SYNC_H_
+#define _RDR_CACHE_SYNC_H_
+
+#include <hiredis/hiredis.h>
+
+#include "core/str.h"
+
+/*
+ * the cache's invalidation: the notifier process and each
  * worker's own subscription
  *
  * By default Redis client-side caching (CLIENT TRACKING BCAST PREFIX on the
@@ -32,13 +45,6 @@
  * tracking, set on the server by its operator (the module only checks them).
  * While the notifier is not subscribed, the cache is empty and bypassed.
  */
-
-#ifndef _RDR_NOTIFY_H_
-#define _RDR_NOTIFY_H_
-
-#include <hiredis/hiredis.h>
-
-#include "core/str.h"
 
 #define RDR_INVALIDATE_TRACKING 0 /* "tracking" */
 #define RDR_INVALIDATE_KEYSPACE 1 /* "keyspace" */
@@ -67,12 +73,32 @@ int rdr_notify_fork(void);
  * (then it bypasses the cache). */
 int rdr_notify_worker_sync(void);
 
-/* For rdr_notify_cluster.c: subscribes ctx (a connection of its own, or
+/* For rdr_cache_sync.c: subscribes ctx (a connection of its own, or
  * NULL: this process's) for invalidations in the configured mode; 0, or -1
  * with why set to Redis's refusal. */
 int rdr_notify_subscribe_on(redisContext *ctx, char *why, int whylen);
 /* Applies one message of such a subscription (pongs and confirmations are
  * ignored). */
 void rdr_notify_apply(const redisReply *r);
+
+/*
+ * the cache's subscriptions in cluster mode: one per master
+ *
+ * Each master only tells of the keys it holds, so a process that uses the
+ * cache holds one tracking subscription per master of its slot map
+ * (rdr_notify_subscribe_on() on a connection of its own to that master). The
+ * set follows the map: a master that joins gets one, a master that leaves
+ * loses its own, and any change of the set empties the cache (what moved is
+ * then read again). The cache may be used only while every master has its
+ * subscription up.
+ */
+
+/* In a worker, before it uses the cache: follows the map, applies what
+ * waits on every subscription, never waiting. 1 when the cache may be used. */
+int rdr_notify_cluster_sync(void);
+
+/* The notifier's loop in cluster mode: keeps its own set, sets the cache
+ * active while every master's subscription is up. Never returns. */
+void rdr_notify_cluster_loop(void);
 
 #endif

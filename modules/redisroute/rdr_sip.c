@@ -22,32 +22,40 @@
  */
 
 /*
- * redisroute - the script functions (sip_redirect(), sip_forward(),
- * sip_forward_next(), sip_lookup()): SIP message -> lookup key -> targets ->
- * reply or relay. (The Lua lookup script that runs in Redis is rdr_eval.c's.)
+ * redisroute - the SIP side of a lookup: the script functions (sip_redirect(),
+ * sip_forward(), sip_forward_next(), sip_lookup()) take a SIP message to its
+ * lookup key, keep the answer with the request (XAVP), and reply with it or
+ * relay to it; $redisroute(...) reads that answer
  */
 
 #include <string.h>
 
 #include "core/config.h"
+#include "core/dprint.h"
 #include "core/dset.h"
 #include "core/globals.h"
-#include "core/dprint.h"
 #include "core/parser/parse_uri.h"
+#include "core/pvar.h"
 #include "core/xavp.h"
 #include "modules/sl/sl.h"
 #include "modules/tm/tm_load.h"
 
-#include "redisroute.h"
-#include "rdr_script.h"
 #include "rdr_lookup.h"
+#include "rdr_sip.h"
 #include "rdr_stats.h"
+#include "redisroute.h"
+
+/*
+ * the script functions (sip_redirect(), sip_forward(),
+ * sip_forward_next(), sip_lookup()): SIP message -> lookup key -> targets ->
+ * reply or relay. (The Lua lookup script that runs in Redis is rdr_eval.c's.)
+ */
 
 static sl_api_t _rdr_slb;
 static tm_api_t _rdr_tmb;
 static int _rdr_have_tm = 0;
 
-/* The request's answer: one XAVP holding the packed answer (rdr_result.h),
+/* The request's answer: one XAVP holding the packed answer (rdr_targets.h),
  * so that it travels with the request as dispatcher's destinations do: tm
  * moves the message's XAVPs into the transaction and sets them as the
  * current list in branch, reply and failure routes (tm's timer process
@@ -375,4 +383,85 @@ int rdr_sip_lookup(sip_msg_t *msg, str *key)
 	if(!rdr_request_ok(msg, "sip_lookup", 1))
 		return RDR_NOT_APPLICABLE;
 	return rdr_resolve(msg, key, &v);
+}
+
+/*
+ * $redisroute(...): the result of the last lookup
+ */
+
+enum rdr_pv_field
+{
+	RDR_PV_COUNT = 0,
+	RDR_PV_URI,
+	RDR_PV_Q,
+	RDR_PV_KEY,
+	RDR_PV_RC
+};
+
+int rdr_pv_parse_name(pv_spec_t *sp, str *in)
+{
+	int field;
+
+	if(sp == NULL || in == NULL || in->len <= 0)
+		return -1;
+	if(in->len == 5 && strncmp(in->s, "count", 5) == 0)
+		field = RDR_PV_COUNT;
+	else if(in->len == 3 && strncmp(in->s, "uri", 3) == 0)
+		field = RDR_PV_URI;
+	else if(in->len == 1 && in->s[0] == 'q')
+		field = RDR_PV_Q;
+	else if(in->len == 3 && strncmp(in->s, "key", 3) == 0)
+		field = RDR_PV_KEY;
+	else if(in->len == 2 && strncmp(in->s, "rc", 2) == 0)
+		field = RDR_PV_RC;
+	else {
+		LM_ERR("unknown $redisroute(%.*s): use count, uri, q, key or rc\n",
+				in->len, in->s);
+		return -1;
+	}
+	sp->pvp.pvn.type = PV_NAME_INTSTR;
+	sp->pvp.pvn.u.isname.type = 0;
+	sp->pvp.pvn.u.isname.name.n = field;
+	return 0;
+}
+
+int rdr_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
+{
+	static char qbuf[8];
+	rdr_view_t v;
+	int field = param->pvn.u.isname.name.n;
+	int idx = 0, idxf = 0;
+	str q;
+
+	if(!rdr_answer_get(&v)) {
+		if(field == RDR_PV_COUNT)
+			return pv_get_sintval(msg, param, res, 0);
+		return pv_get_null(msg, param, res);
+	}
+	if(field == RDR_PV_RC)
+		return pv_get_sintval(msg, param, res, v.rc);
+	if(field == RDR_PV_COUNT)
+		return pv_get_sintval(msg, param, res, v.n);
+	if(field == RDR_PV_KEY) {
+		if(v.key.len == 0)
+			return pv_get_null(msg, param, res);
+		return pv_get_strval(msg, param, res, &v.key);
+	}
+	if(v.n == 0)
+		return pv_get_null(msg, param, res);
+	if(pv_get_spec_index(msg, param, &idx, &idxf) != 0) {
+		LM_ERR("invalid index\n");
+		return pv_get_null(msg, param, res);
+	}
+	if(idx < 0)
+		idx += v.n;
+	if(idx < 0 || idx >= v.n)
+		return pv_get_null(msg, param, res);
+	if(field == RDR_PV_URI)
+		return pv_get_strval(msg, param, res, &v.t[idx].uri);
+	if(v.t[idx].q < 0)
+		return pv_get_null(msg, param, res);
+	q.s = qbuf;
+	q.len = rdr_qvalue_format(v.t[idx].q, qbuf);
+	return pv_get_strval(msg, param, res, &q);
 }

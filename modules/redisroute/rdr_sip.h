@@ -22,16 +22,24 @@
  */
 
 /*
- * redisroute - the script functions, shared by the cfg and KEMI wrappers
+ * redisroute - the SIP side of a lookup: the script functions (sip_redirect(),
+ * sip_forward(), sip_forward_next(), sip_lookup()) take a SIP message to its
+ * lookup key, keep the answer with the request (XAVP), and reply with it or
+ * relay to it; $redisroute(...) reads that answer
  */
 
-#ifndef _RDR_SCRIPT_H_
-#define _RDR_SCRIPT_H_
+#ifndef _RDR_SIP_H_
+#define _RDR_SIP_H_
 
 #include "core/parser/msg_parser.h"
+#include "core/pvar.h"
 #include "core/str.h"
 
 #include "rdr_lookup.h"
+
+/*
+ * the script functions, shared by the cfg and KEMI wrappers
+ */
 
 /* In mod_init: binds sl and tm. */
 int rdr_script_init(void);
@@ -73,5 +81,19 @@ int rdr_answer_keep(const char *packed, int len);
 int rdr_script_have_tm(void);
 struct tm_binds;
 struct tm_binds *rdr_script_tm(void);
+
+/*
+ * $redisroute(...): the result of the last lookup
+ */
+
+/* $redisroute(count)            number of targets (0 after no route)
+ * $redisroute(uri)              first target; $(redisroute(uri)[N]) the
+ *                               N-th (from 0; negative counts from the end)
+ * $redisroute(q)                its q-value ("0.5"); $null when it has none
+ *                               (a string)
+ * $redisroute(key)              the key that matched, without key_prefix
+ */
+int rdr_pv_parse_name(pv_spec_t *sp, str *in);
+int rdr_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
 
 #endif
