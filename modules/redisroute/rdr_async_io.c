@@ -31,7 +31,7 @@
  * The connection is made the way every other one is (rdr_conn: TLS, AUTH,
  * SELECT, the master the sentinels name), then its socket is switched to
  * non-blocking I/O; hiredis's own async API would need an event library
- * for one socket. In cluster mode the cluster backend's blocking batch is
+ * for one socket. In cluster mode rdr_cluster.c's blocking batch is
  * used instead (rdr_cluster_eval_batch: MOVED, ASK and the slot map are its
  * business), a batch of lookups at a time. A lookup that gets no answer
  * within command_timeout fails the connection: every lookup in flight on it
@@ -256,7 +256,7 @@ static void rdr_io_send_inbox(void)
 	rdr_io_flush();
 }
 
-/* Cluster mode: up to a batch of requests through the cluster backend,
+/* Cluster mode: up to a batch of requests through rdr_cluster.c,
  * which pipelines them to their slots' masters and follows MOVED/ASK
  * (blocking, at most command_timeout per node, in this process only).
  * Returns how many it took. */

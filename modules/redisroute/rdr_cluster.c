@@ -36,7 +36,6 @@
 #include "rdr_slot.h"
 #include "rdr_cluster.h"
 #include "rdr_conn.h"
-#include "rdr_backend.h"
 #include "rdr_eval.h"
 #include "rdr_stats.h"
 
@@ -926,6 +925,3 @@ void rdr_cluster_get_status(rdr_cluster_status_t *st)
 	}
 	lock_release(&_rdr_cl->lock);
 }
-
-const rdr_backend_t rdr_cluster_backend = {
-		"cluster", rdr_cluster_child_init, rdr_cluster_eval};

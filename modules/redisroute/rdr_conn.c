@@ -43,7 +43,6 @@
 #include "core/pt.h"
 #include "core/sr_module.h"
 
-#include "rdr_backend.h"
 #include "rdr_conn.h"
 #include "rdr_eval.h"
 #include "rdr_tls.h"
@@ -787,7 +786,7 @@ void rdr_conn_get_status(rdr_conn_status_t *st)
 
 /* Runs the lookup script: EVALSHA, and on NOSCRIPT (script cache flushed,
  * Redis restarted) EVAL, which caches it again. */
-static redisReply *rdr_conn_eval(
+redisReply *rdr_conn_eval(
 		int nkeys, const char **keys, const size_t *klens, int *matched)
 {
 	static char raw_buf[RDR_EVAL_FORMAT_MAX];
@@ -836,8 +835,6 @@ static redisReply *rdr_conn_eval(
 	return r;
 }
 
-const rdr_backend_t rdr_single_backend = {
-		"single", rdr_conn_child_init, rdr_conn_eval};
 
 /*
  * reading a subscribed Redis connection (pub/sub), and the

@@ -23,8 +23,9 @@
 
 /*
  * redisroute - the lookup script: its text, its SHA1, its argv, and the
- * checks of Redis's replies to it. A leaf: the single-node and the cluster
- * backends both send it.
+ * checks of Redis's replies to it. A leaf: the one-server eval
+ * (rdr_conn.c), the cluster's (rdr_cluster.c) and the async I/O process
+ * (rdr_async_io.c) all send it.
  */
 
 #include <stdio.h>

@@ -47,6 +47,7 @@
 #include "rdr_eval.h"
 #include "rdr_lookup.h"
 #include "rdr_cache_sync.h"
+#include "rdr_cluster.h"
 #include "rdr_targets.h"
 #include "rdr_stats.h"
 
@@ -57,7 +58,7 @@
 static char _rdr_prefix[RDR_PREFIX_MAX];
 static int _rdr_prefix_len = 0;
 static int _rdr_max_targets = 8;
-static const rdr_backend_t *_rdr_backend = &rdr_single_backend;
+static int _rdr_cluster = 0; /* lookups go to a Redis Cluster */
 static rdr_prefix_cfg_t _rdr_pfx;
 static char _rdr_default_key[RDR_KEY_MAX];
 
@@ -72,7 +73,7 @@ static struct
 } _rdr_bad_log[RDR_BAD_LOG_SLOTS];
 
 int rdr_lookup_init(const str *prefix, int max_targets,
-		const rdr_prefix_cfg_t *pfx, const rdr_backend_t *backend)
+		const rdr_prefix_cfg_t *pfx, int cluster)
 {
 	if(prefix->len < 0 || prefix->len >= RDR_PREFIX_MAX) {
 		LM_ERR("key_prefix longer than %d bytes\n", RDR_PREFIX_MAX - 1);
@@ -82,7 +83,7 @@ int rdr_lookup_init(const str *prefix, int max_targets,
 		memcpy(_rdr_prefix, prefix->s, prefix->len);
 	_rdr_prefix_len = prefix->len;
 	_rdr_max_targets = max_targets;
-	_rdr_backend = backend;
+	_rdr_cluster = cluster;
 	rdr_eval_init();
 	memset(&_rdr_pfx, 0, sizeof(_rdr_pfx));
 	if(pfx != NULL && pfx->on) {
@@ -101,11 +102,6 @@ int rdr_lookup_init(const str *prefix, int max_targets,
 		_rdr_pfx.default_key.s = _rdr_default_key;
 	}
 	return 0;
-}
-
-const rdr_backend_t *rdr_lookup_backend(void)
-{
-	return _rdr_backend;
 }
 
 int rdr_lookup_prefix_mode(void)
@@ -175,7 +171,7 @@ static void rdr_add_target(const str *key, const rdr_reply_entry_t *e,
 	res->n++;
 }
 
-/* Turns the script's reply into validated targets; matched: the backend's
+/* Turns the script's reply into validated targets; matched: the eval's
  * index in cand of the key that exists (-1: none). */
 static int rdr_parse_reply(const str *cand, int ncand, int matched,
 		const redisReply *r, const str *ruri_user, int sips, rdr_result_t *res)
@@ -385,7 +381,14 @@ static int rdr_lookup_untimed(
 	ret = rdr_lookup_begin(key, ruri_user, sips, res, &st);
 	if(ret != 0)
 		return ret;
-	r = _rdr_backend->eval(st.ncand, st.pkeys, st.plens, &matched);
+	/* Where the lookup goes, as the server URL says (?cluster=1): the master
+	 * of each key's slot, which runs the script per slot (matched then
+	 * counts in all the candidate keys); or one server, directly or the
+	 * master the sentinels name. */
+	if(_rdr_cluster)
+		r = rdr_cluster_eval(st.ncand, st.pkeys, st.plens, &matched);
+	else
+		r = rdr_conn_eval(st.ncand, st.pkeys, st.plens, &matched);
 	ret = rdr_lookup_end(&st, r, matched, ruri_user, sips, res);
 	if(r != NULL)
 		freeReplyObject(r);

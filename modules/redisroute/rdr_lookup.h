@@ -32,15 +32,14 @@
 
 #include "core/str.h"
 
-#include "rdr_backend.h"
 #include "rdr_cache.h"
 #include "redisroute.h"
 #include "rdr_targets.h"
 
-/* In mod_init, after the connection is configured; backend: where lookups
- * go (rdr_backend.h). */
+/* In mod_init, after the connection is configured; cluster: lookups go to
+ * a Redis Cluster (the server URL's ?cluster=1), else to one server. */
 int rdr_lookup_init(const str *prefix, int max_targets,
-		const rdr_prefix_cfg_t *pfx, const rdr_backend_t *backend);
+		const rdr_prefix_cfg_t *pfx, int cluster);
 
 /* Resolves key (without the prefix) into res; with prefix matching, the
  * longest existing prefix of key wins, then the default key. ruri_user and
@@ -76,13 +75,10 @@ int rdr_lookup_begin(const str *key, const str *ruri_user, int sips,
 int rdr_lookup_rekey(const str *key, rdr_lookup_state_t *st);
 
 /* The second half: Redis's reply r to the lookup command over st's keys
- * (NULL: no answer), matched as the backend says (rdr_backend.h), into res;
+ * (NULL: no answer), matched as rdr_conn_eval() or rdr_cluster_eval() says, into res;
  * counts the outcome and fills the cache. r stays the caller's. */
 int rdr_lookup_end(rdr_lookup_state_t *st, redisReply *r, int matched,
 		const str *ruri_user, int sips, rdr_result_t *res);
-
-/* Where lookups go, as rdr_lookup_init set it. */
-const rdr_backend_t *rdr_lookup_backend(void);
 
 /* 1 when prefix matching is on. */
 int rdr_lookup_prefix_mode(void);

@@ -59,7 +59,7 @@ int rdr_redirect_parse(const char *s, int len, int *slot, char *host,
  * Redis Cluster: one lookup's candidate keys grouped by slot,
  * and which group's answer the lookup takes (pure: libc only)
  *
- * A script may only touch keys of one slot, so the cluster backend runs it
+ * A script may only touch keys of one slot, so rdr_cluster.c runs it
  * once per group of candidates sharing a slot; the groups answer apart, and
  * rdr_cgroup_pick() decides what the lookup as a whole found.
  */

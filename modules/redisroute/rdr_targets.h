@@ -134,7 +134,7 @@ typedef struct rdr_reply
 	int max_targets;
 } rdr_reply_t;
 
-/* Classifies r, the script's reply; matched: the backend's index of the key
+/* Classifies r, the script's reply; matched: the eval's index of the key
  * that exists (-1: none) among ncand candidates. max_targets: how many
  * accepted targets end the entries (rdr_reply_next). Returns it->kind. */
 rdr_reply_kind_t rdr_reply_open(rdr_reply_t *it, const redisReply *r,

@@ -385,7 +385,7 @@ static int mod_init(void)
 	if(pfx.default_key.s == NULL)
 		pfx.default_key.len = 0;
 	if(rdr_lookup_init(&redisroute_key_prefix, redisroute_max_targets, &pfx,
-			   cfg.cluster ? &rdr_cluster_backend : &rdr_single_backend)
+			   cfg.cluster)
 			< 0)
 		return -1;
 	route_types = rdr_route_types_parse(
@@ -451,7 +451,13 @@ static int child_init(int rank)
 	 * cache notifier) connects on first use. */
 	if(rank == PROC_INIT || rank == PROC_TCP_MAIN)
 		return 0;
-	rdr_lookup_backend()->child_init();
+	/* Redis Cluster (the server URL's ?cluster=1): a connection per master,
+	 * from the slot map; else one connection (to the master the sentinels
+	 * name, with Sentinel) */
+	if(rdr_conn_cfg()->cluster)
+		rdr_cluster_child_init();
+	else
+		rdr_conn_child_init();
 	return 0;
 }
 
