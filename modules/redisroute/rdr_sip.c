@@ -51,6 +51,11 @@
  * reply or relay. (The Lua lookup script that runs in Redis is rdr_eval.c's.)
  */
 
+/* the redirect_code parameter: defined here, in the one file that reads it,
+ * so that no file reads back into redisroute_mod.c (whose parameter table
+ * points at it) */
+int redisroute_redirect_code = 302;
+
 static sl_api_t _rdr_slb;
 static tm_api_t _rdr_tmb;
 static int _rdr_have_tm = 0;

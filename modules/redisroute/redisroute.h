@@ -91,7 +91,9 @@ typedef struct rdr_conn_cfg
  * module parameters shared between the module's files
  */
 
+/* defined in rdr_sip.c, which reads it */
 extern int redisroute_redirect_code;
+/* defined in redisroute_mod.c, handed to rdr_lookup_init() */
 extern int redisroute_max_targets;
 
 #endif

@@ -61,7 +61,6 @@ MODULE_VERSION
 
 static str redisroute_server = str_init("redis://127.0.0.1:6379/0");
 static str redisroute_key_prefix = str_init("route:");
-int redisroute_redirect_code = 302;
 int redisroute_max_targets = 8;
 static int redisroute_connect_timeout = 500;
 static int redisroute_command_timeout = 250;
