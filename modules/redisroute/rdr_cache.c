@@ -79,6 +79,21 @@ static unsigned int rdr_cache_hash(const str *s)
 	return get_hash1_raw(s->s, s->len);
 }
 
+/* n locks in shared memory (the buckets', the change notes'), or NULL after
+ * logging what they were for */
+static gen_lock_set_t *rdr_cache_locks_new(int n, const char *what)
+{
+	gen_lock_set_t *locks = lock_set_alloc(n);
+
+	if(locks == NULL || lock_set_init(locks) == NULL) {
+		LM_ERR("cannot allocate the %s\n", what);
+		if(locks != NULL)
+			lock_set_dealloc(locks);
+		return NULL;
+	}
+	return locks;
+}
+
 int rdr_cache_init(int size, int ttl, int prefix_mode)
 {
 	unsigned int n = 64;
@@ -104,11 +119,8 @@ int rdr_cache_init(int size, int ttl, int prefix_mode)
 		return -1;
 	}
 	atomic_set(&_rdr_cache->active, 0);
-	_rdr_cache->locks = lock_set_alloc(RDR_CACHE_LOCKS);
-	if(_rdr_cache->locks == NULL || lock_set_init(_rdr_cache->locks) == NULL) {
-		LM_ERR("cannot allocate the cache locks\n");
-		if(_rdr_cache->locks != NULL)
-			lock_set_dealloc(_rdr_cache->locks);
+	_rdr_cache->locks = rdr_cache_locks_new(RDR_CACHE_LOCKS, "cache locks");
+	if(_rdr_cache->locks == NULL) {
 		shm_free(_rdr_cache);
 		_rdr_cache = NULL;
 		return -1;
@@ -467,12 +479,9 @@ int rdr_changes_init(unsigned int nslots)
 	}
 	memset(_rdr_changes, 0, size);
 	_rdr_changes->nslots = nslots;
-	_rdr_changes->locks = lock_set_alloc(RDR_CHANGES_LOCKS);
-	if(_rdr_changes->locks == NULL
-			|| lock_set_init(_rdr_changes->locks) == NULL) {
-		LM_ERR("cannot allocate the cache's change locks\n");
-		if(_rdr_changes->locks != NULL)
-			lock_set_dealloc(_rdr_changes->locks);
+	_rdr_changes->locks =
+			rdr_cache_locks_new(RDR_CHANGES_LOCKS, "cache's change locks");
+	if(_rdr_changes->locks == NULL) {
 		shm_free(_rdr_changes);
 		_rdr_changes = NULL;
 		return -1;

@@ -41,19 +41,16 @@ static int rdr_entry_ntargets(int ret, const rdr_result_t *res)
 int rdr_entry_size(
 		const str *pkey, const str *user, int ret, const rdr_result_t *res)
 {
-	int i, n = rdr_entry_ntargets(ret, res);
-	int size = offsetof(rdr_cache_entry_t, data) + pkey->len + user->len
-			   + res->key.len;
+	int n = rdr_entry_ntargets(ret, res);
 
-	for(i = 0; i < n; i++)
-		size += 2 * sizeof(int) + res->t[i].uri.len;
-	return size;
+	return offsetof(rdr_cache_entry_t, data) + pkey->len + user->len
+		   + res->key.len + rdr_targets_size(res->t, n, 0);
 }
 
 void rdr_entry_store(rdr_cache_entry_t *e, unsigned int hash, const str *pkey,
 		const str *user, int sips, int ret, const rdr_result_t *res)
 {
-	int i, n = rdr_entry_ntargets(ret, res);
+	int n = rdr_entry_ntargets(ret, res);
 	char *p;
 
 	e->hash = hash;
@@ -70,14 +67,7 @@ void rdr_entry_store(rdr_cache_entry_t *e, unsigned int hash, const str *pkey,
 	p += user->len;
 	memcpy(p, res->key.s, res->key.len);
 	p += res->key.len;
-	/* the ints are copied, not assigned: p is not aligned */
-	for(i = 0; i < n; i++) {
-		memcpy(p, &res->t[i].uri.len, sizeof(int));
-		memcpy(p + sizeof(int), &res->t[i].q, sizeof(int));
-		p += 2 * sizeof(int);
-		memcpy(p, res->t[i].uri.s, res->t[i].uri.len);
-		p += res->t[i].uri.len;
-	}
+	rdr_targets_write(p, res->t, n, 0);
 }
 
 void rdr_entry_load(const rdr_cache_entry_t *e, rdr_result_t *res)

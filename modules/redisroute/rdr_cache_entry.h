@@ -43,7 +43,8 @@
 /* One cached answer. Entries of the same Redis key share a bucket, whatever
  * the R-URI user they were resolved for, so that invalidating a key is one
  * bucket's work. The variable part holds the key, the user, the key that
- * matched, then n times {int len; int q; char uri[len]}. */
+ * matched, then the n targets as rdr_targets_write() writes them ({int len;
+ * int q; char uri[len]}: the packed answer's encoding, without its NULs). */
 typedef struct rdr_cache_entry
 {
 	struct rdr_cache_entry *next;

@@ -397,6 +397,32 @@ int rdr_reply_next(rdr_reply_t *it, int accepted, rdr_reply_entry_t *e)
  * type only, so that the unit tests and the fuzzer link it)
  */
 
+int rdr_targets_size(const rdr_target_t *t, int n, int nul)
+{
+	int i, size = 0;
+
+	for(i = 0; i < n; i++)
+		size += 2 * sizeof(int) + t[i].uri.len + (nul ? 1 : 0);
+	return size;
+}
+
+char *rdr_targets_write(char *p, const rdr_target_t *t, int n, int nul)
+{
+	int i;
+
+	/* the ints are copied, not assigned: p is not aligned */
+	for(i = 0; i < n; i++) {
+		memcpy(p, &t[i].uri.len, sizeof(int));
+		memcpy(p + sizeof(int), &t[i].q, sizeof(int));
+		p += 2 * sizeof(int);
+		memcpy(p, t[i].uri.s, t[i].uri.len);
+		p += t[i].uri.len;
+		if(nul)
+			*p++ = '\0';
+	}
+	return p;
+}
+
 /* a negative answer keeps no targets, whatever res holds */
 static int rdr_packed_ntargets(int rc, const rdr_result_t *res)
 {
@@ -408,7 +434,7 @@ int rdr_result_pack(
 {
 	static str never = {"", 0};
 	rdr_packed_hdr_t h;
-	int i, n = rdr_packed_ntargets(rc, res);
+	int n = rdr_packed_ntargets(rc, res);
 	int len;
 	char *p;
 
@@ -417,9 +443,7 @@ int rdr_result_pack(
 		lkey = &never;
 	if(res->key.len > RDR_KEY_MAX || n < 0 || n > RDR_TARGETS_MAX)
 		return -1;
-	len = sizeof(h) + lkey->len + res->key.len;
-	for(i = 0; i < n; i++)
-		len += 2 * sizeof(int) + res->t[i].uri.len + 1;
+	len = sizeof(h) + lkey->len + res->key.len + rdr_targets_size(res->t, n, 1);
 	if(len > size)
 		return -1;
 	h.rc = rc;
@@ -433,15 +457,7 @@ int rdr_result_pack(
 	p += lkey->len;
 	memcpy(p, res->key.s, res->key.len);
 	p += res->key.len;
-	/* the ints are copied, not assigned: p is not aligned */
-	for(i = 0; i < n; i++) {
-		memcpy(p, &res->t[i].uri.len, sizeof(int));
-		memcpy(p + sizeof(int), &res->t[i].q, sizeof(int));
-		p += 2 * sizeof(int);
-		memcpy(p, res->t[i].uri.s, res->t[i].uri.len);
-		p += res->t[i].uri.len;
-		*p++ = '\0';
-	}
+	rdr_targets_write(p, res->t, n, 1);
 	return len;
 }
 

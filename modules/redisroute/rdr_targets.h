@@ -219,6 +219,15 @@ typedef struct rdr_view
 	rdr_target_t t[RDR_TARGETS_MAX];
 } rdr_view_t;
 
+/* The one encoding of a list of targets, which the packed answer and a cache
+ * entry (rdr_cache_entry.c) share: each target as {int uri length; int q;
+ * the URI}, and with nul a NUL after the URI (the packed answer's, so that
+ * its views are C strings). rdr_targets_size(): the bytes t[0..n-1] take;
+ * rdr_targets_write(): writes them at p (need not be aligned), returns the
+ * end. */
+int rdr_targets_size(const rdr_target_t *t, int n, int nul);
+char *rdr_targets_write(char *p, const rdr_target_t *t, int n, int nul);
+
 /* Packs rc and res (its targets only for RDR_OK) for the lookup key lkey
  * into buf (size bytes), with next 1. Returns the length, or -1 when it
  * does not fit. */
