@@ -180,7 +180,10 @@ static void rdr_io_connect(void)
 		rdr_io_drop(strerror(errno), 1);
 		return;
 	}
-	/* hiredis: EAGAIN is no error on a context without REDIS_BLOCK */
+	/* the second way of talking to Redis (rdr_conn.h): this process reads
+	 * and writes a blocking context's socket without blocking, to pipeline
+	 * all the workers' lookups; hiredis: EAGAIN is no error on a context
+	 * without REDIS_BLOCK */
 	_rdr_io_ctx->flags &= ~REDIS_BLOCK;
 	_rdr_io_answered = 0;
 	if(_rdr_io_down_said)

@@ -865,6 +865,8 @@ static redisReply *rdr_clookup_settle(rdr_clookup_t *l, int *matched)
 	return out;
 }
 
+/* the third of the three ways of talking to Redis (rdr_conn.h): blocking
+ * reads, but each master's share of the batch written at once */
 int rdr_cluster_eval_batch(int n, rdr_cluster_lookup_t *lk)
 {
 	int i;

@@ -80,7 +80,9 @@ typedef struct rdr_cluster_lookup
 /* rdr_cluster_eval() over n lookups at once (at most RDR_CLUSTER_BATCH_MAX;
  * returns how many it did): every node gets its share of all of them in
  * one write, then the answers are read in order. For the async I/O
- * process. */
+ * process. The third way of talking to Redis (rdr_conn.h): blocking, but
+ * batched, since a redirect (MOVED, ASK) decides a lookup's next node only
+ * when its reply is read. */
 int rdr_cluster_eval_batch(int n, rdr_cluster_lookup_t *lk);
 
 /* This process's masters (the nodes that serve slots in its map), the map

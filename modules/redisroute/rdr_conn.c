@@ -655,6 +655,8 @@ static redisReply *rdr_conn_send(const rdr_conn_cmd_t *c)
 
 static redisReply *rdr_conn_run(const rdr_conn_cmd_t *c);
 
+/* the first of the three ways of talking to Redis (rdr_conn.h): blocking,
+ * one command at a time */
 redisReply *rdr_conn_command(int argc, const char **argv, const size_t *argvlen)
 {
 	rdr_conn_cmd_t c = {argc, argv, argvlen, NULL, 0};

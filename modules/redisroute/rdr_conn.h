@@ -37,6 +37,23 @@
 #include "redisroute.h"
 
 /*
+ * Three ways of talking to Redis, each for a reason:
+ *  - rdr_conn_command() (here): one blocking command at a time, bounded by
+ *    command_timeout; what a SIP worker's sip_lookup() waits on, and what
+ *    the notifier, the RPC and the sentinel watcher use. Simple, and a
+ *    worker has nothing else to do meanwhile.
+ *  - the async I/O process (rdr_async_io.c): a connection opened here like
+ *    any other, whose socket is then made non-blocking (O_NONBLOCK, and
+ *    REDIS_BLOCK cleared so hiredis takes EAGAIN for no error) to pipeline
+ *    every worker's lookups on one socket; hiredis's own async API would
+ *    need an event library for that one socket.
+ *  - the cluster's batch (rdr_cluster_eval_batch(), rdr_cluster.c):
+ *    blocking, but every master gets its share of many lookups in one write
+ *    before the answers are read, because MOVED, ASK and the slot map make
+ *    a lookup's nodes known only as its replies come back.
+ */
+
+/*
  * the per-process Redis connection
  *
  * Each Kamailio process has its own connection, opened in child_init (or on
@@ -112,7 +129,8 @@ redisReply *rdr_conn_eval(
 		int nkeys, const char **keys, const size_t *klens, int *matched);
 void rdr_conn_destroy(void);
 
-/* Sends one command (argv-style) and returns its reply, or NULL when Redis
+/* The blocking way (see above): sends one command (argv-style) and returns
+ * its reply, or NULL when Redis
  * is unavailable (down and not yet due for a retry, connect failure,
  * timeout, I/O error). An error reply from Redis is returned as a reply of
  * type REDIS_REPLY_ERROR; the caller frees any reply with freeReplyObject. */
