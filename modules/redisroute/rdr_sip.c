@@ -51,10 +51,9 @@
  * reply or relay. (The Lua lookup script that runs in Redis is rdr_eval.c's.)
  */
 
-/* the redirect_code parameter: defined here, in the one file that reads it,
- * so that no file reads back into redisroute_mod.c (whose parameter table
- * points at it) */
-int redisroute_redirect_code = 302;
+/* the redirect_code parameter, handed over by rdr_script_init() (so that no
+ * file reads back into redisroute_mod.c, which calls this one) */
+static int _rdr_redirect_code = 302;
 
 static sl_api_t _rdr_slb;
 static tm_api_t _rdr_tmb;
@@ -72,8 +71,9 @@ static str _rdr_answer_xavp = str_init("_redisroute");
 static rdr_result_t _rdr_scratch;
 static char _rdr_packed[RDR_PACKED_MAX];
 
-int rdr_script_init(void)
+int rdr_script_init(int redirect_code)
 {
+	_rdr_redirect_code = redirect_code;
 	if(sl_load_api(&_rdr_slb) != 0) {
 		LM_ERR("cannot bind to the sl module (loadmodule \"sl.so\" before "
 			   "redisroute)\n");
@@ -282,7 +282,7 @@ int rdr_sip_redirect(sip_msg_t *msg, str *key, int code)
 	int ret, n;
 
 	if(code == 0)
-		code = redisroute_redirect_code;
+		code = _rdr_redirect_code;
 	if(code < 300 || code > 399) {
 		LM_ERR("sip_redirect(): reply code %d is not a 3xx code\n", code);
 		return RDR_NOT_APPLICABLE;

@@ -41,8 +41,9 @@
  * the script functions, shared by the cfg and KEMI wrappers
  */
 
-/* In mod_init: binds sl and tm. */
-int rdr_script_init(void);
+/* In mod_init: binds sl and tm; redirect_code: sip_redirect()'s code when
+ * the script gives none (the redirect_code parameter, already checked). */
+int rdr_script_init(int redirect_code);
 
 /* Checks that msg is a request with a parsable R-URI and, unless
  * any_method, neither an ACK nor a CANCEL; says why not (fn: the function's

@@ -91,9 +91,9 @@ typedef struct rdr_conn_cfg
  * module parameters shared between the module's files
  */
 
-/* defined in rdr_sip.c, which reads it */
+/* defined in redisroute_mod.c, which hands them on at init
+ * (rdr_script_init(), rdr_lookup_init()); no other file reads them */
 extern int redisroute_redirect_code;
-/* defined in redisroute_mod.c, handed to rdr_lookup_init() */
 extern int redisroute_max_targets;
 
 #endif

@@ -61,6 +61,7 @@ MODULE_VERSION
 
 static str redisroute_server = str_init("redis://127.0.0.1:6379/0");
 static str redisroute_key_prefix = str_init("route:");
+int redisroute_redirect_code = 302;
 int redisroute_max_targets = 8;
 static int redisroute_connect_timeout = 500;
 static int redisroute_command_timeout = 250;
@@ -402,7 +403,7 @@ static int mod_init(void)
 		return -1;
 	}
 	rdr_eval_set_plain(route_types);
-	if(rdr_script_init() < 0)
+	if(rdr_script_init(redisroute_redirect_code) < 0)
 		return -1;
 	if(cfg.nsentinels > 0 && rdr_sentinel_watch_init(&rdr_sentinel_to_conn) < 0)
 		return -1;
