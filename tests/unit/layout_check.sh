@@ -1,18 +1,12 @@
 #!/bin/sh
-# redisroute - layout check: no two files of the module call each other.
-#
-# Copyright (C) 2026 The redisroute developers
-# Contact: redisroute developers <redisroute@example.invalid>
-#
-# Licensed under the GNU General Public License, version 2 or later (as
-# the module's sources; see their headers and LICENSE).
+# The module's layout check: no two of its files call each other.
 #
 # Reads the module's object files (modules/redisroute/*.o, left by make
 # build) with nm: a file "calls" another when it uses (undefined symbol) a
-# function (text symbol) the other defines. Fails when two files call each
-# other (A uses a function of B and B one of A), and lists each such pair
-# with the functions each way. Data (the module's parameters, defined in
-# redisroute_mod.c) is not a call and is not counted.
+# symbol the other defines (a function, or data: a parameter read across
+# files counts too). Fails when two files use each other (A uses a symbol
+# of B and B one of A), and lists each such pair with the symbols each way.
+# make test runs it after make build; make layout-check alone.
 #
 #   sh tests/unit/layout_check.sh [objdir]
 

@@ -241,7 +241,8 @@ START_TEST(test_malformed_shape)
 }
 END_TEST
 
-/* the matched index, as the backend passes it: in [0, ncand) */
+/* the matched index, as rdr_conn_eval() or rdr_cluster_eval() passes it:
+ * in [0, ncand) */
 START_TEST(test_matched_range)
 {
 	redisReply *r = answer("list", A(1, S("a")));
