@@ -2,6 +2,7 @@
 #
 #   make run      install what is missing, build, start redis + kamailio
 #   make test     install what is missing, build, run the whole test suite
+#   make layout-check  no two of the module's files call each other
 #   make          build modules/redisroute/redisroute.so
 #   make install  copy the module into Debian's kamailio module directory
 #   make deb      a .deb of the module, for exactly this kamailio version
@@ -28,7 +29,8 @@ COREPATH := $(patsubst %/Makefile.defs,%,$(COREPATH))
 SDK_DEP :=
 endif
 
-.PHONY: all build apimod deps sdk install run test unit e2e clean distclean
+.PHONY: all build apimod deps sdk install run test unit e2e layout-check clean \
+	distclean
 
 all: build
 
@@ -75,8 +77,13 @@ e2e: build apimod
 # seconds each libFuzzer harness runs within `make test` (CI: about a minute)
 TEST_FUZZ_SECONDS ?= 20
 
+# no two of the module's files call each other (the objects make build left)
+layout-check: build
+	sh tests/unit/layout_check.sh
+
 test: build apimod
 	$(MAKE) -C tests/unit check
+	sh tests/unit/layout_check.sh
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	cd tests/e2e && $(PYTHON) -m pytest -q -p no:cacheprovider
 

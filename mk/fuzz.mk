@@ -9,9 +9,9 @@
 #   make fuzz-corpus             regenerate tests/fuzz/corpus/ (seed corpus)
 #
 # Harnesses (tests/fuzz/):
-#   fuzz_target  rr_target_build (user, raw target, sips, out_size), q-values
-#   fuzz_url     rr_url_parse, rr_url_print, rr_hostports_parse
-#   fuzz_slot    rr_redirect_parse (MOVED/ASK replies), rr_key_slot
+#   fuzz_target  rdr_target_build (user, raw target, sips, out_size), q-values
+#   fuzz_url     rdr_url_parse, rdr_url_print, rdr_hostports_parse
+#   fuzz_slot    rdr_redirect_parse (MOVED/ASK replies), rdr_key_slot
 #
 # Each harness runs on build/fuzz/corpus-<name>, which is seeded from
 # tests/fuzz/corpus/<name>/ and keeps what libFuzzer finds between runs; the
@@ -27,7 +27,7 @@ FUZZ_SRC := modules/redisroute
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
-	-Wall -Wextra -I $(FUZZ_SRC)
+	-Wall -Wextra -I $(FUZZ_SRC) -I tests/unit/include
 FUZZ_HARNESSES := target url slot
 FUZZ_BINS := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
@@ -50,27 +50,28 @@ fuzz-build: $(FUZZ_BINS)
 # clang first, but a present clang never makes the harnesses out of date
 $(FUZZ_BINS): | fuzz-deps
 
-# each harness links its parser with rr_syntax.c, the helpers the pure files
-# share (hex digits, numbers, host names), and nothing else
-FUZZ_SYNTAX := $(FUZZ_SRC)/rr_syntax.c $(FUZZ_SRC)/rr_syntax.h
+# each harness links its parser with rdr_syntax.c, the helpers the pure files
+# share (hex digits, numbers, host names), and nothing else; tests/unit/include
+# has the core's str type (rdr_targets.h's packed answer)
+FUZZ_SYNTAX := $(FUZZ_SRC)/rdr_syntax.c $(FUZZ_SRC)/rdr_syntax.h
 
-$(FUZZ_DIR)/fuzz_target: tests/fuzz/fuzz_target.c $(FUZZ_SRC)/rr_target.c \
-		$(FUZZ_SRC)/rr_target.h $(FUZZ_SYNTAX)
+$(FUZZ_DIR)/fuzz_target: tests/fuzz/fuzz_target.c $(FUZZ_SRC)/rdr_targets.c \
+		$(FUZZ_SRC)/rdr_targets.h $(FUZZ_SYNTAX)
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_target.c \
-		$(FUZZ_SRC)/rr_target.c $(FUZZ_SRC)/rr_syntax.c -lm
+		$(FUZZ_SRC)/rdr_targets.c $(FUZZ_SRC)/rdr_syntax.c -lm
 
-$(FUZZ_DIR)/fuzz_url: tests/fuzz/fuzz_url.c $(FUZZ_SRC)/rr_url.c \
-		$(FUZZ_SRC)/rr_url.h $(FUZZ_SYNTAX)
+$(FUZZ_DIR)/fuzz_url: tests/fuzz/fuzz_url.c $(FUZZ_SRC)/rdr_url.c \
+		$(FUZZ_SRC)/rdr_url.h $(FUZZ_SYNTAX)
 	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_url.c $(FUZZ_SRC)/rr_url.c \
-		$(FUZZ_SRC)/rr_syntax.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_url.c $(FUZZ_SRC)/rdr_url.c \
+		$(FUZZ_SRC)/rdr_syntax.c
 
-$(FUZZ_DIR)/fuzz_slot: tests/fuzz/fuzz_slot.c $(FUZZ_SRC)/rr_slot.c \
-		$(FUZZ_SRC)/rr_slot.h $(FUZZ_SYNTAX)
+$(FUZZ_DIR)/fuzz_slot: tests/fuzz/fuzz_slot.c $(FUZZ_SRC)/rdr_slot.c \
+		$(FUZZ_SRC)/rdr_slot.h $(FUZZ_SYNTAX)
 	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_slot.c $(FUZZ_SRC)/rr_slot.c \
-		$(FUZZ_SRC)/rr_syntax.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_slot.c $(FUZZ_SRC)/rdr_slot.c \
+		$(FUZZ_SRC)/rdr_syntax.c
 
 fuzz: fuzz-build
 	@case "$(FUZZ_SECONDS)" in ''|*[!0-9]*) \

@@ -39,7 +39,7 @@
  * the per-process Redis connections are opened in child_init). The header
  * includes "core/..." as the module's own files do, so the Kamailio source
  * directory (src/) must be on the include path, and it takes hiredis'
- * headers through rr_lookup.h, as ndb_redis/api.h does.
+ * headers through rdr_lookup.h, as ndb_redis/api.h does.
  */
 
 #ifndef _REDISROUTE_API_H_
@@ -49,7 +49,7 @@
 #include "core/sr_module.h"
 #include "core/str.h"
 
-#include "rr_lookup.h"
+#include "rdr_lookup.h"
 
 /* Resolves key (without key_prefix) into the caller's res, exactly as
  * sip_lookup() does: with prefix_match, the longest existing prefix wins,
@@ -57,10 +57,10 @@
  * (NULL: none) and the sip: or, when sips is set, the sips: scheme.
  * Returns 1 (targets in res->t[0 .. res->n - 1], res->key the key that
  * matched), -1 (no route), -2 (Redis unavailable, timed out or answered an
- * error) or -3 (bad route data), and -4 when res is NULL. rr_result_t is
+ * error) or -3 (bad route data), and -4 when res is NULL. rdr_result_t is
  * about 33 KB: keep it static or allocated, not on the stack. */
 typedef int (*redisroute_lookup_f)(
-		const str *key, const str *ruri_user, int sips, rr_result_t *res);
+		const str *key, const str *ruri_user, int sips, rdr_result_t *res);
 
 typedef struct redisroute_api
 {

@@ -19,7 +19,7 @@ HIREDIS_CFLAGS := $(shell pkg-config --cflags hiredis)
 HIREDIS_LIBS := $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
 
 # TLS (rediss://) where hiredis has hiredis_ssl (1.0 and later; Debian 13),
-# unless TLS=no. rr_tls.c uses OpenSSL itself (the host name check).
+# unless TLS=no. rdr_tls.c uses OpenSSL itself (the host name check).
 TLS ?= $(shell pkg-config --exists hiredis_ssl openssl && echo yes)
 ifeq ($(TLS),yes)
 HIREDIS_CFLAGS += -DRR_HAVE_TLS $(shell pkg-config --cflags hiredis_ssl openssl)

@@ -27,8 +27,8 @@
  *
  * This file holds only the export tables, the parameters, the module's
  * life cycle and the thin cfg/KEMI/C API wrappers; the data path is
- * rr_script.c (SIP) -> rr_lookup.c (key -> targets) -> rr_conn.c (Redis),
- * with rr_target.c validating every target.
+ * rdr_sip.c (SIP) -> rdr_lookup.c (key -> targets) -> rdr_conn.c (Redis),
+ * with rdr_targets.c validating every target.
  */
 
 #include <string.h>
@@ -42,21 +42,20 @@
 
 #include "api.h"
 #include "redisroute.h"
-#include "rr_async.h"
-#include "rr_cache.h"
-#include "rr_cluster.h"
-#include "rr_conn.h"
-#include "rr_eval.h"
-#include "rr_lookup.h"
-#include "rr_notify.h"
-#include "rr_pv.h"
-#include "rr_reply.h"
-#include "rr_rpc.h"
-#include "rr_script.h"
-#include "rr_sentinel.h"
-#include "rr_tls.h"
-#include "rr_stats.h"
-#include "rr_syntax.h"
+#include "rdr_async.h"
+#include "rdr_cache.h"
+#include "rdr_cluster.h"
+#include "rdr_conn.h"
+#include "rdr_eval.h"
+#include "rdr_lookup.h"
+#include "rdr_cache_sync.h"
+#include "rdr_sip.h"
+#include "rdr_targets.h"
+#include "rdr_rpc.h"
+#include "rdr_sentinel.h"
+#include "rdr_tls.h"
+#include "rdr_stats.h"
+#include "rdr_syntax.h"
 
 MODULE_VERSION
 
@@ -122,9 +121,9 @@ static cmd_export_t cmds[] = {
 		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
 	{"sip_lookup", (cmd_function)w_sip_lookup1, 1, fixup_spve_null,
 		fixup_free_spve_null, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
-	{"sip_lookup_async", (cmd_function)w_sip_lookup_async1, 1, rr_async_fixup,
+	{"sip_lookup_async", (cmd_function)w_sip_lookup_async1, 1, rdr_async_fixup,
 		0, REQUEST_ROUTE},
-	{"sip_lookup_async", (cmd_function)w_sip_lookup_async2, 2, rr_async_fixup,
+	{"sip_lookup_async", (cmd_function)w_sip_lookup_async2, 2, rdr_async_fixup,
 		0, REQUEST_ROUTE},
 	/* the C API (api.h): found by find_export(), never called by a script */
 	{"bind_redisroute", (cmd_function)bind_redisroute, 0, 0, 0, 0},
@@ -162,8 +161,8 @@ static param_export_t params[] = {
 };
 
 static pv_export_t mod_pvs[] = {
-	{{"redisroute", sizeof("redisroute") - 1}, PVT_OTHER, rr_pv_get, 0,
-		rr_pv_parse_name, pv_parse_index, 0, 0},
+	{{"redisroute", sizeof("redisroute") - 1}, PVT_OTHER, rdr_pv_get, 0,
+		rdr_pv_parse_name, pv_parse_index, 0, 0},
 	{{0, 0}, 0, 0, 0, 0, 0, 0, 0}
 };
 
@@ -172,7 +171,7 @@ struct module_exports exports = {
 	DEFAULT_DLFLAGS,  /* dlopen flags */
 	cmds,             /* cfg functions */
 	params,           /* parameters */
-	rr_rpc_cmds,      /* RPC commands */
+	rdr_rpc_cmds,      /* RPC commands */
 	mod_pvs,          /* pseudo-variables */
 	0,                /* response handling */
 	mod_init,         /* module init */
@@ -181,7 +180,7 @@ struct module_exports exports = {
 };
 /* clang-format on */
 
-static int rr_check_range(const char *name, int value, int min, int max)
+static int rdr_check_range(const char *name, int value, int min, int max)
 {
 	if(value < min || value > max) {
 		LM_ERR("modparam %s=%d is out of range (%d..%d)\n", name, value, min,
@@ -193,17 +192,16 @@ static int rr_check_range(const char *name, int value, int min, int max)
 
 /* The sentinel parameters, when `sentinels` is set: the `server` URL then
  * gives only the credentials and the db of the master. */
-static int rr_sentinel_cfg(rr_conn_cfg_t *cfg)
+static int rdr_sentinel_cfg(rdr_conn_cfg_t *cfg)
 {
 	const char *err = NULL;
 
 	if(redisroute_sentinels.s == NULL || redisroute_sentinels.len == 0)
 		return 0;
 	/* "rediss://h:p,...": TLS to the sentinels */
-	cfg->nsentinels =
-			rr_hostports_parse(redisroute_sentinels.s, redisroute_sentinels.len,
-					26379, cfg->sentinels, RR_SENTINELS_MAX,
-					&cfg->sentinel_tls, &err);
+	cfg->nsentinels = rdr_hostports_parse(redisroute_sentinels.s,
+			redisroute_sentinels.len, 26379, cfg->sentinels, RDR_SENTINELS_MAX,
+			&cfg->sentinel_tls, &err);
 	if(cfg->nsentinels < 0) {
 		LM_ERR("bad modparam sentinels '%.*s': %s\n", redisroute_sentinels.len,
 				redisroute_sentinels.s, err);
@@ -234,7 +232,7 @@ static int rr_sentinel_cfg(rr_conn_cfg_t *cfg)
 /* Cluster mode (the server URL's ?cluster=1): the server URL names one node
  * (a seed) and gives the credentials; cluster_seeds may name more nodes to
  * read the map from. */
-static int rr_cluster_cfg(rr_conn_cfg_t *cfg)
+static int rdr_cluster_cfg(rdr_conn_cfg_t *cfg)
 {
 	const char *err = NULL;
 	int has_seeds = redisroute_cluster_seeds.s != NULL
@@ -257,9 +255,9 @@ static int rr_cluster_cfg(rr_conn_cfg_t *cfg)
 	cfg->cluster = 1;
 	if(!has_seeds)
 		return 0;
-	cfg->ncluster_seeds = rr_hostports_parse(redisroute_cluster_seeds.s,
+	cfg->ncluster_seeds = rdr_hostports_parse(redisroute_cluster_seeds.s,
 			redisroute_cluster_seeds.len, 6379, cfg->cluster_seeds,
-			RR_CLUSTER_SEEDS_MAX, NULL, &err);
+			RDR_CLUSTER_SEEDS_MAX, NULL, &err);
 	if(cfg->ncluster_seeds < 0) {
 		LM_ERR("bad modparam cluster_seeds '%.*s': %s\n",
 				redisroute_cluster_seeds.len, redisroute_cluster_seeds.s, err);
@@ -270,7 +268,7 @@ static int rr_cluster_cfg(rr_conn_cfg_t *cfg)
 
 /* Copies a string modparam into out (size bytes). Returns 1 when set, 0
  * when not, -1 (logged) when too long or holding a NUL. */
-static int rr_str_param(const char *name, const str *v, char *out, int size)
+static int rdr_str_param(const char *name, const str *v, char *out, int size)
 {
 	if(v->s == NULL || v->len <= 0)
 		return 0;
@@ -286,26 +284,27 @@ static int rr_str_param(const char *name, const str *v, char *out, int size)
 
 /* The tls_* parameters: they need a rediss:// server or sentinels,
  * and a build with TLS. */
-static int rr_tls_setup(const rr_conn_cfg_t *cfg)
+static int rdr_tls_setup(const rdr_conn_cfg_t *cfg)
 {
-	rr_tls_cfg_t tls;
+	rdr_tls_cfg_t tls;
 	int set = 0, n, cert, key;
 
 	memset(&tls, 0, sizeof(tls));
 	tls.verify = redisroute_tls_verify;
-	if((n = rr_str_param("tls_ca_file", &redisroute_tls_ca_file, tls.ca_file,
+	if((n = rdr_str_param("tls_ca_file", &redisroute_tls_ca_file, tls.ca_file,
 				sizeof(tls.ca_file)))
 			< 0)
 		return -1;
 	set |= n;
-	if((cert = rr_str_param("tls_cert_file", &redisroute_tls_cert_file,
+	if((cert = rdr_str_param("tls_cert_file", &redisroute_tls_cert_file,
 				tls.cert_file, sizeof(tls.cert_file)))
 					< 0
-			|| (key = rr_str_param("tls_key_file", &redisroute_tls_key_file,
+			|| (key = rdr_str_param("tls_key_file", &redisroute_tls_key_file,
 						tls.key_file, sizeof(tls.key_file)))
 					   < 0
-			|| (n = rr_str_param("tls_server_name", &redisroute_tls_server_name,
-						tls.server_name, sizeof(tls.server_name)))
+			|| (n = rdr_str_param("tls_server_name",
+						&redisroute_tls_server_name, tls.server_name,
+						sizeof(tls.server_name)))
 					   < 0)
 		return -1;
 	set |= cert | key | n | (redisroute_tls_verify != 1);
@@ -321,62 +320,63 @@ static int rr_tls_setup(const rr_conn_cfg_t *cfg)
 		}
 		return 0;
 	}
-	if(!rr_tls_available()) {
+	if(!rdr_tls_available()) {
 		LM_ERR("%s: TLS needs hiredis 1.0 or later with hiredis_ssl; this "
 			   "module is built against hiredis %d.%d without it\n",
 				cfg->url.tls ? "rediss:// server URL" : "rediss:// sentinels",
 				HIREDIS_MAJOR, HIREDIS_MINOR);
 		return -1;
 	}
-	return rr_tls_init(&tls);
+	return rdr_tls_init(&tls);
 }
 
 /* the sentinel watcher publishes the master through the connection code */
-static const rr_sentinel_report_t rr_sentinel_to_conn = {rr_conn_publish_master,
-		rr_conn_master_unknown, rr_conn_rediscovery_requests};
+static const rdr_sentinel_report_t rdr_sentinel_to_conn = {
+		rdr_conn_publish_master, rdr_conn_master_unknown,
+		rdr_conn_rediscovery_requests};
 
 static int mod_init(void)
 {
-	rr_conn_cfg_t cfg;
-	rr_prefix_cfg_t pfx;
+	rdr_conn_cfg_t cfg;
+	rdr_prefix_cfg_t pfx;
 	const char *err = NULL;
 	int bad = 0, route_types;
 
 	memset(&cfg, 0, sizeof(cfg));
-	if(rr_url_parse(redisroute_server.s, redisroute_server.len, &cfg.url, &err)
+	if(rdr_url_parse(redisroute_server.s, redisroute_server.len, &cfg.url, &err)
 			< 0) {
 		LM_ERR("bad modparam server '%.*s': %s\n", redisroute_server.len,
 				redisroute_server.s, err);
 		return -1;
 	}
-	bad |= rr_check_range("redirect_code", redisroute_redirect_code, 300, 399);
-	bad |= rr_check_range(
-			"max_targets", redisroute_max_targets, 1, RR_TARGETS_MAX);
-	bad |= rr_check_range(
+	bad |= rdr_check_range("redirect_code", redisroute_redirect_code, 300, 399);
+	bad |= rdr_check_range(
+			"max_targets", redisroute_max_targets, 1, RDR_TARGETS_MAX);
+	bad |= rdr_check_range(
 			"connect_timeout", redisroute_connect_timeout, 1, 60000);
-	bad |= rr_check_range(
+	bad |= rdr_check_range(
 			"command_timeout", redisroute_command_timeout, 1, 60000);
-	bad |= rr_check_range(
+	bad |= rdr_check_range(
 			"retry_interval", redisroute_retry_interval, 0, 3600000);
-	bad |= rr_check_range("cache_size", redisroute_cache_size, 0, 10000000);
-	bad |= rr_check_range("cache_ttl", redisroute_cache_ttl, 0, 86400 * 365);
-	bad |= rr_check_range("tls_verify", redisroute_tls_verify, 0, 1);
-	bad |= rr_check_range("async_workers", redisroute_async_workers, -1, 64);
-	bad |= rr_check_range(
+	bad |= rdr_check_range("cache_size", redisroute_cache_size, 0, 10000000);
+	bad |= rdr_check_range("cache_ttl", redisroute_cache_ttl, 0, 86400 * 365);
+	bad |= rdr_check_range("tls_verify", redisroute_tls_verify, 0, 1);
+	bad |= rdr_check_range("async_workers", redisroute_async_workers, -1, 64);
+	bad |= rdr_check_range(
 			"async_max_pending", redisroute_async_max_pending, 1, 1000000);
 	if(bad)
 		return -1;
-	if(rr_sentinel_cfg(&cfg) < 0 || rr_cluster_cfg(&cfg) < 0)
+	if(rdr_sentinel_cfg(&cfg) < 0 || rdr_cluster_cfg(&cfg) < 0)
 		return -1;
-	if(rr_tls_setup(&cfg) < 0)
+	if(rdr_tls_setup(&cfg) < 0)
 		return -1;
 	cfg.connect_timeout_ms = redisroute_connect_timeout;
 	cfg.command_timeout_ms = redisroute_command_timeout;
 	cfg.retry_interval_ms = redisroute_retry_interval;
 
-	if(rr_stats_init() < 0 || rr_conn_init(&cfg) < 0)
+	if(rdr_stats_init() < 0 || rdr_conn_init(&cfg) < 0)
 		return -1;
-	if(cfg.cluster && rr_cluster_init() < 0)
+	if(cfg.cluster && rdr_cluster_init() < 0)
 		return -1;
 	pfx.on = redisroute_prefix_match != 0;
 	pfx.max_length = redisroute_prefix_max_length;
@@ -384,11 +384,11 @@ static int mod_init(void)
 	pfx.default_key = redisroute_prefix_default_key;
 	if(pfx.default_key.s == NULL)
 		pfx.default_key.len = 0;
-	if(rr_lookup_init(&redisroute_key_prefix, redisroute_max_targets, &pfx,
-			   cfg.cluster ? &rr_cluster_backend : &rr_single_backend)
+	if(rdr_lookup_init(&redisroute_key_prefix, redisroute_max_targets, &pfx,
+			   cfg.cluster)
 			< 0)
 		return -1;
-	route_types = rr_route_types_parse(
+	route_types = rdr_route_types_parse(
 			redisroute_route_types.s, redisroute_route_types.len);
 	if(route_types < 0) {
 		LM_ERR("bad modparam route_types '%.*s': any, string, list or zset\n",
@@ -402,16 +402,16 @@ static int mod_init(void)
 				redisroute_route_types.len, redisroute_route_types.s);
 		return -1;
 	}
-	rr_eval_set_plain(route_types);
-	if(rr_script_init() < 0)
+	rdr_eval_set_plain(route_types);
+	if(rdr_script_init(redisroute_redirect_code) < 0)
 		return -1;
-	if(cfg.nsentinels > 0 && rr_sentinel_watch_init(&rr_sentinel_to_conn) < 0)
+	if(cfg.nsentinels > 0 && rdr_sentinel_watch_init(&rdr_sentinel_to_conn) < 0)
 		return -1;
-	if(rr_async_init(redisroute_async_workers, redisroute_async_max_pending)
+	if(rdr_async_init(redisroute_async_workers, redisroute_async_max_pending)
 			< 0)
 		return -1;
 	if(redisroute_cache_size > 0) {
-		int mode = rr_notify_mode_parse(&redisroute_cache_invalidation);
+		int mode = rdr_notify_mode_parse(&redisroute_cache_invalidation);
 		if(mode < 0) {
 			LM_ERR("bad modparam cache_invalidation '%.*s': tracking or "
 				   "keyspace\n",
@@ -419,18 +419,18 @@ static int mod_init(void)
 					redisroute_cache_invalidation.s);
 			return -1;
 		}
-		if(rr_cache_init(redisroute_cache_size, redisroute_cache_ttl, pfx.on)
+		if(rdr_cache_init(redisroute_cache_size, redisroute_cache_ttl, pfx.on)
 				< 0)
 			return -1;
-		if(rr_notify_init(&redisroute_key_prefix, cfg.url.db,
+		if(rdr_notify_init(&redisroute_key_prefix, cfg.url.db,
 				   redisroute_retry_interval, mode)
 				< 0)
 			return -1;
 	}
 	/* mod_init's own connections (sentinel) are closed: no TLS context is
 	 * left for the forked processes to inherit, each makes its own */
-	rr_tls_destroy();
-	LM_DBG("redis %s, key prefix '%.*s'\n", rr_conn_address(),
+	rdr_tls_destroy();
+	LM_DBG("redis %s, key prefix '%.*s'\n", rdr_conn_address(),
 			redisroute_key_prefix.len, redisroute_key_prefix.s);
 	return 0;
 }
@@ -439,11 +439,11 @@ static int child_init(int rank)
 {
 	/* the main process forks the module's own processes; it never routes */
 	if(rank == PROC_MAIN) {
-		if(rr_conn_cfg()->nsentinels > 0 && rr_sentinel_watch_fork() < 0)
+		if(rdr_conn_cfg()->nsentinels > 0 && rdr_sentinel_watch_fork() < 0)
 			return -1;
-		if(rr_cache_enabled() && rr_notify_fork() < 0)
+		if(rdr_cache_enabled() && rdr_notify_fork() < 0)
 			return -1;
-		if(rr_async_io_fork() < 0)
+		if(rdr_async_io_fork() < 0)
 			return -1;
 		return 0;
 	}
@@ -454,16 +454,22 @@ static int child_init(int rank)
 	 * cache notifier) connects on first use. */
 	if(rank == PROC_INIT || rank == PROC_TCP_MAIN)
 		return 0;
-	rr_lookup_backend()->child_init();
+	/* Redis Cluster (the server URL's ?cluster=1): a connection per master,
+	 * from the slot map; else one connection (to the master the sentinels
+	 * name, with Sentinel) */
+	if(rdr_conn_cfg()->cluster)
+		rdr_cluster_child_init();
+	else
+		rdr_conn_child_init();
 	return 0;
 }
 
 static void mod_destroy(void)
 {
-	rr_cache_destroy();
-	rr_cluster_destroy();
-	rr_conn_destroy();
-	rr_tls_destroy();
+	rdr_cache_destroy();
+	rdr_cluster_destroy();
+	rdr_conn_destroy();
+	rdr_tls_destroy();
 }
 
 /* The code may be a literal or hold pseudo-variables ("$hdr(X-Code)"): a
@@ -479,7 +485,7 @@ static int fixup_sip_redirect2(void **param, int param_no)
 		return -1;
 	gp = (gparam_t *)*param;
 	if(param_no == 2 && gp->type == GPARAM_TYPE_STR
-			&& rr_code_parse(gp->v.str.s, gp->v.str.len) < 0) {
+			&& rdr_code_parse(gp->v.str.s, gp->v.str.len) < 0) {
 		LM_ERR("sip_redirect(): reply code '%.*s' is not a 3xx code\n",
 				gp->v.str.len, gp->v.str.s);
 		return -1;
@@ -489,37 +495,37 @@ static int fixup_sip_redirect2(void **param, int param_no)
 
 /* The script functions in the forms KEMI calls them: optional parameters
  * become separate functions. sip_forward, sip_forward_next and sip_lookup
- * with a key are rr_sip_forward(), rr_sip_forward_next() and
- * rr_sip_lookup() themselves. */
+ * with a key are rdr_sip_forward(), rdr_sip_forward_next() and
+ * rdr_sip_lookup() themselves. */
 
 static int ki_sip_redirect(sip_msg_t *msg)
 {
-	return rr_sip_redirect(msg, NULL, 0);
+	return rdr_sip_redirect(msg, NULL, 0);
 }
 
 static int ki_sip_redirect_key(sip_msg_t *msg, str *key)
 {
-	return rr_sip_redirect(msg, key, 0);
+	return rdr_sip_redirect(msg, key, 0);
 }
 
 static int ki_sip_redirect_code(sip_msg_t *msg, str *key, int code)
 {
 	/* 0 would mean "the default": refuse it like any non-3xx value */
-	return rr_sip_redirect(msg, key, code == 0 ? -1 : code);
+	return rdr_sip_redirect(msg, key, code == 0 ? -1 : code);
 }
 
 static int ki_sip_forward(sip_msg_t *msg)
 {
-	return rr_sip_forward(msg, NULL);
+	return rdr_sip_forward(msg, NULL);
 }
 
 static int ki_sip_lookup(sip_msg_t *msg)
 {
-	return rr_sip_lookup(msg, NULL);
+	return rdr_sip_lookup(msg, NULL);
 }
 
 /* Reads the key parameter (a string with pseudo-variables). */
-static str *rr_get_key(sip_msg_t *msg, char *key, str *out)
+static str *rdr_get_key(sip_msg_t *msg, char *key, str *out)
 {
 	if(fixup_get_svalue(msg, (gparam_t *)key, out) < 0) {
 		LM_ERR("cannot get the key\n");
@@ -529,13 +535,13 @@ static str *rr_get_key(sip_msg_t *msg, char *key, str *out)
 }
 
 /* The cfg form of a function with a key: the key's value, then fn. */
-static int rr_with_key(
+static int rdr_with_key(
 		sip_msg_t *msg, char *key, int (*fn)(sip_msg_t *msg, str *key))
 {
 	str skey;
 
-	if(rr_get_key(msg, key, &skey) == NULL)
-		return RR_NOT_APPLICABLE;
+	if(rdr_get_key(msg, key, &skey) == NULL)
+		return RDR_NOT_APPLICABLE;
 	return fn(msg, &skey);
 }
 
@@ -548,7 +554,7 @@ static int w_sip_redirect0(sip_msg_t *msg, char *p1, char *p2)
 
 static int w_sip_redirect1(sip_msg_t *msg, char *key, char *p2)
 {
-	return rr_with_key(msg, key, ki_sip_redirect_key);
+	return rdr_with_key(msg, key, ki_sip_redirect_key);
 }
 
 static int w_sip_redirect2(sip_msg_t *msg, char *key, char *code)
@@ -556,19 +562,19 @@ static int w_sip_redirect2(sip_msg_t *msg, char *key, char *code)
 	str skey, scode;
 	int icode;
 
-	if(rr_get_key(msg, key, &skey) == NULL)
-		return RR_NOT_APPLICABLE;
+	if(rdr_get_key(msg, key, &skey) == NULL)
+		return RDR_NOT_APPLICABLE;
 	if(fixup_get_svalue(msg, (gparam_t *)code, &scode) < 0) {
 		LM_ERR("cannot get the code\n");
-		return RR_NOT_APPLICABLE;
+		return RDR_NOT_APPLICABLE;
 	}
-	icode = rr_code_parse(scode.s, scode.len);
+	icode = rdr_code_parse(scode.s, scode.len);
 	if(icode < 0) {
 		LM_ERR("sip_redirect(): reply code '%.*s' is not a 3xx code\n",
 				scode.len, scode.s);
-		return RR_NOT_APPLICABLE;
+		return RDR_NOT_APPLICABLE;
 	}
-	return rr_sip_redirect(msg, &skey, icode);
+	return rdr_sip_redirect(msg, &skey, icode);
 }
 
 static int w_sip_forward0(sip_msg_t *msg, char *p1, char *p2)
@@ -578,12 +584,12 @@ static int w_sip_forward0(sip_msg_t *msg, char *p1, char *p2)
 
 static int w_sip_forward1(sip_msg_t *msg, char *key, char *p2)
 {
-	return rr_with_key(msg, key, rr_sip_forward);
+	return rdr_with_key(msg, key, rdr_sip_forward);
 }
 
 static int w_sip_forward_next(sip_msg_t *msg, char *p1, char *p2)
 {
-	return rr_sip_forward_next(msg);
+	return rdr_sip_forward_next(msg);
 }
 
 static int w_sip_lookup0(sip_msg_t *msg, char *p1, char *p2)
@@ -593,27 +599,27 @@ static int w_sip_lookup0(sip_msg_t *msg, char *p1, char *p2)
 
 static int w_sip_lookup1(sip_msg_t *msg, char *key, char *p2)
 {
-	return rr_with_key(msg, key, rr_sip_lookup);
+	return rdr_with_key(msg, key, rdr_sip_lookup);
 }
 
 /* KSR.redisroute.lookup_rc(): $redisroute(rc), 0 when there is none. */
 static int ki_lookup_rc(sip_msg_t *msg)
 {
-	rr_view_t v;
+	rdr_view_t v;
 
-	return rr_answer_get(&v) ? v.rc : 0;
+	return rdr_answer_get(&v) ? v.rc : 0;
 }
 
 /* KSR.redisroute.lookup_count(): $redisroute(count). */
 static int ki_lookup_count(sip_msg_t *msg)
 {
-	rr_view_t v;
+	rdr_view_t v;
 
-	return rr_answer_get(&v) ? v.n : 0;
+	return rdr_answer_get(&v) ? v.n : 0;
 }
 
 /* A KEMI string that points into the request's answer, or nil. */
-static sr_kemi_xval_t *rr_kemi_str(const str *s)
+static sr_kemi_xval_t *rdr_kemi_str(const str *s)
 {
 	static sr_kemi_xval_t xval;
 
@@ -630,35 +636,35 @@ static sr_kemi_xval_t *rr_kemi_str(const str *s)
 /* KSR.redisroute.lookup_uri(idx): $(redisroute(uri)[idx]), or nil. */
 static sr_kemi_xval_t *ki_lookup_uri(sip_msg_t *msg, int idx)
 {
-	rr_view_t v;
+	rdr_view_t v;
 
-	if(!rr_answer_get(&v))
-		return rr_kemi_str(NULL);
+	if(!rdr_answer_get(&v))
+		return rdr_kemi_str(NULL);
 	if(idx < 0)
 		idx += v.n;
-	return rr_kemi_str(idx >= 0 && idx < v.n ? &v.t[idx].uri : NULL);
+	return rdr_kemi_str(idx >= 0 && idx < v.n ? &v.t[idx].uri : NULL);
 }
 
 /* KSR.redisroute.lookup_key(): $redisroute(key), or nil. */
 static sr_kemi_xval_t *ki_lookup_key(sip_msg_t *msg)
 {
-	rr_view_t v;
+	rdr_view_t v;
 
-	return rr_kemi_str(rr_answer_get(&v) ? &v.key : NULL);
+	return rdr_kemi_str(rdr_answer_get(&v) ? &v.key : NULL);
 }
 
-/* C API (api.h): rr_lookup() for other modules, which may have no R-URI
+/* C API (api.h): rdr_lookup() for other modules, which may have no R-URI
  * user to complete bare hosts with */
-static int rr_api_lookup(
-		const str *key, const str *ruri_user, int sips, rr_result_t *res)
+static int rdr_api_lookup(
+		const str *key, const str *ruri_user, int sips, rdr_result_t *res)
 {
 	static str no_user = {"", 0};
 
 	if(res == NULL) {
 		LM_ERR("redisroute api lookup() called without a result\n");
-		return RR_NOT_APPLICABLE;
+		return RDR_NOT_APPLICABLE;
 	}
-	return rr_lookup(key, ruri_user ? ruri_user : &no_user, sips, res);
+	return rdr_lookup(key, ruri_user ? ruri_user : &no_user, sips, res);
 }
 
 int bind_redisroute(redisroute_api_t *api)
@@ -668,40 +674,40 @@ int bind_redisroute(redisroute_api_t *api)
 		return -1;
 	}
 	memset(api, 0, sizeof(*api));
-	api->lookup = rr_api_lookup;
+	api->lookup = rdr_api_lookup;
 	return 0;
 }
 
 /* clang-format off */
-#define RR_KEMI_NO_PARAMS { SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, \
+#define RDR_KEMI_NO_PARAMS { SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE, \
 		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
-#define RR_KEMI_STR_PARAM { SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE, \
+#define RDR_KEMI_STR_PARAM { SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE, \
 		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
-#define RR_KEMI_STR_INT_PARAMS { SR_KEMIP_STR, SR_KEMIP_INT, SR_KEMIP_NONE, \
+#define RDR_KEMI_STR_INT_PARAMS { SR_KEMIP_STR, SR_KEMIP_INT, SR_KEMIP_NONE, \
 		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
-#define RR_KEMI_STR_STR_PARAMS { SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE, \
+#define RDR_KEMI_STR_STR_PARAMS { SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE, \
 	SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
-#define RR_KEMI_INT_PARAM { SR_KEMIP_INT, SR_KEMIP_NONE, SR_KEMIP_NONE, \
+#define RDR_KEMI_INT_PARAM { SR_KEMIP_INT, SR_KEMIP_NONE, SR_KEMIP_NONE, \
 		SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 /* one export of KSR.redisroute.<name> */
-#define RR_KEMI(name, rtype, fn, params) \
+#define RDR_KEMI(name, rtype, fn, params) \
 	{ str_init("redisroute"), str_init(name), rtype, fn, params }
 
 static sr_kemi_t sr_kemi_redisroute_exports[] = {
-	RR_KEMI("sip_redirect", SR_KEMIP_INT, ki_sip_redirect, RR_KEMI_NO_PARAMS),
-	RR_KEMI("sip_redirect_key", SR_KEMIP_INT, ki_sip_redirect_key, RR_KEMI_STR_PARAM),
-	RR_KEMI("sip_redirect_code", SR_KEMIP_INT, ki_sip_redirect_code, RR_KEMI_STR_INT_PARAMS),
-	RR_KEMI("sip_forward", SR_KEMIP_INT, ki_sip_forward, RR_KEMI_NO_PARAMS),
-	RR_KEMI("sip_forward_key", SR_KEMIP_INT, rr_sip_forward, RR_KEMI_STR_PARAM),
-	RR_KEMI("sip_forward_next", SR_KEMIP_INT, rr_sip_forward_next, RR_KEMI_NO_PARAMS),
-	RR_KEMI("sip_lookup", SR_KEMIP_INT, ki_sip_lookup, RR_KEMI_NO_PARAMS),
-	RR_KEMI("sip_lookup_key", SR_KEMIP_INT, rr_sip_lookup, RR_KEMI_STR_PARAM),
-	RR_KEMI("sip_lookup_async", SR_KEMIP_INT, ki_sip_lookup_async, RR_KEMI_STR_PARAM),
-	RR_KEMI("sip_lookup_async_key", SR_KEMIP_INT, ki_sip_lookup_async_key, RR_KEMI_STR_STR_PARAMS),
-	RR_KEMI("lookup_rc", SR_KEMIP_INT, ki_lookup_rc, RR_KEMI_NO_PARAMS),
-	RR_KEMI("lookup_count", SR_KEMIP_INT, ki_lookup_count, RR_KEMI_NO_PARAMS),
-	RR_KEMI("lookup_key", SR_KEMIP_XVAL, ki_lookup_key, RR_KEMI_NO_PARAMS),
-	RR_KEMI("lookup_uri", SR_KEMIP_XVAL, ki_lookup_uri, RR_KEMI_INT_PARAM),
+	RDR_KEMI("sip_redirect", SR_KEMIP_INT, ki_sip_redirect, RDR_KEMI_NO_PARAMS),
+	RDR_KEMI("sip_redirect_key", SR_KEMIP_INT, ki_sip_redirect_key, RDR_KEMI_STR_PARAM),
+	RDR_KEMI("sip_redirect_code", SR_KEMIP_INT, ki_sip_redirect_code, RDR_KEMI_STR_INT_PARAMS),
+	RDR_KEMI("sip_forward", SR_KEMIP_INT, ki_sip_forward, RDR_KEMI_NO_PARAMS),
+	RDR_KEMI("sip_forward_key", SR_KEMIP_INT, rdr_sip_forward, RDR_KEMI_STR_PARAM),
+	RDR_KEMI("sip_forward_next", SR_KEMIP_INT, rdr_sip_forward_next, RDR_KEMI_NO_PARAMS),
+	RDR_KEMI("sip_lookup", SR_KEMIP_INT, ki_sip_lookup, RDR_KEMI_NO_PARAMS),
+	RDR_KEMI("sip_lookup_key", SR_KEMIP_INT, rdr_sip_lookup, RDR_KEMI_STR_PARAM),
+	RDR_KEMI("sip_lookup_async", SR_KEMIP_INT, ki_sip_lookup_async, RDR_KEMI_STR_PARAM),
+	RDR_KEMI("sip_lookup_async_key", SR_KEMIP_INT, ki_sip_lookup_async_key, RDR_KEMI_STR_STR_PARAMS),
+	RDR_KEMI("lookup_rc", SR_KEMIP_INT, ki_lookup_rc, RDR_KEMI_NO_PARAMS),
+	RDR_KEMI("lookup_count", SR_KEMIP_INT, ki_lookup_count, RDR_KEMI_NO_PARAMS),
+	RDR_KEMI("lookup_key", SR_KEMIP_XVAL, ki_lookup_key, RDR_KEMI_NO_PARAMS),
+	RDR_KEMI("lookup_uri", SR_KEMIP_XVAL, ki_lookup_uri, RDR_KEMI_INT_PARAM),
 
 	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
 };

@@ -47,7 +47,7 @@ MODULE_VERSION
 
 static redisroute_api_t apitest_rr;
 /* one per process, as a caller of the API keeps it: too big for the stack */
-static rr_result_t apitest_res;
+static rdr_result_t apitest_res;
 
 static int mod_init(void);
 static int w_apitest_lookup(sip_msg_t *msg, char *key, char *p2);
@@ -90,7 +90,7 @@ static int mod_init(void)
 static int apitest_reply_hdr(
 		sip_msg_t *msg, const char *before, const str *v, const char *after)
 {
-	char hdr[RR_URI_MAX + 64];
+	char hdr[RDR_URI_MAX + 64];
 	int len;
 
 	len = snprintf(

@@ -107,27 +107,27 @@ def exported_functions():
 
 
 def exported_rpcs():
-    body = _c_table(_src("rr_rpc.c"), "rpc_export_t rr_rpc_cmds")
+    body = _c_table(_src("rdr_rpc.c"), "rpc_export_t rdr_rpc_cmds")
     return _entries(body, r'\{\s*"(redisroute\.[a-z0-9_]+)"\s*,')
 
 
 def exported_stats():
-    body = _c_table(_src("rr_stats.c"), "stat_export_t rr_stats_exports")
+    body = _c_table(_src("rdr_stats.c"), "stat_export_t rdr_stats_exports")
     return _entries(body, r'\{\s*"([a-z0-9_]+)"\s*,\s*\w+\s*,')
 
 
 def exported_kemi():
     body = _c_table(_src("redisroute_mod.c"),
                     "static sr_kemi_t sr_kemi_redisroute_exports")
-    # one RR_KEMI("name", ...) row per export (redisroute_mod.c's macro)
-    names = re.findall(r'RR_KEMI\(\s*"([a-z0-9_]+)"\s*,', body)
-    assert len(names) == body.count("RR_KEMI(") and names
+    # one RDR_KEMI("name", ...) row per export (redisroute_mod.c's macro)
+    names = re.findall(r'RDR_KEMI\(\s*"([a-z0-9_]+)"\s*,', body)
+    assert len(names) == body.count("RDR_KEMI(") and names
     return names
 
 
 def pv_fields():
-    src = _src("rr_pv.c")
-    body = src[src.index("int rr_pv_parse_name"):src.index("int rr_pv_get")]
+    src = _src("rdr_sip.c")
+    body = src[src.index("int rdr_pv_parse_name"):src.index("int rdr_pv_get")]
     fields = re.findall(r'strncmp\(in->s,\s*"([a-z]+)"', body)
     fields += re.findall(r"in->s\[0\]\s*==\s*'([a-z])'", body)
     assert fields

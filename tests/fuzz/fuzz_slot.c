@@ -22,13 +22,13 @@
  */
 
 /*
- * redisroute - libFuzzer harness for rr_slot.c (cluster key slots and the
+ * redisroute - libFuzzer harness for rdr_slot.c (cluster key slots and the
  * MOVED/ASK replies a cluster node sends)
  *
  * The first input byte picks the host buffer size (1..256) given to
- * rr_redirect_parse(); the rest is the error reply, in a buffer of exactly
+ * rdr_redirect_parse(); the rest is the error reply, in a buffer of exactly
  * its length (no NUL), so that any read past it is caught by ASan. The same
- * bytes are hashed with rr_key_slot().
+ * bytes are hashed with rdr_key_slot().
  *
  * Any violated invariant calls abort() after printing what went wrong.
  */
@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rr_slot.h"
+#include "rdr_slot.h"
 
 #define CANARY_LEN 32
 #define CANARY_BYTE 0xA5
@@ -69,16 +69,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(msg, data + 1, len);
 
 	memset(hostbuf, CANARY_BYTE, sizeof(hostbuf));
-	kind = rr_redirect_parse(
+	kind = rdr_redirect_parse(
 			msg, len, &slot, (char *)hostbuf, host_size, &port);
 	for(i = host_size; i < host_size + CANARY_LEN; i++)
 		if(hostbuf[i] != CANARY_BYTE)
 			FAIL("host written past host_size %d", host_size);
 	if(kind != 0) {
 		int hlen;
-		if(kind != RR_REDIRECT_MOVED && kind != RR_REDIRECT_ASK)
+		if(kind != RDR_REDIRECT_MOVED && kind != RDR_REDIRECT_ASK)
 			FAIL("unknown kind %d", kind);
-		if(slot < 0 || slot >= RR_SLOTS)
+		if(slot < 0 || slot >= RDR_SLOTS)
 			FAIL("slot %d out of range", slot);
 		if(port < 1 || port > 65535)
 			FAIL("port %d out of range", port);
@@ -88,21 +88,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for(i = 0; i < hlen; i++)
 			if(hostbuf[i] <= ' ' || hostbuf[i] == '[' || hostbuf[i] == ']')
 				FAIL("host byte 0x%02x accepted", hostbuf[i]);
-		if(memcmp(msg, kind == RR_REDIRECT_MOVED ? "MOVED " : "ASK ",
-				   kind == RR_REDIRECT_MOVED ? 6 : 4)
+		if(memcmp(msg, kind == RDR_REDIRECT_MOVED ? "MOVED " : "ASK ",
+				   kind == RDR_REDIRECT_MOVED ? 6 : 4)
 				!= 0)
 			FAIL("kind %d for a reply that does not start with it", kind);
 	}
 
-	s = rr_key_slot(msg, len);
-	if(s >= RR_SLOTS)
+	s = rdr_key_slot(msg, len);
+	if(s >= RDR_SLOTS)
 		FAIL("slot %u out of range", s);
 	/* a non-empty {tag} hashes like the tag alone */
 	open = len > 0 ? memchr(msg, '{', len) : NULL;
 	if(open != NULL) {
 		close = memchr(open + 1, '}', len - (open - msg) - 1);
 		if(close != NULL && close > open + 1
-				&& s != rr_key_slot(open + 1, (int)(close - open - 1)))
+				&& s != rdr_key_slot(open + 1, (int)(close - open - 1)))
 			FAIL("hash tag not honoured");
 	}
 	free(msg);

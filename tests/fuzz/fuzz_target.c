@@ -22,7 +22,7 @@
  */
 
 /*
- * redisroute - libFuzzer harness for rr_target.c (hostile route targets)
+ * redisroute - libFuzzer harness for rdr_targets.c (hostile route targets)
  *
  * Input layout (see tests/fuzz/README):
  *
@@ -32,12 +32,12 @@
  *                   bit 2  pass a negative out_size
  *                   bit 3  pass user = NULL (with its length)
  *   byte 1   out_size selector: 0..127 -> out_size 0..127,
- *            128..254 -> 128 + (b - 128) * 9 (128..1262, around RR_URI_MAX),
+ *            128..254 -> 128 + (b - 128) * 9 (128..1262, around RDR_URI_MAX),
  *            255 -> 4096
  *   rest     user NUL raw  (no NUL: empty user, everything is raw)
  *
- * The raw part is also fed to rr_qvalue_parse(), and bytes 0-1 pick a q for
- * the rr_qvalue_format() -> rr_qvalue_parse() round trip.
+ * The raw part is also fed to rdr_qvalue_parse(), and bytes 0-1 pick a q for
+ * the rdr_qvalue_format() -> rdr_qvalue_parse() round trip.
  *
  * Any violated invariant calls abort() after printing what went wrong.
  */
@@ -47,7 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rr_target.h"
+#include "rdr_targets.h"
 
 #define CANARY_LEN 64
 #define CANARY_BYTE 0xA5
@@ -106,22 +106,22 @@ static void check_qvalue_roundtrip(int q)
 	int len, back;
 
 	memset(buf, CANARY_BYTE, sizeof(buf));
-	len = rr_qvalue_format(q, (char *)buf);
-	check_canary(buf + 6, "rr_qvalue_format");
+	len = rdr_qvalue_format(q, (char *)buf);
+	check_canary(buf + 6, "rdr_qvalue_format");
 	if(len < 1 || len > 5 || (size_t)len != strlen((char *)buf))
-		FAIL("rr_qvalue_format(%d) returned %d for \"%s\"", q, len,
+		FAIL("rdr_qvalue_format(%d) returned %d for \"%s\"", q, len,
 				(char *)buf);
-	back = rr_qvalue_parse((char *)buf, len);
+	back = rdr_qvalue_parse((char *)buf, len);
 	if(q >= 0 && q <= 1000 && back != q)
-		FAIL("rr_qvalue_format(%d) = \"%s\" parses back as %d", q,
+		FAIL("rdr_qvalue_format(%d) = \"%s\" parses back as %d", q,
 				(char *)buf, back);
 	if(q < 0 && back != 0)
-		FAIL("rr_qvalue_format(%d) = \"%s\" (expected \"0\")", q, (char *)buf);
+		FAIL("rdr_qvalue_format(%d) = \"%s\" (expected \"0\")", q, (char *)buf);
 	if(q > 1000 && back != 1000)
-		FAIL("rr_qvalue_format(%d) = \"%s\" (expected \"1\")", q,
+		FAIL("rdr_qvalue_format(%d) = \"%s\" (expected \"1\")", q,
 				(char *)buf);
 	if(len > 1 && buf[len - 1] == '0')
-		FAIL("rr_qvalue_format(%d) = \"%s\" has a trailing zero", q,
+		FAIL("rdr_qvalue_format(%d) = \"%s\" has a trailing zero", q,
 				(char *)buf);
 }
 
@@ -196,15 +196,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memset(out, CANARY_BYTE, (size_t)alloc_size + CANARY_LEN);
 
-	ret = rr_target_build(raw, (int)raw_len, (flags & 8) ? NULL : user,
+	ret = rdr_target_build(raw, (int)raw_len, (flags & 8) ? NULL : user,
 			(int)user_len, sips, (char *)out, out_size);
 
-	check_canary(out + alloc_size, "rr_target_build");
+	check_canary(out + alloc_size, "rdr_target_build");
 
 	if(ret < 0) {
-		if(ret < RR_TGT_BAD_ESCAPE)
-			FAIL("rr_target_build returned unknown error %d", ret);
-		if(strcmp(rr_target_strerror(ret), "invalid target") == 0)
+		if(ret < RDR_TGT_BAD_ESCAPE)
+			FAIL("rdr_target_build returned unknown error %d", ret);
+		if(strcmp(rdr_target_strerror(ret), "invalid target") == 0)
 			FAIL("no text for error %d", ret);
 	} else {
 		size_t n;
@@ -214,8 +214,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FAIL("success (%d) with out_size %d", ret, out_size);
 		if(ret >= out_size)
 			FAIL("returned %d >= out_size %d", ret, out_size);
-		if(ret >= RR_URI_MAX)
-			FAIL("returned %d >= RR_URI_MAX", ret);
+		if(ret >= RDR_URI_MAX)
+			FAIL("returned %d >= RDR_URI_MAX", ret);
 		if(raw_len == 0)
 			FAIL("success on an empty target");
 		n = strlen((char *)out);
@@ -254,9 +254,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* q-values: the raw part as a Redis score */
-	ret = rr_qvalue_parse(raw, (int)raw_len);
+	ret = rdr_qvalue_parse(raw, (int)raw_len);
 	if(ret != -1 && (ret < 0 || ret > 1000))
-		FAIL("rr_qvalue_parse returned %d", ret);
+		FAIL("rdr_qvalue_parse returned %d", ret);
 	check_qvalue_roundtrip(((int)data[0] << 8 | data[1]) % 1005 - 2);
 
 	free(out);

@@ -22,13 +22,13 @@
  */
 
 /*
- * redisroute - libFuzzer harness for rr_url.c (the `server` and sentinel
+ * redisroute - libFuzzer harness for rdr_url.c (the `server` and sentinel
  * parameters)
  *
- * The whole input is one server URL for rr_url_parse(); on success the parsed
- * fields are checked and rr_url_print() is run into buffers of several sizes,
+ * The whole input is one server URL for rdr_url_parse(); on success the parsed
+ * fields are checked and rdr_url_print() is run into buffers of several sizes,
  * each followed by a canary. The same input is also fed to
- * rr_hostports_parse() (the sentinel address list).
+ * rdr_hostports_parse() (the sentinel address list).
  *
  * Any violated invariant calls abort() after printing what went wrong.
  */
@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rr_url.h"
+#include "rdr_url.h"
 
 #define CANARY_LEN 64
 #define CANARY_BYTE 0xA5
@@ -82,7 +82,7 @@ static void check_terminated(const char *field, size_t size, const char *what)
 
 /* Prints url into a heap buffer of exactly out_size bytes plus a canary;
  * returns the buffer (caller frees) and the length in *len. */
-static char *print_sized(const rr_server_url_t *url, int out_size, int *len)
+static char *print_sized(const rdr_server_url_t *url, int out_size, int *len)
 {
 	unsigned char *out = malloc((size_t)out_size + CANARY_LEN);
 	int n;
@@ -90,12 +90,12 @@ static char *print_sized(const rr_server_url_t *url, int out_size, int *len)
 	if(out == NULL)
 		abort();
 	memset(out, CANARY_BYTE, (size_t)out_size + CANARY_LEN);
-	n = rr_url_print(url, (char *)out, out_size);
-	check_canary(out + out_size, "rr_url_print");
+	n = rdr_url_print(url, (char *)out, out_size);
+	check_canary(out + out_size, "rdr_url_print");
 	if(n < 0 || n >= out_size)
-		FAIL("rr_url_print returned %d for out_size %d", n, out_size);
+		FAIL("rdr_url_print returned %d for out_size %d", n, out_size);
 	if(strlen((char *)out) != (size_t)n)
-		FAIL("rr_url_print returned %d but wrote %zu bytes (out_size %d)", n,
+		FAIL("rdr_url_print returned %d but wrote %zu bytes (out_size %d)", n,
 				strlen((char *)out), out_size);
 	*len = n;
 	return (char *)out;
@@ -103,7 +103,7 @@ static char *print_sized(const rr_server_url_t *url, int out_size, int *len)
 
 /* 1 when every byte of pw occurs in one of the public sources, i.e. when
  * pw could show up in the printed URL by coincidence */
-static int could_be_coincidence(const rr_server_url_t *url, const char *pw)
+static int could_be_coincidence(const rdr_server_url_t *url, const char *pw)
 {
 	static const char fixed[] = "unix:[]?db=/0123456789";
 	const char *p;
@@ -118,12 +118,12 @@ static int could_be_coincidence(const rr_server_url_t *url, const char *pw)
 	return 1;
 }
 
-static void check_url(const rr_server_url_t *url, const uint8_t *data,
+static void check_url(const rdr_server_url_t *url, const uint8_t *data,
 		size_t size)
 {
 	char *full, *other, *part;
 	int n, n2, np, i;
-	rr_server_url_t copy;
+	rdr_server_url_t copy;
 	int sizes[6];
 
 	if(url->is_unix != 0 && url->is_unix != 1)
@@ -158,14 +158,14 @@ static void check_url(const rr_server_url_t *url, const uint8_t *data,
 	copy.password[sizeof(copy.password) - 1] = '\0';
 	other = print_sized(&copy, PRINT_MAX, &n2);
 	if(n != n2 || strcmp(full, other) != 0)
-		FAIL("rr_url_print depends on the credentials: \"%s\" vs \"%s\"",
+		FAIL("rdr_url_print depends on the credentials: \"%s\" vs \"%s\"",
 				full, other);
 	free(other);
 
 	/* ... and never shows the password */
 	if(strlen(url->password) > 3 && !could_be_coincidence(url, url->password)
 			&& strstr(full, url->password) != NULL)
-		FAIL("rr_url_print shows the password: \"%s\"", full);
+		FAIL("rdr_url_print shows the password: \"%s\"", full);
 
 	/* truncation: a prefix of the full output, NUL-terminated, in bounds */
 	sizes[0] = 1;
@@ -178,7 +178,7 @@ static void check_url(const rr_server_url_t *url, const uint8_t *data,
 		part = print_sized(url, sizes[i], &np);
 		if(np != (n < sizes[i] ? n : sizes[i] - 1)
 				|| memcmp(part, full, (size_t)np) != 0)
-			FAIL("rr_url_print into %d bytes: \"%s\" (full: \"%s\")", sizes[i],
+			FAIL("rdr_url_print into %d bytes: \"%s\" (full: \"%s\")", sizes[i],
 					part, full);
 		free(part);
 	}
@@ -188,25 +188,25 @@ static void check_url(const rr_server_url_t *url, const uint8_t *data,
 static void check_hostports(const char *s, size_t len)
 {
 	/* one extra entry as a canary */
-	rr_hostport_t hp[RR_SENTINELS_MAX + 1];
+	rdr_hostport_t hp[RDR_SENTINELS_MAX + 1];
 	const char *err = NULL;
 	int n, i, tls = -1;
 
 	memset(hp, CANARY_BYTE, sizeof(hp));
-	n = rr_hostports_parse(
-			s, (int)len, 26379, hp, RR_SENTINELS_MAX, &tls, &err);
-	check_canary_n((const unsigned char *)&hp[RR_SENTINELS_MAX],
-			sizeof(hp[0]), "rr_hostports_parse");
+	n = rdr_hostports_parse(
+			s, (int)len, 26379, hp, RDR_SENTINELS_MAX, &tls, &err);
+	check_canary_n((const unsigned char *)&hp[RDR_SENTINELS_MAX],
+			sizeof(hp[0]), "rdr_hostports_parse");
 	if(n < 0) {
 		if(n != -1 || err == NULL || err[0] == '\0')
-			FAIL("rr_hostports_parse returned %d, err %s", n,
+			FAIL("rdr_hostports_parse returned %d, err %s", n,
 					err ? err : "(null)");
 		return;
 	}
-	if(n < 1 || n > RR_SENTINELS_MAX)
-		FAIL("rr_hostports_parse returned %d entries", n);
+	if(n < 1 || n > RDR_SENTINELS_MAX)
+		FAIL("rdr_hostports_parse returned %d entries", n);
 	if(tls != 0 && tls != 1)
-		FAIL("rr_hostports_parse left tls %d", tls);
+		FAIL("rdr_hostports_parse left tls %d", tls);
 	for(i = 0; i < n; i++) {
 		check_terminated(hp[i].host, sizeof(hp[i].host), "sentinel host");
 		if(hp[i].host[0] == '\0')
@@ -218,7 +218,7 @@ static void check_hostports(const char *s, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 	char *s;
 	int ret;
@@ -231,17 +231,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(s, data, size);
 
 	memset(&url, 0x55, sizeof(url));
-	ret = rr_url_parse(s, (int)size, &url, &err);
+	ret = rdr_url_parse(s, (int)size, &url, &err);
 	if(ret == 0) {
 		check_url(&url, data, size);
 	} else if(ret != -1 || err == NULL || err[0] == '\0') {
-		FAIL("rr_url_parse returned %d, err %s", ret, err ? err : "(null)");
+		FAIL("rdr_url_parse returned %d, err %s", ret, err ? err : "(null)");
 	}
 
 	/* err may be NULL */
 	memset(&url, 0x55, sizeof(url));
-	if(rr_url_parse(s, (int)size, &url, NULL) != ret)
-		FAIL("rr_url_parse gives another result with err == NULL");
+	if(rdr_url_parse(s, (int)size, &url, NULL) != ret)
+		FAIL("rdr_url_parse gives another result with err == NULL");
 
 	if(size > 0)
 		check_hostports(s, size);

@@ -13,7 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # fuzz_target input: flags, out_size selector, user, NUL, raw
 SIPS, LAST_NUL, NEG_SIZE, NULL_USER = 1, 2, 4, 8
-BIG = 228      # out_size 1028 (clamped to RR_URI_MAX by the function)
+BIG = 228      # out_size 1028 (clamped to RDR_URI_MAX by the function)
 HUGE = 255     # out_size 4096
 
 
@@ -173,7 +173,7 @@ URLS = {
     "unix-trailing-amp": "unix:/r.sock?db=1&",
     "unix-db-big": "unix:/r.sock?db=65536",
     "unix-crlf": "unix:/r.sock\r\n?db=1",
-    # sentinel lists (rr_hostports_parse gets every input too)
+    # sentinel lists (rdr_hostports_parse gets every input too)
     "sentinels": "s1:26379, s2 ,[::1]:26380",
     "sentinels-nine": ",".join("s%d" % i for i in range(9)),
     "sentinels-empty": " , ,\t",

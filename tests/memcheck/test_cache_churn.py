@@ -6,7 +6,7 @@ next request after a redis-cli change sees it: the notifier process must
 have invalidated the cache entry before a worker reads it. Under valgrind the
 notifier loses that race, so `make memcheck` deselects those tests; this file
 makes the same changes and waits (bounded) until the answer follows, so that
-every path of rr_cache.c and rr_notify.c still runs under memcheck: put, get,
+every path of rdr_cache.c and rdr_cache_sync.c still runs under memcheck: put, get,
 hit, expiry, invalidation by each kind of change, eviction when the cache is
 full, entries with many long targets and long keys, sips and per-user entries,
 flush by RPC, prefix match with the cache, and a lost and

@@ -25,9 +25,9 @@ import re
 import sys
 
 # a frame belongs to the module when it is in redisroute.so or in one of its
-# source files (rr_*.c, redisroute_mod.c)
-DEFAULT_MODULE_RE = (r"redisroute\.so|\((?:rr_[a-z_]+|redisroute_mod)\.[ch]:\d+\)"
-                     r"|:\s(?:rr_[a-z_0-9]+|sip_redirect\w*|w_sip_\w+)\s\(")
+# source files (rdr_*.c, redisroute_mod.c)
+DEFAULT_MODULE_RE = (r"redisroute\.so|\((?:rdr_[a-z_]+|redisroute_mod)\.[ch]:\d+\)"
+                     r"|:\s(?:rdr_[a-z_0-9]+|sip_redirect\w*|w_sip_\w+)\s\(")
 
 LINE = re.compile(r"^==(\d+)== ?(.*)$")
 CLIENT = re.compile(r"^\*\*(\d+)\*\* ?(.*)$")
@@ -57,7 +57,7 @@ class Error:
         self.frames = []
 
     def signature(self):
-        # "rr_lookup (rr_lookup.c:120)" as it is; a frame without a source
+        # "rdr_lookup (rdr_lookup.c:120)" as it is; a frame without a source
         # line ("yyparse (in /usr/sbin/kamailio)", "???") with its address
         funcs = [f if re.search(r"\([^()]*:\d+\)$", f) else addr + " " + f
                  for addr, f in self.frames]

@@ -23,7 +23,7 @@
 
 
 /*
- * redisroute - unit tests for rr_cache_entry.c (check framework): the block
+ * redisroute - unit tests for rdr_cache_entry.c (check framework): the block
  * one cached answer is kept in (its size, writing and reading it back) and
  * which lookups it answers
  */
@@ -37,7 +37,7 @@
 
 #include "test_util.h"
 
-#include "rr_cache_entry.h"
+#include "rdr_cache_entry.h"
 
 static str S(const char *s)
 {
@@ -46,7 +46,7 @@ static str S(const char *s)
 }
 
 /* res with the matched key and n targets "sip:t<i>@h<i>" of q qs[i] */
-static void fill(rr_result_t *res, const char *matched, int n, const int *qs)
+static void fill(rdr_result_t *res, const char *matched, int n, const int *qs)
 {
 	int i;
 
@@ -56,27 +56,27 @@ static void fill(rr_result_t *res, const char *matched, int n, const int *qs)
 	for(i = 0; i < n; i++) {
 		res->t[i].uri.s = res->buf[i];
 		res->t[i].uri.len = snprintf(
-				res->buf[i], RR_URI_MAX, "sip:t%d@h%d.example.com", i, i * 37);
+				res->buf[i], RDR_URI_MAX, "sip:t%d@h%d.example.com", i, i * 37);
 		res->t[i].q = qs != NULL ? qs[i] : -1;
 	}
 	res->n = n;
 }
 
 /* stores (pkey, user, sips, ret, in) in a block of the computed size */
-static rr_cache_entry_t *store(const char *pkey, const char *user, int sips,
-		int ret, const rr_result_t *in, int *size)
+static rdr_cache_entry_t *store(const char *pkey, const char *user, int sips,
+		int ret, const rdr_result_t *in, int *size)
 {
 	str k = S(pkey), u = S(user);
-	rr_cache_entry_t *e;
+	rdr_cache_entry_t *e;
 
-	*size = rr_entry_size(&k, &u, ret, in);
+	*size = rdr_entry_size(&k, &u, ret, in);
 	e = malloc(*size);
 	ck_assert_ptr_nonnull(e);
-	rr_entry_store(e, 1234u, &k, &u, sips, ret, in);
+	rdr_entry_store(e, 1234u, &k, &u, sips, ret, in);
 	return e;
 }
 
-static void assert_same(const rr_result_t *a, const rr_result_t *b)
+static void assert_same(const rdr_result_t *a, const rdr_result_t *b)
 {
 	int i;
 
@@ -94,25 +94,25 @@ static void assert_same(const rr_result_t *a, const rr_result_t *b)
 	}
 }
 
-/* 0, 1, a few and RR_TARGETS_MAX targets, without and with q-values */
-static const int round_trip_n[] = {0, 1, 3, RR_TARGETS_MAX};
+/* 0, 1, a few and RDR_TARGETS_MAX targets, without and with q-values */
+static const int round_trip_n[] = {0, 1, 3, RDR_TARGETS_MAX};
 
 START_TEST(test_round_trip)
 {
-	int qs[RR_TARGETS_MAX], i, size, n = round_trip_n[_i / 2];
-	rr_result_t in, out;
-	rr_cache_entry_t *e;
+	int qs[RDR_TARGETS_MAX], i, size, n = round_trip_n[_i / 2];
+	rdr_result_t in, out;
+	rdr_cache_entry_t *e;
 
-	for(i = 0; i < RR_TARGETS_MAX; i++)
+	for(i = 0; i < RDR_TARGETS_MAX; i++)
 		qs[i] = 1000 - i * 31;
 	fill(&in, "+4930", n, (_i % 2) ? qs : NULL);
-	e = store("rr:+49301234", "alice", 1, RR_OK, &in, &size);
+	e = store("rr:+49301234", "alice", 1, RDR_OK, &in, &size);
 	ck_assert_int_eq(e->hash, 1234u);
-	ck_assert_int_eq(e->ret, RR_OK);
+	ck_assert_int_eq(e->ret, RDR_OK);
 	ck_assert_int_eq(e->n, n);
 	ck_assert_int_eq(e->sips, 1);
 	memset(&out, 0x5a, sizeof(out));
-	rr_entry_load(e, &out);
+	rdr_entry_load(e, &out);
 	assert_same(&in, &out);
 	free(e);
 }
@@ -121,13 +121,13 @@ END_TEST
 START_TEST(test_q_values_kept)
 {
 	const int qs[] = {-1, 0, 1, 500, 999, 1000};
-	rr_result_t in, out;
-	rr_cache_entry_t *e;
+	rdr_result_t in, out;
+	rdr_cache_entry_t *e;
 	int size, i;
 
 	fill(&in, "k", 6, qs);
-	e = store("k", "", 0, RR_OK, &in, &size);
-	rr_entry_load(e, &out);
+	e = store("k", "", 0, RDR_OK, &in, &size);
+	rdr_entry_load(e, &out);
 	for(i = 0; i < 6; i++)
 		ck_assert_int_eq(out.t[i].q, qs[i]);
 	free(e);
@@ -138,17 +138,17 @@ END_TEST
 START_TEST(test_size)
 {
 	const int qs[] = {1000, 500};
-	rr_result_t in;
-	rr_cache_entry_t *e;
-	int size, hdr = (int)offsetof(rr_cache_entry_t, data);
+	rdr_result_t in;
+	rdr_cache_entry_t *e;
+	int size, hdr = (int)offsetof(rdr_cache_entry_t, data);
 
 	fill(&in, "", 0, NULL);
-	e = store("", "", 0, RR_OK, &in, &size);
+	e = store("", "", 0, RDR_OK, &in, &size);
 	ck_assert_int_eq(size, hdr);
 	free(e);
 
 	fill(&in, "abc", 2, qs);
-	e = store("rr:abcd", "bob", 0, RR_OK, &in, &size);
+	e = store("rr:abcd", "bob", 0, RDR_OK, &in, &size);
 	ck_assert_int_eq(size, hdr + 7 + 3 + 3 + 2 * 2 * (int)sizeof(int)
 								   + in.t[0].uri.len + in.t[1].uri.len);
 	free(e);
@@ -159,20 +159,20 @@ END_TEST
  * result still holds */
 START_TEST(test_negative_answers)
 {
-	static const int rets[] = {RR_NO_ROUTE, RR_BAD_DATA};
-	rr_result_t in, out;
-	rr_cache_entry_t *e;
+	static const int rets[] = {RDR_NO_ROUTE, RDR_BAD_DATA};
+	rdr_result_t in, out;
+	rdr_cache_entry_t *e;
 	int size, i;
 
 	for(i = 0; i < 2; i++) {
 		fill(&in, i == 0 ? "" : "rr:k", 4, NULL);
 		e = store("rr:k", "u", 0, rets[i], &in, &size);
 		ck_assert_int_eq(size,
-				(int)offsetof(rr_cache_entry_t, data) + 4 + 1 + in.key.len);
+				(int)offsetof(rdr_cache_entry_t, data) + 4 + 1 + in.key.len);
 		ck_assert_int_eq(e->ret, rets[i]);
 		ck_assert_int_eq(e->n, 0);
 		memset(&out, 0x5a, sizeof(out));
-		rr_entry_load(e, &out);
+		rdr_entry_load(e, &out);
 		ck_assert_int_eq(out.n, 0);
 		ck_assert_int_eq(out.key.len, in.key.len);
 		ck_assert_mem_eq(out.key.s, in.key.s, in.key.len);
@@ -185,19 +185,19 @@ END_TEST
 /* URIs of the longest length a result holds */
 START_TEST(test_long_uris)
 {
-	rr_result_t in, out;
-	rr_cache_entry_t *e;
+	rdr_result_t in, out;
+	rdr_cache_entry_t *e;
 	int size, i;
 
 	fill(&in, "k", 2, NULL);
 	for(i = 0; i < 2; i++) {
-		memset(in.buf[i], 'a' + i, RR_URI_MAX - 1);
+		memset(in.buf[i], 'a' + i, RDR_URI_MAX - 1);
 		memcpy(in.buf[i], "sip:", 4);
-		in.buf[i][RR_URI_MAX - 1] = '\0';
-		in.t[i].uri.len = RR_URI_MAX - 1;
+		in.buf[i][RDR_URI_MAX - 1] = '\0';
+		in.t[i].uri.len = RDR_URI_MAX - 1;
 	}
-	e = store("k", "u", 0, RR_OK, &in, &size);
-	rr_entry_load(e, &out);
+	e = store("k", "u", 0, RDR_OK, &in, &size);
+	rdr_entry_load(e, &out);
 	assert_same(&in, &out);
 	free(e);
 }
@@ -207,28 +207,28 @@ END_TEST
 START_TEST(test_matches)
 {
 	str k = S("rr:k1"), u = S("alice"), other;
-	rr_result_t in;
-	rr_cache_entry_t *e;
+	rdr_result_t in;
+	rdr_cache_entry_t *e;
 	int size;
 
 	fill(&in, "rr:k", 1, NULL);
-	e = store("rr:k1", "alice", 1, RR_OK, &in, &size);
-	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k, &u, 1), 1);
+	e = store("rr:k1", "alice", 1, RDR_OK, &in, &size);
+	ck_assert_int_eq(rdr_entry_matches(e, 1234u, &k, &u, 1), 1);
 	/* each field on its own */
-	ck_assert_int_eq(rr_entry_matches(e, 1235u, &k, &u, 1), 0);
-	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k, &u, 0), 0);
+	ck_assert_int_eq(rdr_entry_matches(e, 1235u, &k, &u, 1), 0);
+	ck_assert_int_eq(rdr_entry_matches(e, 1234u, &k, &u, 0), 0);
 	other = S("rr:k2");
-	ck_assert_int_eq(rr_entry_matches(e, 1234u, &other, &u, 1), 0);
+	ck_assert_int_eq(rdr_entry_matches(e, 1234u, &other, &u, 1), 0);
 	other = S("rr:k");
-	ck_assert_int_eq(rr_entry_matches(e, 1234u, &other, &u, 1), 0);
+	ck_assert_int_eq(rdr_entry_matches(e, 1234u, &other, &u, 1), 0);
 	other = S("rr:k11");
-	ck_assert_int_eq(rr_entry_matches(e, 1234u, &other, &u, 1), 0);
+	ck_assert_int_eq(rdr_entry_matches(e, 1234u, &other, &u, 1), 0);
 	other = S("alicE");
-	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k, &other, 1), 0);
+	ck_assert_int_eq(rdr_entry_matches(e, 1234u, &k, &other, 1), 0);
 	other = S("alic");
-	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k, &other, 1), 0);
+	ck_assert_int_eq(rdr_entry_matches(e, 1234u, &k, &other, 1), 0);
 	other = S("");
-	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k, &other, 1), 0);
+	ck_assert_int_eq(rdr_entry_matches(e, 1234u, &k, &other, 1), 0);
 	free(e);
 }
 END_TEST
@@ -238,14 +238,14 @@ END_TEST
 START_TEST(test_matches_boundary)
 {
 	str k = S("a"), u = S("bc"), k2 = S("ab"), u2 = S("c");
-	rr_result_t in;
-	rr_cache_entry_t *e;
+	rdr_result_t in;
+	rdr_cache_entry_t *e;
 	int size;
 
 	fill(&in, "", 0, NULL);
-	e = store("ab", "c", 0, RR_NO_ROUTE, &in, &size);
-	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k, &u, 0), 0);
-	ck_assert_int_eq(rr_entry_matches(e, 1234u, &k2, &u2, 0), 1);
+	e = store("ab", "c", 0, RDR_NO_ROUTE, &in, &size);
+	ck_assert_int_eq(rdr_entry_matches(e, 1234u, &k, &u, 0), 0);
+	ck_assert_int_eq(rdr_entry_matches(e, 1234u, &k2, &u2, 0), 1);
 	free(e);
 }
 END_TEST
@@ -254,28 +254,28 @@ END_TEST
 START_TEST(test_is_key)
 {
 	str k = S("rr:k1"), other;
-	rr_result_t in;
-	rr_cache_entry_t *e;
+	rdr_result_t in;
+	rdr_cache_entry_t *e;
 	int size;
 
 	fill(&in, "rr:k1", 1, NULL);
-	e = store("rr:k1", "alice", 1, RR_OK, &in, &size);
-	ck_assert_int_eq(rr_entry_is_key(e, 1234u, &k), 1);
-	ck_assert_int_eq(rr_entry_is_key(e, 1235u, &k), 0);
+	e = store("rr:k1", "alice", 1, RDR_OK, &in, &size);
+	ck_assert_int_eq(rdr_entry_is_key(e, 1234u, &k), 1);
+	ck_assert_int_eq(rdr_entry_is_key(e, 1235u, &k), 0);
 	other = S("rr:k");
-	ck_assert_int_eq(rr_entry_is_key(e, 1234u, &other), 0);
+	ck_assert_int_eq(rdr_entry_is_key(e, 1234u, &other), 0);
 	other = S("rr:k2");
-	ck_assert_int_eq(rr_entry_is_key(e, 1234u, &other), 0);
+	ck_assert_int_eq(rdr_entry_is_key(e, 1234u, &other), 0);
 	/* the key followed by the user's first bytes is another key */
 	other = S("rr:k1al");
-	ck_assert_int_eq(rr_entry_is_key(e, 1234u, &other), 0);
+	ck_assert_int_eq(rdr_entry_is_key(e, 1234u, &other), 0);
 	free(e);
 }
 END_TEST
 
 static Suite *cache_entry_suite(void)
 {
-	Suite *s = suite_create("rr_cache_entry");
+	Suite *s = suite_create("rdr_cache_entry");
 	TCase *tc;
 
 	tc = tcase_create("layout");

@@ -22,7 +22,7 @@
  */
 
 /*
- * redisroute - unit tests for rr_cgroup.c (check framework): a cluster
+ * redisroute - unit tests for rdr_slot.c (check framework): a cluster
  * lookup's candidate keys grouped by slot, and the answer the lookup takes
  */
 
@@ -33,30 +33,29 @@
 
 #include "test_util.h"
 
-#include "rr_cgroup.h"
-#include "rr_slot.h"
+#include "rdr_slot.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-static int group_keys(const char **keys, int nkeys, rr_cgroup_t *groups)
+static int group_keys(const char **keys, int nkeys, rdr_cgroup_t *groups)
 {
-	size_t klens[RR_CGROUP_KEYS_MAX];
+	size_t klens[RDR_CGROUP_KEYS_MAX];
 	int i;
 
 	for(i = 0; i < nkeys; i++)
 		klens[i] = strlen(keys[i]);
-	return rr_cgroup_by_slot(nkeys, keys, klens, groups);
+	return rdr_cgroup_by_slot(nkeys, keys, klens, groups);
 }
 
 static unsigned int tag_slot(const char *tag)
 {
-	return rr_key_slot(tag, (int)strlen(tag));
+	return rdr_key_slot(tag, (int)strlen(tag));
 }
 
 START_TEST(test_group_one_slot)
 {
 	const char *keys[] = {"{r}4930", "{r}493", "{r}49"};
-	rr_cgroup_t g[RR_CGROUP_KEYS_MAX];
+	rdr_cgroup_t g[RDR_CGROUP_KEYS_MAX];
 	int i;
 
 	ck_assert_int_eq(group_keys(keys, N(keys), g), 1);
@@ -75,7 +74,7 @@ START_TEST(test_group_several_slots)
 	/* interleaved: each group in the order of its first key, its keys in
 	 * the lookup's order */
 	const char *keys[] = {"{a}1", "{b}1", "{a}2", "{c}1", "{b}2", "{a}3"};
-	rr_cgroup_t g[RR_CGROUP_KEYS_MAX];
+	rdr_cgroup_t g[RDR_CGROUP_KEYS_MAX];
 
 	ck_assert_int_eq(group_keys(keys, N(keys), g), 3);
 	ck_assert_uint_eq(g[0].slot, tag_slot("a"));
@@ -101,12 +100,12 @@ START_TEST(test_group_klens)
 	const char *buf = "route:4930";
 	const char *keys[] = {buf, buf, buf};
 	size_t klens[] = {10, 9, 8};
-	rr_cgroup_t g[RR_CGROUP_KEYS_MAX];
+	rdr_cgroup_t g[RDR_CGROUP_KEYS_MAX];
 	int ng, j, i, seen = 0;
 
-	ng = rr_cgroup_by_slot(3, keys, klens, g);
+	ng = rdr_cgroup_by_slot(3, keys, klens, g);
 	for(i = 0; i < 3; i++) {
-		unsigned int slot = rr_key_slot(buf, (int)klens[i]);
+		unsigned int slot = rdr_key_slot(buf, (int)klens[i]);
 		for(j = 0; j < ng && g[j].slot != slot; j++)
 			continue;
 		ck_assert_int_lt(j, ng);
@@ -120,40 +119,40 @@ END_TEST
 
 START_TEST(test_group_none_and_most)
 {
-	char names[RR_CGROUP_KEYS_MAX][8];
-	const char *keys[RR_CGROUP_KEYS_MAX];
-	rr_cgroup_t g[RR_CGROUP_KEYS_MAX];
+	char names[RDR_CGROUP_KEYS_MAX][8];
+	const char *keys[RDR_CGROUP_KEYS_MAX];
+	rdr_cgroup_t g[RDR_CGROUP_KEYS_MAX];
 	int i, j, ng, total = 0;
 
 	ck_assert_int_eq(group_keys(keys, 0, g), 0);
 	/* as many keys as a lookup may have: each key once, in its slot's
 	 * group, in order */
-	for(i = 0; i < RR_CGROUP_KEYS_MAX; i++) {
+	for(i = 0; i < RDR_CGROUP_KEYS_MAX; i++) {
 		snprintf(names[i], sizeof(names[i]), "{%d}", i % 20);
 		keys[i] = names[i];
 	}
-	ng = group_keys(keys, RR_CGROUP_KEYS_MAX, g);
+	ng = group_keys(keys, RDR_CGROUP_KEYS_MAX, g);
 	ck_assert_int_le(ng, 20);
 	for(j = 0; j < ng; j++) {
 		for(i = 0; i < g[j].nkeys; i++) {
 			ck_assert_uint_eq(
-					rr_key_slot(g[j].keys[i], (int)g[j].klens[i]), g[j].slot);
+					rdr_key_slot(g[j].keys[i], (int)g[j].klens[i]), g[j].slot);
 			ck_assert_ptr_eq(g[j].keys[i], keys[g[j].cand[i]]);
 			if(i > 0)
 				ck_assert_int_lt(g[j].cand[i - 1], g[j].cand[i]);
 		}
 		total += g[j].nkeys;
 	}
-	ck_assert_int_eq(total, RR_CGROUP_KEYS_MAX);
+	ck_assert_int_eq(total, RDR_CGROUP_KEYS_MAX);
 }
 END_TEST
 
-/* rr_cgroup_pick: groups as lists of candidate indexes (ended by -1) */
+/* rdr_cgroup_pick: groups as lists of candidate indexes (ended by -1) */
 /* answers; clang-format would spread each over four lines */
 /* clang-format off */
-#define FOUND(i) {RR_CGROUP_FOUND, i}
-#define NONE {RR_CGROUP_NONE, -1}
-#define FAILED {RR_CGROUP_FAILED, -1}
+#define FOUND(i) {RDR_CGROUP_FOUND, i}
+#define NONE {RDR_CGROUP_NONE, -1}
+#define FAILED {RDR_CGROUP_FAILED, -1}
 /* clang-format on */
 #define END -1
 
@@ -162,64 +161,64 @@ typedef struct pick_case
 	const char *name;
 	int ng;
 	int cand[4][5];
-	rr_cgroup_answer_t answer[4];
-	rr_cgroup_pick_t want;
+	rdr_cgroup_answer_t answer[4];
+	rdr_cgroup_pick_t want;
 } pick_case_t;
 
 static const pick_case_t pick_cases[] = {
 		{"one group found", 1, {{0, 1, 2, END}}, {FOUND(1)},
-				{RR_CGROUP_FOUND, 0, 1}},
+				{RDR_CGROUP_FOUND, 0, 1}},
 		{"one group none", 1, {{0, 1, 2, END}}, {NONE},
-				{RR_CGROUP_NONE, 0, -1}},
+				{RDR_CGROUP_NONE, 0, -1}},
 		{"one group failed", 1, {{0, 1, 2, END}}, {FAILED},
-				{RR_CGROUP_FAILED, 0, -1}},
+				{RDR_CGROUP_FAILED, 0, -1}},
 		{"several groups: the best key wins", 3,
 				{{0, 3, END}, {1, 4, END}, {2, END}},
-				{FOUND(3), FOUND(1), FOUND(2)}, {RR_CGROUP_FOUND, 1, 1}},
+				{FOUND(3), FOUND(1), FOUND(2)}, {RDR_CGROUP_FOUND, 1, 1}},
 		{"several groups: the last group holds the best key", 3,
 				{{1, 3, END}, {2, 4, END}, {0, END}},
-				{FOUND(3), FOUND(2), FOUND(0)}, {RR_CGROUP_FOUND, 2, 0}},
+				{FOUND(3), FOUND(2), FOUND(0)}, {RDR_CGROUP_FOUND, 2, 0}},
 		{"the best candidate missing: the next one wins", 2,
 				{{0, 3, END}, {1, 2, END}}, {NONE, FOUND(2)},
-				{RR_CGROUP_FOUND, 1, 2}},
+				{RDR_CGROUP_FOUND, 1, 2}},
 		{"the best candidate missing, its group finds a worse one", 2,
 				{{0, 2, END}, {1, 3, END}}, {FOUND(2), FOUND(3)},
-				{RR_CGROUP_FOUND, 0, 2}},
+				{RDR_CGROUP_FOUND, 0, 2}},
 		{"a better group unavailable: the lookup fails", 2,
 				{{0, 2, END}, {1, 3, END}}, {FAILED, FOUND(1)},
-				{RR_CGROUP_FAILED, 0, -1}},
+				{RDR_CGROUP_FAILED, 0, -1}},
 		/* group 1 could hold key 1 or 2, better than group 0's 3 */
 		{"a group with a better key than the one found unavailable", 2,
 				{{0, 3, END}, {1, 2, END}}, {FOUND(3), FAILED},
-				{RR_CGROUP_FAILED, 1, -1}},
+				{RDR_CGROUP_FAILED, 1, -1}},
 		{"a worse group unavailable: it does not matter", 2,
 				{{0, 2, END}, {3, 4, END}}, {FOUND(2), FAILED},
-				{RR_CGROUP_FOUND, 0, 2}},
+				{RDR_CGROUP_FOUND, 0, 2}},
 		{"a worse group unavailable, interleaved", 2,
 				{{0, 2, END}, {1, 3, END}}, {FOUND(0), FAILED},
-				{RR_CGROUP_FOUND, 0, 0}},
+				{RDR_CGROUP_FOUND, 0, 0}},
 		{"all none", 3, {{0, 3, END}, {1, END}, {2, 4, END}},
-				{NONE, NONE, NONE}, {RR_CGROUP_NONE, 0, -1}},
+				{NONE, NONE, NONE}, {RDR_CGROUP_NONE, 0, -1}},
 		{"none found, one group unavailable", 3,
 				{{0, 3, END}, {1, END}, {2, 4, END}}, {NONE, NONE, FAILED},
-				{RR_CGROUP_FAILED, 2, -1}},
+				{RDR_CGROUP_FAILED, 2, -1}},
 		/* the failed group with the best candidate, in whatever order */
 		{"all unavailable", 3, {{2, END}, {0, 3, END}, {1, END}},
-				{FAILED, FAILED, FAILED}, {RR_CGROUP_FAILED, 1, -1}},
+				{FAILED, FAILED, FAILED}, {RDR_CGROUP_FAILED, 1, -1}},
 };
 
 START_TEST(test_pick)
 {
 	const pick_case_t *c = &pick_cases[_i];
-	rr_cgroup_t groups[4];
-	rr_cgroup_pick_t p;
+	rdr_cgroup_t groups[4];
+	rdr_cgroup_pick_t p;
 	int j, k;
 
 	memset(groups, 0, sizeof(groups));
 	for(j = 0; j < c->ng; j++)
 		for(k = 0; c->cand[j][k] != END; k++)
 			groups[j].cand[groups[j].nkeys++] = c->cand[j][k];
-	p = rr_cgroup_pick(c->ng, groups, c->answer);
+	p = rdr_cgroup_pick(c->ng, groups, c->answer);
 	ck_assert_msg(p.state == c->want.state && p.group == c->want.group
 						  && p.found == c->want.found,
 			"%s: state %d group %d found %d, expected %d %d %d", c->name,
@@ -233,13 +232,13 @@ START_TEST(test_group_then_pick)
 	/* a prefix lookup over two slots: "{b}" holds the longest existing
 	 * key, "{a}"'s longer candidate does not exist */
 	const char *keys[] = {"{a}4930", "{b}493", "{a}49", "{b}4"};
-	rr_cgroup_t g[RR_CGROUP_KEYS_MAX];
-	rr_cgroup_answer_t a[2] = {FOUND(2), FOUND(1)};
-	rr_cgroup_pick_t p;
+	rdr_cgroup_t g[RDR_CGROUP_KEYS_MAX];
+	rdr_cgroup_answer_t a[2] = {FOUND(2), FOUND(1)};
+	rdr_cgroup_pick_t p;
 
 	ck_assert_int_eq(group_keys(keys, N(keys), g), 2);
-	p = rr_cgroup_pick(2, g, a);
-	ck_assert_int_eq(p.state, RR_CGROUP_FOUND);
+	p = rdr_cgroup_pick(2, g, a);
+	ck_assert_int_eq(p.state, RDR_CGROUP_FOUND);
 	ck_assert_int_eq(p.group, 1);
 	ck_assert_int_eq(p.found, 1);
 }
@@ -247,7 +246,7 @@ END_TEST
 
 static Suite *cgroup_suite(void)
 {
-	Suite *s = suite_create("rr_cgroup");
+	Suite *s = suite_create("rdr_cgroup");
 	TCase *tc;
 
 	tc = tcase_create("by_slot");

@@ -23,7 +23,7 @@
 
 
 /*
- * redisroute - unit tests for rr_reply.c (check framework): what kind of
+ * redisroute - unit tests for rdr_targets.c (check framework): what kind of
  * answer the lookup script's reply is, and which raw entries it yields, in
  * order, with a sorted set's scores as q-values; the replies are built by
  * hand, as hiredis would, without a Redis server
@@ -37,7 +37,7 @@
 
 #include "test_util.h"
 
-#include "rr_reply.h"
+#include "rdr_targets.h"
 
 /* the replies of one test: taken from here, never freed */
 #define POOL 512
@@ -106,26 +106,26 @@ static void setup(void)
 	npool = nslots = 0;
 }
 
-static rr_reply_kind_t kind(const redisReply *r, int matched, int ncand)
+static rdr_reply_kind_t kind(const redisReply *r, int matched, int ncand)
 {
-	rr_reply_t it;
+	rdr_reply_t it;
 
-	return rr_reply_open(&it, r, matched, ncand, 8);
+	return rdr_reply_open(&it, r, matched, ncand, 8);
 }
 
 /* the entries of r, taking every one (accepted stays 0) */
-static int entries(const redisReply *r, int max, rr_reply_entry_t *out)
+static int entries(const redisReply *r, int max, rdr_reply_entry_t *out)
 {
-	rr_reply_t it;
+	rdr_reply_t it;
 	int n = 0;
 
-	rr_reply_open(&it, r, 0, 1, max);
-	while(n < 64 && rr_reply_next(&it, 0, &out[n]))
+	rdr_reply_open(&it, r, 0, 1, max);
+	while(n < 64 && rdr_reply_next(&it, 0, &out[n]))
 		n++;
 	return n;
 }
 
-static void assert_entry(const rr_reply_entry_t *e, const char *s, int q)
+static void assert_entry(const rdr_reply_entry_t *e, const char *s, int q)
 {
 	if(s == NULL) {
 		ck_assert_ptr_null(e->s);
@@ -143,44 +143,45 @@ static void assert_entry(const rr_reply_entry_t *e, const char *s, int q)
 
 START_TEST(test_kinds)
 {
-	rr_reply_t it;
+	rdr_reply_t it;
 
-	ck_assert_int_eq(kind(A(1, S("none")), -1, 1), RR_REPLY_NONE);
+	ck_assert_int_eq(kind(A(1, S("none")), -1, 1), RDR_REPLY_NONE);
 	/* 'none' needs no index: matched is not looked at */
-	ck_assert_int_eq(kind(A(3, S("none"), A(0), I(1)), -1, 1), RR_REPLY_NONE);
+	ck_assert_int_eq(kind(A(3, S("none"), A(0), I(1)), -1, 1), RDR_REPLY_NONE);
 	ck_assert_int_eq(kind(answer("string", A(1, S("h.example.com"))), 0, 1),
-			RR_REPLY_STRING);
+			RDR_REPLY_STRING);
 	ck_assert_int_eq(
-			kind(answer("list", A(2, S("a"), S("b"))), 0, 1), RR_REPLY_LIST);
+			kind(answer("list", A(2, S("a"), S("b"))), 0, 1), RDR_REPLY_LIST);
 	ck_assert_int_eq(
-			kind(answer("zset", A(2, S("a"), S("1"))), 0, 1), RR_REPLY_ZSET);
-	ck_assert_int_eq(rr_reply_open(&it, answer("hash", A(0)), 0, 1, 8),
-			RR_REPLY_WRONG_TYPE);
+			kind(answer("zset", A(2, S("a"), S("1"))), 0, 1), RDR_REPLY_ZSET);
+	ck_assert_int_eq(rdr_reply_open(&it, answer("hash", A(0)), 0, 1, 8),
+			RDR_REPLY_WRONG_TYPE);
 	ck_assert_int_eq(it.type_len, 4);
 	ck_assert_mem_eq(it.type, "hash", 4);
 	ck_assert_int_eq(it.untyped, 0);
 	ck_assert_int_eq(
-			kind(answer("set", A(1, S("a"))), 0, 1), RR_REPLY_WRONG_TYPE);
-	ck_assert_int_eq(kind(answer("stream", A(0)), 0, 1), RR_REPLY_WRONG_TYPE);
+			kind(answer("set", A(1, S("a"))), 0, 1), RDR_REPLY_WRONG_TYPE);
+	ck_assert_int_eq(kind(answer("stream", A(0)), 0, 1), RDR_REPLY_WRONG_TYPE);
 	/* type names are exact */
 	ck_assert_int_eq(
-			kind(answer("List", A(1, S("a"))), 0, 1), RR_REPLY_WRONG_TYPE);
+			kind(answer("List", A(1, S("a"))), 0, 1), RDR_REPLY_WRONG_TYPE);
 	ck_assert_int_eq(
-			kind(answer("lists", A(1, S("a"))), 0, 1), RR_REPLY_WRONG_TYPE);
-	ck_assert_int_eq(kind(answer("", A(1, S("a"))), 0, 1), RR_REPLY_WRONG_TYPE);
-	ck_assert_int_eq(kind(A(1, S("nonex")), 0, 1), RR_REPLY_MALFORMED);
+			kind(answer("lists", A(1, S("a"))), 0, 1), RDR_REPLY_WRONG_TYPE);
+	ck_assert_int_eq(
+			kind(answer("", A(1, S("a"))), 0, 1), RDR_REPLY_WRONG_TYPE);
+	ck_assert_int_eq(kind(A(1, S("nonex")), 0, 1), RDR_REPLY_MALFORMED);
 }
 END_TEST
 
 /* a route type without entries is no route; an odd sorted set is not empty */
 START_TEST(test_empty)
 {
-	rr_reply_entry_t e[64];
+	rdr_reply_entry_t e[64];
 
-	ck_assert_int_eq(kind(answer("list", A(0)), 0, 1), RR_REPLY_EMPTY);
-	ck_assert_int_eq(kind(answer("zset", A(0)), 0, 1), RR_REPLY_EMPTY);
-	ck_assert_int_eq(kind(answer("string", A(0)), 0, 1), RR_REPLY_EMPTY);
-	ck_assert_int_eq(kind(answer("zset", A(1, S("a"))), 0, 1), RR_REPLY_ZSET);
+	ck_assert_int_eq(kind(answer("list", A(0)), 0, 1), RDR_REPLY_EMPTY);
+	ck_assert_int_eq(kind(answer("zset", A(0)), 0, 1), RDR_REPLY_EMPTY);
+	ck_assert_int_eq(kind(answer("string", A(0)), 0, 1), RDR_REPLY_EMPTY);
+	ck_assert_int_eq(kind(answer("zset", A(1, S("a"))), 0, 1), RDR_REPLY_ZSET);
 	ck_assert_int_eq(entries(answer("zset", A(1, S("a"))), 8, e), 0);
 	ck_assert_int_eq(entries(answer("list", A(0)), 8, e), 0);
 	/* the empty string is an entry (rejected later, as empty) */
@@ -197,7 +198,7 @@ END_TEST
 START_TEST(test_malformed_untyped)
 {
 	redisReply *cases[7];
-	rr_reply_t it;
+	rdr_reply_t it;
 	int i;
 
 	cases[0] = S("none");
@@ -209,9 +210,9 @@ START_TEST(test_malformed_untyped)
 	cases[6] = A(3, NIL(), A(1, S("a")), I(1));
 	for(i = 0; i < 7; i++) {
 		ck_assert_int_eq(
-				rr_reply_open(&it, cases[i], 0, 1, 8), RR_REPLY_MALFORMED);
+				rdr_reply_open(&it, cases[i], 0, 1, 8), RDR_REPLY_MALFORMED);
 		ck_assert_int_eq(it.untyped, 1);
-		ck_assert_int_eq(rr_reply_next(&it, 0, &(rr_reply_entry_t){0}), 0);
+		ck_assert_int_eq(rdr_reply_next(&it, 0, &(rdr_reply_entry_t){0}), 0);
 	}
 }
 END_TEST
@@ -219,7 +220,7 @@ END_TEST
 START_TEST(test_malformed_shape)
 {
 	redisReply *cases[8];
-	rr_reply_t it;
+	rdr_reply_t it;
 	int i;
 
 	cases[0] = A(1, S("list"));						  /* missing elements */
@@ -233,29 +234,30 @@ START_TEST(test_malformed_shape)
 	cases[7] = A(3, S("zset"), I(1), A(1, S("a")));
 	for(i = 0; i < 8; i++) {
 		ck_assert_msg(
-				rr_reply_open(&it, cases[i], 0, 1, 8) == RR_REPLY_MALFORMED,
+				rdr_reply_open(&it, cases[i], 0, 1, 8) == RDR_REPLY_MALFORMED,
 				"case %d", i);
 		ck_assert_int_eq(it.untyped, 0);
 	}
 }
 END_TEST
 
-/* the matched index, as the backend passes it: in [0, ncand) */
+/* the matched index, as rdr_conn_eval() or rdr_cluster_eval() passes it:
+ * in [0, ncand) */
 START_TEST(test_matched_range)
 {
 	redisReply *r = answer("list", A(1, S("a")));
 
-	ck_assert_int_eq(kind(r, -1, 3), RR_REPLY_MALFORMED);
-	ck_assert_int_eq(kind(r, 3, 3), RR_REPLY_MALFORMED);
-	ck_assert_int_eq(kind(r, 4, 3), RR_REPLY_MALFORMED);
-	ck_assert_int_eq(kind(r, 0, 0), RR_REPLY_MALFORMED);
-	ck_assert_int_eq(kind(r, 0, 3), RR_REPLY_LIST);
-	ck_assert_int_eq(kind(r, 2, 3), RR_REPLY_LIST);
+	ck_assert_int_eq(kind(r, -1, 3), RDR_REPLY_MALFORMED);
+	ck_assert_int_eq(kind(r, 3, 3), RDR_REPLY_MALFORMED);
+	ck_assert_int_eq(kind(r, 4, 3), RDR_REPLY_MALFORMED);
+	ck_assert_int_eq(kind(r, 0, 0), RDR_REPLY_MALFORMED);
+	ck_assert_int_eq(kind(r, 0, 3), RDR_REPLY_LIST);
+	ck_assert_int_eq(kind(r, 2, 3), RDR_REPLY_LIST);
 	/* the reply's own index is not what counts */
 	ck_assert_int_eq(
-			kind(A(3, S("list"), A(1, S("a")), I(99)), 0, 1), RR_REPLY_LIST);
+			kind(A(3, S("list"), A(1, S("a")), I(99)), 0, 1), RDR_REPLY_LIST);
 	/* nor for a type that holds no route */
-	ck_assert_int_eq(kind(answer("hash", A(0)), -1, 1), RR_REPLY_MALFORMED);
+	ck_assert_int_eq(kind(answer("hash", A(0)), -1, 1), RDR_REPLY_MALFORMED);
 }
 END_TEST
 
@@ -265,7 +267,7 @@ END_TEST
 
 START_TEST(test_list_entries)
 {
-	rr_reply_entry_t e[64];
+	rdr_reply_entry_t e[64];
 
 	ck_assert_int_eq(entries(answer("list", A(3, S("a.example.com"),
 													S("sip:b@c"), S("d:5060"))),
@@ -282,7 +284,7 @@ END_TEST
 /* an entry that is not a string is yielded, as such, in its place */
 START_TEST(test_not_strings)
 {
-	rr_reply_entry_t e[64];
+	rdr_reply_entry_t e[64];
 
 	ck_assert_int_eq(
 			entries(answer("list", A(4, S("a"), I(7), NIL(), A(0))), 8, e), 4);
@@ -300,7 +302,7 @@ END_TEST
 
 START_TEST(test_zset_scores)
 {
-	rr_reply_entry_t e[64];
+	rdr_reply_entry_t e[64];
 
 	ck_assert_int_eq(
 			entries(answer("zset", A(10, S("a"), S("1"), S("b"), S("0.5"),
@@ -317,10 +319,10 @@ START_TEST(test_zset_scores)
 END_TEST
 
 /* a score outside [0, 1], not a number or not a string: the entry is
- * yielded with RR_REPLY_Q_BAD, and the next ones still are */
+ * yielded with RDR_REPLY_Q_BAD, and the next ones still are */
 START_TEST(test_zset_bad_scores)
 {
-	rr_reply_entry_t e[64];
+	rdr_reply_entry_t e[64];
 	int i;
 
 	ck_assert_int_eq(
@@ -332,13 +334,13 @@ START_TEST(test_zset_bad_scores)
 			8);
 	for(i = 0; i < 8; i++) {
 		char name[2] = {(char)('a' + i), '\0'};
-		assert_entry(&e[i], name, RR_REPLY_Q_BAD);
+		assert_entry(&e[i], name, RDR_REPLY_Q_BAD);
 	}
 	ck_assert_int_eq(
 			entries(answer("zset", A(4, S("a"), S("nan"), S("b"), S("1"))), 8,
 					e),
 			2);
-	assert_entry(&e[0], "a", RR_REPLY_Q_BAD);
+	assert_entry(&e[0], "a", RDR_REPLY_Q_BAD);
 	assert_entry(&e[1], "b", 1000);
 }
 END_TEST
@@ -346,7 +348,7 @@ END_TEST
 /* a sorted set's odd last element is no entry */
 START_TEST(test_zset_odd)
 {
-	rr_reply_entry_t e[64];
+	rdr_reply_entry_t e[64];
 
 	ck_assert_int_eq(
 			entries(answer("zset", A(3, S("a"), S("1"), S("b"))), 8, e), 1);
@@ -363,21 +365,21 @@ START_TEST(test_max_targets)
 {
 	redisReply *r =
 			answer("list", A(5, S("a"), S("b"), S("c"), S("d"), S("e")));
-	rr_reply_entry_t e;
-	rr_reply_t it;
+	rdr_reply_entry_t e;
+	rdr_reply_t it;
 	int accepted = 0, seen = 0;
 
 	/* every entry taken: two of them */
-	rr_reply_open(&it, r, 0, 1, 2);
-	while(rr_reply_next(&it, accepted, &e)) {
+	rdr_reply_open(&it, r, 0, 1, 2);
+	while(rdr_reply_next(&it, accepted, &e)) {
 		seen++;
 		accepted++;
 	}
 	ck_assert_int_eq(seen, 2);
 	/* the first two rejected: four seen to accept two */
-	rr_reply_open(&it, r, 0, 1, 2);
+	rdr_reply_open(&it, r, 0, 1, 2);
 	accepted = seen = 0;
-	while(rr_reply_next(&it, accepted, &e)) {
+	while(rdr_reply_next(&it, accepted, &e)) {
 		if(++seen > 2)
 			accepted++;
 	}
@@ -385,15 +387,15 @@ START_TEST(test_max_targets)
 	ck_assert_int_eq(accepted, 2);
 	assert_entry(&e, "d", -1);
 	/* none accepted: all five, then nothing more */
-	rr_reply_open(&it, r, 0, 1, 2);
+	rdr_reply_open(&it, r, 0, 1, 2);
 	seen = 0;
-	while(rr_reply_next(&it, 0, &e))
+	while(rdr_reply_next(&it, 0, &e))
 		seen++;
 	ck_assert_int_eq(seen, 5);
-	ck_assert_int_eq(rr_reply_next(&it, 0, &e), 0);
+	ck_assert_int_eq(rdr_reply_next(&it, 0, &e), 0);
 	/* max_targets 0 yields nothing */
-	rr_reply_open(&it, r, 0, 1, 0);
-	ck_assert_int_eq(rr_reply_next(&it, 0, &e), 0);
+	rdr_reply_open(&it, r, 0, 1, 0);
+	ck_assert_int_eq(rdr_reply_next(&it, 0, &e), 0);
 }
 END_TEST
 
@@ -402,7 +404,7 @@ START_TEST(test_fetch_limit)
 {
 	static char names[64][4];
 	redisReply *list = node(REDIS_REPLY_ARRAY), *zset;
-	rr_reply_entry_t e[64];
+	rdr_reply_entry_t e[64];
 	int i, n;
 
 	list->elements = 64;
@@ -425,7 +427,7 @@ START_TEST(test_fetch_limit)
 	n = entries(answer("zset", zset), 64, e);
 	ck_assert_int_eq(n, 64);
 	for(i = 0; i < 64; i++)
-		assert_entry(&e[i], names[i], i % 2 ? 500 : RR_REPLY_Q_BAD);
+		assert_entry(&e[i], names[i], i % 2 ? 500 : RDR_REPLY_Q_BAD);
 }
 END_TEST
 
@@ -439,37 +441,37 @@ static redisReply *ERR(const char *s)
 	return r;
 }
 
-static int plain_entries(const redisReply *r, rr_reply_kind_t type,
-		rr_reply_entry_t *out, rr_reply_kind_t *kind)
+static int plain_entries(const redisReply *r, rdr_reply_kind_t type,
+		rdr_reply_entry_t *out, rdr_reply_kind_t *kind)
 {
-	rr_reply_t it;
+	rdr_reply_t it;
 	int n = 0;
 
-	*kind = rr_reply_open_plain(&it, r, type, 8);
-	while(n < 64 && rr_reply_next(&it, 0, &out[n]))
+	*kind = rdr_reply_open_plain(&it, r, type, 8);
+	while(n < 64 && rdr_reply_next(&it, 0, &out[n]))
 		n++;
 	return n;
 }
 
 START_TEST(test_plain_kinds)
 {
-	rr_reply_entry_t e[64];
-	rr_reply_kind_t k;
+	rdr_reply_entry_t e[64];
+	rdr_reply_kind_t k;
 
 	ck_assert_int_eq(
-			plain_entries(S("192.0.2.1:5060"), RR_REPLY_STRING, e, &k), 1);
-	ck_assert_int_eq(k, RR_REPLY_STRING);
+			plain_entries(S("192.0.2.1:5060"), RDR_REPLY_STRING, e, &k), 1);
+	ck_assert_int_eq(k, RDR_REPLY_STRING);
 	assert_entry(&e[0], "192.0.2.1:5060", -1);
 	ck_assert_int_eq(plain_entries(A(2, S("sip:a@x"), S("sip:b@y")),
-							 RR_REPLY_LIST, e, &k),
+							 RDR_REPLY_LIST, e, &k),
 			2);
-	ck_assert_int_eq(k, RR_REPLY_LIST);
+	ck_assert_int_eq(k, RDR_REPLY_LIST);
 	assert_entry(&e[1], "sip:b@y", -1);
 	ck_assert_int_eq(
 			plain_entries(A(4, S("sip:a@x"), S("1"), S("sip:b@y"), S("0.5")),
-					RR_REPLY_ZSET, e, &k),
+					RDR_REPLY_ZSET, e, &k),
 			2);
-	ck_assert_int_eq(k, RR_REPLY_ZSET);
+	ck_assert_int_eq(k, RDR_REPLY_ZSET);
 	assert_entry(&e[1], "sip:b@y", 500);
 }
 END_TEST
@@ -478,48 +480,48 @@ END_TEST
  * list or sorted set); another type: WRONGTYPE; else malformed */
 START_TEST(test_plain_none_wrong_malformed)
 {
-	rr_reply_entry_t e[64];
-	rr_reply_kind_t k;
+	rdr_reply_entry_t e[64];
+	rdr_reply_kind_t k;
 
-	ck_assert_int_eq(plain_entries(S(""), RR_REPLY_STRING, e, &k), 0);
-	ck_assert_int_eq(k, RR_REPLY_NONE);
-	ck_assert_int_eq(plain_entries(A(0), RR_REPLY_LIST, e, &k), 0);
-	ck_assert_int_eq(k, RR_REPLY_NONE);
-	ck_assert_int_eq(plain_entries(A(0), RR_REPLY_ZSET, e, &k), 0);
-	ck_assert_int_eq(k, RR_REPLY_NONE);
+	ck_assert_int_eq(plain_entries(S(""), RDR_REPLY_STRING, e, &k), 0);
+	ck_assert_int_eq(k, RDR_REPLY_NONE);
+	ck_assert_int_eq(plain_entries(A(0), RDR_REPLY_LIST, e, &k), 0);
+	ck_assert_int_eq(k, RDR_REPLY_NONE);
+	ck_assert_int_eq(plain_entries(A(0), RDR_REPLY_ZSET, e, &k), 0);
+	ck_assert_int_eq(k, RDR_REPLY_NONE);
 	ck_assert_int_eq(plain_entries(ERR("WRONGTYPE Operation against a key "
 									   "holding the wrong kind of value"),
-							 RR_REPLY_LIST, e, &k),
+							 RDR_REPLY_LIST, e, &k),
 			0);
-	ck_assert_int_eq(k, RR_REPLY_WRONG_TYPE);
+	ck_assert_int_eq(k, RDR_REPLY_WRONG_TYPE);
 	/* a string where an array belongs and the reverse, other errors */
-	ck_assert_int_eq(plain_entries(S("x"), RR_REPLY_LIST, e, &k), 0);
-	ck_assert_int_eq(k, RR_REPLY_MALFORMED);
-	ck_assert_int_eq(plain_entries(A(1, S("x")), RR_REPLY_STRING, e, &k), 0);
-	ck_assert_int_eq(k, RR_REPLY_MALFORMED);
-	ck_assert_int_eq(plain_entries(ERR("LOADING"), RR_REPLY_STRING, e, &k), 0);
-	ck_assert_int_eq(k, RR_REPLY_MALFORMED);
-	ck_assert_int_eq(plain_entries(NIL(), RR_REPLY_STRING, e, &k), 0);
-	ck_assert_int_eq(k, RR_REPLY_MALFORMED);
-	ck_assert_int_eq(plain_entries(I(1), RR_REPLY_ZSET, e, &k), 0);
-	ck_assert_int_eq(k, RR_REPLY_MALFORMED);
+	ck_assert_int_eq(plain_entries(S("x"), RDR_REPLY_LIST, e, &k), 0);
+	ck_assert_int_eq(k, RDR_REPLY_MALFORMED);
+	ck_assert_int_eq(plain_entries(A(1, S("x")), RDR_REPLY_STRING, e, &k), 0);
+	ck_assert_int_eq(k, RDR_REPLY_MALFORMED);
+	ck_assert_int_eq(plain_entries(ERR("LOADING"), RDR_REPLY_STRING, e, &k), 0);
+	ck_assert_int_eq(k, RDR_REPLY_MALFORMED);
+	ck_assert_int_eq(plain_entries(NIL(), RDR_REPLY_STRING, e, &k), 0);
+	ck_assert_int_eq(k, RDR_REPLY_MALFORMED);
+	ck_assert_int_eq(plain_entries(I(1), RDR_REPLY_ZSET, e, &k), 0);
+	ck_assert_int_eq(k, RDR_REPLY_MALFORMED);
 }
 END_TEST
 
 /* a plain LRANGE's entries that are no strings, and max_targets */
 START_TEST(test_plain_bounds)
 {
-	rr_reply_entry_t e[64];
-	rr_reply_kind_t k;
-	rr_reply_t it;
+	rdr_reply_entry_t e[64];
+	rdr_reply_kind_t k;
+	rdr_reply_t it;
 	int n = 0;
 
 	ck_assert_int_eq(
-			plain_entries(A(2, I(7), S("sip:b@y")), RR_REPLY_LIST, e, &k), 2);
+			plain_entries(A(2, I(7), S("sip:b@y")), RDR_REPLY_LIST, e, &k), 2);
 	ck_assert_ptr_null(e[0].s);
 	assert_entry(&e[1], "sip:b@y", -1);
-	rr_reply_open_plain(&it, A(3, S("a"), S("b"), S("c")), RR_REPLY_LIST, 2);
-	while(n < 64 && rr_reply_next(&it, n, &e[n]))
+	rdr_reply_open_plain(&it, A(3, S("a"), S("b"), S("c")), RDR_REPLY_LIST, 2);
+	while(n < 64 && rdr_reply_next(&it, n, &e[n]))
 		n++;
 	ck_assert_int_eq(n, 2);
 }
@@ -527,21 +529,21 @@ END_TEST
 
 START_TEST(test_route_types_parse)
 {
-	ck_assert_int_eq(rr_route_types_parse("any", 3), 0);
-	ck_assert_int_eq(rr_route_types_parse("string", 6), RR_REPLY_STRING);
-	ck_assert_int_eq(rr_route_types_parse("list", 4), RR_REPLY_LIST);
-	ck_assert_int_eq(rr_route_types_parse("zset", 4), RR_REPLY_ZSET);
-	ck_assert_int_eq(rr_route_types_parse("strings", 7), -1);
-	ck_assert_int_eq(rr_route_types_parse("str", 3), -1);
-	ck_assert_int_eq(rr_route_types_parse("", 0), -1);
-	ck_assert_int_eq(rr_route_types_parse("hash", 4), -1);
-	ck_assert_int_eq(rr_route_types_parse("String", 6), -1);
+	ck_assert_int_eq(rdr_route_types_parse("any", 3), 0);
+	ck_assert_int_eq(rdr_route_types_parse("string", 6), RDR_REPLY_STRING);
+	ck_assert_int_eq(rdr_route_types_parse("list", 4), RDR_REPLY_LIST);
+	ck_assert_int_eq(rdr_route_types_parse("zset", 4), RDR_REPLY_ZSET);
+	ck_assert_int_eq(rdr_route_types_parse("strings", 7), -1);
+	ck_assert_int_eq(rdr_route_types_parse("str", 3), -1);
+	ck_assert_int_eq(rdr_route_types_parse("", 0), -1);
+	ck_assert_int_eq(rdr_route_types_parse("hash", 4), -1);
+	ck_assert_int_eq(rdr_route_types_parse("String", 6), -1);
 }
 END_TEST
 
 static Suite *reply_suite(void)
 {
-	Suite *s = suite_create("rr_reply");
+	Suite *s = suite_create("rdr_reply");
 	TCase *tc;
 
 	tc = tcase_create("kinds");

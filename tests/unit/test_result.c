@@ -22,7 +22,7 @@
  */
 
 /*
- * redisroute - unit tests for rr_result.c (check framework): the packed
+ * redisroute - unit tests for rdr_targets.c (check framework): the packed
  * form an answer travels in, with the request and from an async I/O
  * process, written and read back, and hostile blocks refused
  */
@@ -35,7 +35,7 @@
 
 #include "test_util.h"
 
-#include "rr_result.h"
+#include "rdr_targets.h"
 
 static str S(const char *s)
 {
@@ -44,7 +44,7 @@ static str S(const char *s)
 }
 
 /* res with the matched key and n targets "sip:t<i>@h<i>" of q i * 100 */
-static void fill(rr_result_t *res, const char *matched, int n)
+static void fill(rdr_result_t *res, const char *matched, int n)
 {
 	int i;
 
@@ -54,25 +54,25 @@ static void fill(rr_result_t *res, const char *matched, int n)
 	for(i = 0; i < n; i++) {
 		res->t[i].uri.s = res->buf[i];
 		res->t[i].uri.len =
-				snprintf(res->buf[i], RR_URI_MAX, "sip:t%d@h%d.example", i, i);
+				snprintf(res->buf[i], RDR_URI_MAX, "sip:t%d@h%d.example", i, i);
 		res->t[i].q = i == 1 ? -1 : i * 100;
 	}
 	res->n = n;
 }
 
-static char buf[RR_PACKED_MAX];
+static char buf[RDR_PACKED_MAX];
 
 START_TEST(test_round_trip)
 {
-	rr_result_t res;
-	rr_view_t v;
+	rdr_result_t res;
+	rdr_view_t v;
 	str lkey = S("+4930123");
 	int len, i;
 
 	fill(&res, "+4930", 5);
-	len = rr_result_pack(buf, sizeof(buf), &lkey, 1, &res);
+	len = rdr_result_pack(buf, sizeof(buf), &lkey, 1, &res);
 	ck_assert_int_gt(len, 0);
-	ck_assert_int_eq(rr_result_view(buf, len, &v), 0);
+	ck_assert_int_eq(rdr_result_view(buf, len, &v), 0);
 	ck_assert_int_eq(v.rc, 1);
 	ck_assert_int_eq(v.n, 5);
 	ck_assert_int_eq(v.next, 1);
@@ -85,22 +85,22 @@ START_TEST(test_round_trip)
 		ck_assert_str_eq(v.t[i].uri.s, res.t[i].uri.s);
 		ck_assert_int_eq(v.t[i].q, res.t[i].q);
 	}
-	rr_result_set_next(buf, 3);
-	ck_assert_int_eq(rr_result_view(buf, len, &v), 0);
+	rdr_result_set_next(buf, 3);
+	ck_assert_int_eq(rdr_result_view(buf, len, &v), 0);
 	ck_assert_int_eq(v.next, 3);
 }
 END_TEST
 
 START_TEST(test_a_negative_answer_keeps_no_targets)
 {
-	rr_result_t res;
-	rr_view_t v;
+	rdr_result_t res;
+	rdr_view_t v;
 	str lkey = S("bob");
 	int len;
 
 	fill(&res, "", 3); /* stale targets of another lookup */
-	len = rr_result_pack(buf, sizeof(buf), &lkey, -2, &res);
-	ck_assert_int_eq(rr_result_view(buf, len, &v), 0);
+	len = rdr_result_pack(buf, sizeof(buf), &lkey, -2, &res);
+	ck_assert_int_eq(rdr_result_view(buf, len, &v), 0);
 	ck_assert_int_eq(v.rc, -2);
 	ck_assert_int_eq(v.n, 0);
 	ck_assert_int_eq(v.key.len, 0);
@@ -109,15 +109,15 @@ END_TEST
 
 START_TEST(test_a_key_longer_than_any_is_kept_as_none)
 {
-	rr_result_t res;
-	rr_view_t v;
-	char *k = repeat('k', RR_KEY_MAX + 1);
+	rdr_result_t res;
+	rdr_view_t v;
+	char *k = repeat('k', RDR_KEY_MAX + 1);
 	str lkey = S(k);
 	int len;
 
 	fill(&res, "", 0);
-	len = rr_result_pack(buf, sizeof(buf), &lkey, -1, &res);
-	ck_assert_int_eq(rr_result_view(buf, len, &v), 0);
+	len = rdr_result_pack(buf, sizeof(buf), &lkey, -1, &res);
+	ck_assert_int_eq(rdr_result_view(buf, len, &v), 0);
 	ck_assert_int_eq(v.lkey.len, 0);
 	free(k);
 }
@@ -125,64 +125,64 @@ END_TEST
 
 START_TEST(test_the_largest_answer_fits)
 {
-	rr_result_t res;
-	rr_view_t v;
-	char *k = repeat('k', RR_KEY_MAX);
+	rdr_result_t res;
+	rdr_view_t v;
+	char *k = repeat('k', RDR_KEY_MAX);
 	str lkey = S(k);
 	int len, i;
 
 	memset(&res, 0, sizeof(res));
 	res.key.s = res.key_buf;
-	res.key.len = RR_KEY_MAX;
-	memset(res.key_buf, 'm', RR_KEY_MAX);
-	for(i = 0; i < RR_TARGETS_MAX; i++) {
-		memset(res.buf[i], 'u', RR_URI_MAX - 1);
-		res.buf[i][RR_URI_MAX - 1] = '\0';
+	res.key.len = RDR_KEY_MAX;
+	memset(res.key_buf, 'm', RDR_KEY_MAX);
+	for(i = 0; i < RDR_TARGETS_MAX; i++) {
+		memset(res.buf[i], 'u', RDR_URI_MAX - 1);
+		res.buf[i][RDR_URI_MAX - 1] = '\0';
 		res.t[i].uri.s = res.buf[i];
-		res.t[i].uri.len = RR_URI_MAX - 1;
+		res.t[i].uri.len = RDR_URI_MAX - 1;
 		res.t[i].q = 1000;
 	}
-	res.n = RR_TARGETS_MAX;
-	len = rr_result_pack(buf, sizeof(buf), &lkey, 1, &res);
-	ck_assert_int_eq(len, (int)RR_PACKED_MAX - RR_TARGETS_MAX);
-	ck_assert_int_eq(rr_result_view(buf, len, &v), 0);
-	ck_assert_int_eq(v.n, RR_TARGETS_MAX);
+	res.n = RDR_TARGETS_MAX;
+	len = rdr_result_pack(buf, sizeof(buf), &lkey, 1, &res);
+	ck_assert_int_eq(len, (int)RDR_PACKED_MAX - RDR_TARGETS_MAX);
+	ck_assert_int_eq(rdr_result_view(buf, len, &v), 0);
+	ck_assert_int_eq(v.n, RDR_TARGETS_MAX);
 	/* and a buffer a byte too short is refused, not overrun */
-	ck_assert_int_eq(rr_result_pack(buf, len - 1, &lkey, 1, &res), -1);
+	ck_assert_int_eq(rdr_result_pack(buf, len - 1, &lkey, 1, &res), -1);
 	free(k);
 }
 END_TEST
 
 START_TEST(test_hostile_blocks_are_refused)
 {
-	rr_result_t res;
-	rr_view_t v;
+	rdr_result_t res;
+	rdr_view_t v;
 	str lkey = S("alice");
 	int len, cut;
 	short bad;
 
 	fill(&res, "alice", 2);
-	len = rr_result_pack(buf, sizeof(buf), &lkey, 1, &res);
+	len = rdr_result_pack(buf, sizeof(buf), &lkey, 1, &res);
 	/* every truncation */
 	for(cut = 0; cut < len; cut++)
-		ck_assert_int_eq(rr_result_view(buf, cut, &v), -1);
-	ck_assert_int_eq(rr_result_view(NULL, len, &v), -1);
+		ck_assert_int_eq(rdr_result_view(buf, cut, &v), -1);
+	ck_assert_int_eq(rdr_result_view(NULL, len, &v), -1);
 	/* trailing bytes */
-	ck_assert_int_eq(rr_result_view(buf, len + 1, &v), -1);
+	ck_assert_int_eq(rdr_result_view(buf, len + 1, &v), -1);
 	/* a target count past the bound */
-	bad = RR_TARGETS_MAX + 1;
-	memcpy(buf + offsetof(rr_packed_hdr_t, n), &bad, sizeof(bad));
-	ck_assert_int_eq(rr_result_view(buf, len, &v), -1);
+	bad = RDR_TARGETS_MAX + 1;
+	memcpy(buf + offsetof(rdr_packed_hdr_t, n), &bad, sizeof(bad));
+	ck_assert_int_eq(rdr_result_view(buf, len, &v), -1);
 	/* a missing NUL after a URI */
-	len = rr_result_pack(buf, sizeof(buf), &lkey, 1, &res);
+	len = rdr_result_pack(buf, sizeof(buf), &lkey, 1, &res);
 	buf[len - 1] = 'x';
-	ck_assert_int_eq(rr_result_view(buf, len, &v), -1);
+	ck_assert_int_eq(rdr_result_view(buf, len, &v), -1);
 }
 END_TEST
 
 static Suite *result_suite(void)
 {
-	Suite *s = suite_create("rr_result");
+	Suite *s = suite_create("rdr_result");
 	TCase *tc = tcase_create("packed");
 
 	tcase_add_test(tc, test_round_trip);

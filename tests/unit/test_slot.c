@@ -22,7 +22,7 @@
  */
 
 /*
- * redisroute - unit tests for rr_slot.c (check framework)
+ * redisroute - unit tests for rdr_slot.c (check framework)
  *
  * The expected slots are what redis-server 7.0 answers to CLUSTER KEYSLOT.
  */
@@ -34,7 +34,7 @@
 
 #include "test_util.h"
 
-#include "rr_slot.h"
+#include "rdr_slot.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -66,26 +66,26 @@ START_TEST(test_key_slot)
 {
 	const slot_case_t *c = &slot_cases[_i];
 
-	ck_assert_msg(rr_key_slot(c->key, (int)strlen(c->key)) == c->slot,
+	ck_assert_msg(rdr_key_slot(c->key, (int)strlen(c->key)) == c->slot,
 			"slot of '%s': %u, expected %u", c->key,
-			rr_key_slot(c->key, (int)strlen(c->key)), c->slot);
+			rdr_key_slot(c->key, (int)strlen(c->key)), c->slot);
 }
 END_TEST
 
 START_TEST(test_key_slot_len_respected)
 {
 	/* only len bytes count: "foo" inside a longer buffer, no NUL needed */
-	ck_assert_uint_eq(rr_key_slot("foobar", 3), 12182);
+	ck_assert_uint_eq(rdr_key_slot("foobar", 3), 12182);
 	/* a tag closed only beyond len is no tag */
-	ck_assert_uint_eq(rr_key_slot("a{b}", 3), 13340);
+	ck_assert_uint_eq(rdr_key_slot("a{b}", 3), 13340);
 }
 END_TEST
 
 START_TEST(test_key_slot_binary)
 {
 	/* keys are binary: a NUL byte is hashed like any other */
-	ck_assert_uint_ne(rr_key_slot("a\0b", 3), rr_key_slot("a", 1));
-	ck_assert_uint_lt(rr_key_slot("\xff\xfe", 2), RR_SLOTS);
+	ck_assert_uint_ne(rdr_key_slot("a\0b", 3), rdr_key_slot("a", 1));
+	ck_assert_uint_lt(rdr_key_slot("\xff\xfe", 2), RDR_SLOTS);
 }
 END_TEST
 
@@ -99,16 +99,16 @@ typedef struct redirect_case
 } redirect_case_t;
 
 static const redirect_case_t redirect_cases[] = {
-		{"MOVED 3999 127.0.0.1:6381", RR_REDIRECT_MOVED, 3999, "127.0.0.1",
+		{"MOVED 3999 127.0.0.1:6381", RDR_REDIRECT_MOVED, 3999, "127.0.0.1",
 				6381},
-		{"ASK 0 10.0.0.1:7000", RR_REDIRECT_ASK, 0, "10.0.0.1", 7000},
-		{"MOVED 16383 redis-2.example.com:6379", RR_REDIRECT_MOVED, 16383,
+		{"ASK 0 10.0.0.1:7000", RDR_REDIRECT_ASK, 0, "10.0.0.1", 7000},
+		{"MOVED 16383 redis-2.example.com:6379", RDR_REDIRECT_MOVED, 16383,
 				"redis-2.example.com", 6379},
 		/* IPv6 without brackets: the port follows the last colon */
-		{"MOVED 1 ::1:7001", RR_REDIRECT_MOVED, 1, "::1", 7001},
-		{"ASK 2 2001:db8::5:6379", RR_REDIRECT_ASK, 2, "2001:db8::5", 6379},
+		{"MOVED 1 ::1:7001", RDR_REDIRECT_MOVED, 1, "::1", 7001},
+		{"ASK 2 2001:db8::5:6379", RDR_REDIRECT_ASK, 2, "2001:db8::5", 6379},
 		/* empty host: the node that answered */
-		{"MOVED 5 :7002", RR_REDIRECT_MOVED, 5, "", 7002},
+		{"MOVED 5 :7002", RDR_REDIRECT_MOVED, 5, "", 7002},
 		/* rejected */
 		{"MOVED 16384 h:1", 0, 0, NULL, 0},
 		{"MOVED -1 h:1", 0, 0, NULL, 0},
@@ -136,7 +136,7 @@ START_TEST(test_redirect)
 	const redirect_case_t *c = &redirect_cases[_i];
 	char host[64];
 	int slot = -7, port = -7;
-	int kind = rr_redirect_parse(
+	int kind = rdr_redirect_parse(
 			c->s, (int)strlen(c->s), &slot, host, sizeof(host), &port);
 
 	ck_assert_msg(
@@ -155,25 +155,25 @@ START_TEST(test_redirect_host_bound)
 	int slot, port;
 
 	/* "1234567" fits 8 bytes with its NUL, "12345678" does not */
-	ck_assert_int_eq(rr_redirect_parse("ASK 1 1234567:1", 15, &slot, host,
+	ck_assert_int_eq(rdr_redirect_parse("ASK 1 1234567:1", 15, &slot, host,
 							 sizeof(host), &port),
-			RR_REDIRECT_ASK);
+			RDR_REDIRECT_ASK);
 	ck_assert_str_eq(host, "1234567");
-	ck_assert_int_eq(rr_redirect_parse("ASK 1 12345678:1", 16, &slot, host,
+	ck_assert_int_eq(rdr_redirect_parse("ASK 1 12345678:1", 16, &slot, host,
 							 sizeof(host), &port),
 			0);
 	/* only len bytes are read */
-	ck_assert_int_eq(rr_redirect_parse(
+	ck_assert_int_eq(rdr_redirect_parse(
 							 "ASK 1 h:12", 9, &slot, host, sizeof(host), &port),
-			RR_REDIRECT_ASK);
+			RDR_REDIRECT_ASK);
 	ck_assert_int_eq(port, 1);
-	ck_assert_int_eq(rr_redirect_parse(NULL, 5, &slot, host, 8, &port), 0);
+	ck_assert_int_eq(rdr_redirect_parse(NULL, 5, &slot, host, 8, &port), 0);
 }
 END_TEST
 
 static Suite *slot_suite(void)
 {
-	Suite *s = suite_create("rr_slot");
+	Suite *s = suite_create("rdr_slot");
 	TCase *tc;
 
 	tc = tcase_create("key_slot");

@@ -23,10 +23,10 @@
 
 
 /*
- * redisroute - unit tests for rr_syntax.c (check framework): the hex digits,
- * decimal numbers and host names shared by rr_url.c, rr_target.c and
- * rr_slot.c, the one host rule with its two uses (RR_HOST_SIP for route
- * targets, RR_HOST_RESOLVER for Redis hosts), and sip_redirect's reply code
+ * redisroute - unit tests for rdr_syntax.c (check framework): the hex digits,
+ * decimal numbers and host names shared by rdr_url.c, rdr_targets.c and
+ * rdr_slot.c, the one host rule with its two uses (RDR_HOST_SIP for route
+ * targets, RDR_HOST_RESOLVER for Redis hosts), and sip_redirect's reply code
  */
 
 #include <stdio.h>
@@ -36,20 +36,20 @@
 
 #include "test_util.h"
 
-#include "rr_syntax.h"
-#include "rr_target.h"
-#include "rr_url.h"
+#include "rdr_syntax.h"
+#include "rdr_targets.h"
+#include "rdr_url.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static int name_ok(const char *s, int use)
 {
-	return rr_host_name_ok(s, (int)strlen(s), use);
+	return rdr_host_name_ok(s, (int)strlen(s), use);
 }
 
 static int ipv6_ok(const char *s)
 {
-	return rr_host_ipv6_ok(s, (int)strlen(s));
+	return rdr_host_ipv6_ok(s, (int)strlen(s));
 }
 
 /*
@@ -61,7 +61,7 @@ START_TEST(test_hex_digit)
 	int c, n = 0;
 
 	for(c = 0; c < 256; c++) {
-		int v = rr_hex_digit(c);
+		int v = rdr_hex_digit(c);
 		if(c >= '0' && c <= '9')
 			ck_assert_int_eq(v, c - '0');
 		else if(c >= 'a' && c <= 'f')
@@ -73,19 +73,19 @@ START_TEST(test_hex_digit)
 		n += (v >= 0);
 	}
 	ck_assert_int_eq(n, 22);
-	ck_assert_int_eq(rr_hex_digit(-1), -1);
+	ck_assert_int_eq(rdr_hex_digit(-1), -1);
 }
 END_TEST
 
 START_TEST(test_decimal)
 {
-	ck_assert_int_eq(rr_decimal("0", 1, 1), 0);
-	ck_assert_int_eq(rr_decimal("5060", 4, 5), 5060);
-	ck_assert_int_eq(rr_decimal("05060", 5, 5), 5060);
-	ck_assert_int_eq(rr_decimal("65535", 5, 5), 65535);
-	ck_assert_int_eq(rr_decimal("999999999", 9, 9), 999999999);
+	ck_assert_int_eq(rdr_decimal("0", 1, 1), 0);
+	ck_assert_int_eq(rdr_decimal("5060", 4, 5), 5060);
+	ck_assert_int_eq(rdr_decimal("05060", 5, 5), 5060);
+	ck_assert_int_eq(rdr_decimal("65535", 5, 5), 65535);
+	ck_assert_int_eq(rdr_decimal("999999999", 9, 9), 999999999);
 	/* only len bytes are read */
-	ck_assert_int_eq(rr_decimal("12x", 2, 5), 12);
+	ck_assert_int_eq(rdr_decimal("12x", 2, 5), 12);
 }
 END_TEST
 
@@ -119,7 +119,7 @@ START_TEST(test_decimal_bad)
 	const decimal_bad_t *c = &decimal_bad[_i];
 	int len = c->len == -1 ? (int)strlen(c->s) : c->len;
 
-	ck_assert_msg(rr_decimal(c->s, len, c->max_digits) == -1,
+	ck_assert_msg(rdr_decimal(c->s, len, c->max_digits) == -1,
 			"case %d \"%s\" accepted", _i, c->s);
 }
 END_TEST
@@ -130,12 +130,12 @@ END_TEST
 
 START_TEST(test_code)
 {
-	ck_assert_int_eq(rr_code_parse("302", 3), 302);
-	ck_assert_int_eq(rr_code_parse("300", 3), 300);
-	ck_assert_int_eq(rr_code_parse("399", 3), 399);
-	ck_assert_int_eq(rr_code_parse("301", 3), 301);
+	ck_assert_int_eq(rdr_code_parse("302", 3), 302);
+	ck_assert_int_eq(rdr_code_parse("300", 3), 300);
+	ck_assert_int_eq(rdr_code_parse("399", 3), 399);
+	ck_assert_int_eq(rdr_code_parse("301", 3), 301);
 	/* only len bytes are read */
-	ck_assert_int_eq(rr_code_parse("3020", 3), 302);
+	ck_assert_int_eq(rdr_code_parse("3020", 3), 302);
 }
 END_TEST
 
@@ -146,18 +146,18 @@ START_TEST(test_code_bad)
 {
 	const char *c = code_bad[_i];
 
-	ck_assert_msg(rr_code_parse(c, (int)strlen(c)) == -1,
+	ck_assert_msg(rdr_code_parse(c, (int)strlen(c)) == -1,
 			"case %d \"%s\" accepted", _i, c);
 }
 END_TEST
 
 START_TEST(test_code_len)
 {
-	ck_assert_int_eq(rr_code_parse("302", 0), -1);
-	ck_assert_int_eq(rr_code_parse("302", 2), -1);
-	ck_assert_int_eq(rr_code_parse("302", -3), -1);
-	ck_assert_int_eq(rr_code_parse("3\0"
-								   "2",
+	ck_assert_int_eq(rdr_code_parse("302", 0), -1);
+	ck_assert_int_eq(rdr_code_parse("302", 2), -1);
+	ck_assert_int_eq(rdr_code_parse("302", -3), -1);
+	ck_assert_int_eq(rdr_code_parse("3\0"
+									"2",
 							 3),
 			-1);
 }
@@ -173,8 +173,8 @@ END_TEST
 typedef struct name_case
 {
 	const char *s;
-	int sip;	  /* RR_HOST_SIP accepts it */
-	int resolver; /* RR_HOST_RESOLVER accepts it */
+	int sip;	  /* RDR_HOST_SIP accepts it */
+	int resolver; /* RDR_HOST_RESOLVER accepts it */
 } name_case_t;
 
 static const name_case_t name_cases[] = {
@@ -217,20 +217,20 @@ START_TEST(test_names)
 {
 	const name_case_t *c = &name_cases[_i];
 
-	ck_assert_msg(name_ok(c->s, RR_HOST_SIP) == c->sip,
-			"RR_HOST_SIP on \"%s\": expected %d", c->s, c->sip);
-	ck_assert_msg(name_ok(c->s, RR_HOST_RESOLVER) == c->resolver,
-			"RR_HOST_RESOLVER on \"%s\": expected %d", c->s, c->resolver);
+	ck_assert_msg(name_ok(c->s, RDR_HOST_SIP) == c->sip,
+			"RDR_HOST_SIP on \"%s\": expected %d", c->s, c->sip);
+	ck_assert_msg(name_ok(c->s, RDR_HOST_RESOLVER) == c->resolver,
+			"RDR_HOST_RESOLVER on \"%s\": expected %d", c->s, c->resolver);
 }
 END_TEST
 
 /* only len bytes are read */
 START_TEST(test_name_len_respected)
 {
-	ck_assert_int_eq(rr_host_name_ok("host_x", 4, RR_HOST_SIP), 1);
-	ck_assert_int_eq(rr_host_name_ok("host x", 4, RR_HOST_RESOLVER), 1);
-	ck_assert_int_eq(rr_host_name_ok("host", 0, RR_HOST_SIP), 0);
-	ck_assert_int_eq(rr_host_name_ok("host", 0, RR_HOST_RESOLVER), 0);
+	ck_assert_int_eq(rdr_host_name_ok("host_x", 4, RDR_HOST_SIP), 1);
+	ck_assert_int_eq(rdr_host_name_ok("host x", 4, RDR_HOST_RESOLVER), 1);
+	ck_assert_int_eq(rdr_host_name_ok("host", 0, RDR_HOST_SIP), 0);
+	ck_assert_int_eq(rdr_host_name_ok("host", 0, RDR_HOST_RESOLVER), 0);
 }
 END_TEST
 
@@ -241,25 +241,25 @@ START_TEST(test_name_lengths)
 	char host[300];
 	char *l63 = repeat('a', 63);
 	char *l64 = repeat('a', 64);
-	char *l255 = repeat('h', RR_URL_HOST_MAX - 1);
+	char *l255 = repeat('h', RDR_URL_HOST_MAX - 1);
 	int i;
 
-	ck_assert_int_eq(name_ok(l63, RR_HOST_SIP), 1);
-	ck_assert_int_eq(name_ok(l64, RR_HOST_SIP), 0);
+	ck_assert_int_eq(name_ok(l63, RDR_HOST_SIP), 1);
+	ck_assert_int_eq(name_ok(l64, RDR_HOST_SIP), 0);
 	snprintf(host, sizeof(host), "%s.com", l64);
-	ck_assert_int_eq(name_ok(host, RR_HOST_SIP), 0);
-	ck_assert_int_eq(name_ok(host, RR_HOST_RESOLVER), 1);
-	ck_assert_int_eq(name_ok(l255, RR_HOST_SIP), 0);
-	ck_assert_int_eq(name_ok(l255, RR_HOST_RESOLVER), 1);
+	ck_assert_int_eq(name_ok(host, RDR_HOST_SIP), 0);
+	ck_assert_int_eq(name_ok(host, RDR_HOST_RESOLVER), 1);
+	ck_assert_int_eq(name_ok(l255, RDR_HOST_SIP), 0);
+	ck_assert_int_eq(name_ok(l255, RDR_HOST_RESOLVER), 1);
 
 	for(i = 0; i < 253; i++)
 		host[i] = (i % 2) ? '.' : 'a';
 	host[253] = '\0';
-	ck_assert_int_eq(name_ok(host, RR_HOST_SIP), 1);
+	ck_assert_int_eq(name_ok(host, RDR_HOST_SIP), 1);
 	host[253] = 'b';
 	host[254] = '\0';
-	ck_assert_int_eq(name_ok(host, RR_HOST_SIP), 0);
-	ck_assert_int_eq(name_ok(host, RR_HOST_RESOLVER), 1);
+	ck_assert_int_eq(name_ok(host, RDR_HOST_SIP), 0);
+	ck_assert_int_eq(name_ok(host, RDR_HOST_RESOLVER), 1);
 
 	free(l63);
 	free(l64);
@@ -267,28 +267,28 @@ START_TEST(test_name_lengths)
 }
 END_TEST
 
-/* the rule as the callers apply it: rr_target_build() for SIP, rr_url_parse()
- * and rr_hostports_parse() for Redis */
+/* the rule as the callers apply it: rdr_target_build() for SIP, rdr_url_parse()
+ * and rdr_hostports_parse() for Redis */
 START_TEST(test_name_callers)
 {
-	char out[RR_URI_MAX + 1];
-	rr_server_url_t url;
-	rr_hostport_t hp[RR_SENTINELS_MAX];
+	char out[RDR_URI_MAX + 1];
+	rdr_server_url_t url;
+	rdr_hostport_t hp[RDR_SENTINELS_MAX];
 	const char *err = NULL;
 	const char *in = "redis_1:26379,sentinel-2";
 
-	ck_assert_int_eq(rr_target_build("gw_1.example.com", 16, "alice", 5, 0, out,
-							 sizeof(out)),
-			RR_TGT_BAD_HOST);
-	ck_assert_int_eq(rr_target_build("gw-1.example.com", 16, "alice", 5, 0, out,
-							 sizeof(out)),
+	ck_assert_int_eq(rdr_target_build("gw_1.example.com", 16, "alice", 5, 0,
+							 out, sizeof(out)),
+			RDR_TGT_BAD_HOST);
+	ck_assert_int_eq(rdr_target_build("gw-1.example.com", 16, "alice", 5, 0,
+							 out, sizeof(out)),
 			(int)strlen("sip:alice@gw-1.example.com"));
 
-	ck_assert_int_eq(rr_url_parse("redis://redis_1:6380", 20, &url, &err), 0);
+	ck_assert_int_eq(rdr_url_parse("redis://redis_1:6380", 20, &url, &err), 0);
 	ck_assert_str_eq(url.host, "redis_1");
 	ck_assert_int_eq(url.port, 6380);
-	ck_assert_int_eq(rr_hostports_parse(in, (int)strlen(in), 26379, hp,
-							 RR_SENTINELS_MAX, NULL, &err),
+	ck_assert_int_eq(rdr_hostports_parse(in, (int)strlen(in), 26379, hp,
+							 RDR_SENTINELS_MAX, NULL, &err),
 			2);
 	ck_assert_str_eq(hp[0].host, "redis_1");
 	ck_assert_str_eq(hp[1].host, "sentinel-2");
@@ -325,15 +325,15 @@ END_TEST
 
 START_TEST(test_ipv6_len_respected)
 {
-	ck_assert_int_eq(rr_host_ipv6_ok("::1]", 3), 1);
-	ck_assert_int_eq(rr_host_ipv6_ok("::1", 2), 1);
-	ck_assert_int_eq(rr_host_ipv6_ok("::1", 1), 0);
+	ck_assert_int_eq(rdr_host_ipv6_ok("::1]", 3), 1);
+	ck_assert_int_eq(rdr_host_ipv6_ok("::1", 2), 1);
+	ck_assert_int_eq(rdr_host_ipv6_ok("::1", 1), 0);
 }
 END_TEST
 
 static Suite *syntax_suite(void)
 {
-	Suite *s = suite_create("rr_syntax");
+	Suite *s = suite_create("rdr_syntax");
 	TCase *tc;
 
 	tc = tcase_create("numbers");

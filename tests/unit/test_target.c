@@ -22,7 +22,7 @@
  */
 
 /*
- * redisroute - unit tests for rr_target.c (check framework)
+ * redisroute - unit tests for rdr_targets.c (check framework)
  *
  * Targets come from Redis and are hostile: every rejection is checked with
  * its exact error code, every acceptance with its exact output and length.
@@ -36,15 +36,15 @@
 
 #include "test_util.h"
 
-#include "rr_target.h"
+#include "rdr_targets.h"
 
-/* out buffers are RR_URI_MAX + 1 bytes, the size rr_lookup.c uses */
-#define OUT_SIZE (RR_URI_MAX + 1)
+/* out buffers are RDR_URI_MAX + 1 bytes, the size rdr_lookup.c uses */
+#define OUT_SIZE (RDR_URI_MAX + 1)
 
 static int build_n(const char *raw, int raw_len, const char *user, int sips,
 		char *out, int out_size)
 {
-	return rr_target_build(raw, raw_len, user, user ? (int)strlen(user) : 0,
+	return rdr_target_build(raw, raw_len, user, user ? (int)strlen(user) : 0,
 			sips, out, out_size);
 }
 
@@ -159,16 +159,16 @@ START_TEST(test_bare_user_missing)
 	char out[OUT_SIZE];
 	int ret;
 
-	ret = rr_target_build("h:5060", 6, "alice", -1, 0, out, sizeof(out));
+	ret = rdr_target_build("h:5060", 6, "alice", -1, 0, out, sizeof(out));
 	ck_assert_int_eq(ret, 10);
 	ck_assert_str_eq(out, "sip:h:5060");
 
-	ret = rr_target_build("h:5060", 6, NULL, 5, 1, out, sizeof(out));
+	ret = rdr_target_build("h:5060", 6, NULL, 5, 1, out, sizeof(out));
 	ck_assert_int_eq(ret, 11);
 	ck_assert_str_eq(out, "sips:h:5060");
 
 	/* only user_len bytes of the user are used */
-	ret = rr_target_build("h", 1, "alice>junk", 5, 0, out, sizeof(out));
+	ret = rdr_target_build("h", 1, "alice>junk", 5, 0, out, sizeof(out));
 	ck_assert_int_eq(ret, 11);
 	ck_assert_str_eq(out, "sip:alice@h");
 }
@@ -180,11 +180,12 @@ START_TEST(test_raw_len_respected)
 	char out[OUT_SIZE];
 	int ret;
 
-	ret = rr_target_build("sip:bob@h\r\nX: y", 9, NULL, 0, 0, out, sizeof(out));
+	ret = rdr_target_build(
+			"sip:bob@h\r\nX: y", 9, NULL, 0, 0, out, sizeof(out));
 	ck_assert_int_eq(ret, 9);
 	ck_assert_str_eq(out, "sip:bob@h");
 
-	ret = rr_target_build("h:5060 junk", 6, "al", 2, 0, out, sizeof(out));
+	ret = rdr_target_build("h:5060 junk", 6, "al", 2, 0, out, sizeof(out));
 	ck_assert_int_eq(ret, 13);
 	ck_assert_str_eq(out, "sip:al@h:5060");
 }
@@ -204,117 +205,117 @@ typedef struct reject_case
 
 static const reject_case_t reject_cases[] = {
 		/* empty */
-		{"", -1, "alice", RR_TGT_EMPTY},
-		{NULL, 5, "alice", RR_TGT_EMPTY},
-		{"sip:a@h", 0, "alice", RR_TGT_EMPTY},
-		{"sip:a@h", -3, "alice", RR_TGT_EMPTY},
+		{"", -1, "alice", RDR_TGT_EMPTY},
+		{NULL, 5, "alice", RDR_TGT_EMPTY},
+		{"sip:a@h", 0, "alice", RDR_TGT_EMPTY},
+		{"sip:a@h", -3, "alice", RDR_TGT_EMPTY},
 		/* forbidden characters: CR, LF, header injection */
-		{"sip:a@b\r", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a@b\n", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a@b\r\nX: y", -1, "alice", RR_TGT_BAD_CHAR},
-		{"\r\n", -1, "alice", RR_TGT_BAD_CHAR},
-		{"h\r\nX: y", -1, "alice", RR_TGT_BAD_CHAR},
-		{"h:5060\n", -1, "alice", RR_TGT_BAD_CHAR},
+		{"sip:a@b\r", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a@b\n", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a@b\r\nX: y", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"\r\n", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"h\r\nX: y", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"h:5060\n", -1, "alice", RDR_TGT_BAD_CHAR},
 		/* space, tab and other controls */
-		{"sip:a b@h", -1, "alice", RR_TGT_BAD_CHAR},
-		{" h", -1, "alice", RR_TGT_BAD_CHAR},
-		{"h ", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a@h\t", -1, "alice", RR_TGT_BAD_CHAR},
-		{"h\tx", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a@h\x01", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a@h\x1b", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a@h\x7f", -1, "alice", RR_TGT_BAD_CHAR},
+		{"sip:a b@h", -1, "alice", RDR_TGT_BAD_CHAR},
+		{" h", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"h ", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a@h\t", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"h\tx", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a@h\x01", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a@h\x1b", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a@h\x7f", -1, "alice", RDR_TGT_BAD_CHAR},
 		/* NUL byte inside */
-		{"sip:a\0b@h", 9, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a@h\0", 8, "alice", RR_TGT_BAD_CHAR},
-		{"ho\0st", 5, "alice", RR_TGT_BAD_CHAR},
+		{"sip:a\0b@h", 9, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a@h\0", 8, "alice", RDR_TGT_BAD_CHAR},
+		{"ho\0st", 5, "alice", RDR_TGT_BAD_CHAR},
 		/* non-ASCII */
-		{"sip:caf\xc3\xa9@h", -1, "alice", RR_TGT_BAD_CHAR},
-		{"\xc3", -1, "alice", RR_TGT_BAD_CHAR},
-		{"caf\xc3\xa9.com", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a@h\xff", -1, "alice", RR_TGT_BAD_CHAR},
+		{"sip:caf\xc3\xa9@h", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"\xc3", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"caf\xc3\xa9.com", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a@h\xff", -1, "alice", RDR_TGT_BAD_CHAR},
 		/* characters that break out of a Contact header */
-		{"sip:a@h>", -1, "alice", RR_TGT_BAD_CHAR},
-		{"<sip:a@h", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a@h>;q=1, <sip:evil@x", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:\"a\"@h", -1, "alice", RR_TGT_BAD_CHAR},
-		{"\"h\"", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a\\b@h", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a{b}@h", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a|b@h", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a^b@h", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a`b@h", -1, "alice", RR_TGT_BAD_CHAR},
-		{"sip:a#b@h", -1, "alice", RR_TGT_BAD_CHAR},
+		{"sip:a@h>", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"<sip:a@h", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a@h>;q=1, <sip:evil@x", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:\"a\"@h", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"\"h\"", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a\\b@h", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a{b}@h", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a|b@h", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a^b@h", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a`b@h", -1, "alice", RDR_TGT_BAD_CHAR},
+		{"sip:a#b@h", -1, "alice", RDR_TGT_BAD_CHAR},
 		/* bad %-escapes */
-		{"sip:a%2@h", -1, "alice", RR_TGT_BAD_ESCAPE},
-		{"sip:a%@h", -1, "alice", RR_TGT_BAD_ESCAPE},
-		{"sip:a%zz@h", -1, "alice", RR_TGT_BAD_ESCAPE},
-		{"sip:a%g1@h", -1, "alice", RR_TGT_BAD_ESCAPE},
-		{"sip:a@h%", -1, "alice", RR_TGT_BAD_ESCAPE},
-		{"sip:a@h%4", -1, "alice", RR_TGT_BAD_ESCAPE},
-		{"sip:a%%41@h", -1, "alice", RR_TGT_BAD_ESCAPE},
+		{"sip:a%2@h", -1, "alice", RDR_TGT_BAD_ESCAPE},
+		{"sip:a%@h", -1, "alice", RDR_TGT_BAD_ESCAPE},
+		{"sip:a%zz@h", -1, "alice", RDR_TGT_BAD_ESCAPE},
+		{"sip:a%g1@h", -1, "alice", RDR_TGT_BAD_ESCAPE},
+		{"sip:a@h%", -1, "alice", RDR_TGT_BAD_ESCAPE},
+		{"sip:a@h%4", -1, "alice", RDR_TGT_BAD_ESCAPE},
+		{"sip:a%%41@h", -1, "alice", RDR_TGT_BAD_ESCAPE},
 		/* a scheme and nothing after it */
-		{"sip:", -1, "alice", RR_TGT_BAD_URI},
-		{"sips:", -1, "alice", RR_TGT_BAD_URI},
-		{"SIP:", -1, "alice", RR_TGT_BAD_URI},
-		{"SiPs:", -1, "alice", RR_TGT_BAD_URI},
+		{"sip:", -1, "alice", RDR_TGT_BAD_URI},
+		{"sips:", -1, "alice", RDR_TGT_BAD_URI},
+		{"SIP:", -1, "alice", RDR_TGT_BAD_URI},
+		{"SiPs:", -1, "alice", RDR_TGT_BAD_URI},
 		/* bad ports */
-		{"h:0", -1, "alice", RR_TGT_BAD_PORT},
-		{"h:00000", -1, "alice", RR_TGT_BAD_PORT},
-		{"h:65536", -1, "alice", RR_TGT_BAD_PORT},
-		{"h:99999", -1, "alice", RR_TGT_BAD_PORT},
-		{"h:abc", -1, "alice", RR_TGT_BAD_PORT},
-		{"h:50a", -1, "alice", RR_TGT_BAD_PORT},
-		{"h:-1", -1, "alice", RR_TGT_BAD_PORT},
-		{"h:+5060", -1, "alice", RR_TGT_BAD_PORT},
-		{"h:", -1, "alice", RR_TGT_BAD_PORT},
-		{"192.0.2.10:", -1, "alice", RR_TGT_BAD_PORT},
-		{"h:123456", -1, "alice", RR_TGT_BAD_PORT},
-		{"h:050600", -1, "alice", RR_TGT_BAD_PORT},
-		{"h:5060;transport=tcp", -1, "alice", RR_TGT_BAD_PORT},
-		{"[::1]:", -1, "alice", RR_TGT_BAD_PORT},
-		{"[::1]:0", -1, "alice", RR_TGT_BAD_PORT},
-		{"[::1]:65536", -1, "alice", RR_TGT_BAD_PORT},
-		{"[::1]:123456", -1, "alice", RR_TGT_BAD_PORT},
-		{"[::1]:abc", -1, "alice", RR_TGT_BAD_PORT},
+		{"h:0", -1, "alice", RDR_TGT_BAD_PORT},
+		{"h:00000", -1, "alice", RDR_TGT_BAD_PORT},
+		{"h:65536", -1, "alice", RDR_TGT_BAD_PORT},
+		{"h:99999", -1, "alice", RDR_TGT_BAD_PORT},
+		{"h:abc", -1, "alice", RDR_TGT_BAD_PORT},
+		{"h:50a", -1, "alice", RDR_TGT_BAD_PORT},
+		{"h:-1", -1, "alice", RDR_TGT_BAD_PORT},
+		{"h:+5060", -1, "alice", RDR_TGT_BAD_PORT},
+		{"h:", -1, "alice", RDR_TGT_BAD_PORT},
+		{"192.0.2.10:", -1, "alice", RDR_TGT_BAD_PORT},
+		{"h:123456", -1, "alice", RDR_TGT_BAD_PORT},
+		{"h:050600", -1, "alice", RDR_TGT_BAD_PORT},
+		{"h:5060;transport=tcp", -1, "alice", RDR_TGT_BAD_PORT},
+		{"[::1]:", -1, "alice", RDR_TGT_BAD_PORT},
+		{"[::1]:0", -1, "alice", RDR_TGT_BAD_PORT},
+		{"[::1]:65536", -1, "alice", RDR_TGT_BAD_PORT},
+		{"[::1]:123456", -1, "alice", RDR_TGT_BAD_PORT},
+		{"[::1]:abc", -1, "alice", RDR_TGT_BAD_PORT},
 		/* unbracketed IPv6 */
-		{"::1:5060", -1, "alice", RR_TGT_BAD_HOST},
-		{"::1", -1, "alice", RR_TGT_BAD_HOST},
-		{"2001:db8::1", -1, "alice", RR_TGT_BAD_HOST},
-		{"2001:db8::1:5060", -1, "alice", RR_TGT_BAD_HOST},
-		{"h:5060:1", -1, "alice", RR_TGT_BAD_HOST},
+		{"::1:5060", -1, "alice", RDR_TGT_BAD_HOST},
+		{"::1", -1, "alice", RDR_TGT_BAD_HOST},
+		{"2001:db8::1", -1, "alice", RDR_TGT_BAD_HOST},
+		{"2001:db8::1:5060", -1, "alice", RDR_TGT_BAD_HOST},
+		{"h:5060:1", -1, "alice", RDR_TGT_BAD_HOST},
 		/* bad bracketed IPv6 */
-		{"[::1", -1, "alice", RR_TGT_BAD_HOST},
-		{"[]", -1, "alice", RR_TGT_BAD_HOST},
-		{"[:]", -1, "alice", RR_TGT_BAD_HOST},
-		{"[1:2]", -1, "alice", RR_TGT_BAD_HOST},
-		{"[zz]", -1, "alice", RR_TGT_BAD_HOST},
-		{"[::g]", -1, "alice", RR_TGT_BAD_HOST},
-		{"[example.com]", -1, "alice", RR_TGT_BAD_HOST},
-		{"[::1]x", -1, "alice", RR_TGT_BAD_HOST},
-		{"[::1]]", -1, "alice", RR_TGT_BAD_HOST},
-		{"[::1]5060", -1, "alice", RR_TGT_BAD_HOST},
+		{"[::1", -1, "alice", RDR_TGT_BAD_HOST},
+		{"[]", -1, "alice", RDR_TGT_BAD_HOST},
+		{"[:]", -1, "alice", RDR_TGT_BAD_HOST},
+		{"[1:2]", -1, "alice", RDR_TGT_BAD_HOST},
+		{"[zz]", -1, "alice", RDR_TGT_BAD_HOST},
+		{"[::g]", -1, "alice", RDR_TGT_BAD_HOST},
+		{"[example.com]", -1, "alice", RDR_TGT_BAD_HOST},
+		{"[::1]x", -1, "alice", RDR_TGT_BAD_HOST},
+		{"[::1]]", -1, "alice", RDR_TGT_BAD_HOST},
+		{"[::1]5060", -1, "alice", RDR_TGT_BAD_HOST},
 		/* bad host names */
-		{"-bad.com", -1, "alice", RR_TGT_BAD_HOST},
-		{"bad.-com", -1, "alice", RR_TGT_BAD_HOST},
-		{"bad-.com", -1, "alice", RR_TGT_BAD_HOST},
-		{"a..b", -1, "alice", RR_TGT_BAD_HOST},
-		{".a", -1, "alice", RR_TGT_BAD_HOST},
-		{".", -1, "alice", RR_TGT_BAD_HOST},
-		{"a..", -1, "alice", RR_TGT_BAD_HOST},
-		{"bob@host", -1, "alice", RR_TGT_BAD_HOST},
-		{"bob@host:5060", -1, "alice", RR_TGT_BAD_HOST},
-		{"host_x", -1, "alice", RR_TGT_BAD_HOST},
-		{"host;transport=tcp", -1, "alice", RR_TGT_BAD_HOST},
-		{"host/path", -1, "alice", RR_TGT_BAD_HOST},
-		{"host?x=y", -1, "alice", RR_TGT_BAD_HOST},
-		{"host%41", -1, "alice", RR_TGT_BAD_HOST},
-		{":5060", -1, "alice", RR_TGT_BAD_HOST},
+		{"-bad.com", -1, "alice", RDR_TGT_BAD_HOST},
+		{"bad.-com", -1, "alice", RDR_TGT_BAD_HOST},
+		{"bad-.com", -1, "alice", RDR_TGT_BAD_HOST},
+		{"a..b", -1, "alice", RDR_TGT_BAD_HOST},
+		{".a", -1, "alice", RDR_TGT_BAD_HOST},
+		{".", -1, "alice", RDR_TGT_BAD_HOST},
+		{"a..", -1, "alice", RDR_TGT_BAD_HOST},
+		{"bob@host", -1, "alice", RDR_TGT_BAD_HOST},
+		{"bob@host:5060", -1, "alice", RDR_TGT_BAD_HOST},
+		{"host_x", -1, "alice", RDR_TGT_BAD_HOST},
+		{"host;transport=tcp", -1, "alice", RDR_TGT_BAD_HOST},
+		{"host/path", -1, "alice", RDR_TGT_BAD_HOST},
+		{"host?x=y", -1, "alice", RDR_TGT_BAD_HOST},
+		{"host%41", -1, "alice", RDR_TGT_BAD_HOST},
+		{":5060", -1, "alice", RDR_TGT_BAD_HOST},
 		/* other schemes are not host:port */
-		{"tel:+15551234567", -1, "alice", RR_TGT_BAD_PORT},
-		{"http://h", -1, "alice", RR_TGT_BAD_PORT},
-		{"sipx:h", -1, "alice", RR_TGT_BAD_PORT},
-		{"si:h", -1, "alice", RR_TGT_BAD_PORT},
+		{"tel:+15551234567", -1, "alice", RDR_TGT_BAD_PORT},
+		{"http://h", -1, "alice", RDR_TGT_BAD_PORT},
+		{"sipx:h", -1, "alice", RDR_TGT_BAD_PORT},
+		{"si:h", -1, "alice", RDR_TGT_BAD_PORT},
 };
 
 START_TEST(test_reject)
@@ -328,7 +329,7 @@ START_TEST(test_reject)
 		len = (int)strlen(c->raw);
 	ret = build_n(c->raw, len, c->user, 0, out, sizeof(out));
 	ck_assert_msg(ret == c->err, "case %d: expected %d (%s), got %d (%s)", _i,
-			c->err, rr_target_strerror(c->err), ret, rr_target_strerror(ret));
+			c->err, rdr_target_strerror(c->err), ret, rdr_target_strerror(ret));
 }
 END_TEST
 
@@ -339,9 +340,9 @@ START_TEST(test_reject_last_label_hyphen)
 {
 	char out[OUT_SIZE];
 
-	ck_assert_int_eq(build("host-", "alice", 0, out), RR_TGT_BAD_HOST);
-	ck_assert_int_eq(build("host-:5060", "alice", 0, out), RR_TGT_BAD_HOST);
-	ck_assert_int_eq(build("example.com-", "alice", 0, out), RR_TGT_BAD_HOST);
+	ck_assert_int_eq(build("host-", "alice", 0, out), RDR_TGT_BAD_HOST);
+	ck_assert_int_eq(build("host-:5060", "alice", 0, out), RDR_TGT_BAD_HOST);
+	ck_assert_int_eq(build("example.com-", "alice", 0, out), RDR_TGT_BAD_HOST);
 }
 END_TEST
 
@@ -357,9 +358,9 @@ START_TEST(test_host_lengths)
 	ck_assert_int_eq(build(l63, "", 0, out), 4 + 63);
 	snprintf(host, sizeof(host), "%s.com", l63);
 	ck_assert_int_eq(build(host, "", 0, out), 4 + 67);
-	ck_assert_int_eq(build(l64, "", 0, out), RR_TGT_BAD_HOST);
+	ck_assert_int_eq(build(l64, "", 0, out), RDR_TGT_BAD_HOST);
 	snprintf(host, sizeof(host), "%s.com", l64);
-	ck_assert_int_eq(build(host, "", 0, out), RR_TGT_BAD_HOST);
+	ck_assert_int_eq(build(host, "", 0, out), RDR_TGT_BAD_HOST);
 
 	/* 127 x "a." minus the last dot: 253 characters */
 	for(i = 0; i < 253; i++)
@@ -368,7 +369,7 @@ START_TEST(test_host_lengths)
 	ck_assert_int_eq(build(host, "", 0, out), 4 + 253);
 	host[253] = 'b';
 	host[254] = '\0';
-	ck_assert_int_eq(build(host, "", 0, out), RR_TGT_BAD_HOST);
+	ck_assert_int_eq(build(host, "", 0, out), RDR_TGT_BAD_HOST);
 
 	free(l63);
 	free(l64);
@@ -376,37 +377,37 @@ START_TEST(test_host_lengths)
 END_TEST
 
 /*
- * length limits: out holds RR_URI_MAX bytes plus the NUL, but Kamailio takes
+ * length limits: out holds RDR_URI_MAX bytes plus the NUL, but Kamailio takes
  * URIs of at most MAX_URI_SIZE - 1 bytes (core/dset.c, append_branch():
  * "too long uri" when len > MAX_URI_SIZE - 1), so a target of exactly
- * RR_URI_MAX bytes must be refused here rather than break the whole
+ * RDR_URI_MAX bytes must be refused here rather than break the whole
  * destination set later.
  */
 
 START_TEST(test_uri_max_rejected)
 {
 	char out[OUT_SIZE];
-	char big[2 * RR_URI_MAX];
-	char *raw = repeat('a', RR_URI_MAX);
+	char big[2 * RDR_URI_MAX];
+	char *raw = repeat('a', RDR_URI_MAX);
 	char *user;
 
 	memcpy(raw, "sip:", 4);
-	ck_assert_int_eq(build_n(raw, RR_URI_MAX, NULL, 0, out, sizeof(out)),
-			RR_TGT_TOO_LONG);
-	ck_assert_int_eq(build_n(raw, RR_URI_MAX, NULL, 0, big, sizeof(big)),
-			RR_TGT_TOO_LONG);
+	ck_assert_int_eq(build_n(raw, RDR_URI_MAX, NULL, 0, out, sizeof(out)),
+			RDR_TGT_TOO_LONG);
+	ck_assert_int_eq(build_n(raw, RDR_URI_MAX, NULL, 0, big, sizeof(big)),
+			RDR_TGT_TOO_LONG);
 	memcpy(raw, "sips:", 5);
-	ck_assert_int_eq(build_n(raw, RR_URI_MAX, NULL, 0, out, sizeof(out)),
-			RR_TGT_TOO_LONG);
+	ck_assert_int_eq(build_n(raw, RDR_URI_MAX, NULL, 0, out, sizeof(out)),
+			RDR_TGT_TOO_LONG);
 	free(raw);
 
-	/* bare host: "sip:" + user + "@h" is exactly RR_URI_MAX bytes */
-	user = repeat('u', RR_URI_MAX - 6);
-	ck_assert_int_eq(build("h", user, 0, out), RR_TGT_TOO_LONG);
+	/* bare host: "sip:" + user + "@h" is exactly RDR_URI_MAX bytes */
+	user = repeat('u', RDR_URI_MAX - 6);
+	ck_assert_int_eq(build("h", user, 0, out), RDR_TGT_TOO_LONG);
 	ck_assert_int_eq(
-			build_n("h", 1, user, 0, big, sizeof(big)), RR_TGT_TOO_LONG);
+			build_n("h", 1, user, 0, big, sizeof(big)), RDR_TGT_TOO_LONG);
 	/* sips: is one byte longer */
-	ck_assert_int_eq(build("h", user + 1, 1, out), RR_TGT_TOO_LONG);
+	ck_assert_int_eq(build("h", user + 1, 1, out), RDR_TGT_TOO_LONG);
 	free(user);
 }
 END_TEST
@@ -414,22 +415,22 @@ END_TEST
 START_TEST(test_full_uri_length_limit)
 {
 	char out[OUT_SIZE];
-	char *raw = repeat('a', RR_URI_MAX + 1);
+	char *raw = repeat('a', RDR_URI_MAX + 1);
 	int ret;
 
 	memcpy(raw, "sip:", 4);
 
-	/* RR_URI_MAX - 1 bytes: accepted, copied whole */
+	/* RDR_URI_MAX - 1 bytes: accepted, copied whole */
 	memset(out, 'X', sizeof(out));
-	ret = build_n(raw, RR_URI_MAX - 1, NULL, 0, out, sizeof(out));
-	ck_assert_int_eq(ret, RR_URI_MAX - 1);
-	ck_assert_int_eq((int)strlen(out), RR_URI_MAX - 1);
-	ck_assert_mem_eq(out, raw, RR_URI_MAX - 1);
+	ret = build_n(raw, RDR_URI_MAX - 1, NULL, 0, out, sizeof(out));
+	ck_assert_int_eq(ret, RDR_URI_MAX - 1);
+	ck_assert_int_eq((int)strlen(out), RDR_URI_MAX - 1);
+	ck_assert_mem_eq(out, raw, RDR_URI_MAX - 1);
 
-	/* RR_URI_MAX + 1 bytes (what the fetch script cuts longer entries
+	/* RDR_URI_MAX + 1 bytes (what the fetch script cuts longer entries
 	 * to): too long */
-	ret = build_n(raw, RR_URI_MAX + 1, NULL, 0, out, sizeof(out));
-	ck_assert_int_eq(ret, RR_TGT_TOO_LONG);
+	ret = build_n(raw, RDR_URI_MAX + 1, NULL, 0, out, sizeof(out));
+	ck_assert_int_eq(ret, RDR_TGT_TOO_LONG);
 
 	free(raw);
 }
@@ -438,23 +439,23 @@ END_TEST
 /* a larger out buffer does not raise the limit */
 START_TEST(test_length_limit_big_buffer)
 {
-	char out[4 * RR_URI_MAX];
-	char *raw = repeat('a', 3 * RR_URI_MAX);
+	char out[4 * RDR_URI_MAX];
+	char *raw = repeat('a', 3 * RDR_URI_MAX);
 	int ret;
 
 	memcpy(raw, "sip:", 4);
-	ret = build_n(raw, RR_URI_MAX + 1, NULL, 0, out, sizeof(out));
-	ck_assert_int_eq(ret, RR_TGT_TOO_LONG);
-	ret = build_n(raw, 3 * RR_URI_MAX, NULL, 0, out, sizeof(out));
-	ck_assert_int_eq(ret, RR_TGT_TOO_LONG);
-	ret = build_n(raw, RR_URI_MAX - 1, NULL, 0, out, sizeof(out));
-	ck_assert_int_eq(ret, RR_URI_MAX - 1);
-	ck_assert_int_eq((int)strlen(out), RR_URI_MAX - 1);
+	ret = build_n(raw, RDR_URI_MAX + 1, NULL, 0, out, sizeof(out));
+	ck_assert_int_eq(ret, RDR_TGT_TOO_LONG);
+	ret = build_n(raw, 3 * RDR_URI_MAX, NULL, 0, out, sizeof(out));
+	ck_assert_int_eq(ret, RDR_TGT_TOO_LONG);
+	ret = build_n(raw, RDR_URI_MAX - 1, NULL, 0, out, sizeof(out));
+	ck_assert_int_eq(ret, RDR_URI_MAX - 1);
+	ck_assert_int_eq((int)strlen(out), RDR_URI_MAX - 1);
 
-	/* bare host: a user that makes the URI RR_URI_MAX + 1 bytes long */
-	raw[RR_URI_MAX - 5] = '\0';
+	/* bare host: a user that makes the URI RDR_URI_MAX + 1 bytes long */
+	raw[RDR_URI_MAX - 5] = '\0';
 	ret = build_n("h", 1, raw, 0, out, sizeof(out));
-	ck_assert_int_eq(ret, RR_TGT_TOO_LONG);
+	ck_assert_int_eq(ret, RDR_TGT_TOO_LONG);
 	free(raw);
 }
 END_TEST
@@ -467,7 +468,7 @@ START_TEST(test_small_buffer)
 
 	memset(out, 'X', sizeof(out));
 	ret = build_n("sip:bob@host", 12, NULL, 0, out, 12);
-	ck_assert_int_eq(ret, RR_TGT_TOO_LONG);
+	ck_assert_int_eq(ret, RDR_TGT_TOO_LONG);
 	ck_assert_int_eq(out[12], 'X');
 	ret = build_n("sip:bob@host", 12, NULL, 0, out, 13);
 	ck_assert_int_eq(ret, 12);
@@ -476,14 +477,14 @@ START_TEST(test_small_buffer)
 	/* "sip:alice@h" is 11 bytes: needs 12 */
 	memset(out, 'X', sizeof(out));
 	ret = build_n("h", 1, "alice", 0, out, 11);
-	ck_assert_int_eq(ret, RR_TGT_TOO_LONG);
+	ck_assert_int_eq(ret, RDR_TGT_TOO_LONG);
 	ck_assert_int_eq(out[11], 'X');
 	ret = build_n("h", 1, "alice", 0, out, 12);
 	ck_assert_int_eq(ret, 11);
 	ck_assert_str_eq(out, "sip:alice@h");
 
 	ret = build_n("h", 1, NULL, 0, out, 0);
-	ck_assert_int_eq(ret, RR_TGT_TOO_LONG);
+	ck_assert_int_eq(ret, RDR_TGT_TOO_LONG);
 }
 END_TEST
 
@@ -495,27 +496,27 @@ START_TEST(test_bare_long_user)
 	int ret;
 
 	/* "sip:" + user + "@" + "h": 6 + user */
-	user = repeat('u', RR_URI_MAX - 6 - 1);
+	user = repeat('u', RDR_URI_MAX - 6 - 1);
 	memset(out, 'X', sizeof(out));
 	ret = build("h", user, 0, out);
-	ck_assert_int_eq(ret, RR_URI_MAX - 1);
-	ck_assert_int_eq((int)strlen(out), RR_URI_MAX - 1);
+	ck_assert_int_eq(ret, RDR_URI_MAX - 1);
+	ck_assert_int_eq((int)strlen(out), RDR_URI_MAX - 1);
 	ck_assert_int_eq(strncmp(out, "sip:uuu", 7), 0);
-	ck_assert_str_eq(out + RR_URI_MAX - 3, "@h");
+	ck_assert_str_eq(out + RDR_URI_MAX - 3, "@h");
 	free(user);
 
-	user = repeat('u', RR_URI_MAX - 5);
-	ck_assert_int_eq(build("h", user, 0, out), RR_TGT_TOO_LONG);
-	ck_assert_int_eq(build("h", user + 1, 1, out), RR_TGT_TOO_LONG);
+	user = repeat('u', RDR_URI_MAX - 5);
+	ck_assert_int_eq(build("h", user, 0, out), RDR_TGT_TOO_LONG);
+	ck_assert_int_eq(build("h", user + 1, 1, out), RDR_TGT_TOO_LONG);
 	free(user);
 
 	user = repeat('u', 1020);
-	ck_assert_int_eq(build("192.0.2.10:5060", user, 0, out), RR_TGT_TOO_LONG);
-	ck_assert_int_eq(build("[2001:db8::1]", user, 1, out), RR_TGT_TOO_LONG);
+	ck_assert_int_eq(build("192.0.2.10:5060", user, 0, out), RDR_TGT_TOO_LONG);
+	ck_assert_int_eq(build("[2001:db8::1]", user, 1, out), RDR_TGT_TOO_LONG);
 	free(user);
 
 	user = repeat('u', 5000);
-	ck_assert_int_eq(build("h", user, 0, out), RR_TGT_TOO_LONG);
+	ck_assert_int_eq(build("h", user, 0, out), RDR_TGT_TOO_LONG);
 	free(user);
 }
 END_TEST
@@ -529,20 +530,20 @@ typedef struct user_case
 } user_case_t;
 
 static const user_case_t user_cases[] = {
-		{"alice\r\nX: y", -1, RR_TGT_BAD_CHAR},
-		{"\r\n", -1, RR_TGT_BAD_CHAR},
-		{"alice\n", -1, RR_TGT_BAD_CHAR},
-		{"alice>", -1, RR_TGT_BAD_CHAR},
-		{"a>;q=1, <sip:evil", -1, RR_TGT_BAD_CHAR},
-		{"<alice", -1, RR_TGT_BAD_CHAR},
-		{"\"alice\"", -1, RR_TGT_BAD_CHAR},
-		{"al ice", -1, RR_TGT_BAD_CHAR},
-		{"al\tice", -1, RR_TGT_BAD_CHAR},
-		{"al\0ice", 6, RR_TGT_BAD_CHAR},
-		{"caf\xc3\xa9", -1, RR_TGT_BAD_CHAR},
-		{"a%2", -1, RR_TGT_BAD_ESCAPE},
-		{"a%zz", -1, RR_TGT_BAD_ESCAPE},
-		{"a%", -1, RR_TGT_BAD_ESCAPE},
+		{"alice\r\nX: y", -1, RDR_TGT_BAD_CHAR},
+		{"\r\n", -1, RDR_TGT_BAD_CHAR},
+		{"alice\n", -1, RDR_TGT_BAD_CHAR},
+		{"alice>", -1, RDR_TGT_BAD_CHAR},
+		{"a>;q=1, <sip:evil", -1, RDR_TGT_BAD_CHAR},
+		{"<alice", -1, RDR_TGT_BAD_CHAR},
+		{"\"alice\"", -1, RDR_TGT_BAD_CHAR},
+		{"al ice", -1, RDR_TGT_BAD_CHAR},
+		{"al\tice", -1, RDR_TGT_BAD_CHAR},
+		{"al\0ice", 6, RDR_TGT_BAD_CHAR},
+		{"caf\xc3\xa9", -1, RDR_TGT_BAD_CHAR},
+		{"a%2", -1, RDR_TGT_BAD_ESCAPE},
+		{"a%zz", -1, RDR_TGT_BAD_ESCAPE},
+		{"a%", -1, RDR_TGT_BAD_ESCAPE},
 };
 
 START_TEST(test_hostile_user)
@@ -552,40 +553,40 @@ START_TEST(test_hostile_user)
 	int len, ret;
 
 	len = c->len == -1 ? (int)strlen(c->user) : c->len;
-	ret = rr_target_build(
+	ret = rdr_target_build(
 			"192.0.2.10:5060", 15, c->user, len, 0, out, sizeof(out));
 	ck_assert_msg(
 			ret == c->err, "case %d: expected %d, got %d", _i, c->err, ret);
-	ret = rr_target_build("[::1]", 5, c->user, len, 1, out, sizeof(out));
+	ret = rdr_target_build("[::1]", 5, c->user, len, 1, out, sizeof(out));
 	ck_assert_msg(ret == c->err, "case %d (v6): expected %d, got %d", _i,
 			c->err, ret);
 }
 END_TEST
 
 /*
- * rr_target_strerror
+ * rdr_target_strerror
  */
 
 START_TEST(test_strerror)
 {
-	static const int errs[] = {RR_TGT_EMPTY, RR_TGT_TOO_LONG, RR_TGT_BAD_CHAR,
-			RR_TGT_BAD_HOST, RR_TGT_BAD_PORT, RR_TGT_BAD_URI,
-			RR_TGT_BAD_ESCAPE};
+	static const int errs[] = {RDR_TGT_EMPTY, RDR_TGT_TOO_LONG,
+			RDR_TGT_BAD_CHAR, RDR_TGT_BAD_HOST, RDR_TGT_BAD_PORT,
+			RDR_TGT_BAD_URI, RDR_TGT_BAD_ESCAPE};
 	static const int unknown[] = {0, 1, -8, -100, 12345};
 	int n = (int)(sizeof(errs) / sizeof(errs[0]));
 	int i, j;
 
 	for(i = 0; i < n; i++) {
-		const char *s = rr_target_strerror(errs[i]);
+		const char *s = rdr_target_strerror(errs[i]);
 		ck_assert_ptr_nonnull(s);
 		ck_assert_int_gt((int)strlen(s), 0);
 		/* each code has its own text, not the fallback */
-		ck_assert_str_ne(s, rr_target_strerror(-100));
+		ck_assert_str_ne(s, rdr_target_strerror(-100));
 		for(j = 0; j < i; j++)
-			ck_assert_str_ne(s, rr_target_strerror(errs[j]));
+			ck_assert_str_ne(s, rdr_target_strerror(errs[j]));
 	}
 	for(i = 0; i < (int)(sizeof(unknown) / sizeof(unknown[0])); i++) {
-		const char *s = rr_target_strerror(unknown[i]);
+		const char *s = rdr_target_strerror(unknown[i]);
 		ck_assert_ptr_nonnull(s);
 		ck_assert_int_gt((int)strlen(s), 0);
 	}
@@ -642,9 +643,9 @@ START_TEST(test_qvalue_parse)
 {
 	const q_case_t *c = &q_cases[_i];
 
-	ck_assert_msg(rr_qvalue_parse(c->s, (int)strlen(c->s)) == c->q,
+	ck_assert_msg(rdr_qvalue_parse(c->s, (int)strlen(c->s)) == c->q,
 			"\"%s\": expected %d, got %d", c->s, c->q,
-			rr_qvalue_parse(c->s, (int)strlen(c->s)));
+			rdr_qvalue_parse(c->s, (int)strlen(c->s)));
 }
 END_TEST
 
@@ -652,23 +653,23 @@ START_TEST(test_qvalue_parse_edges)
 {
 	char *s;
 
-	ck_assert_int_eq(rr_qvalue_parse(NULL, 3), -1);
-	ck_assert_int_eq(rr_qvalue_parse("0.5", 0), -1);
-	ck_assert_int_eq(rr_qvalue_parse("0.5", -1), -1);
+	ck_assert_int_eq(rdr_qvalue_parse(NULL, 3), -1);
+	ck_assert_int_eq(rdr_qvalue_parse("0.5", 0), -1);
+	ck_assert_int_eq(rdr_qvalue_parse("0.5", -1), -1);
 
 	/* only len bytes are read */
-	ck_assert_int_eq(rr_qvalue_parse("0.5abc", 3), 500);
-	ck_assert_int_eq(rr_qvalue_parse("0.25", 3), 200);
-	ck_assert_int_eq(rr_qvalue_parse("1x", 1), 1000);
+	ck_assert_int_eq(rdr_qvalue_parse("0.5abc", 3), 500);
+	ck_assert_int_eq(rdr_qvalue_parse("0.25", 3), 200);
+	ck_assert_int_eq(rdr_qvalue_parse("1x", 1), 1000);
 
 	/* a 100-character string is refused */
 	s = repeat('0', 100);
 	s[1] = '.';
 	s[2] = '5';
-	ck_assert_int_eq(rr_qvalue_parse(s, 100), -1);
+	ck_assert_int_eq(rdr_qvalue_parse(s, 100), -1);
 	free(s);
 	s = repeat('x', 100);
-	ck_assert_int_eq(rr_qvalue_parse(s, 100), -1);
+	ck_assert_int_eq(rdr_qvalue_parse(s, 100), -1);
 	free(s);
 }
 END_TEST
@@ -706,7 +707,7 @@ START_TEST(test_qvalue_format)
 	int ret;
 
 	memset(out, 'X', sizeof(out));
-	ret = rr_qvalue_format(c->q, out);
+	ret = rdr_qvalue_format(c->q, out);
 	ck_assert_int_eq(ret, (int)strlen(c->s));
 	ck_assert_str_eq(out, c->s);
 	/* out needs no more than 6 bytes */
@@ -721,11 +722,11 @@ START_TEST(test_qvalue_roundtrip)
 	int q, len;
 
 	for(q = 0; q <= 1000; q++) {
-		len = rr_qvalue_format(q, out);
+		len = rdr_qvalue_format(q, out);
 		ck_assert_int_eq(len, (int)strlen(out));
 		ck_assert_int_le(len, 5);
-		ck_assert_msg(rr_qvalue_parse(out, len) == q, "q %d -> \"%s\" -> %d", q,
-				out, rr_qvalue_parse(out, len));
+		ck_assert_msg(rdr_qvalue_parse(out, len) == q, "q %d -> \"%s\" -> %d",
+				q, out, rdr_qvalue_parse(out, len));
 	}
 }
 END_TEST
@@ -736,24 +737,24 @@ START_TEST(test_list_qvalue)
 	int i, n;
 	char out[6];
 
-	ck_assert_int_eq(rr_list_qvalue(0, 1), 1000);
-	ck_assert_int_eq(rr_list_qvalue(0, 2), 1000);
-	ck_assert_int_eq(rr_list_qvalue(1, 2), 500);
-	ck_assert_int_eq(rr_list_qvalue(1, 3), 667);
-	ck_assert_int_eq(rr_list_qvalue(2, 3), 333);
-	ck_assert_int_eq(rr_list_qvalue(7, 8), 125);
-	rr_qvalue_format(rr_list_qvalue(1, 3), out);
+	ck_assert_int_eq(rdr_list_qvalue(0, 1), 1000);
+	ck_assert_int_eq(rdr_list_qvalue(0, 2), 1000);
+	ck_assert_int_eq(rdr_list_qvalue(1, 2), 500);
+	ck_assert_int_eq(rdr_list_qvalue(1, 3), 667);
+	ck_assert_int_eq(rdr_list_qvalue(2, 3), 333);
+	ck_assert_int_eq(rdr_list_qvalue(7, 8), 125);
+	rdr_qvalue_format(rdr_list_qvalue(1, 3), out);
 	ck_assert_str_eq(out, "0.667");
-	ck_assert_int_eq(rr_list_qvalue(-1, 3), -1);
-	ck_assert_int_eq(rr_list_qvalue(3, 3), -1);
-	ck_assert_int_eq(rr_list_qvalue(0, 0), -1);
+	ck_assert_int_eq(rdr_list_qvalue(-1, 3), -1);
+	ck_assert_int_eq(rdr_list_qvalue(3, 3), -1);
+	ck_assert_int_eq(rdr_list_qvalue(0, 0), -1);
 	for(n = 1; n <= 1000; n++) {
-		ck_assert_int_eq(rr_list_qvalue(0, n), 1000);
-		ck_assert_int_gt(rr_list_qvalue(n - 1, n), 0);
+		ck_assert_int_eq(rdr_list_qvalue(0, n), 1000);
+		ck_assert_int_gt(rdr_list_qvalue(n - 1, n), 0);
 		for(i = 1; i < n; i++)
-			ck_assert_msg(rr_list_qvalue(i, n) < rr_list_qvalue(i - 1, n),
+			ck_assert_msg(rdr_list_qvalue(i, n) < rdr_list_qvalue(i - 1, n),
 					"n %d: q[%d] %d not below q[%d] %d", n, i,
-					rr_list_qvalue(i, n), i - 1, rr_list_qvalue(i - 1, n));
+					rdr_list_qvalue(i, n), i - 1, rdr_list_qvalue(i - 1, n));
 	}
 }
 END_TEST
@@ -762,7 +763,7 @@ END_TEST
 
 static Suite *target_suite(void)
 {
-	Suite *s = suite_create("rr_target");
+	Suite *s = suite_create("rdr_target");
 	TCase *tc;
 
 	tc = tcase_create("build");

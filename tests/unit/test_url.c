@@ -22,7 +22,7 @@
  */
 
 /*
- * redisroute - unit tests for rr_url.c (check framework)
+ * redisroute - unit tests for rdr_url.c (check framework)
  */
 
 #include <stdio.h>
@@ -33,11 +33,11 @@
 
 #include "test_util.h"
 
-#include "rr_url.h"
+#include "rdr_url.h"
 
-static int parse(const char *s, rr_server_url_t *url, const char **err)
+static int parse(const char *s, rdr_server_url_t *url, const char **err)
 {
-	return rr_url_parse(s, (int)strlen(s), url, err);
+	return rdr_url_parse(s, (int)strlen(s), url, err);
 }
 
 /*
@@ -94,7 +94,7 @@ static const ok_case_t ok_cases[] = {
 START_TEST(test_parse_ok)
 {
 	const ok_case_t *c = &ok_cases[_i];
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 	int ret;
 
@@ -121,7 +121,7 @@ END_TEST
  * absolute: "unix://run/redis.sock" is refused, not taken as "run/..." */
 START_TEST(test_unix_double_slash)
 {
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 
 	ck_assert_int_eq(parse("unix:///run/redis.sock", &url, &err), 0);
@@ -137,15 +137,15 @@ END_TEST
 /* only len bytes are read */
 START_TEST(test_parse_len_respected)
 {
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 
-	ck_assert_int_eq(rr_url_parse("redis://h:6380/3junk", 16, &url, &err), 0);
+	ck_assert_int_eq(rdr_url_parse("redis://h:6380/3junk", 16, &url, &err), 0);
 	ck_assert_str_eq(url.host, "h");
 	ck_assert_int_eq(url.port, 6380);
 	ck_assert_int_eq(url.db, 3);
 
-	ck_assert_int_eq(rr_url_parse("unix:/a.sock?x", 12, &url, &err), 0);
+	ck_assert_int_eq(rdr_url_parse("unix:/a.sock?x", 12, &url, &err), 0);
 	ck_assert_str_eq(url.path, "/a.sock");
 }
 END_TEST
@@ -153,7 +153,7 @@ END_TEST
 /* a second parse starts from scratch */
 START_TEST(test_parse_resets)
 {
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 
 	ck_assert_int_eq(
@@ -261,12 +261,12 @@ static const bad_case_t bad_cases[] = {
 START_TEST(test_parse_bad)
 {
 	const bad_case_t *c = &bad_cases[_i];
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 	int len, ret;
 
 	len = c->len == -1 ? (int)strlen(c->s) : c->len;
-	ret = rr_url_parse(c->s, len, &url, &err);
+	ret = rdr_url_parse(c->s, len, &url, &err);
 	ck_assert_msg(ret == -1, "case %d \"%s\": returned %d", _i, c->s, ret);
 	ck_assert_msg(err != NULL && err[0] != '\0', "case %d: no error text", _i);
 	if(c->needle != NULL)
@@ -277,14 +277,14 @@ END_TEST
 
 START_TEST(test_parse_null)
 {
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 
-	ck_assert_int_eq(rr_url_parse(NULL, 5, &url, &err), -1);
+	ck_assert_int_eq(rdr_url_parse(NULL, 5, &url, &err), -1);
 	ck_assert_ptr_nonnull(err);
 	/* err may be NULL */
-	ck_assert_int_eq(rr_url_parse("http://h", 8, &url, NULL), -1);
-	ck_assert_int_eq(rr_url_parse("redis://h", 9, &url, NULL), 0);
+	ck_assert_int_eq(rdr_url_parse("http://h", 8, &url, NULL), -1);
+	ck_assert_int_eq(rdr_url_parse("redis://h", 9, &url, NULL), 0);
 }
 END_TEST
 
@@ -294,7 +294,7 @@ END_TEST
 
 START_TEST(test_unix_path_length)
 {
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 	char buf[512];
 	char *p;
@@ -307,8 +307,8 @@ START_TEST(test_unix_path_length)
 	ck_assert_ptr_nonnull(strstr(err, "too long"));
 	free(p);
 
-	/* sun_path holds RR_URL_PATH_MAX - 1 characters and the NUL */
-	p = repeat('p', RR_URL_PATH_MAX - 1);
+	/* sun_path holds RDR_URL_PATH_MAX - 1 characters and the NUL */
+	p = repeat('p', RDR_URL_PATH_MAX - 1);
 	p[0] = '/';
 	snprintf(buf, sizeof(buf), "unix:%s?db=1", p);
 	ck_assert_int_eq(parse(buf, &url, &err), 0);
@@ -316,7 +316,7 @@ START_TEST(test_unix_path_length)
 	ck_assert_int_eq(url.db, 1);
 	free(p);
 
-	p = repeat('p', RR_URL_PATH_MAX);
+	p = repeat('p', RDR_URL_PATH_MAX);
 	p[0] = '/';
 	snprintf(buf, sizeof(buf), "unix:%s", p);
 	ck_assert_int_eq(parse(buf, &url, &err), -1);
@@ -327,24 +327,24 @@ END_TEST
 
 START_TEST(test_host_length)
 {
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 	char buf[1024];
 	char *h;
 
-	h = repeat('h', RR_URL_HOST_MAX - 1);
+	h = repeat('h', RDR_URL_HOST_MAX - 1);
 	snprintf(buf, sizeof(buf), "redis://%s:1", h);
 	ck_assert_int_eq(parse(buf, &url, &err), 0);
 	ck_assert_str_eq(url.host, h);
 	free(h);
 
-	h = repeat('h', RR_URL_HOST_MAX);
+	h = repeat('h', RDR_URL_HOST_MAX);
 	snprintf(buf, sizeof(buf), "redis://%s:1", h);
 	ck_assert_int_eq(parse(buf, &url, &err), -1);
 	ck_assert_ptr_nonnull(err);
 	free(h);
 
-	h = repeat(':', RR_URL_HOST_MAX);
+	h = repeat(':', RDR_URL_HOST_MAX);
 	snprintf(buf, sizeof(buf), "redis://[%s]:1", h);
 	ck_assert_int_eq(parse(buf, &url, &err), -1);
 	ck_assert_ptr_nonnull(err);
@@ -354,19 +354,19 @@ END_TEST
 
 START_TEST(test_cred_length)
 {
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 	char buf[2048];
 	char *c;
 
-	c = repeat('c', RR_URL_CRED_MAX - 1);
+	c = repeat('c', RDR_URL_CRED_MAX - 1);
 	snprintf(buf, sizeof(buf), "redis://%s:%s@h", c, c);
 	ck_assert_int_eq(parse(buf, &url, &err), 0);
 	ck_assert_str_eq(url.user, c);
 	ck_assert_str_eq(url.password, c);
 	free(c);
 
-	c = repeat('c', RR_URL_CRED_MAX);
+	c = repeat('c', RDR_URL_CRED_MAX);
 	snprintf(buf, sizeof(buf), "redis://:%s@h", c);
 	ck_assert_int_eq(parse(buf, &url, &err), -1);
 	ck_assert_ptr_nonnull(err);
@@ -381,7 +381,7 @@ START_TEST(test_cred_length)
 END_TEST
 
 /*
- * rr_url_print
+ * rdr_url_print
  */
 
 typedef struct print_case
@@ -406,14 +406,14 @@ static const print_case_t print_cases[] = {
 START_TEST(test_print)
 {
 	const print_case_t *c = &print_cases[_i];
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 	char out[512];
 	int ret;
 
 	ck_assert_int_eq(parse(c->s, &url, &err), 0);
 	memset(out, 'X', sizeof(out));
-	ret = rr_url_print(&url, out, sizeof(out));
+	ret = rdr_url_print(&url, out, sizeof(out));
 	ck_assert_str_eq(out, c->expect);
 	ck_assert_int_eq(ret, (int)strlen(c->expect));
 }
@@ -427,7 +427,7 @@ START_TEST(test_print_no_credentials)
 			"redis://admin:Sup3r%53%33cret@127.0.0.1",
 			"unix:/tmp/r.sock?db=2&password=Sup3rS3cret&user=admin",
 			"unix:/tmp/r.sock?password=Sup3rS3cret"};
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 	char out[512];
 	int i;
@@ -435,7 +435,7 @@ START_TEST(test_print_no_credentials)
 	for(i = 0; i < (int)(sizeof(urls) / sizeof(urls[0])); i++) {
 		ck_assert_int_eq(parse(urls[i], &url, &err), 0);
 		ck_assert_str_eq(url.password, "Sup3rS3cret");
-		rr_url_print(&url, out, sizeof(out));
+		rdr_url_print(&url, out, sizeof(out));
 		ck_assert_msg(strstr(out, "Sup3r") == NULL, "password in \"%s\"", out);
 		ck_assert_msg(strstr(out, "admin") == NULL, "user in \"%s\"", out);
 		ck_assert_msg(strchr(out, '@') == NULL, "'@' in \"%s\"", out);
@@ -446,14 +446,14 @@ END_TEST
 /* a short buffer is filled, NUL-terminated and never overrun */
 START_TEST(test_print_truncated)
 {
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 	char out[32];
 	int ret;
 
 	ck_assert_int_eq(parse("redis://127.0.0.1", &url, &err), 0);
 	memset(out, 'X', sizeof(out));
-	ret = rr_url_print(&url, out, 5);
+	ret = rdr_url_print(&url, out, 5);
 	ck_assert_int_eq(ret, 4);
 	ck_assert_str_eq(out, "127.");
 	ck_assert_int_eq(out[5], 'X');
@@ -461,7 +461,7 @@ START_TEST(test_print_truncated)
 	/* the host fits, the db does not */
 	ck_assert_int_eq(parse("redis://h:1/2", &url, &err), 0);
 	memset(out, 'X', sizeof(out));
-	ret = rr_url_print(&url, out, 5);
+	ret = rdr_url_print(&url, out, 5);
 	ck_assert_int_eq(ret, 4);
 	ck_assert_str_eq(out, "h:1/");
 	ck_assert_int_eq(out[5], 'X');
@@ -469,14 +469,14 @@ START_TEST(test_print_truncated)
 	/* neither fits */
 	ck_assert_int_eq(parse("redis://[::1]:7000/1", &url, &err), 0);
 	memset(out, 'X', sizeof(out));
-	ret = rr_url_print(&url, out, 8);
+	ret = rdr_url_print(&url, out, 8);
 	ck_assert_int_eq(ret, 7);
 	ck_assert_str_eq(out, "[::1]:7");
 	ck_assert_int_eq(out[8], 'X');
 
 	/* exactly enough */
 	ck_assert_int_eq(parse("redis://h:1/2", &url, &err), 0);
-	ret = rr_url_print(&url, out, 6);
+	ret = rdr_url_print(&url, out, 6);
 	ck_assert_int_eq(ret, 5);
 	ck_assert_str_eq(out, "h:1/2");
 }
@@ -488,11 +488,11 @@ END_TEST
 START_TEST(test_hostports_ok)
 {
 	const char *in = " 127.0.0.1:26379, [::1]:26380,sentinel-3 ,";
-	rr_hostport_t hp[RR_SENTINELS_MAX];
+	rdr_hostport_t hp[RDR_SENTINELS_MAX];
 	const char *err = NULL;
 
-	ck_assert_int_eq(rr_hostports_parse(in, (int)strlen(in), 26379, hp,
-							 RR_SENTINELS_MAX, NULL, &err),
+	ck_assert_int_eq(rdr_hostports_parse(in, (int)strlen(in), 26379, hp,
+							 RDR_SENTINELS_MAX, NULL, &err),
 			3);
 	ck_assert_str_eq(hp[0].host, "127.0.0.1");
 	ck_assert_int_eq(hp[0].port, 26379);
@@ -507,49 +507,49 @@ START_TEST(test_hostports_scheme)
 {
 	const char *in = "rediss://127.0.0.1:26379,[::1]:26380";
 	const char *plain = "redis://s1";
-	rr_hostport_t hp[RR_SENTINELS_MAX];
+	rdr_hostport_t hp[RDR_SENTINELS_MAX];
 	const char *err = NULL;
 	int tls = -1;
 
-	ck_assert_int_eq(rr_hostports_parse(in, (int)strlen(in), 26379, hp,
-							 RR_SENTINELS_MAX, &tls, &err),
+	ck_assert_int_eq(rdr_hostports_parse(in, (int)strlen(in), 26379, hp,
+							 RDR_SENTINELS_MAX, &tls, &err),
 			2);
 	ck_assert_int_eq(tls, 1);
 	ck_assert_str_eq(hp[1].host, "::1");
-	ck_assert_int_eq(rr_hostports_parse(plain, (int)strlen(plain), 26379, hp,
-							 RR_SENTINELS_MAX, &tls, &err),
+	ck_assert_int_eq(rdr_hostports_parse(plain, (int)strlen(plain), 26379, hp,
+							 RDR_SENTINELS_MAX, &tls, &err),
 			1);
 	ck_assert_int_eq(tls, 0);
 	ck_assert_str_eq(hp[0].host, "s1");
 	/* where no scheme is taken (cluster_seeds) */
-	ck_assert_int_eq(rr_hostports_parse(in, (int)strlen(in), 6379, hp,
-							 RR_SENTINELS_MAX, NULL, &err),
+	ck_assert_int_eq(rdr_hostports_parse(in, (int)strlen(in), 6379, hp,
+							 RDR_SENTINELS_MAX, NULL, &err),
 			-1);
 }
 END_TEST
 
 START_TEST(test_cluster_query)
 {
-	rr_server_url_t url;
+	rdr_server_url_t url;
 	const char *err = NULL;
 	const char *in = "redis://u:p%3Fq@10.0.0.1:7000?cluster=1";
 
-	ck_assert_int_eq(rr_url_parse(in, (int)strlen(in), &url, &err), 0);
+	ck_assert_int_eq(rdr_url_parse(in, (int)strlen(in), &url, &err), 0);
 	ck_assert_int_eq(url.cluster, 1);
 	ck_assert_str_eq(url.host, "10.0.0.1");
 	ck_assert_int_eq(url.port, 7000);
 	ck_assert_str_eq(url.password, "p?q");
 	in = "rediss://h/0?cluster=0";
-	ck_assert_int_eq(rr_url_parse(in, (int)strlen(in), &url, &err), 0);
+	ck_assert_int_eq(rdr_url_parse(in, (int)strlen(in), &url, &err), 0);
 	ck_assert_int_eq(url.cluster, 0);
 	ck_assert_int_eq(url.tls, 1);
 	in = "redis://h";
-	ck_assert_int_eq(rr_url_parse(in, (int)strlen(in), &url, &err), 0);
+	ck_assert_int_eq(rdr_url_parse(in, (int)strlen(in), &url, &err), 0);
 	ck_assert_int_eq(url.cluster, 0);
 	in = "redis://h?cluster=yes";
-	ck_assert_int_eq(rr_url_parse(in, (int)strlen(in), &url, &err), -1);
+	ck_assert_int_eq(rdr_url_parse(in, (int)strlen(in), &url, &err), -1);
 	in = "redis://h?db=1";
-	ck_assert_int_eq(rr_url_parse(in, (int)strlen(in), &url, &err), -1);
+	ck_assert_int_eq(rdr_url_parse(in, (int)strlen(in), &url, &err), -1);
 }
 END_TEST
 
@@ -560,11 +560,11 @@ static const char *hostports_bad[] = {"", ",", " , ", "h:0", "h:65536", "h:x",
 START_TEST(test_hostports_bad)
 {
 	const char *in = hostports_bad[_i];
-	rr_hostport_t hp[RR_SENTINELS_MAX];
+	rdr_hostport_t hp[RDR_SENTINELS_MAX];
 	const char *err = NULL;
 
-	ck_assert_int_eq(rr_hostports_parse(in, (int)strlen(in), 26379, hp,
-							 RR_SENTINELS_MAX, NULL, &err),
+	ck_assert_int_eq(rdr_hostports_parse(in, (int)strlen(in), 26379, hp,
+							 RDR_SENTINELS_MAX, NULL, &err),
 			-1);
 	ck_assert_ptr_nonnull(err);
 }
@@ -572,7 +572,7 @@ END_TEST
 
 static Suite *url_suite(void)
 {
-	Suite *s = suite_create("rr_url");
+	Suite *s = suite_create("rdr_url");
 	TCase *tc;
 
 	tc = tcase_create("parse");

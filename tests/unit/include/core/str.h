@@ -23,8 +23,8 @@
 
 
 /*
- * The one core header the pure files' types need: rr_result.h and
- * rr_config.h hold str fields. The unit tests build without a Kamailio tree,
+ * The one core header the pure files' types need: rdr_targets.h and
+ * redisroute.h hold str fields. The unit tests build without a Kamailio tree,
  * so they get this copy of the type (the core's src/core/str.h, whose layout
  * has not changed since SER); the functions that header declares are the
  * core's and are used by no pure file.

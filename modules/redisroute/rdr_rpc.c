@@ -1,0 +1,212 @@
+/*
+ * Copyright (C) 2026 The redisroute developers
+ * Contact: the redisroute issue tracker (README, section "Contact")
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+/*
+ * redisroute - RPC commands (kamcmd redisroute.*)
+ */
+
+#include "core/dprint.h"
+#include "core/rpc.h"
+
+#include "rdr_async.h"
+#include "rdr_cache.h"
+#include "rdr_cluster.h"
+#include "rdr_conn.h"
+#include "rdr_lookup.h"
+#include "rdr_cache_sync.h"
+#include "rdr_rpc.h"
+#include "rdr_slot.h"
+
+static const char *rdr_rpc_status_doc[] = {
+		"Redis address, state (up, down, unknown), time down, outages and "
+		"the last error.",
+		0};
+
+static rdr_cluster_status_t _rdr_rpc_cs;
+
+static const char *rdr_rpc_state_name(int up)
+{
+	return up == 1 ? "up" : (up == 0 ? "down" : "unknown");
+}
+
+/* Cluster mode: up when every master of the map is up, down when none is
+ * (or there is no map), else partial. */
+static const char *rdr_rpc_cluster_state(void)
+{
+	rdr_cluster_status_t *cs = &_rdr_rpc_cs;
+	int i, up = 0, down = 0;
+
+	rdr_cluster_get_status(cs);
+	for(i = 0; i < cs->nnodes; i++) {
+		if(cs->node[i].slots == 0)
+			continue;
+		if(cs->node[i].up == 1)
+			up++;
+		else
+			down++;
+	}
+	if(cs->slots == 0 || up == 0)
+		return cs->map_loads == 0 && cs->error[0] == '\0' ? "unknown" : "down";
+	return down == 0 && cs->slots == RDR_SLOTS ? "up" : "partial";
+}
+
+/* Cluster mode: the map's coverage and each node's state. */
+static void rdr_rpc_cluster_status(rpc_t *rpc, void *h)
+{
+	rdr_cluster_status_t *cs = &_rdr_rpc_cs;
+	void *nodes, *n;
+	int i;
+
+	rpc->struct_add(h, "dds", "cluster_slots", cs->slots, "cluster_map_loads",
+			(int)cs->map_loads, "cluster_last_error",
+			cs->error[0] ? cs->error : "none");
+	if(rpc->struct_add(h, "[", "cluster_nodes", &nodes) < 0)
+		return;
+	for(i = 0; i < cs->nnodes; i++) {
+		const rdr_cluster_node_status_t *ns = &cs->node[i];
+		if(rpc->array_add(nodes, "{", &n) < 0)
+			return;
+		rpc->struct_add(n, "ssddd", "address", ns->addr, "state",
+				rdr_rpc_state_name(ns->up), "slots", ns->slots, "down_ms",
+				(int)ns->down_ms, "outages", (int)ns->outages);
+	}
+}
+
+static void rdr_rpc_status(rpc_t *rpc, void *c)
+{
+	rdr_conn_status_t st;
+	rdr_cache_info_t ci;
+	const char *state;
+	int aw, ap, ad, af;
+	void *h;
+
+	rdr_conn_get_status(&st);
+	if(rdr_conn_cfg()->cluster)
+		state = rdr_rpc_cluster_state();
+	else
+		state = rdr_rpc_state_name(st.up);
+	if(rpc->add(c, "{", &h) < 0) {
+		rpc->fault(c, 500, "Internal error creating the reply");
+		return;
+	}
+	rpc->struct_add(h, "sssdd", "server", rdr_conn_address(), "state", state,
+			"last_error", st.error[0] ? st.error : "none", "down_ms",
+			(int)st.down_ms, "outages", (int)st.outages);
+	if(st.master[0] != '\0')
+		rpc->struct_add(h, "s", "master", st.master);
+	rpc->struct_add(h, "s", "tls", st.tls);
+	if(rdr_conn_cfg()->cluster)
+		rdr_rpc_cluster_status(rpc, h);
+	rdr_cache_get_info(&ci);
+	rpc->struct_add(h, "sdd", "cache",
+			!ci.enabled ? "off" : (ci.active ? "active" : "bypassed"),
+			"cache_entries", ci.entries, "cache_size", ci.size);
+	if(ci.enabled)
+		rpc->struct_add(h, "sd", "cache_invalidation", rdr_notify_mode_name(),
+				"cache_worker_subscriptions", ci.worker_subs);
+	rdr_async_get_status(&aw, &ap, &ad, &af);
+	rpc->struct_add(h, "dddd", "async_workers", aw, "async_pending", ap,
+			"async_down", ad, "async_refused", af);
+}
+
+static const char *rdr_rpc_cache_flush_doc[] = {
+		"Empties the lookup cache (it is refilled from Redis on demand).", 0};
+
+static void rdr_rpc_cache_flush(rpc_t *rpc, void *c)
+{
+	rdr_cache_info_t ci;
+
+	rdr_cache_get_info(&ci);
+	if(!ci.enabled) {
+		rpc->fault(c, 400, "The cache is off (cache_size 0)");
+		return;
+	}
+	rdr_cache_clear();
+	rpc->add(c, "d", ci.entries);
+}
+
+static const char *rdr_rpc_lookup_doc[] = {
+		"Resolves a key (without the prefix) now and lists its targets in "
+		"order, as full URIs; a bare host takes the key as user.",
+		0};
+
+static void rdr_rpc_lookup(rpc_t *rpc, void *c)
+{
+	static rdr_result_t res;
+	str key = STR_NULL;
+	int i, ret;
+
+	if(rpc->scan(c, "S", &key) < 1) {
+		rpc->fault(c, 400,
+				"Missing key (a key of digits: kamcmd "
+				"redisroute.lookup s:+4930...)");
+		return;
+	}
+	ret = rdr_lookup(&key, &key, 0, &res);
+	switch(ret) {
+		case RDR_OK:
+			break;
+		case RDR_NO_ROUTE:
+			rpc->fault(c, 404, "No route");
+			return;
+		case RDR_BAD_DATA:
+			rpc->fault(c, 500, "Bad route data");
+			return;
+		default:
+			rpc->fault(c, 503, "Redis unavailable");
+			return;
+	}
+	if(rdr_lookup_prefix_mode()) {
+		void *h;
+		if(rpc->add(c, "{", &h) < 0)
+			return;
+		rpc->struct_add(h, "S", "matched", &res.key);
+	}
+	for(i = 0; i < res.n; i++) {
+		if(rpc->add(c, "S", &res.t[i].uri) < 0)
+			return;
+	}
+}
+
+static const char *rdr_rpc_reconnect_doc[] = {
+		"Makes every process reconnect to Redis on its next lookup (with "
+		"sentinels: ask them for the master again; cluster: read the slot "
+		"map again).",
+		0};
+
+static void rdr_rpc_reconnect(rpc_t *rpc, void *c)
+{
+	rdr_conn_reconnect_all();
+	rdr_conn_request_rediscovery();
+	rpc->add(c, "s", "ok");
+}
+
+/* clang-format off */
+rpc_export_t rdr_rpc_cmds[] = {
+	{"redisroute.status", rdr_rpc_status, rdr_rpc_status_doc, 0},
+	{"redisroute.lookup", rdr_rpc_lookup, rdr_rpc_lookup_doc, 0},
+	{"redisroute.reconnect", rdr_rpc_reconnect, rdr_rpc_reconnect_doc, 0},
+	{"redisroute.cache_flush", rdr_rpc_cache_flush, rdr_rpc_cache_flush_doc, 0},
+	{0, 0, 0, 0}
+};
+/* clang-format on */

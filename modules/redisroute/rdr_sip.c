@@ -1,0 +1,472 @@
+/*
+ * Copyright (C) 2026 The redisroute developers
+ * Contact: the redisroute issue tracker (README, section "Contact")
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+/*
+ * redisroute - the SIP side of a lookup: the script functions (sip_redirect(),
+ * sip_forward(), sip_forward_next(), sip_lookup()) take a SIP message to its
+ * lookup key, keep the answer with the request (XAVP), and reply with it or
+ * relay to it; $redisroute(...) reads that answer
+ */
+
+#include <string.h>
+
+#include "core/config.h"
+#include "core/dprint.h"
+#include "core/dset.h"
+#include "core/globals.h"
+#include "core/parser/parse_uri.h"
+#include "core/pvar.h"
+#include "core/xavp.h"
+#include "modules/sl/sl.h"
+#include "modules/tm/tm_load.h"
+
+#include "rdr_lookup.h"
+#include "rdr_sip.h"
+#include "rdr_stats.h"
+#include "redisroute.h"
+
+/*
+ * the script functions (sip_redirect(), sip_forward(),
+ * sip_forward_next(), sip_lookup()): SIP message -> lookup key -> targets ->
+ * reply or relay. (The Lua lookup script that runs in Redis is rdr_eval.c's.)
+ */
+
+/* the redirect_code parameter, handed over by rdr_script_init() (so that no
+ * file reads back into redisroute_mod.c, which calls this one) */
+static int _rdr_redirect_code = 302;
+
+static sl_api_t _rdr_slb;
+static tm_api_t _rdr_tmb;
+static int _rdr_have_tm = 0;
+
+/* The request's answer: one XAVP holding the packed answer (rdr_targets.h),
+ * so that it travels with the request as dispatcher's destinations do: tm
+ * moves the message's XAVPs into the transaction and sets them as the
+ * current list in branch, reply and failure routes (tm's timer process
+ * included) and in a resumed route. */
+static str _rdr_answer_xavp = str_init("_redisroute");
+
+/* scratch, per process: where a lookup writes and is packed, within one
+ * call; never read after it returns */
+static rdr_result_t _rdr_scratch;
+static char _rdr_packed[RDR_PACKED_MAX];
+
+int rdr_script_init(int redirect_code)
+{
+	_rdr_redirect_code = redirect_code;
+	if(sl_load_api(&_rdr_slb) != 0) {
+		LM_ERR("cannot bind to the sl module (loadmodule \"sl.so\" before "
+			   "redisroute)\n");
+		return -1;
+	}
+	/* tm is optional: a pure redirect server does not need it */
+	if(find_export("t_relay", 0, 0) != NULL) {
+		if(load_tm_api(&_rdr_tmb) != 0) {
+			LM_ERR("cannot bind to the tm module\n");
+			return -1;
+		}
+		_rdr_have_tm = 1;
+	}
+	return 0;
+}
+
+/* Checks that msg is a request with a parsable R-URI and, unless any_method,
+ * neither an ACK (never answered, never routed anew) nor a CANCEL (answered
+ * and relayed by tm's own rules). */
+int rdr_request_ok(sip_msg_t *msg, const char *fn, int any_method)
+{
+	if(msg->first_line.type != SIP_REQUEST) {
+		LM_ERR("%s() called for a reply\n", fn);
+		return 0;
+	}
+	if(!any_method
+			&& (msg->first_line.u.request.method_value == METHOD_ACK
+					|| msg->first_line.u.request.method_value
+							   == METHOD_CANCEL)) {
+		LM_DBG("%s() not applicable to %.*s\n", fn,
+				msg->first_line.u.request.method.len,
+				msg->first_line.u.request.method.s);
+		return 0;
+	}
+	if(parse_sip_msg_uri(msg) < 0) {
+		LM_ERR("%s(): cannot parse the Request-URI\n", fn);
+		return 0;
+	}
+	return 1;
+}
+
+int rdr_answer_keep(const char *packed, int len)
+{
+	sr_xval_t val;
+
+	xavp_rm_by_name(&_rdr_answer_xavp, 1, NULL);
+	memset(&val, 0, sizeof(val));
+	val.type = SR_XTYPE_STR;
+	val.v.s.s = (char *)packed;
+	val.v.s.len = len;
+	if(xavp_add_value(&_rdr_answer_xavp, &val, NULL) == NULL) {
+		LM_ERR("cannot keep the lookup's answer with the request\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The request's answer XAVP, or NULL. */
+static sr_xavp_t *rdr_answer_xavp(void)
+{
+	sr_xavp_t *x = xavp_get(&_rdr_answer_xavp, NULL);
+
+	return (x != NULL && x->val.type == SR_XTYPE_STR) ? x : NULL;
+}
+
+int rdr_answer_get(rdr_view_t *v)
+{
+	sr_xavp_t *x = rdr_answer_xavp();
+
+	return x != NULL && rdr_result_view(x->val.v.s.s, x->val.v.s.len, v) == 0;
+}
+
+/* The answer for key (NULL: the request's answer whatever its key, or the
+ * R-URI user's): the request's own when it has one for that key (no second
+ * lookup: an async lookup's answer in its resume route, a sip_lookup()'s
+ * in a later sip_redirect()), otherwise a lookup, kept with the request.
+ * v points into the kept answer, or into this process's scratch when it
+ * could not be kept. Returns the answer's return code. */
+static int rdr_resolve(sip_msg_t *msg, str *key, rdr_view_t *v)
+{
+	str *user = &msg->parsed_uri.user;
+	str *lkey = key ? key : user;
+	int sips = (msg->parsed_uri.type == SIPS_URI_T);
+	int rc, len;
+
+	if(rdr_answer_get(v)
+			&& (key == NULL
+					|| (v->lkey.len == lkey->len
+							&& memcmp(v->lkey.s, lkey->s, lkey->len) == 0)))
+		return v->rc;
+	rc = rdr_lookup(lkey, user, sips, &_rdr_scratch);
+	len = rdr_result_pack(
+			_rdr_packed, sizeof(_rdr_packed), lkey, rc, &_rdr_scratch);
+	if(len < 0) {
+		LM_BUG("an answer does not fit its packed form\n");
+		return RDR_BAD_DATA;
+	}
+	if(rdr_answer_keep(_rdr_packed, len) < 0 || !rdr_answer_get(v))
+		rdr_result_view(_rdr_packed, len, v);
+	return rc;
+}
+
+int rdr_script_have_tm(void)
+{
+	return _rdr_have_tm;
+}
+
+tm_api_t *rdr_script_tm(void)
+{
+	return &_rdr_tmb;
+}
+
+static str rdr_reason(int code)
+{
+	static str r300 = str_init("Multiple Choices");
+	static str r301 = str_init("Moved Permanently");
+	static str r302 = str_init("Moved Temporarily");
+	static str r305 = str_init("Use Proxy");
+	static str r380 = str_init("Alternative Service");
+	static str rany = str_init("Redirection");
+
+	switch(code) {
+		case 300:
+			return r300;
+		case 301:
+			return r301;
+		case 302:
+			return r302;
+		case 305:
+			return r305;
+		case 380:
+			return r380;
+		default:
+			return rany;
+	}
+}
+
+/* Length print_dset() needs for one target: "<uri>;q=0.123, " plus room for
+ * sl/tm's rich_redirect extras. */
+static int rdr_contact_len(const rdr_target_t *t)
+{
+	return t->uri.len + 2 + (t->q >= 0 ? 8 : 0) + 2 + 16;
+}
+
+/* Puts the first n targets into the destination set. sl and tm print exactly
+ * that set as the Contacts of a 3xx reply: the new R-URI if the script set
+ * one, then the branches; so nothing the script set before can slip into the
+ * reply beside the targets. */
+static int rdr_set_dset(sip_msg_t *msg, const rdr_view_t *res, int n)
+{
+	str uri;
+	int i = 0;
+
+	clear_branches();
+	if(msg->new_uri.s != NULL) {
+		/* the script rewrote the R-URI: it would be printed, make it ours */
+		uri = res->t[0].uri;
+		if(rewrite_uri(msg, &uri) < 0)
+			return -1;
+		set_ruri_q(res->t[0].q >= 0 ? res->t[0].q : Q_UNSPECIFIED);
+		i = 1;
+	}
+	/* otherwise branches only: no allocation (the R-URI is not printed) */
+	for(; i < n; i++) {
+		uri = res->t[i].uri;
+		if(km_append_branch(msg, &uri, 0, 0,
+				   res->t[i].q >= 0 ? res->t[i].q : Q_UNSPECIFIED, 0, 0)
+				< 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* How many targets, in priority order, one redirect can carry: what fits in
+ * the core's Contact header (MAX_REDIRECTION_LEN; print_dset() would drop
+ * them all otherwise) and in its destination set (max_branches). */
+static int rdr_redirect_fit(
+		sip_msg_t *msg, const str *key, const rdr_view_t *res)
+{
+	int i, len = (int)sizeof("Contact: \r\n ");
+	int slots = (int)sr_dst_max_branches - 1 + (msg->new_uri.s != NULL);
+
+	for(i = 0; i < res->n; i++) {
+		if(i == slots) {
+			rdr_lookup_report(key, res->t[i].uri.s, res->t[i].uri.len,
+					"more targets than the core's max_branches allows; it and "
+					"the targets after it are left out");
+			return i;
+		}
+		len += rdr_contact_len(&res->t[i]);
+		if(len > MAX_REDIRECTION_LEN) {
+			rdr_lookup_report(key, res->t[i].uri.s, res->t[i].uri.len,
+					"does not fit in the redirect's Contact header "
+					"(MAX_REDIRECTION_LEN); it and the targets after it "
+					"are left out");
+			return i;
+		}
+	}
+	return res->n;
+}
+
+int rdr_sip_redirect(sip_msg_t *msg, str *key, int code)
+{
+	rdr_view_t v;
+	str reason;
+	int ret, n;
+
+	if(code == 0)
+		code = _rdr_redirect_code;
+	if(code < 300 || code > 399) {
+		LM_ERR("sip_redirect(): reply code %d is not a 3xx code\n", code);
+		return RDR_NOT_APPLICABLE;
+	}
+	if(!rdr_request_ok(msg, "sip_redirect", 0))
+		return RDR_NOT_APPLICABLE;
+
+	ret = rdr_resolve(msg, key, &v);
+	if(ret != RDR_OK)
+		return ret;
+
+	n = rdr_redirect_fit(msg, &v.key, &v);
+	if(n == 0)
+		return RDR_BAD_DATA;
+	if(rdr_set_dset(msg, &v, n) < 0) {
+		LM_ERR("sip_redirect(): cannot set the destination set\n");
+		return RDR_RELAY_FAILED;
+	}
+	reason = rdr_reason(code);
+	/* freply: stateless, or through the transaction if the script made
+	 * one; both print the destination set as the Contacts of a 3xx */
+	if(_rdr_slb.freply(msg, code, &reason) < 0) {
+		LM_ERR("sip_redirect(): cannot send the %d reply\n", code);
+		return RDR_RELAY_FAILED;
+	}
+	rdr_stats_inc(RDR_STAT_REDIRECTS);
+	return RDR_OK;
+}
+
+/* Relays msg to uri through tm, the R-URI rewritten to it and no other
+ * branch (branches the script added before would fork the call to
+ * destinations that are not the route). */
+static int rdr_relay(sip_msg_t *msg, str *uri, const char *fn)
+{
+	clear_branches();
+	if(rewrite_uri(msg, uri) < 0) {
+		LM_ERR("%s(): cannot rewrite the Request-URI\n", fn);
+		return RDR_RELAY_FAILED;
+	}
+	if(_rdr_tmb.t_relay(msg, NULL, NULL) < 0) {
+		LM_ERR("%s(): tm could not relay to %.*s\n", fn, uri->len, uri->s);
+		return RDR_RELAY_FAILED;
+	}
+	return RDR_OK;
+}
+
+static int rdr_forward_ok(sip_msg_t *msg, const char *fn)
+{
+	if(!_rdr_have_tm) {
+		LM_ERR("%s() needs the tm module (loadmodule \"tm.so\" before "
+			   "redisroute)\n",
+				fn);
+		return 0;
+	}
+	return rdr_request_ok(msg, fn, 0);
+}
+
+/* Sets the next target sip_forward_next() relays to, in the request's
+ * answer. */
+static void rdr_answer_set_next(int next)
+{
+	sr_xavp_t *x = rdr_answer_xavp();
+
+	if(x != NULL)
+		rdr_result_set_next(x->val.v.s.s, next);
+}
+
+int rdr_sip_forward(sip_msg_t *msg, str *key)
+{
+	rdr_view_t v;
+	int ret;
+
+	if(!rdr_forward_ok(msg, "sip_forward"))
+		return RDR_NOT_APPLICABLE;
+	ret = rdr_resolve(msg, key, &v);
+	if(ret != RDR_OK)
+		return ret;
+	/* the others are kept, in the answer, for sip_forward_next() */
+	rdr_answer_set_next(1);
+	ret = rdr_relay(msg, &v.t[0].uri, "sip_forward");
+	if(ret == RDR_OK)
+		rdr_stats_inc(RDR_STAT_FORWARDS);
+	return ret;
+}
+
+int rdr_sip_forward_next(sip_msg_t *msg)
+{
+	rdr_view_t v;
+
+	if(!rdr_forward_ok(msg, "sip_forward_next"))
+		return RDR_NOT_APPLICABLE;
+	if(!rdr_answer_get(&v) || v.rc != RDR_OK || v.next >= v.n)
+		return RDR_NO_ROUTE;
+	rdr_answer_set_next(v.next + 1);
+	rdr_stats_inc(RDR_STAT_FAILOVERS);
+	return rdr_relay(msg, &v.t[v.next].uri, "sip_forward_next");
+}
+
+int rdr_sip_lookup(sip_msg_t *msg, str *key)
+{
+	rdr_view_t v;
+
+	if(!rdr_request_ok(msg, "sip_lookup", 1))
+		return RDR_NOT_APPLICABLE;
+	return rdr_resolve(msg, key, &v);
+}
+
+/*
+ * $redisroute(...): the result of the last lookup
+ */
+
+enum rdr_pv_field
+{
+	RDR_PV_COUNT = 0,
+	RDR_PV_URI,
+	RDR_PV_Q,
+	RDR_PV_KEY,
+	RDR_PV_RC
+};
+
+int rdr_pv_parse_name(pv_spec_t *sp, str *in)
+{
+	int field;
+
+	if(sp == NULL || in == NULL || in->len <= 0)
+		return -1;
+	if(in->len == 5 && strncmp(in->s, "count", 5) == 0)
+		field = RDR_PV_COUNT;
+	else if(in->len == 3 && strncmp(in->s, "uri", 3) == 0)
+		field = RDR_PV_URI;
+	else if(in->len == 1 && in->s[0] == 'q')
+		field = RDR_PV_Q;
+	else if(in->len == 3 && strncmp(in->s, "key", 3) == 0)
+		field = RDR_PV_KEY;
+	else if(in->len == 2 && strncmp(in->s, "rc", 2) == 0)
+		field = RDR_PV_RC;
+	else {
+		LM_ERR("unknown $redisroute(%.*s): use count, uri, q, key or rc\n",
+				in->len, in->s);
+		return -1;
+	}
+	sp->pvp.pvn.type = PV_NAME_INTSTR;
+	sp->pvp.pvn.u.isname.type = 0;
+	sp->pvp.pvn.u.isname.name.n = field;
+	return 0;
+}
+
+int rdr_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
+{
+	static char qbuf[8];
+	rdr_view_t v;
+	int field = param->pvn.u.isname.name.n;
+	int idx = 0, idxf = 0;
+	str q;
+
+	if(!rdr_answer_get(&v)) {
+		if(field == RDR_PV_COUNT)
+			return pv_get_sintval(msg, param, res, 0);
+		return pv_get_null(msg, param, res);
+	}
+	if(field == RDR_PV_RC)
+		return pv_get_sintval(msg, param, res, v.rc);
+	if(field == RDR_PV_COUNT)
+		return pv_get_sintval(msg, param, res, v.n);
+	if(field == RDR_PV_KEY) {
+		if(v.key.len == 0)
+			return pv_get_null(msg, param, res);
+		return pv_get_strval(msg, param, res, &v.key);
+	}
+	if(v.n == 0)
+		return pv_get_null(msg, param, res);
+	if(pv_get_spec_index(msg, param, &idx, &idxf) != 0) {
+		LM_ERR("invalid index\n");
+		return pv_get_null(msg, param, res);
+	}
+	if(idx < 0)
+		idx += v.n;
+	if(idx < 0 || idx >= v.n)
+		return pv_get_null(msg, param, res);
+	if(field == RDR_PV_URI)
+		return pv_get_strval(msg, param, res, &v.t[idx].uri);
+	if(v.t[idx].q < 0)
+		return pv_get_null(msg, param, res);
+	q.s = qbuf;
+	q.len = rdr_qvalue_format(v.t[idx].q, qbuf);
+	return pv_get_strval(msg, param, res, &q);
+}
