@@ -74,7 +74,8 @@ static int rdr_tls_load_files(SSL_CTX *sctx, const rdr_tls_cfg_t *cfg)
 {
 	if(cfg->ca_file[0] != '\0') {
 		if(SSL_CTX_load_verify_locations(sctx, cfg->ca_file, NULL) != 1) {
-			LM_ERR("tls_ca_file '%s': %s\n", cfg->ca_file, rdr_tls_last_error());
+			LM_ERR("tls_ca_file '%s': %s\n", cfg->ca_file,
+					rdr_tls_last_error());
 			return -1;
 		}
 	} else if(SSL_CTX_set_default_verify_paths(sctx) != 1) {
@@ -84,7 +85,8 @@ static int rdr_tls_load_files(SSL_CTX *sctx, const rdr_tls_cfg_t *cfg)
 	if(cfg->cert_file[0] == '\0')
 		return 0;
 	if(SSL_CTX_use_certificate_chain_file(sctx, cfg->cert_file) != 1) {
-		LM_ERR("tls_cert_file '%s': %s\n", cfg->cert_file, rdr_tls_last_error());
+		LM_ERR("tls_cert_file '%s': %s\n", cfg->cert_file,
+				rdr_tls_last_error());
 		return -1;
 	}
 	if(SSL_CTX_use_PrivateKey_file(sctx, cfg->key_file, SSL_FILETYPE_PEM) != 1

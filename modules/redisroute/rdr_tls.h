@@ -45,7 +45,7 @@
 typedef struct rdr_tls_cfg
 {
 	int verify; /* 0: no certificate check (warned about at start-up) */
-	char ca_file[RDR_TLS_PATH_MAX];	 /* empty: the system CA store */
+	char ca_file[RDR_TLS_PATH_MAX];	  /* empty: the system CA store */
 	char cert_file[RDR_TLS_PATH_MAX]; /* client certificate; empty: none */
 	char key_file[RDR_TLS_PATH_MAX];
 	char server_name[256]; /* verified and sent as SNI; empty: the host */
