@@ -171,8 +171,10 @@ static int rdr_resolve(sip_msg_t *msg, str *key, rdr_view_t *v)
 		LM_BUG("an answer does not fit its packed form\n");
 		return RDR_BAD_DATA;
 	}
-	if(rdr_answer_keep(_rdr_packed, len) < 0 || !rdr_answer_get(v))
-		rdr_result_view(_rdr_packed, len, v);
+	/* kept for the request's later routes; this call reads its own copy
+	 * (the same bytes: no second XAVP search) */
+	rdr_answer_keep(_rdr_packed, len);
+	rdr_result_view(_rdr_packed, len, v);
 	return rc;
 }
 
