@@ -35,32 +35,10 @@
 
 #include <check.h>
 
+#include "result_util.h"
 #include "test_util.h"
 
 #include "rdr_cache_entry.h"
-
-static str S(const char *s)
-{
-	str r = {(char *)s, (int)strlen(s)};
-	return r;
-}
-
-/* res with the matched key and n targets "sip:t<i>@h<i>" of q qs[i] */
-static void fill(rdr_result_t *res, const char *matched, int n, const int *qs)
-{
-	int i;
-
-	memset(res, 0, sizeof(*res));
-	res->key.s = res->key_buf;
-	res->key.len = snprintf(res->key_buf, sizeof(res->key_buf), "%s", matched);
-	for(i = 0; i < n; i++) {
-		res->t[i].uri.s = res->buf[i];
-		res->t[i].uri.len = snprintf(
-				res->buf[i], RDR_URI_MAX, "sip:t%d@h%d.example.com", i, i * 37);
-		res->t[i].q = qs != NULL ? qs[i] : -1;
-	}
-	res->n = n;
-}
 
 /* stores (pkey, user, sips, ret, in) in a block of the computed size */
 static rdr_cache_entry_t *store(const char *pkey, const char *user, int sips,

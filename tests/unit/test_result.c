@@ -33,32 +33,12 @@
 
 #include <check.h>
 
+#include "result_util.h"
 #include "test_util.h"
 
 #include "rdr_targets.h"
 
-static str S(const char *s)
-{
-	str r = {(char *)s, (int)strlen(s)};
-	return r;
-}
-
-/* res with the matched key and n targets "sip:t<i>@h<i>" of q i * 100 */
-static void fill(rdr_result_t *res, const char *matched, int n)
-{
-	int i;
-
-	memset(res, 0, sizeof(*res));
-	res->key.s = res->key_buf;
-	res->key.len = snprintf(res->key_buf, sizeof(res->key_buf), "%s", matched);
-	for(i = 0; i < n; i++) {
-		res->t[i].uri.s = res->buf[i];
-		res->t[i].uri.len =
-				snprintf(res->buf[i], RDR_URI_MAX, "sip:t%d@h%d.example", i, i);
-		res->t[i].q = i == 1 ? -1 : i * 100;
-	}
-	res->n = n;
-}
+static const int qs[] = {0, -1, 200, 300, 400};
 
 static char buf[RDR_PACKED_MAX];
 
@@ -69,7 +49,7 @@ START_TEST(test_round_trip)
 	str lkey = S("+4930123");
 	int len, i;
 
-	fill(&res, "+4930", 5);
+	fill(&res, "+4930", 5, qs);
 	len = rdr_result_pack(buf, sizeof(buf), &lkey, 1, &res);
 	ck_assert_int_gt(len, 0);
 	ck_assert_int_eq(rdr_result_view(buf, len, &v), 0);
@@ -98,7 +78,7 @@ START_TEST(test_a_negative_answer_keeps_no_targets)
 	str lkey = S("bob");
 	int len;
 
-	fill(&res, "", 3); /* stale targets of another lookup */
+	fill(&res, "", 3, NULL); /* stale targets of another lookup */
 	len = rdr_result_pack(buf, sizeof(buf), &lkey, -2, &res);
 	ck_assert_int_eq(rdr_result_view(buf, len, &v), 0);
 	ck_assert_int_eq(v.rc, -2);
@@ -115,7 +95,7 @@ START_TEST(test_a_key_longer_than_any_is_kept_as_none)
 	str lkey = S(k);
 	int len;
 
-	fill(&res, "", 0);
+	fill(&res, "", 0, NULL);
 	len = rdr_result_pack(buf, sizeof(buf), &lkey, -1, &res);
 	ck_assert_int_eq(rdr_result_view(buf, len, &v), 0);
 	ck_assert_int_eq(v.lkey.len, 0);
@@ -161,7 +141,7 @@ START_TEST(test_hostile_blocks_are_refused)
 	int len, cut;
 	short bad;
 
-	fill(&res, "alice", 2);
+	fill(&res, "alice", 2, NULL);
 	len = rdr_result_pack(buf, sizeof(buf), &lkey, 1, &res);
 	/* every truncation */
 	for(cut = 0; cut < len; cut++)
