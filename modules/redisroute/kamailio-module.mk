@@ -22,7 +22,7 @@ HIREDIS_LIBS := $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
 # unless TLS=no. rdr_tls.c uses OpenSSL itself (the host name check).
 TLS ?= $(shell pkg-config --exists hiredis_ssl openssl && echo yes)
 ifeq ($(TLS),yes)
-HIREDIS_CFLAGS += -DRR_HAVE_TLS $(shell pkg-config --cflags hiredis_ssl openssl)
+HIREDIS_CFLAGS += -DRDR_HAVE_TLS $(shell pkg-config --cflags hiredis_ssl openssl)
 HIREDIS_LIBS := $(shell pkg-config --libs hiredis_ssl hiredis openssl)
 endif
 
