@@ -280,7 +280,11 @@ static int rdr_async_push(unsigned int tindex, unsigned int tlabel, int route,
 	rdr_async_answer_t *a;
 	int len;
 
-	len = rdr_result_pack(packed, sizeof(packed), lkey, rc, res ? res : &none);
+	if(res == NULL) {
+		rdr_result_clear(&none); /* its key points at its own buffer */
+		res = &none;
+	}
+	len = rdr_result_pack(packed, sizeof(packed), lkey, rc, res);
 	if(len < 0) {
 		LM_BUG("an answer does not fit its packed form\n");
 		return -1;

@@ -150,8 +150,9 @@ int rdr_answer_get(rdr_view_t *v)
  * R-URI user's): the request's own when it has one for that key (no second
  * lookup: an async lookup's answer in its resume route, a sip_lookup()'s
  * in a later sip_redirect()), otherwise a lookup, kept with the request.
- * v points into the kept answer, or into this process's scratch when it
- * could not be kept. Returns the answer's return code. */
+ * v points into the kept answer when there was one, else into this
+ * process's scratch copy of the new one (valid until the next lookup
+ * here). Returns the answer's return code. */
 static int rdr_resolve(sip_msg_t *msg, str *key, rdr_view_t *v)
 {
 	str *user = &msg->parsed_uri.user;
