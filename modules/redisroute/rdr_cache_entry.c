@@ -60,6 +60,8 @@ void rdr_entry_store(rdr_cache_entry_t *e, unsigned int hash, const str *pkey,
 	e->sips = (char)sips;
 	e->ret = (signed char)ret;
 	e->n = (short)n;
+	e->list = (char)res->list;
+	e->targetslen = rdr_targets_size(res->t, n, 0);
 	p = e->data;
 	memcpy(p, pkey->s, pkey->len);
 	p += pkey->len;
@@ -73,27 +75,15 @@ void rdr_entry_store(rdr_cache_entry_t *e, unsigned int hash, const str *pkey,
 void rdr_entry_load(const rdr_cache_entry_t *e, rdr_result_t *res)
 {
 	const char *p = e->data + e->keylen + e->userlen;
-	int i;
 
 	memcpy(res->key_buf, p, e->matchedlen);
 	res->key_buf[e->matchedlen] = '\0';
 	res->key.s = res->key_buf;
 	res->key.len = e->matchedlen;
+	res->list = e->list;
 	p += e->matchedlen;
-	res->n = 0;
-	for(i = 0; i < e->n; i++) {
-		int len, q;
-		memcpy(&len, p, sizeof(int));
-		memcpy(&q, p + sizeof(int), sizeof(int));
-		p += 2 * sizeof(int);
-		memcpy(res->buf[i], p, len);
-		res->buf[i][len] = '\0';
-		res->t[i].uri.s = res->buf[i];
-		res->t[i].uri.len = len;
-		res->t[i].q = q;
-		p += len;
-		res->n++;
-	}
+	/* written by rdr_entry_store() from a valid result: it reads back */
+	rdr_targets_read(p, p + e->targetslen, e->n, 0, res);
 }
 
 int rdr_entry_matches(const rdr_cache_entry_t *e, unsigned int h,

@@ -43,8 +43,10 @@
 /* One cached answer. Entries of the same Redis key share a bucket, whatever
  * the R-URI user they were resolved for, so that invalidating a key is one
  * bucket's work. The variable part holds the key, the user, the key that
- * matched, then the n targets as rdr_targets_write() writes them ({int len;
- * int q; char uri[len]}: the packed answer's encoding, without its NULs). */
+ * matched, then the n targets as rdr_targets_write() writes them (the
+ * packed answer's encoding, without its NULs): a gateway there is still its
+ * "@NAME", resolved after the cache (rdr_gw.c), so that a gateway's change
+ * leaves the routes that name it cached. */
 typedef struct rdr_cache_entry
 {
 	struct rdr_cache_entry *next;
@@ -57,7 +59,9 @@ typedef struct rdr_cache_entry
 	short matchedlen;
 	char sips;
 	signed char ret;
+	char list; /* rdr_result_t.list */
 	short n;
+	int targetslen; /* the targets' bytes, at the end of data */
 	char data[];
 } rdr_cache_entry_t;
 

@@ -48,6 +48,7 @@
 #include "rdr_lookup.h"
 #include "rdr_cache_sync.h"
 #include "rdr_cluster.h"
+#include "rdr_gw_record.h"
 #include "rdr_targets.h"
 #include "rdr_stats.h"
 
@@ -141,11 +142,12 @@ void rdr_lookup_report(
 			i < raw_len ? "..." : "", raw_len, why);
 }
 
-/* Validates one raw entry and appends it to res. */
+/* Validates one raw entry and appends it to res: a target, or "@NAME", a
+ * gateway resolved later (rdr_gw_resolve()). */
 static void rdr_add_target(const str *key, const rdr_reply_entry_t *e,
 		const str *ruri_user, int sips, rdr_result_t *res)
 {
-	char *out = res->buf[res->n];
+	rdr_target_t *t;
 	struct sip_uri puri;
 	int len;
 
@@ -153,21 +155,35 @@ static void rdr_add_target(const str *key, const rdr_reply_entry_t *e,
 		rdr_lookup_report(key, "", 0, "not a string");
 		return;
 	}
+	t = rdr_result_slot(res, res->n);
+	if(e->len > 0 && e->s[0] == '@') {
+		if(!rdr_gw_name_ok(e->s + 1, e->len - 1)) {
+			rdr_lookup_report(key, e->s, e->len,
+					"not a gateway name (@ and 1-64 of A-Z a-z 0-9 . _ -)");
+			return;
+		}
+		memcpy(t->uri.s, e->s, e->len);
+		t->uri.s[e->len] = '\0';
+		t->uri.len = e->len;
+		t->q = e->q;
+		res->refs++;
+		res->n++;
+		return;
+	}
 	len = rdr_target_build(
-			e->s, e->len, ruri_user->s, ruri_user->len, sips, out, RDR_URI_MAX);
+			e->s, e->len, ruri_user->s, ruri_user->len, sips, t->uri.s, RDR_URI_MAX);
 	if(len < 0) {
 		rdr_lookup_report(key, e->s, e->len, rdr_target_strerror(len));
 		return;
 	}
 	/* the final word is Kamailio's own URI parser */
-	if(parse_uri(out, len, &puri) < 0 || puri.host.len <= 0
+	if(parse_uri(t->uri.s, len, &puri) < 0 || puri.host.len <= 0
 			|| (puri.type != SIP_URI_T && puri.type != SIPS_URI_T)) {
 		rdr_lookup_report(key, e->s, e->len, "unparsable SIP URI");
 		return;
 	}
-	res->t[res->n].uri.s = out;
-	res->t[res->n].uri.len = len;
-	res->t[res->n].q = e->q;
+	t->uri.len = len;
+	t->q = e->q;
 	res->n++;
 }
 
@@ -220,9 +236,11 @@ static int rdr_parse_reply(const str *cand, int ncand, int matched,
 	/* a list's order reaches a 3xx follower only as q-values: equal q
 	 * leaves the order to the client (RFC 3261 8.1.3.4), and Kamailio's
 	 * uac_redirect reverses it */
-	if(it.kind == RDR_REPLY_LIST)
+	if(it.kind == RDR_REPLY_LIST) {
+		res->list = 1;
 		for(i = 0; i < res->n; i++)
 			res->t[i].q = rdr_list_qvalue(i, res->n);
+	}
 	return res->n > 0 ? RDR_OK : RDR_BAD_DATA;
 }
 

@@ -402,8 +402,20 @@ int rdr_targets_size(const rdr_target_t *t, int n, int nul)
 	int i, size = 0;
 
 	for(i = 0; i < n; i++)
-		size += 2 * sizeof(int) + t[i].uri.len + (nul ? 1 : 0);
+		size += RDR_TARGET_HDR + t[i].uri.len + t[i].gw.len + t[i].attrs.len
+				+ (nul ? 3 : 0);
 	return size;
+}
+
+/* Writes s (len bytes), and a NUL with nul; returns the end. */
+static char *rdr_put(char *p, const char *s, int len, int nul)
+{
+	if(len > 0)
+		memcpy(p, s, len);
+	p += len;
+	if(nul)
+		*p++ = '\0';
+	return p;
 }
 
 char *rdr_targets_write(char *p, const rdr_target_t *t, int n, int nul)
@@ -414,11 +426,59 @@ char *rdr_targets_write(char *p, const rdr_target_t *t, int n, int nul)
 	for(i = 0; i < n; i++) {
 		memcpy(p, &t[i].uri.len, sizeof(int));
 		memcpy(p + sizeof(int), &t[i].q, sizeof(int));
-		p += 2 * sizeof(int);
-		memcpy(p, t[i].uri.s, t[i].uri.len);
-		p += t[i].uri.len;
-		if(nul)
-			*p++ = '\0';
+		p[2 * sizeof(int)] = (char)(unsigned char)t[i].gw.len;
+		p[2 * sizeof(int) + 1] = (char)(unsigned char)t[i].attrs.len;
+		p += RDR_TARGET_HDR;
+		p = rdr_put(p, t[i].uri.s, t[i].uri.len, nul);
+		p = rdr_put(p, t[i].gw.s, t[i].gw.len, nul);
+		p = rdr_put(p, t[i].attrs.s, t[i].attrs.len, nul);
+	}
+	return p;
+}
+
+/* Reads len bytes (and a NUL with nul) at *p into out (NUL-terminated);
+ * 0, or -1 when they are not there. */
+static int rdr_take(const char **p, const char *end, int len, int nul,
+		char *out, str *s)
+{
+	if(end - *p < len + nul || (nul && (*p)[len] != '\0'))
+		return -1;
+	memcpy(out, *p, len);
+	out[len] = '\0';
+	s->s = out;
+	s->len = len;
+	*p += len + nul;
+	return 0;
+}
+
+const char *rdr_targets_read(
+		const char *p, const char *end, int n, int nul, rdr_result_t *res)
+{
+	int i, ulen, glen, alen;
+	rdr_target_t *t;
+
+	nul = nul ? 1 : 0;
+	res->n = 0;
+	res->refs = 0;
+	if(n < 0 || n > RDR_TARGETS_MAX)
+		return NULL;
+	for(i = 0; i < n; i++) {
+		if(end - p < (long)RDR_TARGET_HDR)
+			return NULL;
+		t = rdr_result_slot(res, i);
+		memcpy(&ulen, p, sizeof(int));
+		memcpy(&t->q, p + sizeof(int), sizeof(int));
+		glen = (unsigned char)p[2 * sizeof(int)];
+		alen = (unsigned char)p[2 * sizeof(int) + 1];
+		p += RDR_TARGET_HDR;
+		if(ulen <= 0 || ulen >= RDR_URI_MAX || glen > RDR_GW_NAME_MAX
+				|| rdr_take(&p, end, ulen, nul, res->buf[i], &t->uri) < 0
+				|| rdr_take(&p, end, glen, nul, res->gw_buf[i], &t->gw) < 0
+				|| rdr_take(&p, end, alen, nul, res->attrs_buf[i], &t->attrs)
+						   < 0)
+			return NULL;
+		res->refs += rdr_target_is_ref(t);
+		res->n++;
 	}
 	return p;
 }
@@ -451,6 +511,8 @@ int rdr_result_pack(
 	h.next = 1;
 	h.lkeylen = (short)lkey->len;
 	h.keylen = (short)res->key.len;
+	h.list = (short)res->list;
+	h.refs = (short)(n > 0 ? res->refs : 0);
 	memcpy(buf, &h, sizeof(h));
 	p = buf + sizeof(h);
 	memcpy(p, lkey->s, lkey->len);
@@ -461,11 +523,23 @@ int rdr_result_pack(
 	return len;
 }
 
+/* Views one string of *len bytes at *p, followed by its NUL; 0, or -1 when
+ * it is not there. */
+static int rdr_view_str(const char **p, const char *end, int len, str *s)
+{
+	if(len < 0 || end - *p < len + 1 || (*p)[len] != '\0')
+		return -1;
+	s->s = (char *)*p;
+	s->len = len;
+	*p += len + 1;
+	return 0;
+}
+
 int rdr_result_view(const char *buf, int len, rdr_view_t *v)
 {
 	rdr_packed_hdr_t h;
 	const char *p, *end = buf + len;
-	int i, ulen, q;
+	int i, ulen, refs = 0;
 
 	if(buf == NULL || len < (int)sizeof(h))
 		return -1;
@@ -477,6 +551,7 @@ int rdr_result_view(const char *buf, int len, rdr_view_t *v)
 	p = buf + sizeof(h);
 	v->rc = h.rc;
 	v->next = h.next;
+	v->list = h.list;
 	v->lkey.s = (char *)p;
 	v->lkey.len = h.lkeylen;
 	p += h.lkeylen;
@@ -484,21 +559,49 @@ int rdr_result_view(const char *buf, int len, rdr_view_t *v)
 	v->key.len = h.keylen;
 	p += h.keylen;
 	for(i = 0; i < h.n; i++) {
-		if(end - p < (long)(2 * sizeof(int)))
+		rdr_target_t *t = &v->t[i];
+		if(end - p < (long)RDR_TARGET_HDR)
 			return -1;
 		memcpy(&ulen, p, sizeof(int));
-		memcpy(&q, p + sizeof(int), sizeof(int));
-		p += 2 * sizeof(int);
-		if(ulen <= 0 || ulen >= RDR_URI_MAX || end - p < ulen + 1
-				|| p[ulen] != '\0')
+		memcpy(&t->q, p + sizeof(int), sizeof(int));
+		t->gw.len = (unsigned char)p[2 * sizeof(int)];
+		t->attrs.len = (unsigned char)p[2 * sizeof(int) + 1];
+		p += RDR_TARGET_HDR;
+		if(ulen <= 0 || ulen >= RDR_URI_MAX || t->gw.len > RDR_GW_NAME_MAX
+				|| rdr_view_str(&p, end, ulen, &t->uri) < 0
+				|| rdr_view_str(&p, end, t->gw.len, &t->gw) < 0
+				|| rdr_view_str(&p, end, t->attrs.len, &t->attrs) < 0)
 			return -1;
-		v->t[i].uri.s = (char *)p;
-		v->t[i].uri.len = ulen;
-		v->t[i].q = q;
-		p += ulen + 1;
+		refs += rdr_target_is_ref(t);
 	}
+	if(refs != h.refs)
+		return -1;
+	v->refs = refs;
 	v->n = h.n;
 	return p == end ? 0 : -1;
+}
+
+void rdr_result_from_view(const rdr_view_t *v, rdr_result_t *res)
+{
+	int i;
+
+	rdr_result_clear(res);
+	memcpy(res->key_buf, v->key.s, v->key.len);
+	res->key_buf[v->key.len] = '\0';
+	res->key.len = v->key.len;
+	res->list = v->list;
+	for(i = 0; i < v->n; i++) {
+		rdr_target_t *t = rdr_result_slot(res, i);
+		memcpy(t->uri.s, v->t[i].uri.s, v->t[i].uri.len + 1);
+		t->uri.len = v->t[i].uri.len;
+		memcpy(t->gw.s, v->t[i].gw.s, v->t[i].gw.len + 1);
+		t->gw.len = v->t[i].gw.len;
+		memcpy(t->attrs.s, v->t[i].attrs.s, v->t[i].attrs.len + 1);
+		t->attrs.len = v->t[i].attrs.len;
+		t->q = v->t[i].q;
+		res->refs += rdr_target_is_ref(t);
+	}
+	res->n = v->n;
 }
 
 void rdr_result_set_next(char *buf, int next)

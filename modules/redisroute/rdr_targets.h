@@ -165,34 +165,70 @@ int rdr_reply_next(rdr_reply_t *it, int accepted, rdr_reply_entry_t *e);
 
 typedef struct rdr_target
 {
-	str uri; /* NUL-terminated, points into the result's own buffer */
+	str uri; /* NUL-terminated, points into the result's own buffer; before
+			  * the gateways are resolved (rdr_gw_resolve()), "@NAME" names
+			  * a gateway */
 	int q;	 /* q-value in thousandths, -1 when the key has no scores */
+	str gw;	 /* the gateway's NAME; len 0 for a plain target */
+	str attrs; /* the gateway's attrs; len 0 when none */
 } rdr_target_t;
+
+/* 1 when t names a gateway not resolved yet (every built URI starts with
+ * "sip"). */
+static inline int rdr_target_is_ref(const rdr_target_t *t)
+{
+	return t->uri.len > 0 && t->uri.s[0] == '@';
+}
 
 typedef struct rdr_result
 {
 	int n;
+	int list; /* the targets come from a list: their q-values are its
+			   * positions', set again once gateways are resolved */
+	int refs; /* how many of t[] are gateways not resolved yet */
 	str key; /* the key that matched, without key_prefix (prefix matching:
 			  * a prefix of the lookup key, or the default key) */
 	char key_buf[RDR_KEY_MAX + 1];
 	rdr_target_t t[RDR_TARGETS_MAX];
 	char buf[RDR_TARGETS_MAX][RDR_URI_MAX];
+	char gw_buf[RDR_TARGETS_MAX][RDR_GW_NAME_MAX + 1];
+	char attrs_buf[RDR_TARGETS_MAX][RDR_GW_ATTRS_MAX + 1];
 } rdr_result_t;
 
 /* No targets, no key: before a lookup writes into r. */
 static inline void rdr_result_clear(rdr_result_t *r)
 {
 	r->n = 0;
+	r->list = 0;
+	r->refs = 0;
 	r->key.s = r->key_buf;
 	r->key.len = 0;
+}
+
+/* Points target i's strings at r's own buffers (uri, gw, attrs; the gw and
+ * attrs empty). */
+static inline rdr_target_t *rdr_result_slot(rdr_result_t *r, int i)
+{
+	rdr_target_t *t = &r->t[i];
+
+	t->uri.s = r->buf[i];
+	t->uri.len = 0;
+	t->gw.s = r->gw_buf[i];
+	t->gw.len = 0;
+	t->gw.s[0] = '\0';
+	t->attrs.s = r->attrs_buf[i];
+	t->attrs.len = 0;
+	t->attrs.s[0] = '\0';
+	return t;
 }
 
 /*
  * The packed form of an answer: what travels with a request (an XAVP that
  * tm keeps with the transaction, so that a failure route in tm's timer
  * process reads it) and from an async I/O process to the process that
- * resumes the request. One block: rdr_packed_hdr_t, the lookup key asked
- * for, the key that matched, then n times {int len; int q; uri; NUL}.
+ * resumes the request (there before its gateways are resolved). One block:
+ * rdr_packed_hdr_t, the lookup key asked for, the key that matched, then n
+ * targets as rdr_targets_write() writes them, with NULs.
  */
 typedef struct rdr_packed_hdr
 {
@@ -201,12 +237,19 @@ typedef struct rdr_packed_hdr
 	short next;	   /* sip_forward_next(): the target it relays to next */
 	short lkeylen; /* the lookup key asked for, without key_prefix */
 	short keylen;  /* the key that matched (rdr_result_t.key) */
+	short list;	   /* rdr_result_t.list */
+	short refs;	   /* rdr_result_t.refs */
 } rdr_packed_hdr_t;
 
+/* One target's encoded header: {int len; int q; gw len; attrs len}. */
+#define RDR_TARGET_HDR (2 * sizeof(int) + 2)
+
 /* The largest packed answer. */
-#define RDR_PACKED_MAX                          \
-	(sizeof(rdr_packed_hdr_t) + 2 * RDR_KEY_MAX \
-			+ RDR_TARGETS_MAX * (2 * sizeof(int) + RDR_URI_MAX + 1))
+#define RDR_PACKED_MAX                                                  \
+	(sizeof(rdr_packed_hdr_t) + 2 * RDR_KEY_MAX                         \
+			+ RDR_TARGETS_MAX                                           \
+					  * (RDR_TARGET_HDR + RDR_URI_MAX + RDR_GW_NAME_MAX \
+							  + RDR_GW_ATTRS_MAX + 3))
 
 /* A packed answer read in place: every str points into the block. */
 typedef struct rdr_view
@@ -214,6 +257,8 @@ typedef struct rdr_view
 	int rc;
 	int n;
 	int next;
+	int list;
+	int refs;
 	str lkey;
 	str key;
 	rdr_target_t t[RDR_TARGETS_MAX];
@@ -221,12 +266,17 @@ typedef struct rdr_view
 
 /* The one encoding of a list of targets, which the packed answer and a cache
  * entry (rdr_cache_entry.c) share: each target as {int uri length; int q;
- * the URI}, and with nul a NUL after the URI (the packed answer's, so that
- * its views are C strings). rdr_targets_size(): the bytes t[0..n-1] take;
- * rdr_targets_write(): writes them at p (need not be aligned), returns the
- * end. */
+ * unsigned char gw length; unsigned char attrs length; the URI; the gw; the
+ * attrs}, and with nul a NUL after each string (the packed answer's, so
+ * that its views are C strings). rdr_targets_size(): the bytes t[0..n-1]
+ * take; rdr_targets_write(): writes them at p (need not be aligned),
+ * returns the end; rdr_targets_read(): reads n of them from p (end: the
+ * block's end) into res's own buffers, returns the end, or NULL when they
+ * do not fit or are not valid. */
 int rdr_targets_size(const rdr_target_t *t, int n, int nul);
 char *rdr_targets_write(char *p, const rdr_target_t *t, int n, int nul);
+const char *rdr_targets_read(
+		const char *p, const char *end, int n, int nul, rdr_result_t *res);
 
 /* Packs rc and res (its targets only for RDR_OK) for the lookup key lkey
  * into buf (size bytes), with next 1. Returns the length, or -1 when it
@@ -240,5 +290,9 @@ int rdr_result_view(const char *buf, int len, rdr_view_t *v);
 
 /* Sets the packed answer's next target (sip_forward_next()). */
 void rdr_result_set_next(char *buf, int next);
+
+/* Copies a view's answer into res (its own buffers): the async resume
+ * resolves the gateways of an answer handed on packed. */
+void rdr_result_from_view(const rdr_view_t *v, rdr_result_t *res);
 
 #endif

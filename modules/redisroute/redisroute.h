@@ -57,6 +57,10 @@
 /* prefix matching: the most candidate keys one lookup tries (the longest
  * prefixes, then the default key) */
 #define RDR_CANDIDATES_MAX 33
+/* a gateway's NAME (@NAME in a route, gw_prefix + NAME in Redis) and its
+ * attrs, as rdr_gw_record.h validates them */
+#define RDR_GW_NAME_MAX 64
+#define RDR_GW_ATTRS_MAX 255
 /* the lookup script's argv: command, script, numkeys, keys, 2 arguments */
 #define RDR_SCRIPT_ARGV_MAX (RDR_CANDIDATES_MAX + 5)
 
