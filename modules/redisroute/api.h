@@ -58,7 +58,7 @@
  * Returns 1 (targets in res->t[0 .. res->n - 1], res->key the key that
  * matched), -1 (no route), -2 (Redis unavailable, timed out or answered an
  * error) or -3 (bad route data), and -4 when res is NULL. rdr_result_t is
- * about 33 KB: keep it static or allocated, not on the stack. */
+ * about 45 KB: keep it static or allocated, not on the stack. */
 typedef int (*redisroute_lookup_f)(
 		const str *key, const str *ruri_user, int sips, rdr_result_t *res);
 

@@ -69,6 +69,7 @@ typedef struct rdr_gw_table
 	int count;
 	int max;
 	int full_said;
+	int unvouched_said; /* "read at each use" was logged */
 	rdr_gw_entry_t *bucket[RDR_GW_BUCKETS];
 } rdr_gw_table_t;
 
@@ -492,6 +493,12 @@ int rdr_gw_resolve(int rc, rdr_result_t *res, const str *user, int sips,
 	for(i = 0; i < res->n; i++) {
 		fate[i] = RDR_T_KEEP;
 		weight[i] = 1;
+	}
+	if(res->refs > 0 && !vouched && !_rdr_gw->unvouched_said) {
+		_rdr_gw->unvouched_said = 1;
+		LM_WARN("a process has no invalidation subscription (CLIENT "
+				"TRACKING refused, or Redis unreachable for it): it reads each "
+				"gateway from Redis at each use until it has one (said once)\n");
 	}
 	if(res->refs > 0) {
 		/* what shared memory holds, in one pass under the lock */

@@ -70,6 +70,9 @@ static int _rdr_have_tm = 0;
  * current list in branch, reply and failure routes (tm's timer process
  * included) and in a resumed route. */
 static str _rdr_answer_xavp = str_init("_redisroute");
+/* failover_shorter_prefix: the targets a request has been relayed to, one
+ * value each, so that a shorter prefix's answer leaves them out */
+static str _rdr_tried_xavp = str_init("_redisroute_tried");
 
 /* scratch, per process: where a lookup writes and is packed, within one
  * call; never read after it returns */
@@ -163,15 +166,45 @@ uint64_t rdr_request_seed(sip_msg_t *msg)
 	return rdr_select_seed(msg->callid->body.s, msg->callid->body.len);
 }
 
+/* 1 when uri is among the request's tried targets. */
+static int rdr_tried(const str *uri)
+{
+	sr_xavp_t *x;
+
+	for(x = xavp_get(&_rdr_tried_xavp, NULL); x != NULL; x = xavp_get_next(x))
+		if(x->val.type == SR_XTYPE_STR && x->val.v.s.len == uri->len
+				&& memcmp(x->val.v.s.s, uri->s, uri->len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Leaves the tried targets out of res (failover_shorter_prefix). Returns
+ * the answer's code. */
+static int rdr_untried(int rc, rdr_result_t *res)
+{
+	int i, n = 0;
+
+	if(rc != RDR_OK)
+		return rc;
+	for(i = 0; i < res->n; i++)
+		if(!rdr_tried(&res->t[i].uri))
+			res->t[n++] = res->t[i];
+	res->n = n;
+	return n > 0 ? RDR_OK : RDR_NO_ROUTE;
+}
+
 /* Looks key up for msg and keeps the answer with the request; v: this
- * process's scratch copy of it. Returns the answer's code. */
-static int rdr_lookup_keep(sip_msg_t *msg, str *lkey, rdr_view_t *v)
+ * process's scratch copy of it. untried: the targets already tried are
+ * left out. Returns the answer's code. */
+static int rdr_lookup_keep(sip_msg_t *msg, str *lkey, int untried, rdr_view_t *v)
 {
 	str *user = &msg->parsed_uri.user;
 	int sips = (msg->parsed_uri.type == SIPS_URI_T);
 	int rc, len;
 
 	rc = rdr_lookup(lkey, user, sips, rdr_request_seed(msg), &_rdr_scratch);
+	if(untried)
+		rc = rdr_untried(rc, &_rdr_scratch);
 	len = rdr_result_pack(
 			_rdr_packed, sizeof(_rdr_packed), lkey, rc, &_rdr_scratch);
 	if(len < 0) {
@@ -201,7 +234,7 @@ static int rdr_resolve(sip_msg_t *msg, str *key, rdr_view_t *v)
 					|| (v->lkey.len == lkey->len
 							&& memcmp(v->lkey.s, lkey->s, lkey->len) == 0)))
 		return v->rc;
-	return rdr_lookup_keep(msg, lkey, v);
+	return rdr_lookup_keep(msg, lkey, 0, v);
 }
 
 int rdr_script_have_tm(void)
@@ -378,6 +411,9 @@ static void rdr_answer_set_next(int next)
 		rdr_result_set_next(x->val.v.s.s, next);
 }
 
+static int rdr_forward_shorter(
+		sip_msg_t *msg, rdr_view_t *v, const char *fn);
+
 int rdr_sip_forward(sip_msg_t *msg, str *key)
 {
 	rdr_view_t v;
@@ -386,6 +422,10 @@ int rdr_sip_forward(sip_msg_t *msg, str *key)
 	if(!rdr_forward_ok(msg, "sip_forward"))
 		return RDR_NOT_APPLICABLE;
 	ret = rdr_resolve(msg, key, &v);
+	/* a longest prefix whose targets are all out (bad, drained) */
+	if(_rdr_failover_shorter && v.key.len > 0
+			&& (ret == RDR_BAD_DATA || ret == RDR_NO_ROUTE))
+		return rdr_forward_shorter(msg, &v, "sip_forward");
 	if(ret != RDR_OK)
 		return ret;
 	/* the others are kept, in the answer, for sip_forward_next() */
@@ -396,11 +436,29 @@ int rdr_sip_forward(sip_msg_t *msg, str *key)
 	return ret;
 }
 
-/* failover_shorter_prefix: every target of the prefix v matched has been
- * tried; the next shorter existing prefix of the lookup key (then the
- * default key) becomes the request's answer, and its first target is
- * relayed to. A prefix whose targets are all bad is passed over. */
-static int rdr_forward_shorter(sip_msg_t *msg, rdr_view_t *v)
+/* Notes the targets of v as tried (failover_shorter_prefix). */
+static void rdr_note_tried(const rdr_view_t *v)
+{
+	sr_xval_t val;
+	int i;
+
+	for(i = 0; i < v->n; i++) {
+		if(rdr_tried(&v->t[i].uri))
+			continue;
+		memset(&val, 0, sizeof(val));
+		val.type = SR_XTYPE_STR;
+		val.v.s = v->t[i].uri;
+		if(xavp_add_value(&_rdr_tried_xavp, &val, NULL) == NULL)
+			LM_ERR("cannot note a tried target with the request\n");
+	}
+}
+
+/* failover_shorter_prefix: no target of the prefix v matched is left (all
+ * tried, or none usable); the next shorter existing prefix of the lookup
+ * key (then the default key) becomes the request's answer, without the
+ * targets already tried, and its first target is relayed to. A prefix
+ * with nothing new is passed over. */
+static int rdr_forward_shorter(sip_msg_t *msg, rdr_view_t *v, const char *fn)
 {
 	char buf[RDR_KEY_MAX];
 	str key = {buf, 0};
@@ -413,15 +471,18 @@ static int rdr_forward_shorter(sip_msg_t *msg, rdr_view_t *v)
 				|| v->key.len > v->lkey.len
 				|| memcmp(v->key.s, v->lkey.s, v->key.len) != 0)
 			return RDR_NO_ROUTE;
+		rdr_note_tried(v);
 		memcpy(buf, v->key.s, v->key.len - 1);
 		key.len = v->key.len - 1;
-		rc = rdr_lookup_keep(msg, &key, v);
+		rc = rdr_lookup_keep(msg, &key, 1, v);
 		if(rc == RDR_OK) {
 			rdr_answer_set_next(1);
 			rdr_stats_inc(RDR_STAT_FAILOVERS);
-			return rdr_relay(msg, &v->t[0].uri, "sip_forward_next");
+			return rdr_relay(msg, &v->t[0].uri, fn);
 		}
-		if(rc != RDR_BAD_DATA || v->key.len == 0)
+		/* nothing new here, or nothing usable: shorter still, while this
+		 * answer names the key it matched */
+		if((rc != RDR_BAD_DATA && rc != RDR_NO_ROUTE) || v->key.len == 0)
 			return rc;
 	}
 	return RDR_NO_ROUTE;
@@ -436,8 +497,9 @@ int rdr_sip_forward_next(sip_msg_t *msg)
 	if(!rdr_answer_get(&v) || v.rc != RDR_OK)
 		return RDR_NO_ROUTE;
 	if(v.next >= v.n)
-		return _rdr_failover_shorter ? rdr_forward_shorter(msg, &v)
-									 : RDR_NO_ROUTE;
+		return _rdr_failover_shorter
+					   ? rdr_forward_shorter(msg, &v, "sip_forward_next")
+					   : RDR_NO_ROUTE;
 	rdr_answer_set_next(v.next + 1);
 	rdr_stats_inc(RDR_STAT_FAILOVERS);
 	return rdr_relay(msg, &v.t[v.next].uri, "sip_forward_next");
