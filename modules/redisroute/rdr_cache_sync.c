@@ -55,6 +55,8 @@ static char _rdr_notify_pattern[64 + 2 * RDR_PREFIX_MAX];
 static char _rdr_notify_gw_pattern[64 + 2 * RDR_PREFIX_MAX];
 static char _rdr_notify_prefix[RDR_PREFIX_MAX + 1]; /* BCAST PREFIX */
 static char _rdr_notify_gw_prefix[RDR_PREFIX_MAX + 1]; /* and the gateways' */
+/* 1: the routes are watched too (the cache is on) */
+static int _rdr_notify_routes = 0;
 static int _rdr_notify_retry_ms = 1000;
 static int _rdr_notify_mode = RDR_INVALIDATE_TRACKING;
 /* the notifier process counts the invalidations (every process applies
@@ -87,9 +89,10 @@ static void rdr_notify_pattern(const str *prefix, int db, char *out, int size)
 }
 
 int rdr_notify_setup(const str *prefix, const str *gw_prefix, int db,
-		int retry_interval_ms, int mode)
+		int retry_interval_ms, int mode, int routes)
 {
 	_rdr_notify_mode = mode;
+	_rdr_notify_routes = routes;
 	memcpy(_rdr_notify_prefix, prefix->s, prefix->len);
 	_rdr_notify_prefix[prefix->len] = '\0';
 	memcpy(_rdr_notify_gw_prefix, gw_prefix->s, gw_prefix->len);
@@ -314,9 +317,14 @@ static int rdr_notify_prefixes(const char **out)
 	const char *a = _rdr_notify_prefix, *b = _rdr_notify_gw_prefix;
 	size_t la = strlen(a), lb = strlen(b);
 
+	out[0] = "PREFIX";
+	if(!_rdr_notify_routes) {
+		/* no cache: the gateways only */
+		out[1] = b;
+		return 2;
+	}
 	if(la == 0)
 		return 0;
-	out[0] = "PREFIX";
 	if(la <= lb && strncmp(a, b, la) == 0) {
 		out[1] = a;
 		return 2;
@@ -384,10 +392,11 @@ static int rdr_notify_track(redisContext *ctx, char *why, int whylen)
  * prefix's keyspace channel. Returns 0, or -1 with why set. */
 static int rdr_notify_psubscribe(redisContext *ctx, char *why, int whylen)
 {
-	const char *argv[3] = {
-			"PSUBSCRIBE", _rdr_notify_pattern, _rdr_notify_gw_pattern};
-	/* the second confirmation is read later, as a message, and ignored */
-	redisReply *r = rdr_notify_cmd(ctx, 3, argv);
+	const char *argv[3] = {"PSUBSCRIBE", _rdr_notify_gw_pattern,
+			_rdr_notify_pattern};
+	/* the second confirmation is read later, as a message, and ignored;
+	 * without the cache, the gateways only */
+	redisReply *r = rdr_notify_cmd(ctx, _rdr_notify_routes ? 3 : 2, argv);
 	int ok = rdr_notify_subscribed(r, "psubscribe");
 
 	why[0] = '\0';

@@ -54,11 +54,11 @@ int rdr_notify_mode_parse(const str *s);
 /* The mode's name, for the status RPC. */
 const char *rdr_notify_mode_name(void);
 
-/* In mod_init: what the subscriptions watch: the routes under prefix and
- * the gateways under gw_prefix (the cache's and the gateways', each
- * process's own, opened when first needed). */
+/* In mod_init: what the subscriptions watch: the gateways under gw_prefix,
+ * and with routes (the cache is on) the routes under prefix (each
+ * process's own subscription, opened when first needed). */
 int rdr_notify_setup(const str *prefix, const str *gw_prefix, int db,
-		int retry_interval_ms, int mode);
+		int retry_interval_ms, int mode, int routes);
 /* In mod_init, when the cache is on: registers the notifier process. */
 int rdr_notify_init(void);
 /* In child_init(PROC_MAIN): forks the process. */

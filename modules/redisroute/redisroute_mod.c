@@ -463,7 +463,8 @@ static int mod_init(void)
 	}
 	/* the subscriptions watch the routes (cache) and the gateways */
 	if(rdr_notify_setup(&redisroute_key_prefix, &redisroute_gw_prefix,
-			   cfg.url.db, redisroute_retry_interval, mode)
+			   cfg.url.db, redisroute_retry_interval, mode,
+			   redisroute_cache_size > 0)
 			< 0)
 		return -1;
 	if(redisroute_cache_size > 0) {
