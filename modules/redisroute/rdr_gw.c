@@ -77,6 +77,7 @@ static rdr_gw_table_t *_rdr_gw = NULL;
 static char _rdr_gw_prefix_buf[RDR_PREFIX_MAX + 1];
 static str _rdr_gw_prefix = {_rdr_gw_prefix_buf, 0};
 static int _rdr_gw_selection = RDR_SELECT_ORDER;
+static int _rdr_gw_max_targets = RDR_TARGETS_MAX;
 /* per process: the sequence number taken when its subscription came up */
 static unsigned int _rdr_gw_sub_since = 0;
 static int _rdr_gw_sub_ever = 0;
@@ -93,8 +94,9 @@ static unsigned int rdr_gw_next_seq(void)
 	return (unsigned int)atomic_add(&_rdr_gw->seq, 1);
 }
 
-int rdr_gw_init(const str *prefix, int selection, int max)
+int rdr_gw_init(const str *prefix, int selection, int max, int max_targets)
 {
+	_rdr_gw_max_targets = max_targets;
 	if(prefix->len <= 0 || prefix->len > RDR_PREFIX_MAX) {
 		LM_ERR("modparam gw_prefix must be 1 to %d bytes\n", RDR_PREFIX_MAX);
 		return -1;
@@ -458,6 +460,11 @@ static void rdr_gw_order(rdr_result_t *res, const int *weight, uint64_t seed)
 		for(i = 0; i < res->n; i++)
 			sorted[i] = res->t[order[i]];
 		memcpy(res->t, sorted, res->n * sizeof(rdr_target_t));
+	}
+	/* max_targets counts what is left, in the chosen order */
+	if(res->n > _rdr_gw_max_targets)
+		res->n = _rdr_gw_max_targets;
+	if(_rdr_gw_selection != RDR_SELECT_ORDER && res->n > 1) {
 		if(!res->list) {
 			for(i = 0; i < res->n; i++)
 				q[i] = res->t[i].q;
@@ -475,7 +482,7 @@ static void rdr_gw_order(rdr_result_t *res, const int *weight, uint64_t seed)
 int rdr_gw_needed(int rc, const rdr_result_t *res)
 {
 	return rc == RDR_OK
-		   && (res->refs > 0
+		   && (res->refs > 0 || res->n > _rdr_gw_max_targets
 				   || (_rdr_gw_selection != RDR_SELECT_ORDER && res->n > 1));
 }
 

@@ -47,8 +47,9 @@
 #include "rdr_targets.h"
 
 /* In mod_init: gw_prefix (non-empty), the selection mode (RDR_SELECT_*),
- * at most max gateways in shared memory. */
-int rdr_gw_init(const str *prefix, int selection, int max);
+ * at most max gateways in shared memory; max_targets: the most targets an
+ * answer keeps once resolved. */
+int rdr_gw_init(const str *prefix, int selection, int max, int max_targets);
 void rdr_gw_destroy(void);
 
 /* gw_prefix, for the subscriptions. */

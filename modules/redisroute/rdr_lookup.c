@@ -50,6 +50,7 @@
 #include "rdr_cluster.h"
 #include "rdr_gw.h"
 #include "rdr_gw_record.h"
+#include "rdr_select.h"
 #include "rdr_targets.h"
 #include "rdr_stats.h"
 
@@ -200,9 +201,9 @@ static int rdr_parse_reply(const str *cand, int ncand, int matched,
 
 	if(rdr_eval_plain())
 		kind = rdr_reply_open_plain(
-				&it, r, (rdr_reply_kind_t)rdr_eval_plain(), _rdr_max_targets);
+				&it, r, (rdr_reply_kind_t)rdr_eval_plain(), RDR_TARGETS_MAX);
 	else
-		kind = rdr_reply_open(&it, r, matched, ncand, _rdr_max_targets);
+		kind = rdr_reply_open(&it, r, matched, ncand, RDR_TARGETS_MAX);
 	switch(kind) {
 		case RDR_REPLY_MALFORMED:
 			if(it.untyped)
@@ -234,6 +235,12 @@ static int rdr_parse_reply(const str *cand, int ncand, int matched,
 		}
 		rdr_add_target(&cand[matched], &e, ruri_user, sips, res);
 	}
+	/* max_targets counts the targets an answer ends with: with gateways (some
+	 * may be left out) or a selection (which chooses among them all), they
+	 * are counted once resolved and ordered (rdr_gw_resolve()) */
+	if(res->refs == 0 && rdr_gw_selection() == RDR_SELECT_ORDER
+			&& res->n > _rdr_max_targets)
+		res->n = _rdr_max_targets;
 	/* a list's order reaches a 3xx follower only as q-values: equal q
 	 * leaves the order to the client (RFC 3261 8.1.3.4), and Kamailio's
 	 * uac_redirect reverses it */

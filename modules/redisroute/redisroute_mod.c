@@ -362,8 +362,8 @@ static int rdr_gateways_setup(void)
 		LM_ERR("modparam gw_prefix must be 1 to %d bytes\n", RDR_PREFIX_MAX);
 		return -1;
 	}
-	return rdr_gw_init(
-			&redisroute_gw_prefix, selection, redisroute_gateways_max);
+	return rdr_gw_init(&redisroute_gw_prefix, selection,
+			redisroute_gateways_max, redisroute_max_targets);
 }
 
 static int mod_init(void)
