@@ -12,6 +12,9 @@
 #   fuzz_target  rdr_target_build (user, raw target, sips, out_size), q-values
 #   fuzz_url     rdr_url_parse, rdr_url_print, rdr_hostports_parse
 #   fuzz_slot    rdr_redirect_parse (MOVED/ASK replies), rdr_key_slot
+#   fuzz_gw      rdr_gw_record_parse, rdr_gw_record_target, rdr_gw_name_ok
+#                (gateway hashes, R-URI users), rdr_select_order,
+#                rdr_select_spread_q
 #
 # Each harness runs on build/fuzz/corpus-<name>, which is seeded from
 # tests/fuzz/corpus/<name>/ and keeps what libFuzzer finds between runs; the
@@ -28,7 +31,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-Wall -Wextra -I $(FUZZ_SRC) -I tests/unit/include
-FUZZ_HARNESSES := target url slot
+FUZZ_HARNESSES := target url slot gw
 FUZZ_BINS := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -72,6 +75,17 @@ $(FUZZ_DIR)/fuzz_slot: tests/fuzz/fuzz_slot.c $(FUZZ_SRC)/rdr_slot.c \
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_slot.c $(FUZZ_SRC)/rdr_slot.c \
 		$(FUZZ_SRC)/rdr_syntax.c
+
+# a gateway's uri and target go through rdr_target_build(); selection
+# needs libm
+$(FUZZ_DIR)/fuzz_gw: tests/fuzz/fuzz_gw.c $(FUZZ_SRC)/rdr_gw_record.c \
+		$(FUZZ_SRC)/rdr_gw_record.h $(FUZZ_SRC)/rdr_select.c \
+		$(FUZZ_SRC)/rdr_select.h $(FUZZ_SRC)/rdr_targets.c \
+		$(FUZZ_SRC)/rdr_targets.h $(FUZZ_SYNTAX)
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_gw.c \
+		$(FUZZ_SRC)/rdr_gw_record.c $(FUZZ_SRC)/rdr_select.c \
+		$(FUZZ_SRC)/rdr_targets.c $(FUZZ_SRC)/rdr_syntax.c -lm
 
 fuzz: fuzz-build
 	@case "$(FUZZ_SECONDS)" in ''|*[!0-9]*) \

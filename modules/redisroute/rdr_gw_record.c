@@ -229,8 +229,9 @@ int rdr_gw_record_target(const rdr_gw_record_t *rec, const char *user,
 			|| rec->prefixlen > RDR_GW_PREFIX_MAX)
 		return RDR_TGT_BAD_CHAR;
 	rest = user_len > rec->strip ? user_len - rec->strip : 0;
-	/* no user that long makes a URI (and the sum cannot overflow) */
-	if(rest >= RDR_URI_MAX - RDR_GW_PREFIX_MAX)
+	/* ubuf holds it all; longer makes no URI (rdr_target_build() says
+	 * how long is too long) */
+	if(rest > RDR_URI_MAX - rec->prefixlen)
 		return RDR_TGT_TOO_LONG;
 	if(rec->prefixlen > 0)
 		memcpy(ubuf, rec->prefix, rec->prefixlen);

@@ -24,8 +24,9 @@
 /*
  * redisroute - one gateway's record: the gw:NAME hash read from Redis,
  * validated, and the target it makes for a Request-URI user (strip, then
- * prefix). Pure: libc and rdr_targets.c only; rdr_gw.c keeps the records
- * in shared memory, the unit tests and the fuzzer link this file alone.
+ * prefix). Pure: libc, rdr_targets.c and rdr_syntax.c only; rdr_gw.c
+ * keeps the records in shared memory, the unit tests and the fuzzer link
+ * this file with those two alone.
  */
 
 #ifndef _RDR_GW_RECORD_H_

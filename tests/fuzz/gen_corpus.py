@@ -192,6 +192,106 @@ SLOTS = {
 }
 
 
+# fuzz_gw input: flags, out_size selector, presence mask, separator, then
+# uri SEP strip SEP prefix SEP weight SEP attrs SEP drain SEP user SEP
+# selection bytes (3 per item: prio in the top 3 bits, weight high, low)
+GW_SIPS, GW_NULL_USER, GW_NEG_SIZE = 1, 2, 16
+GW_ORDER, GW_WEIGHT, GW_HASH, GW_WEIGHT_NO_RND = 0, 4, 8, 12
+
+
+def gw(uri, strip=None, prefix=None, weight=None, attrs=None, drain=None,
+       user="0201234567", sel=b"", flags=0, out=BIG, sep=b"|"):
+    fields = [uri, strip, prefix, weight, attrs, drain]
+    mask = 0
+    parts = []
+    for i, v in enumerate(fields):
+        if v is not None:
+            mask |= 1 << i
+        v = b"" if v is None else v
+        parts.append(v.encode("latin-1") if isinstance(v, str) else v)
+    if user is None:
+        flags |= GW_NULL_USER
+        user = ""
+    parts.append(user.encode("latin-1") if isinstance(user, str) else user)
+    parts.append(sel)
+    return bytes([flags, out, mask, sep[0]]) + sep.join(parts)
+
+
+def items(*its):
+    """(prio 0-7, weight) pairs -> selection bytes"""
+    return b"".join(bytes([p << 5, (w >> 8) & 0xff, w & 0xff])
+                    for p, w in its)
+
+
+W3 = items((7, 50), (7, 30), (7, 20))
+TIERS = items((7, 1), (7, 1000), (3, 500), (3, 500), (3, 1), (0, 7))
+
+GWS = {
+    # valid gateways
+    "bare-example": gw("198.51.100.10:5060", "1", "0044", sel=W3,
+                       flags=GW_HASH),
+    "bare-defaults": gw("gw.example.com", sel=W3, flags=GW_WEIGHT),
+    "bare-all": gw("gw.example.com", "2", "+49", "700", "region=eu", "0",
+                   sel=TIERS, flags=GW_HASH),
+    "bare-sips": gw("h:5061", "0", "", "1", "", "1", flags=GW_SIPS),
+    "bare-ipv6": gw("[2001:db8::1]:5060", "3", "00", "1000", sel=TIERS,
+                    flags=GW_WEIGHT_NO_RND),
+    "bare-strip-all": gw("h", "64", "0044", user="0201"),
+    "bare-strip-all-no-prefix": gw("h", "10", user="0201"),
+    "bare-no-user": gw("h", None, "0044", user=None),
+    "bare-prefix-32": gw("h", None, "9" * 32),
+    "bare-prefix-escapes": gw("h", None, "%2B-_.!~*'()&=+$,;?/"),
+    "full-uri": gw("sip:gw@198.51.100.10;transport=tcp", weight="5",
+                   attrs="a=b", sel=TIERS, flags=GW_ORDER),
+    "full-sips": gw("SIPS:gw@h:5061", drain="1", flags=GW_SIPS),
+    "attrs-255": gw("h", attrs="x" * 255),
+    "attrs-utf8": gw("h", attrs="r\xc3\xa9gion"),
+    "sep-nul": gw("h", "1", "00", sep=b"\0", sel=W3, flags=GW_HASH),
+    "small-out": gw("h", "1", "0044", out=20),
+    "negative-out": gw("h", flags=GW_NEG_SIZE, out=100),
+    "long-user": gw("h", "1", "0044", user="1" * 1100, out=255),
+    "spread": gw("h", sel=bytes([250, 250, 125, 125, 125, 0, 255, 255])),
+    "many-items": gw("h", sel=items(*[(i % 3, i * 17) for i in range(66)]),
+                     flags=GW_HASH),
+    # refused
+    "missing": gw(None, "1", "0044"),
+    "uri-empty": gw(""),
+    "uri-scheme-only": gw("sip:"),
+    "uri-crlf": gw("h\r\nX: y"),
+    "uri-port-zero": gw("h:0"),
+    "uri-underscore": gw("gw_1.example.com"),
+    "full-strip": gw("sip:gw@h", "1"),
+    "full-strip-zero": gw("sip:gw@h", "0"),
+    "full-prefix": gw("sip:gw@h", None, "0044"),
+    "strip-65": gw("h", "65"),
+    "strip-plus": gw("h", "+5"),
+    "strip-empty": gw("h", ""),
+    "prefix-33": gw("h", None, "9" * 33),
+    "prefix-space": gw("h", None, "00 44"),
+    "prefix-bad-escape": gw("h", None, "%4"),
+    "prefix-at": gw("h", None, "a@b"),
+    "weight-zero": gw("h", weight="0"),
+    "weight-1001": gw("h", weight="1001"),
+    "weight-space": gw("h", weight=" 5"),
+    "attrs-256": gw("h", attrs="x" * 256),
+    "attrs-control": gw("h", attrs="a\x01b"),
+    "attrs-del": gw("h", attrs="a\x7fb"),
+    "drain-2": gw("h", drain="2"),
+    "drain-01": gw("h", drain="01"),
+    # hostile users
+    "user-crlf": gw("h", user="1\r\nVia: x"),
+    "user-space": gw("h", user="a b"),
+    "user-angle": gw("h", "1", user="0<sip:x>"),
+    "user-stripped-crlf": gw("h", "2", user="\r\n123"),
+    "user-bad-escape": gw("h", user="a%4"),
+    "user-high-bytes": gw("h", user=b"\xff\xfe"),
+    # the uri part as a NAME
+    "name-64": gw("a" * 64),
+    "name-65": gw("a" * 65),
+    "name-chars": gw("Az09._-"),
+}
+
+
 def name_ok(n):
     return re.fullmatch(r"[a-z0-9][a-z0-9-]*", n) is not None
 
@@ -210,3 +310,4 @@ def write(sub, cases):
 write("target", TARGETS)
 write("url", URLS)
 write("slot", SLOTS)
+write("gw", GWS)

@@ -56,20 +56,12 @@ static rdr_cache_entry_t *store(const char *pkey, const char *user, int sips,
 
 static void assert_same(const rdr_result_t *a, const rdr_result_t *b)
 {
-	int i;
-
-	ck_assert_int_eq(a->n, b->n);
 	ck_assert_int_eq(a->key.len, b->key.len);
 	ck_assert_ptr_eq(b->key.s, b->key_buf);
 	ck_assert_mem_eq(a->key.s, b->key.s, a->key.len);
 	ck_assert_int_eq(b->key_buf[b->key.len], '\0');
-	for(i = 0; i < a->n; i++) {
-		ck_assert_int_eq(a->t[i].uri.len, b->t[i].uri.len);
-		ck_assert_ptr_eq(b->t[i].uri.s, b->buf[i]);
-		ck_assert_mem_eq(a->t[i].uri.s, b->t[i].uri.s, a->t[i].uri.len);
-		ck_assert_int_eq(b->t[i].uri.s[b->t[i].uri.len], '\0');
-		ck_assert_int_eq(a->t[i].q, b->t[i].q);
-	}
+	ck_assert_int_eq(a->list, b->list);
+	assert_same_targets(a, b);
 }
 
 /* 0, 1, a few and RDR_TARGETS_MAX targets, without and with q-values */
@@ -112,7 +104,8 @@ START_TEST(test_q_values_kept)
 }
 END_TEST
 
-/* the header, the three strings, then per target two ints and the URI */
+/* the header, the three strings, then per target two ints, two lengths
+ * (gw, attrs) and the strings */
 START_TEST(test_size)
 {
 	const int qs[] = {1000, 500};
@@ -127,9 +120,70 @@ START_TEST(test_size)
 
 	fill(&in, "abc", 2, qs);
 	e = store("rr:abcd", "bob", 0, RDR_OK, &in, &size);
-	ck_assert_int_eq(size, hdr + 7 + 3 + 3 + 2 * 2 * (int)sizeof(int)
+	ck_assert_int_eq(size, hdr + 7 + 3 + 3 + 2 * (2 * (int)sizeof(int) + 2)
 								   + in.t[0].uri.len + in.t[1].uri.len);
 	free(e);
+
+	/* a gateway's name and attrs; no NULs */
+	set_gw(&in, 1, "gw1", "a=b");
+	e = store("rr:abcd", "bob", 0, RDR_OK, &in, &size);
+	ck_assert_int_eq(size, hdr + 7 + 3 + 3 + 2 * (int)RDR_TARGET_HDR
+								   + in.t[0].uri.len + in.t[1].uri.len + 3 + 3);
+	free(e);
+}
+END_TEST
+
+/* gateways: resolved ones keep their name and attrs, references stay
+ * references (a cached route is resolved after the cache), and the list
+ * flag is kept */
+START_TEST(test_gateways_round_trip)
+{
+	static const int ns[] = {1, 2, 3, 5, 7, RDR_TARGETS_MAX};
+	rdr_result_t in, out;
+	rdr_cache_entry_t *e;
+	int size, k, i, refs;
+
+	for(k = 0; k < (int)(sizeof(ns) / sizeof(ns[0])); k++) {
+		fill_mixed(&in, ns[k]);
+		in.list = k % 2;
+		e = store("rr:+49301234", "alice", 0, RDR_OK, &in, &size);
+		memset(&out, 0x5a, sizeof(out));
+		rdr_entry_load(e, &out);
+		assert_same(&in, &out);
+		for(i = refs = 0; i < ns[k]; i++)
+			refs += out.t[i].uri.s[0] == '@';
+		ck_assert_int_eq(out.refs, refs);
+		ck_assert_int_eq(refs, ns[k] / 5 * 2 + (ns[k] % 5 > 2));
+		free(e);
+	}
+}
+END_TEST
+
+/* the longest gateway name and attrs, on the longest URIs */
+START_TEST(test_gateways_longest)
+{
+	rdr_result_t in, out;
+	rdr_cache_entry_t *e;
+	char *gw = repeat('g', RDR_GW_NAME_MAX);
+	char *attrs = repeat('a', RDR_GW_ATTRS_MAX);
+	int size, i;
+
+	fill(&in, "k", RDR_TARGETS_MAX, NULL);
+	for(i = 0; i < RDR_TARGETS_MAX; i++) {
+		memset(in.buf[i], 'a' + i % 26, RDR_URI_MAX - 1);
+		memcpy(in.buf[i], "sip:", 4);
+		in.buf[i][RDR_URI_MAX - 1] = '\0';
+		in.t[i].uri.len = RDR_URI_MAX - 1;
+		set_gw(&in, i, gw, attrs);
+	}
+	e = store("k", "u", 0, RDR_OK, &in, &size);
+	rdr_entry_load(e, &out);
+	assert_same(&in, &out);
+	ck_assert_int_eq(out.t[RDR_TARGETS_MAX - 1].gw.len, RDR_GW_NAME_MAX);
+	ck_assert_int_eq(out.t[RDR_TARGETS_MAX - 1].attrs.len, RDR_GW_ATTRS_MAX);
+	free(e);
+	free(gw);
+	free(attrs);
 }
 END_TEST
 
@@ -263,6 +317,8 @@ static Suite *cache_entry_suite(void)
 	tcase_add_test(tc, test_size);
 	tcase_add_test(tc, test_negative_answers);
 	tcase_add_test(tc, test_long_uris);
+	tcase_add_test(tc, test_gateways_round_trip);
+	tcase_add_test(tc, test_gateways_longest);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("match");
