@@ -754,35 +754,52 @@ def test_hash_sip_forward_follows_the_chosen_order(hashed, uas_pool):
 
 @pytest.mark.parametrize("on", ["1", "0"])
 def test_failover_to_a_shorter_prefix(workdir, uas_pool, on):
-    london, uk = uas_pool("reject", 503), uas_pool("answer")
+    london, uk, other = uas_pool("reject", 503), uas_pool("answer"), uas_pool("answer")
     with redis_and_kamailio(workdir, "gw-shorter-%s" % on, cfg=GW_CFG, PREFIX_MATCH="1",
+                            PREFIX_DEFAULT_KEY='"default"',
                             FAILOVER_SHORTER_PREFIX=on) as (r, k):
         set_gw(r, "london", "uri", "127.0.0.1:%d" % london.port)
         set_gw(r, "uk", "uri", "127.0.0.1:%d" % uk.port, "prefix", "00")
         r.cli("SET", "route:+4420", "@london")
         r.cli("SET", "route:+44", "@uk")
         user = "+442071234567"
-        resp = invite(k, user, headers=["X-Mode: forward"], timeout=6)
+
+        def call():
+            resp = invite(k, user, headers=["X-Mode: forward"], timeout=6)
+            ci = resp.header("call-id")[0]
+            assert wait_until(lambda: "FORWARD_NEXT ci=%s" % ci in k.log(), 3)
+            lines = [l.split("FORWARD_NEXT ci=%s" % ci, 1)[1] for l in k.log().splitlines()
+                     if "FORWARD_NEXT ci=%s" % ci in l]
+            return resp, lines
+
+        resp, lines = call()
         assert [q.ruri for q in london.requests("INVITE")] == [
             "sip:%s@127.0.0.1:%d" % (user, london.port)]
-        ci = resp.header("call-id")[0]
-        assert wait_until(lambda: "FORWARD_NEXT ci=%s" % ci in k.log(), 3)
-        line = k.log().split("FORWARD_NEXT ci=%s" % ci, 1)[1].split("\n", 1)[0]
-        if on == "1":
-            assert resp.code == 200, resp.raw
-            assert [q.ruri for q in uk.requests("INVITE")] == [
-                "sip:00%s@127.0.0.1:%d" % (user, uk.port)]
-            assert " rc=1 " in line and " key=+44 " in line, line
-        else:
+        if on == "0":
+            # off: no target left of +4420, as before gateways
             assert (resp.code, resp.reason) == (480, "No Target Left"), resp.raw
             assert uk.requests("INVITE") == []
-            assert " rc=-1 " in line, line
-        if on == "1":
-            # the shorter prefix fails too: the default is not there, -1
-            uk.mode, uk.code = "reject", 503
-            resp = invite(k, user, headers=["X-Mode: forward"], timeout=6)
-            assert (resp.code, resp.reason) == (480, "No Target Left"), resp.raw
-            assert len(london.requests("INVITE")) == 2 and len(uk.requests("INVITE")) == 2
+            assert len(lines) == 1 and " rc=-1 " in lines[0], lines
+            return
+        assert resp.code == 200, resp.raw
+        assert [q.ruri for q in uk.requests("INVITE")] == [
+            "sip:00%s@127.0.0.1:%d" % (user, uk.port)]
+        assert len(lines) == 1 and " rc=1 " in lines[0] and " key=+44 " in lines[0], lines
+        # +44 fails too: then the default key
+        uk.mode, uk.code = "reject", 503
+        r.cli("SET", "route:default", "127.0.0.1:%d" % other.port)
+        resp, lines = call()
+        assert resp.code == 200, resp.raw
+        assert [len(u.requests("INVITE")) for u in (london, uk, other)] == [2, 2, 1]
+        assert other.requests("INVITE")[0].ruri == "sip:%s@127.0.0.1:%d" % (user, other.port)
+        assert [(" rc=1 " in l, l.split(" key=")[1].split()[0]) for l in lines] == [
+            (True, "+44"), (True, "default")], lines
+        # and when nothing shorter is left: -1
+        r.cli("DEL", "route:default")
+        resp, lines = call()
+        assert (resp.code, resp.reason) == (480, "No Target Left"), resp.raw
+        assert " rc=-1 " in lines[-1], lines
+        assert [len(u.requests("INVITE")) for u in (london, uk, other)] == [3, 3, 1]
 
 
 # ---- 6. $redisroute(gw) / (attrs) and the KEMI twins ---------------------------
