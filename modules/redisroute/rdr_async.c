@@ -48,6 +48,8 @@
 #include "modules/tm/tm_load.h"
 
 #include "rdr_async.h"
+#include "rdr_gw.h"
+#include "rdr_select.h"
 #include "rdr_sip.h"
 #include "rdr_stats.h"
 
@@ -77,8 +79,11 @@ typedef struct rdr_async_answer
 	unsigned int tindex;
 	unsigned int tlabel;
 	int route; /* as rdr_async_req_t's */
-	str fn;	   /* into data */
-	int len;   /* the packed answer's, after fn and its NUL */
+	int sips;  /* the R-URI's scheme, user and seed: for its gateways */
+	uint64_t seed;
+	str fn;	  /* into data */
+	str user; /* into data, after fn and its NUL */
+	int len;  /* the packed answer's, after user */
 	char data[];
 } rdr_async_answer_t;
 
@@ -89,19 +94,18 @@ static int (*_rdr_async_bell)[2] = NULL; /* pkg, inherited: [0] the I/O
 static rdr_async_shared_t *_rdr_async_shared = NULL;
 static unsigned int _rdr_async_next = 0; /* per worker: round robin */
 /* during rdr_async_resume() only: the answer tm's pre-script callback keeps
- * with the transaction */
-static rdr_async_answer_t *_rdr_async_resuming = NULL;
+ * with the transaction (its gateways resolved) */
+static const char *_rdr_async_resuming = NULL;
+static int _rdr_async_resuming_len = 0;
 
 /* tm runs it before the resumed route, with the transaction's XAVPs as the
  * current list and the transaction locked: the answer is kept there, so the
  * route and every later one of the transaction read it. */
 static int rdr_async_resume_cb(sip_msg_t *msg, unsigned int flags, void *p)
 {
-	rdr_async_answer_t *a = _rdr_async_resuming;
-
-	if(a != NULL) {
+	if(_rdr_async_resuming != NULL) {
+		rdr_answer_keep(_rdr_async_resuming, _rdr_async_resuming_len);
 		_rdr_async_resuming = NULL;
-		rdr_answer_keep(a->data + a->fn.len + 1, a->len);
 	}
 	return 1;
 }
@@ -248,6 +252,34 @@ void rdr_async_get_status(int *workers, int *pending, int *down, int *full)
 		*down += atomic_get(&_rdr_async_shared->q[i].down) != 0;
 }
 
+/* The answer a resumes with: its gateways resolved here, in the async
+ * worker (their reads, when due, wait here, not in the I/O process that
+ * serves every lookup). Sets _rdr_async_resuming. */
+static void rdr_async_resolve(rdr_async_answer_t *a)
+{
+	static rdr_result_t res;
+	static char packed[RDR_PACKED_MAX];
+	const char *p = a->user.s + a->user.len;
+	rdr_view_t v;
+	int rc, len;
+
+	_rdr_async_resuming = p;
+	_rdr_async_resuming_len = a->len;
+	if(rdr_result_view(p, a->len, &v) < 0 || v.rc != RDR_OK
+			|| (v.refs == 0
+					&& (rdr_gw_selection() == RDR_SELECT_ORDER || v.n < 2)))
+		return;
+	rdr_result_from_view(&v, &res);
+	rc = rdr_lookup_gateways(v.rc, &res, &a->user, a->sips, a->seed, 0);
+	len = rdr_result_pack(packed, sizeof(packed), &v.lkey, rc, &res);
+	if(len < 0) {
+		LM_BUG("an answer does not fit its packed form\n");
+		return;
+	}
+	_rdr_async_resuming = packed;
+	_rdr_async_resuming_len = len;
+}
+
 /* In an async worker: resumes the request with the answer. */
 static void rdr_async_resume(void *p)
 {
@@ -258,7 +290,7 @@ static void rdr_async_resume(void *p)
 
 	if(ksr_shutdown_phase())
 		return;
-	_rdr_async_resuming = a;
+	rdr_async_resolve(a);
 	if(a->route >= 0)
 		ret = tmb->t_continue(a->tindex, a->tlabel, main_rt.rlist[a->route]);
 	else
@@ -270,10 +302,12 @@ static void rdr_async_resume(void *p)
 }
 
 /* Hands the answer (rc, res's targets, for the lookup key lkey) to the
- * core's async workers, which resume the transaction in route or fn.
- * 0, or -1 (logged) when it cannot. */
+ * core's async workers, which resolve its gateways for user, sips and seed
+ * and resume the transaction in route or fn. 0, or -1 (logged) when it
+ * cannot. */
 static int rdr_async_push(unsigned int tindex, unsigned int tlabel, int route,
-		const str *fn, const str *lkey, int rc, const rdr_result_t *res)
+		const str *fn, const str *lkey, const str *user, int sips,
+		uint64_t seed, int rc, const rdr_result_t *res)
 {
 	static char packed[RDR_PACKED_MAX];
 	static rdr_result_t none; /* no targets, no key */
@@ -289,7 +323,7 @@ static int rdr_async_push(unsigned int tindex, unsigned int tlabel, int route,
 		LM_BUG("an answer does not fit its packed form\n");
 		return -1;
 	}
-	a = shm_malloc(sizeof(*a) + fn->len + 1 + len);
+	a = shm_malloc(sizeof(*a) + fn->len + 1 + user->len + len);
 	if(a == NULL) {
 		SHM_MEM_ERROR;
 		return -1;
@@ -300,12 +334,17 @@ static int rdr_async_push(unsigned int tindex, unsigned int tlabel, int route,
 	a->tindex = tindex;
 	a->tlabel = tlabel;
 	a->route = route;
+	a->sips = sips;
+	a->seed = seed;
 	a->fn.s = a->data;
 	a->fn.len = fn->len;
 	memcpy(a->data, fn->s, fn->len);
 	a->data[fn->len] = '\0';
+	a->user.s = a->data + fn->len + 1;
+	a->user.len = user->len;
+	memcpy(a->user.s, user->s, user->len);
 	a->len = len;
-	memcpy(a->data + fn->len + 1, packed, len);
+	memcpy(a->user.s + user->len, packed, len);
 	if(async_task_push(&a->task) < 0) {
 		shm_free(a);
 		return -1;
@@ -316,9 +355,11 @@ static int rdr_async_push(unsigned int tindex, unsigned int tlabel, int route,
 void rdr_async_answer(rdr_async_req_t *req, int rc, const rdr_result_t *res)
 {
 	str key = rdr_async_req_key(req);
+	str user = rdr_async_req_user(req);
 	str fn = {req->data + req->keylen + req->userlen, req->fnlen};
 
-	if(rdr_async_push(req->tindex, req->tlabel, req->route, &fn, &key, rc, res)
+	if(rdr_async_push(req->tindex, req->tlabel, req->route, &fn, &key, &user,
+			   req->sips, req->seed, rc, res)
 			< 0)
 		LM_ERR("async lookup: the answer cannot be handed on; transaction "
 			   "%u:%u waits for tm's timer\n",
@@ -393,6 +434,7 @@ static rdr_async_req_t *rdr_async_req_new(sip_msg_t *msg, unsigned int tindex,
 	r->tlabel = tlabel;
 	r->route = route;
 	r->sips = (msg->parsed_uri.type == SIPS_URI_T);
+	r->seed = rdr_request_seed(msg);
 	r->use_cache = st->use_cache;
 	r->ticket = st->ticket;
 	r->keylen = (unsigned short)key->len;
@@ -492,7 +534,10 @@ int rdr_async_lookup(sip_msg_t *msg, int ri, str *fn, str *key)
 		rc = RDR_UNAVAILABLE;
 		rdr_result_clear(&res);
 	}
-	if(rdr_async_push(tindex, tlabel, ri, fn ? fn : &nofn, key, rc, &res) == 0)
+	if(rdr_async_push(tindex, tlabel, ri, fn ? fn : &nofn, key, user,
+			   msg->parsed_uri.type == SIPS_URI_T, rdr_request_seed(msg), rc,
+			   &res)
+			== 0)
 		return 0;
 	/* nothing will resume it: the script goes on here */
 	tmb->t_cancel_suspend(tindex, tlabel);

@@ -41,6 +41,8 @@
 #ifndef _RDR_ASYNC_H_
 #define _RDR_ASYNC_H_
 
+#include <stdint.h>
+
 #include "core/parser/msg_parser.h"
 #include "core/str.h"
 
@@ -57,6 +59,7 @@ typedef struct rdr_async_req
 	unsigned int tlabel;
 	int route; /* the cfg route's index in main_rt; -1: KEMI, fn */
 	int sips;
+	uint64_t seed; /* selection "hash": the Call-ID's */
 	/* the cache's state when the worker looked (rdr_lookup_begin): the
 	 * answer is stored against it */
 	int use_cache;

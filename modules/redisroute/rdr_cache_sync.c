@@ -41,6 +41,7 @@
 #include "rdr_cache_sync.h"
 #include "rdr_cluster.h"
 #include "rdr_conn.h"
+#include "rdr_gw.h"
 #include "rdr_stats.h"
 #include "redisroute.h"
 
@@ -51,7 +52,9 @@
 #define RDR_TRACKING_CHANNEL "__redis__:invalidate"
 
 static char _rdr_notify_pattern[64 + 2 * RDR_PREFIX_MAX];
+static char _rdr_notify_gw_pattern[64 + 2 * RDR_PREFIX_MAX];
 static char _rdr_notify_prefix[RDR_PREFIX_MAX + 1]; /* BCAST PREFIX */
+static char _rdr_notify_gw_prefix[RDR_PREFIX_MAX + 1]; /* and the gateways' */
 static int _rdr_notify_retry_ms = 1000;
 static int _rdr_notify_mode = RDR_INVALIDATE_TRACKING;
 /* the notifier process counts the invalidations (every process applies
@@ -67,25 +70,40 @@ static redisContext *_rdr_notify_stats = NULL;
 static long long _rdr_notify_flushes = 0;
 static long long _rdr_notify_checked_ms = 0;
 
-int rdr_notify_init(const str *prefix, int db, int retry_interval_ms, int mode)
+/* The keyspace channel pattern of the keys under prefix, into out. */
+static void rdr_notify_pattern(const str *prefix, int db, char *out, int size)
 {
 	int i, n;
 
+	n = snprintf(out, size, "__keyspace@%d__:", db);
+	/* the prefix is matched literally: escape the glob characters */
+	for(i = 0; i < prefix->len && n < size - 3; i++) {
+		if(strchr("*?[]\\", prefix->s[i]) != NULL)
+			out[n++] = '\\';
+		out[n++] = prefix->s[i];
+	}
+	out[n++] = '*';
+	out[n] = '\0';
+}
+
+int rdr_notify_setup(const str *prefix, const str *gw_prefix, int db,
+		int retry_interval_ms, int mode)
+{
 	_rdr_notify_mode = mode;
 	memcpy(_rdr_notify_prefix, prefix->s, prefix->len);
 	_rdr_notify_prefix[prefix->len] = '\0';
-
-	n = snprintf(_rdr_notify_pattern, sizeof(_rdr_notify_pattern),
-			"__keyspace@%d__:", db);
-	/* the prefix is matched literally: escape the glob characters */
-	for(i = 0; i < prefix->len; i++) {
-		if(strchr("*?[]\\", prefix->s[i]) != NULL)
-			_rdr_notify_pattern[n++] = '\\';
-		_rdr_notify_pattern[n++] = prefix->s[i];
-	}
-	_rdr_notify_pattern[n++] = '*';
-	_rdr_notify_pattern[n] = '\0';
+	memcpy(_rdr_notify_gw_prefix, gw_prefix->s, gw_prefix->len);
+	_rdr_notify_gw_prefix[gw_prefix->len] = '\0';
+	rdr_notify_pattern(
+			prefix, db, _rdr_notify_pattern, sizeof(_rdr_notify_pattern));
+	rdr_notify_pattern(gw_prefix, db, _rdr_notify_gw_pattern,
+			sizeof(_rdr_notify_gw_pattern));
 	_rdr_notify_retry_ms = retry_interval_ms > 0 ? retry_interval_ms : 1000;
+	return 0;
+}
+
+int rdr_notify_init(void)
+{
 	rdr_pubsub_proc_register();
 	return 0;
 }
@@ -125,10 +143,12 @@ static long long rdr_notify_flush_count(void)
 	return total;
 }
 
-/* Empties the cache (one epoch: O(1)), counted once. */
+/* Empties the cache (one epoch: O(1)), counted once; every gateway is read
+ * again. */
 static void rdr_notify_flush(const char *why)
 {
 	rdr_cache_flush();
+	rdr_gw_flush();
 	if(_rdr_notify_counts) {
 		rdr_stats_inc(RDR_STAT_CACHE_FLUSHES);
 		LM_INFO("cache: emptied after %s\n", why);
@@ -286,6 +306,31 @@ static int rdr_notify_subscribed(const redisReply *r, const char *kind)
 		   && strcmp(r->element[0]->str, kind) == 0;
 }
 
+/* The BCAST PREFIX arguments for the routes and the gateways: none when
+ * key_prefix is empty (every key); Redis refuses overlapping prefixes, so
+ * when one starts the other, the shorter only. Returns how many of out. */
+static int rdr_notify_prefixes(const char **out)
+{
+	const char *a = _rdr_notify_prefix, *b = _rdr_notify_gw_prefix;
+	size_t la = strlen(a), lb = strlen(b);
+
+	if(la == 0)
+		return 0;
+	out[0] = "PREFIX";
+	if(la <= lb && strncmp(a, b, la) == 0) {
+		out[1] = a;
+		return 2;
+	}
+	if(lb < la && strncmp(a, b, lb) == 0) {
+		out[1] = b;
+		return 2;
+	}
+	out[1] = a;
+	out[2] = "PREFIX";
+	out[3] = b;
+	return 4;
+}
+
 /* Client-side caching, RESP2 style, on one connection: BCAST tracking of the
  * key prefix, redirected to this very connection, then subscribed to the
  * invalidation channel. Redis sends a BCAST invalidation after the command
@@ -295,9 +340,10 @@ static int rdr_notify_subscribed(const redisReply *r, const char *kind)
 static int rdr_notify_track(redisContext *ctx, char *why, int whylen)
 {
 	const char *id_argv[2] = {"CLIENT", "ID"};
-	const char *track[7] = {
-			"CLIENT", "TRACKING", "on", "REDIRECT", NULL, "BCAST", "PREFIX"};
-	const char *track_argv[8];
+	const char *track[6] = {
+			"CLIENT", "TRACKING", "on", "REDIRECT", NULL, "BCAST"};
+	const char *track_argv[10];
+	int argc;
 	const char *sub[2] = {"SUBSCRIBE", RDR_TRACKING_CHANNEL};
 	char id[24];
 	redisReply *r;
@@ -316,9 +362,8 @@ static int rdr_notify_track(redisContext *ctx, char *why, int whylen)
 	freeReplyObject(r);
 	memcpy(track_argv, track, sizeof(track));
 	track_argv[4] = id;
-	track_argv[7] = _rdr_notify_prefix;
-	/* an empty key_prefix: every key (BCAST without PREFIX) */
-	r = rdr_notify_cmd(ctx, _rdr_notify_prefix[0] ? 8 : 6, track_argv);
+	argc = 6 + rdr_notify_prefixes(track_argv + 6);
+	r = rdr_notify_cmd(ctx, argc, track_argv);
 	ok = (r != NULL && r->type == REDIS_REPLY_STATUS);
 	if(!ok && r != NULL && r->type == REDIS_REPLY_ERROR)
 		snprintf(why, whylen, "CLIENT TRACKING: %.*s", (int)r->len, r->str);
@@ -339,8 +384,10 @@ static int rdr_notify_track(redisContext *ctx, char *why, int whylen)
  * prefix's keyspace channel. Returns 0, or -1 with why set. */
 static int rdr_notify_psubscribe(redisContext *ctx, char *why, int whylen)
 {
-	const char *argv[2] = {"PSUBSCRIBE", _rdr_notify_pattern};
-	redisReply *r = rdr_notify_cmd(ctx, 2, argv);
+	const char *argv[3] = {
+			"PSUBSCRIBE", _rdr_notify_pattern, _rdr_notify_gw_pattern};
+	/* the second confirmation is read later, as a message, and ignored */
+	redisReply *r = rdr_notify_cmd(ctx, 3, argv);
 	int ok = rdr_notify_subscribed(r, "psubscribe");
 
 	why[0] = '\0';
@@ -385,6 +432,13 @@ static int rdr_notify_subscribe(void)
 	return -1;
 }
 
+/* One key changed: a route's (the cache) or a gateway's. */
+static void rdr_notify_key(const str *key)
+{
+	rdr_cache_invalidate(key);
+	rdr_gw_invalidate(key->s, key->len);
+}
+
 /* ["message", "__redis__:invalidate", [key, ...] or nil]: drop the keys,
  * or everything (nil: FLUSHALL, FLUSHDB). */
 static void rdr_notify_handle_tracking(const redisReply *r)
@@ -411,7 +465,7 @@ static void rdr_notify_handle_tracking(const redisReply *r)
 			continue;
 		key.s = keys->element[i]->str;
 		key.len = (int)keys->element[i]->len;
-		rdr_cache_invalidate(&key);
+		rdr_notify_key(&key);
 	}
 }
 
@@ -435,7 +489,7 @@ void rdr_notify_apply(const redisReply *r)
 		rdr_stats_inc(RDR_STAT_CACHE_INVALIDATIONS);
 	key.s = (char *)sep + 3;
 	key.len = (int)(ch->len - (key.s - ch->str));
-	rdr_cache_invalidate(&key);
+	rdr_notify_key(&key);
 }
 
 static void rdr_notify_loop(void)
@@ -524,6 +578,7 @@ static int rdr_notify_worker_open(void)
 	 * can be vouched for by this worker. (Only on a (re)subscription, e.g.
 	 * after an outage.) */
 	rdr_cache_flush();
+	rdr_gw_subscribed();
 	return 0;
 }
 
@@ -596,6 +651,7 @@ static int rdr_csub_open(rdr_csub_t *s)
 		return -1;
 	}
 	rdr_cache_flush();
+	rdr_gw_subscribed();
 	return 0;
 }
 
@@ -638,8 +694,11 @@ static void rdr_csubs_follow(rdr_csubs_t *set)
 	changed |= (n != set->n);
 	memcpy(set->sub, kept, sizeof(kept));
 	set->n = n;
-	if(changed)
-		rdr_cache_flush(); /* masters joined or left: slots moved */
+	if(changed) {
+		/* masters joined or left: slots moved */
+		rdr_cache_flush();
+		rdr_gw_subscribed();
+	}
 }
 
 /* Applies what is readable on the set, waiting at most wait_ms for the

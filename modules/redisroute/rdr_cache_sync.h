@@ -54,12 +54,18 @@ int rdr_notify_mode_parse(const str *s);
 /* The mode's name, for the status RPC. */
 const char *rdr_notify_mode_name(void);
 
-/* In mod_init, when the cache is on: registers the process. */
-int rdr_notify_init(const str *prefix, int db, int retry_interval_ms, int mode);
+/* In mod_init: what the subscriptions watch: the routes under prefix and
+ * the gateways under gw_prefix (the cache's and the gateways', each
+ * process's own, opened when first needed). */
+int rdr_notify_setup(const str *prefix, const str *gw_prefix, int db,
+		int retry_interval_ms, int mode);
+/* In mod_init, when the cache is on: registers the notifier process. */
+int rdr_notify_init(void);
 /* In child_init(PROC_MAIN): forks the process. */
 int rdr_notify_fork(void);
 
-/* In a worker, before it uses the cache: applies the invalidations waiting
+/* In a worker, before it uses the cache or the gateways: applies the
+ * invalidations waiting
  * on this worker's own subscription (opened on first use). With tracking,
  * Redis queues a BCAST invalidation after the command that made the change
  * and writes it before its answer to that command's client (the client it

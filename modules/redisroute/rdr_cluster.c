@@ -903,6 +903,55 @@ redisReply *rdr_cluster_eval(
 	return lk.reply;
 }
 
+redisReply *rdr_cluster_command(const char *key, size_t klen, int argc,
+		const char **argv, const size_t *lens)
+{
+	char host[RDR_URL_HOST_MAX];
+	const char *ask[1] = {"ASKING"};
+	redisContext *ctx = NULL;
+	redisReply *r;
+	void *v = NULL;
+	int node, hops, asking = 0, kind, slot, port;
+
+	if(rdr_cluster_ensure_map() < 0)
+		return NULL;
+	node = (int)_rdr_slot_node[rdr_key_slot(key, (int)klen)] - 1;
+	for(hops = 0; hops <= RDR_CLUSTER_REDIRECTS_MAX; hops++) {
+		if(node < 0 || (ctx = rdr_cnode_ctx(node)) == NULL)
+			return NULL;
+		/* ASKING holds for the next command only: both go in one write */
+		if((asking && redisAppendCommandArgv(ctx, 1, ask, NULL) != REDIS_OK)
+				|| redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK)
+			goto failed;
+		if(asking) {
+			if(redisGetReply(ctx, &v) != REDIS_OK || v == NULL)
+				goto failed;
+			freeReplyObject(v);
+		}
+		if(redisGetReply(ctx, &v) != REDIS_OK || v == NULL)
+			goto failed;
+		rdr_cnode_answered(node);
+		r = v;
+		if(r->type != REDIS_REPLY_ERROR)
+			return r;
+		kind = rdr_redirect_parse(
+				r->str, (int)r->len, &slot, host, sizeof(host), &port);
+		if(!kind && !rdr_reply_is_error(r, "TRYAGAIN"))
+			return r; /* a final error: the caller reports it */
+		if(kind) {
+			node = rdr_group_redirect(node, kind, slot, host, port);
+			asking = (kind == RDR_REDIRECT_ASK);
+		}
+		freeReplyObject(r);
+	}
+	LM_ERR("redis cluster: '%.*s' still redirected after %d hops\n",
+			(int)klen, key, RDR_CLUSTER_REDIRECTS_MAX);
+	return NULL;
+failed:
+	rdr_cnode_down(node, rdr_conn_errstr(ctx));
+	return NULL;
+}
+
 void rdr_cluster_get_status(rdr_cluster_status_t *st)
 {
 	long long now = rdr_conn_now_ms();

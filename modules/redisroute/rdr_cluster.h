@@ -85,6 +85,13 @@ typedef struct rdr_cluster_lookup
  * when its reply is read. */
 int rdr_cluster_eval_batch(int n, rdr_cluster_lookup_t *lk);
 
+/* One command (argv-style) on the master of key's slot, following MOVED,
+ * ASK and TRYAGAIN as a lookup does: its reply (maybe an error reply), or
+ * NULL when that node cannot answer. The caller frees the reply. For the
+ * reads of a gateway (rdr_gw.c). */
+redisReply *rdr_cluster_command(const char *key, size_t klen, int argc,
+		const char **argv, const size_t *lens);
+
 /* This process's masters (the nodes that serve slots in its map), the map
  * read first when that is due: at most max into out. Returns how many, or
  * -1 without a map; *version changes whenever this process installs a new

@@ -90,8 +90,12 @@ int rdr_gw_name_ok(const char *s, int len);
  * value (enum rdr_gw_field), f[i] NULL when the field is absent. Absent
  * strip, prefix, attrs: empty; weight: 1; drain: 0. Returns 0 with rec
  * filled, or a negative enum rdr_gw_err (the first problem found, in field
- * order). Numbers are plain decimals (no sign, no spaces, no leading
- * '+'); "007" is 7. */
+ * order). Numbers are plain decimals of 1 to 9 digits (no sign, no
+ * spaces, no leading '+'); "007" is 7; a present but empty strip, weight
+ * or drain is invalid. strip and prefix belong to a bare host: either
+ * present with a full URI (even "0" or "") is invalid. A uri of 0 bytes or
+ * a negative length is RDR_GW_BAD_URI (a field that is there, not a
+ * target). */
 int rdr_gw_record_parse(
 		const char *const *f, const int *flen, rdr_gw_record_t *rec);
 

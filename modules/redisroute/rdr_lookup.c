@@ -48,6 +48,7 @@
 #include "rdr_lookup.h"
 #include "rdr_cache_sync.h"
 #include "rdr_cluster.h"
+#include "rdr_gw.h"
 #include "rdr_gw_record.h"
 #include "rdr_targets.h"
 #include "rdr_stats.h"
@@ -389,8 +390,20 @@ int rdr_lookup_end(rdr_lookup_state_t *st, redisReply *r, int matched,
 	return ret;
 }
 
-static int rdr_lookup_untimed(
-		const str *key, const str *ruri_user, int sips, rdr_result_t *res)
+int rdr_lookup_gateways(int rc, rdr_result_t *res, const str *ruri_user,
+		int sips, uint64_t seed, int synced)
+{
+	if(!rdr_gw_needed(rc, res))
+		return rc;
+	/* the subscription's news first, unless the lookup just applied them
+	 * (a cache that was used) */
+	if(!synced && res->refs > 0)
+		synced = rdr_notify_worker_sync();
+	return rdr_gw_resolve(rc, res, ruri_user, sips, seed, synced);
+}
+
+static int rdr_lookup_untimed(const str *key, const str *ruri_user, int sips,
+		uint64_t seed, rdr_result_t *res)
 {
 	rdr_lookup_state_t st;
 	redisReply *r;
@@ -398,7 +411,8 @@ static int rdr_lookup_untimed(
 
 	ret = rdr_lookup_begin(key, ruri_user, sips, res, &st);
 	if(ret != 0)
-		return ret;
+		return rdr_lookup_gateways(
+				ret, res, ruri_user, sips, seed, st.use_cache);
 	/* Where the lookup goes, as the server URL says (?cluster=1): the master
 	 * of each key's slot, which runs the script per slot (matched then
 	 * counts in all the candidate keys); or one server, directly or the
@@ -410,17 +424,17 @@ static int rdr_lookup_untimed(
 	ret = rdr_lookup_end(&st, r, matched, ruri_user, sips, res);
 	if(r != NULL)
 		freeReplyObject(r);
-	return ret;
+	return rdr_lookup_gateways(ret, res, ruri_user, sips, seed, st.use_cache);
 }
 
-int rdr_lookup(
-		const str *key, const str *ruri_user, int sips, rdr_result_t *res)
+int rdr_lookup(const str *key, const str *ruri_user, int sips, uint64_t seed,
+		rdr_result_t *res)
 {
 	struct timespec t0, t1;
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = rdr_lookup_untimed(key, ruri_user, sips, res);
+	ret = rdr_lookup_untimed(key, ruri_user, sips, seed, res);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	rdr_stats_latency((t1.tv_sec - t0.tv_sec) * 1000000L
 					  + (t1.tv_nsec - t0.tv_nsec) / 1000);

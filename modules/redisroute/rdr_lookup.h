@@ -29,6 +29,7 @@
 #define _RDR_LOOKUP_H_
 
 #include <hiredis/hiredis.h>
+#include <stdint.h>
 
 #include "core/str.h"
 
@@ -43,10 +44,19 @@ int rdr_lookup_init(const str *prefix, int max_targets,
 
 /* Resolves key (without the prefix) into res; with prefix matching, the
  * longest existing prefix of key wins, then the default key. ruri_user and
- * sips are what a bare-host target is completed with. Returns RDR_OK,
+ * sips are what a bare-host target (and a gateway's) is completed with;
+ * seed orders targets of equal priority (selection "hash": the Call-ID's,
+ * rdr_select_seed()). Gateways are resolved (rdr_gw.h). Returns RDR_OK,
  * RDR_NO_ROUTE, RDR_UNAVAILABLE or RDR_BAD_DATA, and counts the statistics. */
-int rdr_lookup(
-		const str *key, const str *ruri_user, int sips, rdr_result_t *res);
+int rdr_lookup(const str *key, const str *ruri_user, int sips, uint64_t seed,
+		rdr_result_t *res);
+
+/* The gateways of an answer made elsewhere (rdr_lookup_begin() and
+ * rdr_lookup_end(), e.g. by an async I/O process): resolved and ordered as
+ * rdr_lookup() does; synced: this process applied its subscription just
+ * now (the cache was used). Returns the answer's code. */
+int rdr_lookup_gateways(int rc, rdr_result_t *res, const str *ruri_user,
+		int sips, uint64_t seed, int synced);
 
 /* One lookup in two halves, around a command sent by the caller (an I/O
  * process pipelines them): the candidate keys, and the cache's state. */
@@ -62,7 +72,8 @@ typedef struct rdr_lookup_state
 	rdr_cache_ticket_t ticket;
 } rdr_lookup_state_t;
 
-/* The first half, counted in the statistics: 0 when Redis must be asked
+/* The first half, counted in the statistics (the answers of both halves
+ * still name their gateways: rdr_lookup_gateways()): 0 when Redis must be asked
  * for st's candidate keys (st->pkeys, st->plens, st->ncand), else the
  * lookup's answer (a cache hit, a key that never matches). */
 int rdr_lookup_begin(const str *key, const str *ruri_user, int sips,

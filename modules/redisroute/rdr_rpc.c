@@ -25,6 +25,8 @@
  * redisroute - RPC commands (kamcmd redisroute.*)
  */
 
+#include <stdio.h>
+
 #include "core/dprint.h"
 #include "core/rpc.h"
 
@@ -32,6 +34,8 @@
 #include "rdr_cache.h"
 #include "rdr_cluster.h"
 #include "rdr_conn.h"
+#include "rdr_gw.h"
+#include "rdr_gw_record.h"
 #include "rdr_lookup.h"
 #include "rdr_cache_sync.h"
 #include "rdr_rpc.h"
@@ -124,6 +128,7 @@ static void rdr_rpc_status(rpc_t *rpc, void *c)
 	if(ci.enabled)
 		rpc->struct_add(h, "sd", "cache_invalidation", rdr_notify_mode_name(),
 				"cache_worker_subscriptions", ci.worker_subs);
+	rpc->struct_add(h, "s", "selection", rdr_gw_selection_name());
 	rdr_async_get_status(&aw, &ap, &ad, &af);
 	rpc->struct_add(h, "dddd", "async_workers", aw, "async_pending", ap,
 			"async_down", ad, "async_refused", af);
@@ -147,7 +152,8 @@ static void rdr_rpc_cache_flush(rpc_t *rpc, void *c)
 
 static const char *rdr_rpc_lookup_doc[] = {
 		"Resolves a key (without the prefix) now and lists its targets in "
-		"order, as full URIs; a bare host takes the key as user.",
+		"order, as full URIs; a bare host takes the key as user. A "
+		"gateway's target comes as {uri, gw, attrs}.",
 		0};
 
 static void rdr_rpc_lookup(rpc_t *rpc, void *c)
@@ -162,7 +168,7 @@ static void rdr_rpc_lookup(rpc_t *rpc, void *c)
 				"redisroute.lookup s:+4930...)");
 		return;
 	}
-	ret = rdr_lookup(&key, &key, 0, &res);
+	ret = rdr_lookup(&key, &key, 0, 0, &res);
 	switch(ret) {
 		case RDR_OK:
 			break;
@@ -183,9 +189,58 @@ static void rdr_rpc_lookup(rpc_t *rpc, void *c)
 		rpc->struct_add(h, "S", "matched", &res.key);
 	}
 	for(i = 0; i < res.n; i++) {
-		if(rpc->add(c, "S", &res.t[i].uri) < 0)
+		void *t;
+		if(res.t[i].gw.len == 0) {
+			if(rpc->add(c, "S", &res.t[i].uri) < 0)
+				return;
+			continue;
+		}
+		if(rpc->add(c, "{", &t) < 0)
 			return;
+		rpc->struct_add(t, "SSS", "uri", &res.t[i].uri, "gw", &res.t[i].gw,
+				"attrs", &res.t[i].attrs);
 	}
+}
+
+static const char *rdr_rpc_gateways_doc[] = {
+		"Lists the gateways this node holds in shared memory (those its "
+		"routes named since start): name, state, uri, strip, prefix, weight, "
+		"attrs, drain, and seconds since read.",
+		0};
+
+typedef struct rdr_rpc_gw_ctx
+{
+	rpc_t *rpc;
+	void *c;
+} rdr_rpc_gw_ctx_t;
+
+static void rdr_rpc_gateway(const rdr_gw_info_t *gw, void *arg)
+{
+	rdr_rpc_gw_ctx_t *x = arg;
+	char state[96];
+	void *h;
+
+	if(gw->err == 0)
+		snprintf(state, sizeof(state), "valid");
+	else if(gw->err > 0)
+		snprintf(state, sizeof(state), "not read yet");
+	else if(gw->err == RDR_GW_MISSING)
+		snprintf(state, sizeof(state), "missing");
+	else
+		snprintf(state, sizeof(state), "invalid: %s", rdr_gw_strerror(gw->err));
+	if(x->rpc->add(x->c, "{", &h) < 0)
+		return;
+	x->rpc->struct_add(h, "sssdsdsdd", "name", gw->name, "state", state, "uri",
+			gw->uri, "strip", gw->strip, "prefix", gw->prefix, "weight",
+			gw->weight, "attrs", gw->attrs, "drain", gw->drain, "age_s",
+			(int)gw->age_s);
+}
+
+static void rdr_rpc_gateways(rpc_t *rpc, void *c)
+{
+	rdr_rpc_gw_ctx_t x = {rpc, c};
+
+	rdr_gw_list(rdr_rpc_gateway, &x);
 }
 
 static const char *rdr_rpc_reconnect_doc[] = {
@@ -205,6 +260,7 @@ static void rdr_rpc_reconnect(rpc_t *rpc, void *c)
 rpc_export_t rdr_rpc_cmds[] = {
 	{"redisroute.status", rdr_rpc_status, rdr_rpc_status_doc, 0},
 	{"redisroute.lookup", rdr_rpc_lookup, rdr_rpc_lookup_doc, 0},
+	{"redisroute.gateways", rdr_rpc_gateways, rdr_rpc_gateways_doc, RET_ARRAY},
 	{"redisroute.reconnect", rdr_rpc_reconnect, rdr_rpc_reconnect_doc, 0},
 	{"redisroute.cache_flush", rdr_rpc_cache_flush, rdr_rpc_cache_flush_doc, 0},
 	{0, 0, 0, 0}

@@ -37,6 +37,11 @@
 #define RDR_SELECT_WEIGHT 1 /* "weight": random, weighted */
 #define RDR_SELECT_HASH 2	/* "hash": weighted rendezvous on the Call-ID */
 
+/* the most items rdr_select_order() reorders (RDR_FETCH_MAX); a weight is
+ * taken as 1..RDR_SELECT_WEIGHT_MAX (rdr_gw_record.h's RDR_GW_WEIGHT_MAX) */
+#define RDR_SELECT_MAX 64
+#define RDR_SELECT_WEIGHT_MAX 1000
+
 /* "order", "weight", "hash" -> RDR_SELECT_*; -1 for anything else. */
 int rdr_select_parse(const char *s, int len);
 /* RDR_SELECT_* -> its name. */
@@ -64,7 +69,9 @@ uint64_t rdr_select_seed(const char *callid, int len);
  * per call; NULL: the seed is used as for _HASH), for _HASH from a hash of
  * (seed, id) per item (weighted rendezvous hashing: the same seed and ids,
  * the same order; an item that leaves shares its place in proportion to
- * the others' weights). n <= 64. */
+ * the others' weights). n <= RDR_SELECT_MAX: with more items, or an
+ * unknown mode, order[] is the input order. A weight outside 1..1000 is
+ * taken as the nearest bound. */
 void rdr_select_order(int mode, const rdr_select_item_t *it, int n,
 		uint64_t seed, uint64_t (*rnd)(void), int *order);
 
@@ -74,7 +81,9 @@ void rdr_select_order(int mode, const rdr_select_item_t *it, int n,
  * priority was reordered; -1: none, left alone); each run of k equal
  * values Q followed by a lower value L (or 0 after the last run) becomes
  * Q - floor(j * (Q - L) / k) for j = 0 .. k-1: the first keeps Q, all stay
- * above L, and they are strictly descending when Q - L >= k. */
+ * above L, and they are strictly descending when Q - L >= k. A run
+ * followed by -1, or (q out of order) by a higher value, spreads down to
+ * 0. */
 void rdr_select_spread_q(int *q, int n);
 
 #endif

@@ -35,12 +35,15 @@
 #include "core/dset.h"
 #include "core/globals.h"
 #include "core/parser/parse_uri.h"
+#include "core/parser/msg_parser.h"
 #include "core/pvar.h"
 #include "core/xavp.h"
 #include "modules/sl/sl.h"
 #include "modules/tm/tm_load.h"
 
+#include "rdr_gw.h"
 #include "rdr_lookup.h"
+#include "rdr_select.h"
 #include "rdr_sip.h"
 #include "rdr_stats.h"
 #include "redisroute.h"
@@ -54,6 +57,8 @@
 /* the redirect_code parameter, handed over by rdr_script_init() (so that no
  * file reads back into redisroute_mod.c, which calls this one) */
 static int _rdr_redirect_code = 302;
+/* failover_shorter_prefix: sip_forward_next() goes on with shorter prefixes */
+static int _rdr_failover_shorter = 0;
 
 static sl_api_t _rdr_slb;
 static tm_api_t _rdr_tmb;
@@ -71,9 +76,10 @@ static str _rdr_answer_xavp = str_init("_redisroute");
 static rdr_result_t _rdr_scratch;
 static char _rdr_packed[RDR_PACKED_MAX];
 
-int rdr_script_init(int redirect_code)
+int rdr_script_init(int redirect_code, int failover_shorter)
 {
 	_rdr_redirect_code = redirect_code;
+	_rdr_failover_shorter = failover_shorter;
 	if(sl_load_api(&_rdr_slb) != 0) {
 		LM_ERR("cannot bind to the sl module (loadmodule \"sl.so\" before "
 			   "redisroute)\n");
@@ -146,26 +152,26 @@ int rdr_answer_get(rdr_view_t *v)
 	return x != NULL && rdr_result_view(x->val.v.s.s, x->val.v.s.len, v) == 0;
 }
 
-/* The answer for key (NULL: the request's answer whatever its key, or the
- * R-URI user's): the request's own when it has one for that key (no second
- * lookup: an async lookup's answer in its resume route, a sip_lookup()'s
- * in a later sip_redirect()), otherwise a lookup, kept with the request.
- * v points into the kept answer when there was one, else into this
- * process's scratch copy of the new one (valid until the next lookup
- * here). Returns the answer's return code. */
-static int rdr_resolve(sip_msg_t *msg, str *key, rdr_view_t *v)
+uint64_t rdr_request_seed(sip_msg_t *msg)
+{
+	/* only selection "hash" reads it: no Call-ID parsing otherwise */
+	if(rdr_gw_selection() != RDR_SELECT_HASH)
+		return 0;
+	if(msg->callid == NULL
+			&& (parse_headers(msg, HDR_CALLID_F, 0) < 0 || msg->callid == NULL))
+		return 0;
+	return rdr_select_seed(msg->callid->body.s, msg->callid->body.len);
+}
+
+/* Looks key up for msg and keeps the answer with the request; v: this
+ * process's scratch copy of it. Returns the answer's code. */
+static int rdr_lookup_keep(sip_msg_t *msg, str *lkey, rdr_view_t *v)
 {
 	str *user = &msg->parsed_uri.user;
-	str *lkey = key ? key : user;
 	int sips = (msg->parsed_uri.type == SIPS_URI_T);
 	int rc, len;
 
-	if(rdr_answer_get(v)
-			&& (key == NULL
-					|| (v->lkey.len == lkey->len
-							&& memcmp(v->lkey.s, lkey->s, lkey->len) == 0)))
-		return v->rc;
-	rc = rdr_lookup(lkey, user, sips, &_rdr_scratch);
+	rc = rdr_lookup(lkey, user, sips, rdr_request_seed(msg), &_rdr_scratch);
 	len = rdr_result_pack(
 			_rdr_packed, sizeof(_rdr_packed), lkey, rc, &_rdr_scratch);
 	if(len < 0) {
@@ -177,6 +183,25 @@ static int rdr_resolve(sip_msg_t *msg, str *key, rdr_view_t *v)
 	rdr_answer_keep(_rdr_packed, len);
 	rdr_result_view(_rdr_packed, len, v);
 	return rc;
+}
+
+/* The answer for key (NULL: the request's answer whatever its key, or the
+ * R-URI user's): the request's own when it has one for that key (no second
+ * lookup: an async lookup's answer in its resume route, a sip_lookup()'s
+ * in a later sip_redirect()), otherwise a lookup, kept with the request.
+ * v points into the kept answer when there was one, else into this
+ * process's scratch copy of the new one (valid until the next lookup
+ * here). Returns the answer's return code. */
+static int rdr_resolve(sip_msg_t *msg, str *key, rdr_view_t *v)
+{
+	str *lkey = key ? key : &msg->parsed_uri.user;
+
+	if(rdr_answer_get(v)
+			&& (key == NULL
+					|| (v->lkey.len == lkey->len
+							&& memcmp(v->lkey.s, lkey->s, lkey->len) == 0)))
+		return v->rc;
+	return rdr_lookup_keep(msg, lkey, v);
 }
 
 int rdr_script_have_tm(void)
@@ -371,14 +396,48 @@ int rdr_sip_forward(sip_msg_t *msg, str *key)
 	return ret;
 }
 
+/* failover_shorter_prefix: every target of the prefix v matched has been
+ * tried; the next shorter existing prefix of the lookup key (then the
+ * default key) becomes the request's answer, and its first target is
+ * relayed to. A prefix whose targets are all bad is passed over. */
+static int rdr_forward_shorter(sip_msg_t *msg, rdr_view_t *v)
+{
+	char buf[RDR_KEY_MAX];
+	str key = {buf, 0};
+	int rc, tries;
+
+	for(tries = 0; tries < RDR_CANDIDATES_MAX; tries++) {
+		/* only a prefix of the lookup key has shorter ones; the default
+		 * key comes last */
+		if(!rdr_lookup_prefix_mode() || v->key.len <= 1
+				|| v->key.len > v->lkey.len
+				|| memcmp(v->key.s, v->lkey.s, v->key.len) != 0)
+			return RDR_NO_ROUTE;
+		memcpy(buf, v->key.s, v->key.len - 1);
+		key.len = v->key.len - 1;
+		rc = rdr_lookup_keep(msg, &key, v);
+		if(rc == RDR_OK) {
+			rdr_answer_set_next(1);
+			rdr_stats_inc(RDR_STAT_FAILOVERS);
+			return rdr_relay(msg, &v->t[0].uri, "sip_forward_next");
+		}
+		if(rc != RDR_BAD_DATA || v->key.len == 0)
+			return rc;
+	}
+	return RDR_NO_ROUTE;
+}
+
 int rdr_sip_forward_next(sip_msg_t *msg)
 {
 	rdr_view_t v;
 
 	if(!rdr_forward_ok(msg, "sip_forward_next"))
 		return RDR_NOT_APPLICABLE;
-	if(!rdr_answer_get(&v) || v.rc != RDR_OK || v.next >= v.n)
+	if(!rdr_answer_get(&v) || v.rc != RDR_OK)
 		return RDR_NO_ROUTE;
+	if(v.next >= v.n)
+		return _rdr_failover_shorter ? rdr_forward_shorter(msg, &v)
+									 : RDR_NO_ROUTE;
 	rdr_answer_set_next(v.next + 1);
 	rdr_stats_inc(RDR_STAT_FAILOVERS);
 	return rdr_relay(msg, &v.t[v.next].uri, "sip_forward_next");
@@ -403,7 +462,9 @@ enum rdr_pv_field
 	RDR_PV_URI,
 	RDR_PV_Q,
 	RDR_PV_KEY,
-	RDR_PV_RC
+	RDR_PV_RC,
+	RDR_PV_GW,
+	RDR_PV_ATTRS
 };
 
 int rdr_pv_parse_name(pv_spec_t *sp, str *in)
@@ -422,8 +483,13 @@ int rdr_pv_parse_name(pv_spec_t *sp, str *in)
 		field = RDR_PV_KEY;
 	else if(in->len == 2 && strncmp(in->s, "rc", 2) == 0)
 		field = RDR_PV_RC;
+	else if(in->len == 2 && strncmp(in->s, "gw", 2) == 0)
+		field = RDR_PV_GW;
+	else if(in->len == 5 && strncmp(in->s, "attrs", 5) == 0)
+		field = RDR_PV_ATTRS;
 	else {
-		LM_ERR("unknown $redisroute(%.*s): use count, uri, q, key or rc\n",
+		LM_ERR("unknown $redisroute(%.*s): use count, uri, q, key, rc, gw or "
+			   "attrs\n",
 				in->len, in->s);
 		return -1;
 	}
@@ -467,6 +533,12 @@ int rdr_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 		return pv_get_null(msg, param, res);
 	if(field == RDR_PV_URI)
 		return pv_get_strval(msg, param, res, &v.t[idx].uri);
+	if(field == RDR_PV_GW || field == RDR_PV_ATTRS) {
+		str *s = field == RDR_PV_GW ? &v.t[idx].gw : &v.t[idx].attrs;
+		if(s->len == 0)
+			return pv_get_null(msg, param, res);
+		return pv_get_strval(msg, param, res, s);
+	}
 	if(v.t[idx].q < 0)
 		return pv_get_null(msg, param, res);
 	q.s = qbuf;

@@ -35,6 +35,8 @@
 #include "core/pvar.h"
 #include "core/str.h"
 
+#include <stdint.h>
+
 #include "rdr_lookup.h"
 
 /*
@@ -42,8 +44,14 @@
  */
 
 /* In mod_init: binds sl and tm; redirect_code: sip_redirect()'s code when
- * the script gives none (the redirect_code parameter, already checked). */
-int rdr_script_init(int redirect_code);
+ * the script gives none (the redirect_code parameter, already checked);
+ * failover_shorter: sip_forward_next() goes on with shorter prefixes (the
+ * failover_shorter_prefix parameter). */
+int rdr_script_init(int redirect_code, int failover_shorter);
+
+/* The seed that orders msg's targets of equal priority (selection "hash":
+ * its Call-ID's; 0 otherwise). */
+uint64_t rdr_request_seed(sip_msg_t *msg);
 
 /* Checks that msg is a request with a parsable R-URI and, unless
  * any_method, neither an ACK nor a CANCEL; says why not (fn: the function's
@@ -93,6 +101,8 @@ struct tm_binds *rdr_script_tm(void);
  * $redisroute(q)                its q-value ("0.5"); $null when it has none
  *                               (a string)
  * $redisroute(key)              the key that matched, without key_prefix
+ * $redisroute(gw)               its gateway's NAME; $null for a plain target
+ * $redisroute(attrs)            its gateway's attrs; $null when none
  */
 int rdr_pv_parse_name(pv_spec_t *sp, str *in);
 int rdr_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);

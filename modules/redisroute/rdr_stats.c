@@ -47,6 +47,7 @@ stat_export_t rdr_stats_exports[] = {
 	{"cache_flushes", 0, &rdr_stats[RDR_STAT_CACHE_FLUSHES]},
 	{"cluster_moved", 0, &rdr_stats[RDR_STAT_CLUSTER_MOVED]},
 	{"cluster_ask",  0, &rdr_stats[RDR_STAT_CLUSTER_ASK]},
+	{"gateway_reads", 0, &rdr_stats[RDR_STAT_GATEWAY_READS]},
 	{"latency_lt_1ms",   0, &rdr_stats[RDR_STAT_LATENCY_LT_1MS]},
 	{"latency_lt_5ms",   0, &rdr_stats[RDR_STAT_LATENCY_LT_5MS]},
 	{"latency_lt_25ms",  0, &rdr_stats[RDR_STAT_LATENCY_LT_25MS]},

@@ -46,6 +46,7 @@ enum rdr_stat
 	RDR_STAT_CACHE_FLUSHES,		  /* the whole cache emptied */
 	RDR_STAT_CLUSTER_MOVED,
 	RDR_STAT_CLUSTER_ASK,
+	RDR_STAT_GATEWAY_READS, /* gateways read from Redis (HMGET) */
 	/* how long lookups took, Redis or cache included: one bucket each */
 	RDR_STAT_LATENCY_LT_1MS,
 	RDR_STAT_LATENCY_LT_5MS,

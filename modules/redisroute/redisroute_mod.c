@@ -47,7 +47,9 @@
 #include "rdr_cluster.h"
 #include "rdr_conn.h"
 #include "rdr_eval.h"
+#include "rdr_gw.h"
 #include "rdr_lookup.h"
+#include "rdr_select.h"
 #include "rdr_cache_sync.h"
 #include "rdr_sip.h"
 #include "rdr_targets.h"
@@ -82,6 +84,10 @@ static int redisroute_async_workers = -1;
 static int redisroute_async_max_pending = 1024;
 static int redisroute_cache_ttl = 300;
 static str redisroute_cache_invalidation = str_init("tracking");
+static str redisroute_gw_prefix = str_init("gw:");
+static str redisroute_selection = str_init("order");
+static int redisroute_failover_shorter_prefix = 0;
+static int redisroute_gateways_max = 1024;
 static str redisroute_cluster_seeds = STR_NULL;
 static str redisroute_tls_ca_file = STR_NULL;
 static str redisroute_tls_cert_file = STR_NULL;
@@ -151,6 +157,10 @@ static param_export_t params[] = {
 	{"cache_size",       PARAM_INT, &redisroute_cache_size},
 	{"cache_ttl",        PARAM_INT, &redisroute_cache_ttl},
 	{"cache_invalidation", PARAM_STR, &redisroute_cache_invalidation},
+	{"gw_prefix",        PARAM_STR, &redisroute_gw_prefix},
+	{"selection",        PARAM_STR, &redisroute_selection},
+	{"failover_shorter_prefix", PARAM_INT, &redisroute_failover_shorter_prefix},
+	{"gateways_max",     PARAM_INT, &redisroute_gateways_max},
 	{"cluster_seeds",    PARAM_STR, &redisroute_cluster_seeds},
 	{"tls_ca_file",      PARAM_STR, &redisroute_tls_ca_file},
 	{"tls_cert_file",    PARAM_STR, &redisroute_tls_cert_file},
@@ -335,12 +345,33 @@ static const rdr_sentinel_report_t rdr_sentinel_to_conn = {
 		rdr_conn_publish_master, rdr_conn_master_unknown,
 		rdr_conn_rediscovery_requests};
 
+/* gw_prefix, selection and gateways_max. */
+static int rdr_gateways_setup(void)
+{
+	int selection = rdr_select_parse(
+			redisroute_selection.s, redisroute_selection.len);
+
+	if(selection < 0) {
+		LM_ERR("bad modparam selection '%.*s': order, weight or hash\n",
+				redisroute_selection.len, redisroute_selection.s);
+		return -1;
+	}
+	if(redisroute_gw_prefix.len <= 0 || redisroute_gw_prefix.len > RDR_PREFIX_MAX
+			|| memchr(redisroute_gw_prefix.s, '\0', redisroute_gw_prefix.len)
+					   != NULL) {
+		LM_ERR("modparam gw_prefix must be 1 to %d bytes\n", RDR_PREFIX_MAX);
+		return -1;
+	}
+	return rdr_gw_init(
+			&redisroute_gw_prefix, selection, redisroute_gateways_max);
+}
+
 static int mod_init(void)
 {
 	rdr_conn_cfg_t cfg;
 	rdr_prefix_cfg_t pfx;
 	const char *err = NULL;
-	int bad = 0, route_types;
+	int bad = 0, route_types, mode;
 
 	memset(&cfg, 0, sizeof(cfg));
 	if(rdr_url_parse(redisroute_server.s, redisroute_server.len, &cfg.url, &err)
@@ -364,6 +395,10 @@ static int mod_init(void)
 	bad |= rdr_check_range("async_workers", redisroute_async_workers, -1, 64);
 	bad |= rdr_check_range(
 			"async_max_pending", redisroute_async_max_pending, 1, 1000000);
+	bad |= rdr_check_range("failover_shorter_prefix",
+			redisroute_failover_shorter_prefix, 0, 1);
+	bad |= rdr_check_range(
+			"gateways_max", redisroute_gateways_max, 1, 100000);
 	if(bad)
 		return -1;
 	if(rdr_sentinel_cfg(&cfg) < 0 || rdr_cluster_cfg(&cfg) < 0)
@@ -403,28 +438,39 @@ static int mod_init(void)
 		return -1;
 	}
 	rdr_eval_set_plain(route_types);
-	if(rdr_script_init(redisroute_redirect_code) < 0)
+	if(redisroute_failover_shorter_prefix && !pfx.on) {
+		LM_ERR("modparam failover_shorter_prefix needs prefix_match 1\n");
+		return -1;
+	}
+	if(rdr_script_init(
+			   redisroute_redirect_code, redisroute_failover_shorter_prefix)
+			< 0)
+		return -1;
+	if(rdr_gateways_setup() < 0)
 		return -1;
 	if(cfg.nsentinels > 0 && rdr_sentinel_watch_init(&rdr_sentinel_to_conn) < 0)
 		return -1;
 	if(rdr_async_init(redisroute_async_workers, redisroute_async_max_pending)
 			< 0)
 		return -1;
+	mode = rdr_notify_mode_parse(&redisroute_cache_invalidation);
+	if(mode < 0) {
+		LM_ERR("bad modparam cache_invalidation '%.*s': tracking or "
+			   "keyspace\n",
+				redisroute_cache_invalidation.len,
+				redisroute_cache_invalidation.s);
+		return -1;
+	}
+	/* the subscriptions watch the routes (cache) and the gateways */
+	if(rdr_notify_setup(&redisroute_key_prefix, &redisroute_gw_prefix,
+			   cfg.url.db, redisroute_retry_interval, mode)
+			< 0)
+		return -1;
 	if(redisroute_cache_size > 0) {
-		int mode = rdr_notify_mode_parse(&redisroute_cache_invalidation);
-		if(mode < 0) {
-			LM_ERR("bad modparam cache_invalidation '%.*s': tracking or "
-				   "keyspace\n",
-					redisroute_cache_invalidation.len,
-					redisroute_cache_invalidation.s);
-			return -1;
-		}
 		if(rdr_cache_init(redisroute_cache_size, redisroute_cache_ttl, pfx.on)
 				< 0)
 			return -1;
-		if(rdr_notify_init(&redisroute_key_prefix, cfg.url.db,
-				   redisroute_retry_interval, mode)
-				< 0)
+		if(rdr_notify_init() < 0)
 			return -1;
 	}
 	/* mod_init's own connections (sentinel) are closed: no TLS context is
@@ -466,6 +512,7 @@ static int child_init(int rank)
 
 static void mod_destroy(void)
 {
+	rdr_gw_destroy();
 	rdr_cache_destroy();
 	rdr_cluster_destroy();
 	rdr_conn_destroy();
@@ -645,6 +692,30 @@ static sr_kemi_xval_t *ki_lookup_uri(sip_msg_t *msg, int idx)
 	return rdr_kemi_str(idx >= 0 && idx < v.n ? &v.t[idx].uri : NULL);
 }
 
+/* KSR.redisroute.lookup_gw(idx): $(redisroute(gw)[idx]), or nil. */
+static sr_kemi_xval_t *ki_lookup_gw(sip_msg_t *msg, int idx)
+{
+	rdr_view_t v;
+
+	if(!rdr_answer_get(&v))
+		return rdr_kemi_str(NULL);
+	if(idx < 0)
+		idx += v.n;
+	return rdr_kemi_str(idx >= 0 && idx < v.n ? &v.t[idx].gw : NULL);
+}
+
+/* KSR.redisroute.lookup_attrs(idx): $(redisroute(attrs)[idx]), or nil. */
+static sr_kemi_xval_t *ki_lookup_attrs(sip_msg_t *msg, int idx)
+{
+	rdr_view_t v;
+
+	if(!rdr_answer_get(&v))
+		return rdr_kemi_str(NULL);
+	if(idx < 0)
+		idx += v.n;
+	return rdr_kemi_str(idx >= 0 && idx < v.n ? &v.t[idx].attrs : NULL);
+}
+
 /* KSR.redisroute.lookup_key(): $redisroute(key), or nil. */
 static sr_kemi_xval_t *ki_lookup_key(sip_msg_t *msg)
 {
@@ -664,7 +735,7 @@ static int rdr_api_lookup(
 		LM_ERR("redisroute api lookup() called without a result\n");
 		return RDR_NOT_APPLICABLE;
 	}
-	return rdr_lookup(key, ruri_user ? ruri_user : &no_user, sips, res);
+	return rdr_lookup(key, ruri_user ? ruri_user : &no_user, sips, 0, res);
 }
 
 int bind_redisroute(redisroute_api_t *api)
@@ -708,6 +779,8 @@ static sr_kemi_t sr_kemi_redisroute_exports[] = {
 	RDR_KEMI("lookup_count", SR_KEMIP_INT, ki_lookup_count, RDR_KEMI_NO_PARAMS),
 	RDR_KEMI("lookup_key", SR_KEMIP_XVAL, ki_lookup_key, RDR_KEMI_NO_PARAMS),
 	RDR_KEMI("lookup_uri", SR_KEMIP_XVAL, ki_lookup_uri, RDR_KEMI_INT_PARAM),
+	RDR_KEMI("lookup_gw", SR_KEMIP_XVAL, ki_lookup_gw, RDR_KEMI_INT_PARAM),
+	RDR_KEMI("lookup_attrs", SR_KEMIP_XVAL, ki_lookup_attrs, RDR_KEMI_INT_PARAM),
 
 	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
 };

@@ -1,0 +1,103 @@
+/*
+ * Copyright (C) 2026 The redisroute developers
+ * Contact: the redisroute issue tracker (README, section "Contact")
+ *
+ * This file is part of redisroute, a Kamailio module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * redisroute is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 2 of the License, or
+ * (at your option) any later version
+ *
+ * redisroute is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301  USA
+ */
+
+/*
+ * redisroute - the gateways: the gw:NAME hashes a route names as @NAME, kept
+ * in shared memory and coherent with Redis through the same client-side
+ * caching subscriptions as the cache (rdr_cache_sync.c), resolved into
+ * targets (strip, prefix, attrs, drain), then the targets of equal
+ * priority ordered by the selection parameter (rdr_select.c)
+ *
+ * A gateway is read from Redis (HMGET) the first time a process needs it,
+ * after a change, and while this process's subscription is not up (then it
+ * cannot vouch for what is in shared memory); otherwise resolving costs no
+ * round trip. Each entry carries the sequence number taken before the read
+ * that filled it; an invalidation, a flush and a process's (re)subscription
+ * each take a newer one, and an entry serves a process only when it was
+ * read after all three.
+ */
+
+#ifndef _RDR_GW_H_
+#define _RDR_GW_H_
+
+#include <stdint.h>
+
+#include "core/str.h"
+
+#include "rdr_targets.h"
+
+/* In mod_init: gw_prefix (non-empty), the selection mode (RDR_SELECT_*),
+ * at most max gateways in shared memory. */
+int rdr_gw_init(const str *prefix, int selection, int max);
+void rdr_gw_destroy(void);
+
+/* gw_prefix, for the subscriptions. */
+const str *rdr_gw_prefix(void);
+
+/* From a subscription: key (with gw_prefix) changed; a key that is no
+ * gateway's is ignored. */
+void rdr_gw_invalidate(const char *key, int len);
+/* From a subscription: FLUSHALL, FLUSHDB, SWAPDB: every gateway changed. */
+void rdr_gw_flush(void);
+/* This process's subscription came up: what was read before it is not
+ * vouched for by it. */
+void rdr_gw_subscribed(void);
+
+/* Resolves res's gateways (rc: the lookup's code; only RDR_OK has targets)
+ * for a request whose R-URI user is user (sips: its scheme), then orders
+ * targets of equal priority by the selection parameter (seed: the Call-ID's,
+ * rdr_select_seed()) and sets their q-values. vouched: this process's
+ * subscription is up and applied (shared memory may be trusted). Returns
+ * the answer's code: RDR_OK with targets left; else RDR_NO_ROUTE when a
+ * drained gateway was left out, RDR_UNAVAILABLE when a gateway could not be
+ * read, RDR_BAD_DATA. */
+int rdr_gw_resolve(int rc, rdr_result_t *res, const str *user, int sips,
+		uint64_t seed, int vouched);
+
+/* 1 when rdr_gw_resolve() has anything to do for res. */
+int rdr_gw_needed(int rc, const rdr_result_t *res);
+
+/* One gateway as the RPC lists it. */
+typedef struct rdr_gw_info
+{
+	char name[RDR_GW_NAME_MAX + 1];
+	int err; /* 0 valid, < 0 rdr_gw_err, 1 never read */
+	char uri[RDR_URI_MAX];
+	int strip;
+	char prefix[40];
+	int weight;
+	char attrs[RDR_GW_ATTRS_MAX + 1];
+	int drain;
+	long age_s; /* seconds since it was read */
+} rdr_gw_info_t;
+
+/* The gateways in shared memory: calls fn for each (out of lock). Returns
+ * how many. */
+int rdr_gw_list(void (*fn)(const rdr_gw_info_t *gw, void *arg), void *arg);
+
+/* The selection mode (RDR_SELECT_*). */
+int rdr_gw_selection(void);
+/* The selection mode's name, for the status RPC. */
+const char *rdr_gw_selection_name(void);
+
+#endif
