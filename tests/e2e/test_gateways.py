@@ -1,4 +1,4 @@
-"""Gateways end to end (doc: /work/notes/gw-design.md, README "gateways"):
+"""Gateways end to end (the module README, "gateways"):
 routes name gateways (@NAME) beside plain targets, each gateway a Redis hash
 gw:NAME (uri, strip, prefix, weight, attrs, drain). What a caller sees on the
 wire (302 Contacts and their q-values, the Request-URI a relayed request
