@@ -826,6 +826,59 @@ def test_failover_to_a_shorter_prefix(workdir, uas_pool, on):
         assert [len(u.requests("INVITE")) for u in (london, uk, other)] == [3, 3, 1]
 
 
+def test_a_gateway_tried_once_across_prefixes_and_a_prefix_with_none_usable_passed_over(
+        workdir, uas_pool):
+    backup, uk = uas_pool("reject", 503), uas_pool("answer")
+    with redis_and_kamailio(workdir, "gw-shorter-dedup", cfg=GW_CFG, PREFIX_MATCH="1",
+                            PREFIX_DEFAULT_KEY='"default"',
+                            FAILOVER_SHORTER_PREFIX="1") as (r, k):
+        set_gw(r, "backup", "uri", "127.0.0.1:%d" % backup.port)
+        set_gw(r, "uk", "uri", "127.0.0.1:%d" % uk.port)
+        # backup is named by every level: it is tried once, then passed over
+        r.cli("RPUSH", "route:+4420", "@backup")
+        r.cli("RPUSH", "route:+44", "@backup", "@uk")
+        r.cli("SET", "route:default", "@backup")
+        user = "+442071234567"
+        resp = invite(k, user, headers=["X-Mode: forward"], timeout=6)
+        assert resp.code == 200, resp.raw
+        assert len(backup.requests("INVITE")) == 1
+        assert len(uk.requests("INVITE")) == 1
+        # uk fails too: nothing new at +44 or default -> the caller's 480
+        uk.mode, uk.code = "reject", 503
+        resp = invite(k, user, headers=["X-Mode: forward"], timeout=6)
+        assert (resp.code, resp.reason) == (480, "No Target Left"), resp.raw
+        assert [len(u.requests("INVITE")) for u in (backup, uk)] == [2, 2]
+        # the longest prefix's only gateway drained: sip_forward() itself
+        # goes on at +44 (without the option it would answer -1)
+        uk.mode = "answer"
+        set_gw(r, "london", "uri", "127.0.0.1:%d" % backup.port, "drain", "1")
+        r.cli("SET", "route:+4420", "@london")
+        r.cli("DEL", "route:+44")
+        r.cli("RPUSH", "route:+44", "@uk")
+        resp = invite(k, user, headers=["X-Mode: forward"], timeout=6)
+        assert resp.code == 200, resp.raw
+        assert [len(u.requests("INVITE")) for u in (backup, uk)] == [2, 3]
+
+
+def test_the_shipped_lcr_example_routes_and_fails_over(workdir, uas_pool):
+    """etc/kamailio-lcr.cfg as shipped: carrierC for +4420 rejects, the call
+    goes on at +44 to carrierA with its number rewriting."""
+    c, a = uas_pool("reject", 503), uas_pool("answer")
+    cfg = os.path.join(HERE, "..", "..", "etc", "kamailio-lcr.cfg")
+    with redis_and_kamailio(workdir, "gw-lcr", cfg=cfg, SELECTION='"order"') as (r, k):
+        set_gw(r, "carrierA", "uri", "127.0.0.1:%d" % a.port, "strip", "1", "prefix", "00")
+        set_gw(r, "carrierC", "uri", "127.0.0.1:%d" % c.port)
+        r.cli("ZADD", "route:+44", "1", "@carrierA")
+        r.cli("ZADD", "route:+4420", "1", "@carrierC")
+        resp = invite(k, "+442071234567", timeout=8)
+        assert resp.code == 200, resp.raw
+        assert [q.ruri for q in c.requests("INVITE")] == [
+            "sip:+442071234567@127.0.0.1:%d" % c.port]
+        assert [q.ruri for q in a.requests("INVITE")] == [
+            "sip:00442071234567@127.0.0.1:%d" % a.port]
+        assert wait_until(lambda: "gateway carrierA" in k.log(), 3), k.log()[-2000:]
+
+
 # ---- 6. $redisroute(gw) / (attrs) and the KEMI twins ---------------------------
 
 def fill_pv_routes(r):
