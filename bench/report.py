@@ -205,6 +205,31 @@ def _b0_lines(rows, mm):
     return out
 
 
+# the issue's target for gateways: a lookup through gateways costs at most
+# this many instructions more than the same lookup with plain targets
+GW_TARGET = 1000
+
+
+def _gw_lines(rows, mm):
+    """What resolving gateways costs: (g) against (c), the same users and
+    lookup with plain targets, in instructions per call of this memory
+    manager, with the target; (h) against (g)."""
+    f = "instr" if mm == "tlsf" else "instr_qm"
+    c, g, h = rows.get("c"), rows.get("g"), rows.get("h")
+    ok = lambda r: r and not r.get("na") and r.get(f) is not None
+    out = []
+    if ok(c) and ok(g):
+        d = g[f] - c[f]
+        out += ["", "Gateways, %s: (g) costs %s instructions per call over (c) (%s against "
+                "%s; target at most %s: %s)." % (
+                    mm, "{:+,.0f}".format(d), "{:,.0f}".format(g[f]), "{:,.0f}".format(c[f]),
+                    "{:+,.0f}".format(GW_TARGET), "holds" if d <= GW_TARGET else "MISSED")]
+    if ok(g) and ok(h):
+        out += ["", "Gateways, %s: (h), 3 gateways in a hash order, costs %s instructions "
+                "per call over (g) (no target)." % (mm, "{:+,.0f}".format(h[f] - g[f]))]
+    return out
+
+
 def _tls_line(rows):
     """What TLS costs: (e) against (c), the same lookups over plain TCP."""
     c, e = rows.get("c"), rows.get("e")
@@ -237,13 +262,13 @@ def _writes_table(rows, order, names, rate):
 
 def table(rows, order, names, rate, mm):
     """The Markdown tables of results.md for one memory manager, the targets
-    against (b0) and the TLS line."""
+    against (b0), the gateways' target ((g) against (c)) and the TLS line."""
     title = ("## -x tlsf -X tlsf" if mm == "tlsf"
              else "## -x %s -X %s%s" % (mm, mm, " (kamailio's default)" if mm == "qm" else ""))
     return "\n".join([title, ""] + _main_table(rows, order, names, mm) + [""] +
                      _detail_table(rows, order, names, rate) +
                      _writes_table(rows, order, names, rate) + _b0_lines(rows, mm) +
-                     _tls_line(rows))
+                     _gw_lines(rows, mm) + _tls_line(rows))
 
 
 def _chart_panels(ax, rows, keys, col, rate):
@@ -285,7 +310,8 @@ def chart(rows, order, names, path, title, rate):
         return False
     keys = [k for k in order if not rows[k].get("na")]
     colors = {"a": "#7f7f7f", "0": "#ff9896", "b": "#d62728", "c": "#1f77b4",
-              "s": "#17becf", "d": "#2ca02c", "e": "#9467bd", "f": "#8c564b"}
+              "s": "#17becf", "d": "#2ca02c", "e": "#9467bd", "f": "#8c564b",
+              "g": "#bcbd22", "h": "#e377c2"}
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.8))
     _chart_panels(ax, rows, keys, [colors[k] for k in keys], rate)
     for a_ in ax:
