@@ -45,6 +45,17 @@ CONFIGS = [
     ("f", "cache+prefix", "redisroute, cache_size 100000, prefix_match 1", "redisroute.cfg",
      {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"', "CACHE": None,
       "PREFIX_MATCH": None, "PREFIX_DEFAULT_KEY": '"default"'}),
+    # (c) where every route names a gateway: the same users' strings under
+    # gwroute: (`@gwK`, gw:gwK a bare host, weight 1; bench/load_routes), so
+    # (g) - (c) is what resolving a gateway costs a lookup
+    ("g", "redisroute+gw", "redisroute, routes naming gateways, no cache", "redisroute.cfg",
+     {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"', "KEY_PREFIX": '"gwroute:"'}),
+    # (g) with selection "hash": a list of 3 gateways, weights 70/20/10
+    # (gwlist:), in a stable weighted order per Call-ID
+    ("h", "redisroute+gw+hash", "redisroute, 3 gateways, selection hash, no cache",
+     "redisroute.cfg",
+     {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"', "KEY_PREFIX": '"gwlist:"',
+      "SELECTION": '"hash"'}),
     # where the module has TLS (hiredis_ssl): (c) over the same redis-server's
     # TLS port, the certificate checked against the bench's own CA
     ("e", "redisroute+tls", "redisroute over TLS, no cache", "redisroute.cfg",
@@ -86,6 +97,20 @@ def bench_redis(workdir):
     return r.start()
 
 
+# the configs whose routes name gateways (gw:*, kept in shared memory)
+GATEWAY_CONFIGS = "gh"
+# the bare hosts of bench/load_routes's gateways: gw:gw0 .. gw:gw9 (gwroute:),
+# gw:gwh0 .. gw:gwh2 (gwlist:)
+GATEWAYS = 10
+HASH_GATEWAYS = 3
+
+
+def table_size(routes):
+    """DBSIZE of the bench's table: the routes under route:, the same users'
+    under gwroute: and gwlist:, and the 13 gateways (bench/load_routes)."""
+    return 3 * routes + GATEWAYS + HASH_GATEWAYS
+
+
 def load_routes(redis, routes, users_file=None):
     """bench/load_routes: `routes` routes into redis (and the users, in a
     fixed random order, into users_file)."""
@@ -97,7 +122,7 @@ def ensure_redis(redis, routes):
     """The routing table is there: when redis-server has gone (the machine is
     shared), start it again on its port and reload the routes."""
     try:
-        if redis.proc.poll() is None and redis.cli("DBSIZE") == str(routes):
+        if redis.proc.poll() is None and redis.cli("DBSIZE") == str(table_size(routes)):
             return
     except (RuntimeError, OSError):
         pass
@@ -151,6 +176,8 @@ class Kamailio(servers.Kamailio):
             raise Failed("kamailio exited at start-up (status %s)" % self.proc.returncode)
         if not self.slow and not wait_until(self._ready, 20, 0.1):
             raise Failed("kamailio does not answer SIP")
+        # ((g) and (h) without the cache: a worker opens its subscription at
+        # its first lookup that names a gateway; the warm-up calls cover it)
         if "CACHE" in self.defines:
             # the cache is bypassed until the notifier's subscription is up
             if not wait_until(lambda: self.redis.numsub() > 0, 60 if self.slow else 15, 0.1):
@@ -242,6 +269,16 @@ def expected_uris(user):
     return ["sip:%s@203.0.113.%d:5060" % (user, (h + j) % 250 + 1) for j in range(3)]
 
 
+def expected_gw_uris(key, user):
+    """What (g) or (h) answers for user (uN): (g) the gateway gw(N mod 10)'s
+    host; (h) the 3 hosts of gwh0..gwh2, in an order of its own (per Call-ID),
+    sorted here."""
+    i = int(user[1:])
+    if key == "g":
+        return ["sip:%s@192.0.2.%d:5060" % (user, i % GATEWAYS + 1)]
+    return ["sip:%s@198.51.100.%d:5060" % (user, j + 1) for j in range(HASH_GATEWAYS)]
+
+
 def is_string_user(user):
     """bench/load_routes stored a string for user (uN): N mod 20 below 12."""
     return int(user[1:]) % 20 < 12
@@ -249,12 +286,17 @@ def is_string_user(user):
 
 def check_answers(k):
     """The config answers the bench's routes as redisroute would (a: any 302;
-    (b0) and (s), strings only: the string users)."""
+    (b0) and (s), strings only: the string users; (g) and (h): the
+    gateways' hosts)."""
     users = ("u0", "u20", "u99991") if k.key in "0s" else ("u0", "u12", "u17", "u99999")
     for user in users:
         code, uris = sip_call(k.port, user)
         if k.key == "a":
             want = (302, ["sip:%s@192.0.2.10:5060" % user])
+        elif k.key in GATEWAY_CONFIGS:
+            want = (302, expected_gw_uris(k.key, user))
+            if k.key == "h":
+                uris = sorted(uris)
         else:
             want = (302, expected_uris(user))
         if (code, uris) != want:

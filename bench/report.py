@@ -205,6 +205,39 @@ def _b0_lines(rows, mm):
     return out
 
 
+# the issue's target for gateways: a lookup through gateways costs at most
+# this many instructions more than the same lookup with plain targets
+GW_TARGET = 1000
+
+
+def _gw_lines(rows):
+    """What resolving gateways costs: (g) against (c), the same users and
+    lookup with plain targets, in callgrind's instructions per call under
+    tlsf and qm (measured whichever BENCH_MM is), with the target; (h)
+    against (g)."""
+    c, g, h = rows.get("c"), rows.get("g"), rows.get("h")
+    out = []
+    for mm, f in (("tlsf", "instr"), ("qm", "instr_qm")):
+        ok = lambda r: r and not r.get("na") and r.get(f) is not None
+        if ok(c) and ok(g):
+            d = g[f] - c[f]
+            out.append("- %s: (g) costs %s instructions per call over (c) (%s against %s; "
+                       "target at most %s: %s)." % (
+                           mm, "{:+,.0f}".format(d), "{:,.0f}".format(g[f]),
+                           "{:,.0f}".format(c[f]), "{:+,.0f}".format(GW_TARGET),
+                           "holds" if d <= GW_TARGET else "MISSED"))
+        elif c and g:
+            out.append("- %s: (c) or (g) has no instruction count (failed, or not "
+                       "measured): the target is not judged." % mm)
+        if ok(g) and ok(h):
+            out.append("- %s: (h), 3 gateways in a hash order, costs %s instructions per "
+                       "call over (g) (no target)." % (mm, "{:+,.0f}".format(h[f] - g[f])))
+    if not out:
+        return []
+    return ["## Gateways", "", "A lookup through gateways against the same lookup with "
+            "plain targets (callgrind, the SIP worker):", ""] + out
+
+
 def _tls_line(rows):
     """What TLS costs: (e) against (c), the same lookups over plain TCP."""
     c, e = rows.get("c"), rows.get("e")
@@ -285,7 +318,8 @@ def chart(rows, order, names, path, title, rate):
         return False
     keys = [k for k in order if not rows[k].get("na")]
     colors = {"a": "#7f7f7f", "0": "#ff9896", "b": "#d62728", "c": "#1f77b4",
-              "s": "#17becf", "d": "#2ca02c", "e": "#9467bd", "f": "#8c564b"}
+              "s": "#17becf", "d": "#2ca02c", "e": "#9467bd", "f": "#8c564b",
+              "g": "#bcbd22", "h": "#e377c2"}
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.8))
     _chart_panels(ax, rows, keys, [colors[k] for k in keys], rate)
     for a_ in ax:
@@ -344,6 +378,11 @@ def write(s, mach, results, order, names, total, async_res=None):
     ...}}. The summary rows, per memory manager."""
     rows = {mm: summarize(results[mm], order) for mm in results}
     tbl = "\n\n".join(table(rows[mm], order, names, s.rate, mm) for mm in results)
+    # the gateways' target, under both memory managers' callgrind counts
+    # (the same in every memory manager's rows)
+    gw = _gw_lines(rows[list(results)[0]]) if results else []
+    if gw:
+        tbl += "\n\n" + "\n".join(gw)
     if async_res:
         tbl += "\n\n" + "\n".join(async_res["lines"])
     done_rounds = max([len(results[mm][k]["rounds"]) for mm in results for k in order] or [0])

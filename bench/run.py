@@ -5,7 +5,7 @@
   /usr/bin/python3 bench/run.py [--quick] [--out build/bench]
 
 Starts its own redis-server loaded with 100,000 routes (bench/load_routes),
-then measures four kamailio configs (bench/cfg/), all with the same
+then measures kamailio configs (bench/cfg/), all with the same
 `children`, -m and -M, listening on 127.0.0.1 (UDP):
 
   a  static      302 with a fixed Contact, no lookup (the limit)
@@ -13,6 +13,12 @@ then measures four kamailio configs (bench/cfg/), all with the same
   b  ndb_redis   the hand-written ndb_redis config (TYPE, then GET/LRANGE/ZREVRANGE)
   c  redisroute  sip_redirect(), no cache
   s  strings     (c) with route_types "string": GETRANGE instead of the script
+  g  gateways    (c) where the same users' routes (strings, under gwroute:)
+                 name gateways, `@gwK` (gw:gwK a bare host, weight 1): the
+                 table's last lines give (g)'s instructions per call minus
+                 (c)'s, against the target of at most +1,000
+  h  gw+hash     (g) with selection "hash" and a route of 3 gateways
+                 (gwlist:, a list `@gwh0 @gwh1 @gwh2`, weights 70/20/10)
   d  cached      sip_redirect() with cache_size=100000; "n/a" when the module
                  has no cache (kamailio refuses the modparam)
   f  cache+prefix  (d) with prefix_match 1 (number routing)
@@ -85,7 +91,7 @@ def parse_args(argv=None):
     ap.add_argument("--out", default=os.path.join(measure.ROOT, "build", "bench"))
     ap.add_argument("--quick", action="store_true", default=env("BENCH_QUICK", "0") not in ("", "0", "no"),
                     help="a ~2 minute smoke run (BENCH_QUICK=1)")
-    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,0,b,c,s,d,f,e"))
+    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,0,b,c,s,g,h,d,f,e"))
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "2")))
     ap.add_argument("--routes", type=int, default=int(env("BENCH_ROUTES", "100000")))
@@ -118,12 +124,14 @@ def settings(a):
     s.mms = [m for m in env("BENCH_MM", "tlsf,qm").split(",") if m in ("tlsf", "qm")]
     if not s.mms:
         raise Failed("BENCH_MM: tlsf, qm or tlsf,qm")
-    s.order = [c for c in "a0bcsdfe" if c in a.configs.split(",")]
+    s.order = [c for c in "a0bcsghdfe" if c in a.configs.split(",")]
     # the calls' users: string routes only (as (b0) and (s) need, and the
-    # issue's comparison), or every type (BENCH_WORKSET=mixed, without them)
+    # issue's comparison), or every type (BENCH_WORKSET=mixed, without them,
+    # nor (g) and (h), whose routes are one type and compare with (c) on
+    # strings)
     s.workset = env("BENCH_WORKSET", "strings")
     if s.workset == "mixed":
-        s.order = [c for c in s.order if c not in "0s"]
+        s.order = [c for c in s.order if c not in "0sgh"]
     # the async table (async_bench.py): BENCH_ASYNC=0 skips it
     s.async_table = env("BENCH_ASYNC", "1") not in ("0", "", "no")
     # unrelated writes a second during the cached configs' second fixed run

@@ -1,6 +1,8 @@
 # make bench: redisroute against a static 302 and two hand-written ndb_redis
 # configs (GET only, and TYPE-based), from a fresh redis-server with 100,000
-# routes (bench/run.py), under -x tlsf and kamailio's default qm.
+# routes (bench/run.py), under -x tlsf and kamailio's default qm; (g) and (h):
+# the same users' routes naming gateways (gw:*), (g) - (c) instructions per
+# call against the gateways' target (at most +1,000).
 #
 #   make bench                  full run, about 20 minutes on 2 CPUs
 #   make bench BENCH_QUICK=1    ~5 minute smoke run (1 round, short steps)
@@ -9,11 +11,12 @@
 # logs in build/bench/work/. Tunables (environment or make variables):
 # BENCH_ROUNDS, BENCH_STEP_SECS, BENCH_STEPS, BENCH_RATE and BENCH_FIXED_SECS
 # (the fixed-rate response-time/CPU run), BENCH_USERS (working set),
-# BENCH_WORKERS (children), BENCH_CONFIGS (e.g. a,c), BENCH_BUDGET (seconds),
+# BENCH_WORKERS (children), BENCH_CONFIGS (e.g. a,c,g; default
+# a,0,b,c,s,g,h,d,f,e), BENCH_BUDGET (seconds),
 # BENCH_MM=tlsf or qm (the rate runs under that memory manager only;
 # default: both, interleaved),
 # BENCH_CALLGRIND_QM=0 (skip the callgrind runs with qm), BENCH_WORKSET=mixed
-# (the calls go to routes of every type, without (b0) and (s); default:
+# (the calls go to routes of every type, without (b0), (s), (g) and (h); default:
 # strings),
 # BENCH_ASYNC=0 (no async table: sync vs async at 0, 1, 5 ms round trip),
 # BENCH_WRITES (unrelated writes a second during the cached configs' second
