@@ -57,6 +57,21 @@ static char _rdr_notify_prefix[RDR_PREFIX_MAX + 1]; /* BCAST PREFIX */
 static char _rdr_notify_gw_prefix[RDR_PREFIX_MAX + 1]; /* and the gateways' */
 /* 1: the routes are watched too (the cache is on) */
 static int _rdr_notify_routes = 0;
+/* per process: who else hears of the changed keys (the health process) */
+static void (*_rdr_notify_listener)(const str *key) = NULL;
+
+void rdr_notify_set_listener(void (*fn)(const str *key))
+{
+	_rdr_notify_listener = fn;
+}
+
+/* Anything may have changed: a flush, a new subscription. */
+static void rdr_notify_everything(void)
+{
+	rdr_gw_subscribed();
+	if(_rdr_notify_listener != NULL)
+		_rdr_notify_listener(NULL);
+}
 static int _rdr_notify_retry_ms = 1000;
 static int _rdr_notify_mode = RDR_INVALIDATE_TRACKING;
 /* the notifier process counts the invalidations (every process applies
@@ -152,6 +167,8 @@ static void rdr_notify_flush(const char *why)
 {
 	rdr_cache_flush();
 	rdr_gw_flush();
+	if(_rdr_notify_listener != NULL)
+		_rdr_notify_listener(NULL);
 	if(_rdr_notify_counts) {
 		rdr_stats_inc(RDR_STAT_CACHE_FLUSHES);
 		LM_INFO("cache: emptied after %s\n", why);
@@ -446,6 +463,8 @@ static void rdr_notify_key(const str *key)
 {
 	rdr_cache_invalidate(key);
 	rdr_gw_invalidate(key->s, key->len);
+	if(_rdr_notify_listener != NULL)
+		_rdr_notify_listener(key);
 }
 
 /* ["message", "__redis__:invalidate", [key, ...] or nil]: drop the keys,
@@ -587,7 +606,7 @@ static int rdr_notify_worker_open(void)
 	 * can be vouched for by this worker. (Only on a (re)subscription, e.g.
 	 * after an outage.) */
 	rdr_cache_flush();
-	rdr_gw_subscribed();
+	rdr_notify_everything();
 	return 0;
 }
 
@@ -660,7 +679,7 @@ static int rdr_csub_open(rdr_csub_t *s)
 		return -1;
 	}
 	rdr_cache_flush();
-	rdr_gw_subscribed();
+	rdr_notify_everything();
 	return 0;
 }
 
@@ -706,7 +725,7 @@ static void rdr_csubs_follow(rdr_csubs_t *set)
 	if(changed) {
 		/* masters joined or left: slots moved */
 		rdr_cache_flush();
-		rdr_gw_subscribed();
+		rdr_notify_everything();
 	}
 }
 

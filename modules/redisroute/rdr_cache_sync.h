@@ -79,6 +79,11 @@ int rdr_notify_fork(void);
  * (then it bypasses the cache). */
 int rdr_notify_worker_sync(void);
 
+/* A process's own listener of what its subscription reports, beside the
+ * cache and the gateways (the health process): fn(key) for a key that
+ * changed, fn(NULL) when anything may have (a flush, a new subscription). */
+void rdr_notify_set_listener(void (*fn)(const str *key));
+
 /* For rdr_cache_sync.c: subscribes ctx (a connection of its own, or
  * NULL: this process's) for invalidations in the configured mode; 0, or -1
  * with why set to Redis's refusal. */

@@ -58,6 +58,8 @@ typedef struct rdr_gw_entry
 	unsigned int inval;	 /* the one taken at its last invalidation */
 	unsigned int logged; /* the content last logged as bad (0: none) */
 	time_t read_s;		 /* when it was read (rdr_conn_now_s()) */
+	int health;			 /* RDR_HEALTH_*: the node's health process's */
+	long long health_since_ms; /* unix ms of its last transition */
 	rdr_gw_record_t rec;
 } rdr_gw_entry_t;
 
@@ -78,6 +80,8 @@ static char _rdr_gw_prefix_buf[RDR_PREFIX_MAX + 1];
 static str _rdr_gw_prefix = {_rdr_gw_prefix_buf, 0};
 static int _rdr_gw_selection = RDR_SELECT_ORDER;
 static int _rdr_gw_max_targets = RDR_TARGETS_MAX;
+/* all_down "all": when every target is a down gateway, use them all */
+static int _rdr_gw_all_down_open = 0;
 /* per process: the sequence number taken when its subscription came up */
 static unsigned int _rdr_gw_sub_since = 0;
 static int _rdr_gw_sub_ever = 0;
@@ -138,6 +142,11 @@ void rdr_gw_destroy(void)
 	lock_destroy(&_rdr_gw->lock);
 	shm_free(_rdr_gw);
 	_rdr_gw = NULL;
+}
+
+void rdr_gw_set_all_down(int open)
+{
+	_rdr_gw_all_down_open = open;
 }
 
 const str *rdr_gw_prefix(void)
@@ -392,10 +401,12 @@ static void rdr_gw_store(rdr_gw_read_t *rd)
 #define RDR_T_DROP_DRAIN 2
 #define RDR_T_DROP_UNAVAILABLE 3
 #define RDR_T_READ 4 /* to be read from Redis */
+#define RDR_T_DOWN 5 /* built, but its gateway is down (all_down) */
 
-/* Makes target t (its gw already holds the NAME) from a valid record. */
-static int rdr_gw_make(const rdr_gw_record_t *rec, rdr_target_t *t,
-		const str *user, int sips, int *weight)
+/* Makes target t (its gw already holds the NAME) from a valid record;
+ * health: the entry's RDR_HEALTH_*. */
+static int rdr_gw_make(const rdr_gw_record_t *rec, int health,
+		rdr_target_t *t, const str *user, int sips, int *weight)
 {
 	int len;
 
@@ -413,7 +424,7 @@ static int rdr_gw_make(const rdr_gw_record_t *rec, rdr_target_t *t,
 	memcpy(t->attrs.s, rec->attrs, rec->attrslen + 1);
 	t->attrs.len = rec->attrslen;
 	*weight = rec->weight;
-	return RDR_T_KEEP;
+	return health == RDR_HEALTH_DOWN ? RDR_T_DOWN : RDR_T_KEEP;
 }
 
 /* Moves the name of target t ("@NAME") into its gw. */
@@ -491,7 +502,8 @@ int rdr_gw_resolve(int rc, rdr_result_t *res, const str *user, int sips,
 {
 	static rdr_gw_read_t reads[RDR_TARGETS_MAX];
 	int fate[RDR_TARGETS_MAX], weight[RDR_TARGETS_MAX];
-	int i, j, n, nreads = 0, drained = 0, unavailable = 0;
+	int health[RDR_TARGETS_MAX];
+	int i, j, n, nreads = 0, drained = 0, unavailable = 0, down = 0, keep;
 	rdr_gw_entry_t *e;
 	rdr_target_t *t;
 
@@ -517,11 +529,12 @@ int rdr_gw_resolve(int rc, rdr_result_t *res, const str *user, int sips,
 			rdr_gw_take_name(t);
 			e = rdr_gw_find(t->gw.s, t->gw.len, 1);
 			if(e != NULL && rdr_gw_fresh(e, vouched))
-				fate[i] = e->err == 0 ? rdr_gw_make(
-									 &e->rec, t, user, sips, &weight[i])
+				fate[i] = e->err == 0 ? rdr_gw_make(&e->rec, e->health, t,
+									 user, sips, &weight[i])
 									  : RDR_T_DROP_BAD;
 			else
 				fate[i] = RDR_T_READ;
+			health[i] = e != NULL ? e->health : RDR_HEALTH_UNKNOWN;
 		}
 		lock_release(&_rdr_gw->lock);
 		/* the others from Redis, each once, then kept */
@@ -547,27 +560,39 @@ int rdr_gw_resolve(int rc, rdr_result_t *res, const str *user, int sips,
 				fate[i] = RDR_T_DROP_BAD;
 			else
 				fate[i] = rdr_gw_make(
-						&reads[j].rec, t, user, sips, &weight[i]);
+						&reads[j].rec, health[i], t, user, sips, &weight[i]);
 		}
+	}
+	for(i = 0; i < res->n; i++) {
+		drained += fate[i] == RDR_T_DROP_DRAIN;
+		unavailable += fate[i] == RDR_T_DROP_UNAVAILABLE;
+		down += fate[i] == RDR_T_DOWN;
+	}
+	/* the down gateways stay out, unless every target is one and all_down
+	 * says "all" (fail open) */
+	keep = RDR_T_KEEP;
+	if(down > 0 && _rdr_gw_all_down_open) {
+		for(i = 0; i < res->n && fate[i] != RDR_T_KEEP; i++)
+			;
+		if(i == res->n)
+			keep = RDR_T_DOWN;
 	}
 	/* what is left, in order */
 	for(i = 0, n = 0; i < res->n; i++) {
-		if(fate[i] == RDR_T_KEEP) {
+		if(fate[i] == keep) {
 			if(n != i) {
 				res->t[n] = res->t[i];
 				weight[n] = weight[i];
 			}
 			n++;
 		}
-		drained += fate[i] == RDR_T_DROP_DRAIN;
-		unavailable += fate[i] == RDR_T_DROP_UNAVAILABLE;
 	}
 	res->n = n;
 	res->refs = 0;
 	if(n == 0) {
 		if(unavailable > 0)
 			return RDR_UNAVAILABLE;
-		return drained > 0 ? RDR_NO_ROUTE : RDR_BAD_DATA;
+		return drained > 0 || down > 0 ? RDR_NO_ROUTE : RDR_BAD_DATA;
 	}
 	rdr_gw_order(res, weight, seed);
 	return RDR_OK;
@@ -602,10 +627,49 @@ int rdr_gw_list(void (*fn)(const rdr_gw_info_t *gw, void *arg), void *arg)
 				info.drain = e->rec.drain;
 			}
 			info.age_s = e->err == RDR_GW_NEVER ? -1 : (long)(now - e->read_s);
+			info.health = e->health;
+			info.health_since_ms = e->health_since_ms;
 			lock_release(&_rdr_gw->lock);
 			fn(&info, arg);
 			n++;
 		}
 	}
 	return n;
+}
+
+int rdr_gw_set_health(
+		const char *name, int len, int health, long long since_ms)
+{
+	rdr_gw_entry_t *e;
+	int was = -1;
+
+	if(_rdr_gw == NULL)
+		return -1;
+	lock_get(&_rdr_gw->lock);
+	e = rdr_gw_find(name, len, 1);
+	if(e != NULL) {
+		was = e->health;
+		e->health = health;
+		e->health_since_ms = since_ms;
+	}
+	lock_release(&_rdr_gw->lock);
+	return was;
+}
+
+int rdr_gw_read_record(const char *name, int len, rdr_gw_record_t *rec)
+{
+	static rdr_gw_read_t rd;
+
+	if(len <= 0 || len > RDR_GW_NAME_MAX)
+		return RDR_GW_MISSING;
+	memcpy(rd.name, name, len);
+	rd.name[len] = '\0';
+	rd.namelen = len;
+	rd.ticket = rdr_gw_next_seq();
+	rdr_gw_fetch(&rd);
+	if(rd.unavailable)
+		return RDR_GW_UNAVAILABLE;
+	if(rd.err == 0)
+		memcpy(rec, &rd.rec, sizeof(*rec));
+	return rd.err;
 }

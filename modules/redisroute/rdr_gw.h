@@ -44,6 +44,7 @@
 
 #include "core/str.h"
 
+#include "rdr_gw_record.h"
 #include "rdr_targets.h"
 
 /* In mod_init: gw_prefix (non-empty), the selection mode (RDR_SELECT_*),
@@ -90,11 +91,33 @@ typedef struct rdr_gw_info
 	char attrs[RDR_GW_ATTRS_MAX + 1];
 	int drain;
 	long age_s; /* seconds since it was read */
+	int health; /* RDR_HEALTH_* */
+	long long health_since_ms;
 } rdr_gw_info_t;
 
 /* The gateways in shared memory: calls fn for each (out of lock). Returns
  * how many. */
 int rdr_gw_list(void (*fn)(const rdr_gw_info_t *gw, void *arg), void *arg);
+
+/* A gateway's health as this node knows it (rdr_health.c sets it). */
+#define RDR_HEALTH_UNKNOWN 0
+#define RDR_HEALTH_UP 1
+#define RDR_HEALTH_DOWN 2
+
+/* all_down: 1 ("all") makes an answer whose targets are all down gateways
+ * use them all; 0 ("no_route"): it has no route. */
+void rdr_gw_set_all_down(int open);
+
+/* From the health process: gateway name's health and the unix ms of its
+ * last transition. Returns the health it had (RDR_HEALTH_*), -1 when the
+ * table is full. */
+int rdr_gw_set_health(
+		const char *name, int len, int health, long long since_ms);
+
+/* Reads gateway name from Redis now (the health process: its probe URI).
+ * 0 with rec filled, a negative enum rdr_gw_err, or RDR_GW_UNAVAILABLE. */
+#define RDR_GW_UNAVAILABLE -100
+int rdr_gw_read_record(const char *name, int len, rdr_gw_record_t *rec);
 
 /* The selection mode (RDR_SELECT_*). */
 int rdr_gw_selection(void);

@@ -35,6 +35,7 @@
 #include "rdr_cluster.h"
 #include "rdr_conn.h"
 #include "rdr_gw.h"
+#include "rdr_health.h"
 #include "rdr_gw_record.h"
 #include "rdr_lookup.h"
 #include "rdr_cache_sync.h"
@@ -129,6 +130,13 @@ static void rdr_rpc_status(rpc_t *rpc, void *c)
 		rpc->struct_add(h, "sd", "cache_invalidation", rdr_notify_mode_name(),
 				"cache_worker_subscriptions", ci.worker_subs);
 	rpc->struct_add(h, "s", "selection", rdr_gw_selection_name());
+	{
+		rdr_health_status_t hs;
+		rdr_health_get_status(&hs);
+		if(hs.on)
+			rpc->struct_add(h, "sdd", "prober", hs.prober[0] ? hs.prober : "none",
+					"probing", hs.probing, "probe_rights", hs.rights);
+	}
 	rdr_async_get_status(&aw, &ap, &ad, &af);
 	rpc->struct_add(h, "dddd", "async_workers", aw, "async_pending", ap,
 			"async_down", ad, "async_refused", af);
@@ -234,6 +242,12 @@ static void rdr_rpc_gateway(const rdr_gw_info_t *gw, void *arg)
 			gw->uri, "strip", gw->strip, "prefix", gw->prefix, "weight",
 			gw->weight, "attrs", gw->attrs, "drain", gw->drain, "age_s",
 			(int)gw->age_s);
+	if(rdr_health_enabled())
+		x->rpc->struct_add(h, "sd", "health",
+				gw->health == RDR_HEALTH_DOWN
+						? "down"
+						: (gw->health == RDR_HEALTH_UP ? "up" : "unknown"),
+				"health_since", (int)(gw->health_since_ms / 1000));
 }
 
 static void rdr_rpc_gateways(rpc_t *rpc, void *c)

@@ -42,6 +42,7 @@
 #include "modules/tm/tm_load.h"
 
 #include "rdr_gw.h"
+#include "rdr_health.h"
 #include "rdr_lookup.h"
 #include "rdr_select.h"
 #include "rdr_sip.h"
@@ -414,6 +415,19 @@ static void rdr_answer_set_next(int next)
 static int rdr_forward_shorter(
 		sip_msg_t *msg, rdr_view_t *v, const char *fn);
 
+/* tm, before the failure route (the transaction's XAVPs current): the
+ * gateway the request was last relayed to answered 408 or 503, or did not
+ * answer; the passive signal of its health. */
+static void rdr_relay_failed(struct cell *t, int type, struct tmcb_params *ps)
+{
+	rdr_view_t v;
+
+	if(!rdr_answer_get(&v) || v.rc != RDR_OK || v.next < 1 || v.next > v.n)
+		return;
+	if(v.t[v.next - 1].gw.len > 0)
+		rdr_health_passive(&v.t[v.next - 1].gw, ps->code);
+}
+
 int rdr_sip_forward(sip_msg_t *msg, str *key)
 {
 	rdr_view_t v;
@@ -431,8 +445,15 @@ int rdr_sip_forward(sip_msg_t *msg, str *key)
 	/* the others are kept, in the answer, for sip_forward_next() */
 	rdr_answer_set_next(1);
 	ret = rdr_relay(msg, &v.t[0].uri, "sip_forward");
-	if(ret == RDR_OK)
-		rdr_stats_inc(RDR_STAT_FORWARDS);
+	if(ret != RDR_OK)
+		return ret;
+	rdr_stats_inc(RDR_STAT_FORWARDS);
+	/* the failures of the gateways it relays to count for their health */
+	if(rdr_health_passive_on()
+			&& _rdr_tmb.register_tmcb(
+					   msg, 0, TMCB_ON_FAILURE, rdr_relay_failed, 0, 0)
+					   <= 0)
+		LM_DBG("sip_forward(): no passive health signal for this call\n");
 	return ret;
 }
 

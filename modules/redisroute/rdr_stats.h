@@ -47,6 +47,10 @@ enum rdr_stat
 	RDR_STAT_CLUSTER_MOVED,
 	RDR_STAT_CLUSTER_ASK,
 	RDR_STAT_GATEWAY_READS, /* gateways read from Redis (HMGET) */
+	RDR_STAT_GATEWAY_DOWNS,	  /* transitions to down this node saw */
+	RDR_STAT_GATEWAY_UPS,	  /* and back up */
+	RDR_STAT_GATEWAY_PROBES,  /* OPTIONS this node sent */
+	RDR_STAT_GATEWAY_PASSIVE, /* failed relays this node reported */
 	/* how long lookups took, Redis or cache included: one bucket each */
 	RDR_STAT_LATENCY_LT_1MS,
 	RDR_STAT_LATENCY_LT_5MS,

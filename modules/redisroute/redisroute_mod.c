@@ -48,6 +48,7 @@
 #include "rdr_conn.h"
 #include "rdr_eval.h"
 #include "rdr_gw.h"
+#include "rdr_health.h"
 #include "rdr_lookup.h"
 #include "rdr_select.h"
 #include "rdr_cache_sync.h"
@@ -88,6 +89,14 @@ static str redisroute_gw_prefix = str_init("gw:");
 static str redisroute_selection = str_init("order");
 static int redisroute_failover_shorter_prefix = 0;
 static int redisroute_gateways_max = 1024;
+static int redisroute_probe_interval = 0;
+static int redisroute_probe_failures = 3;
+static int redisroute_probe_successes = 2;
+static str redisroute_probe_alive_replies = str_init("any");
+static str redisroute_probe_from = str_init("sip:redisroute@localhost");
+static int redisroute_probe_passive = 1;
+static str redisroute_all_down = str_init("no_route");
+static str redisroute_event_callback = str_init("");
 static str redisroute_cluster_seeds = STR_NULL;
 static str redisroute_tls_ca_file = STR_NULL;
 static str redisroute_tls_cert_file = STR_NULL;
@@ -161,6 +170,14 @@ static param_export_t params[] = {
 	{"selection",        PARAM_STR, &redisroute_selection},
 	{"failover_shorter_prefix", PARAM_INT, &redisroute_failover_shorter_prefix},
 	{"gateways_max",     PARAM_INT, &redisroute_gateways_max},
+	{"probe_interval",   PARAM_INT, &redisroute_probe_interval},
+	{"probe_failures",   PARAM_INT, &redisroute_probe_failures},
+	{"probe_successes",  PARAM_INT, &redisroute_probe_successes},
+	{"probe_alive_replies", PARAM_STR, &redisroute_probe_alive_replies},
+	{"probe_from",       PARAM_STR, &redisroute_probe_from},
+	{"probe_passive",    PARAM_INT, &redisroute_probe_passive},
+	{"all_down",         PARAM_STR, &redisroute_all_down},
+	{"event_callback",   PARAM_STR, &redisroute_event_callback},
 	{"cluster_seeds",    PARAM_STR, &redisroute_cluster_seeds},
 	{"tls_ca_file",      PARAM_STR, &redisroute_tls_ca_file},
 	{"tls_cert_file",    PARAM_STR, &redisroute_tls_cert_file},
@@ -366,6 +383,37 @@ static int rdr_gateways_setup(void)
 			redisroute_gateways_max, redisroute_max_targets);
 }
 
+/* probe_*, all_down and event_callback: the gateways' health. */
+static int rdr_health_setup(void)
+{
+	rdr_health_cfg_t hc;
+
+	if(redisroute_all_down.len == 3
+			&& memcmp(redisroute_all_down.s, "all", 3) == 0)
+		rdr_gw_set_all_down(1);
+	else if(redisroute_all_down.len == 8
+			&& memcmp(redisroute_all_down.s, "no_route", 8) == 0)
+		rdr_gw_set_all_down(0);
+	else {
+		LM_ERR("bad modparam all_down '%.*s': no_route or all\n",
+				redisroute_all_down.len, redisroute_all_down.s);
+		return -1;
+	}
+	if(rdr_check_range("probe_passive", redisroute_probe_passive, 0, 1) < 0)
+		return -1;
+	memset(&hc, 0, sizeof(hc));
+	hc.interval_s = redisroute_probe_interval;
+	hc.failures = redisroute_probe_failures;
+	hc.successes = redisroute_probe_successes;
+	hc.alive = redisroute_probe_alive_replies;
+	hc.from = redisroute_probe_from;
+	hc.passive = redisroute_probe_passive;
+	hc.event_callback = redisroute_event_callback;
+	if(hc.event_callback.s == NULL)
+		hc.event_callback.len = 0;
+	return rdr_health_init(&hc, redisroute_gateways_max, rdr_answer_keep);
+}
+
 static int mod_init(void)
 {
 	rdr_conn_cfg_t cfg;
@@ -446,7 +494,7 @@ static int mod_init(void)
 			   redisroute_redirect_code, redisroute_failover_shorter_prefix)
 			< 0)
 		return -1;
-	if(rdr_gateways_setup() < 0)
+	if(rdr_gateways_setup() < 0 || rdr_health_setup() < 0)
 		return -1;
 	if(cfg.nsentinels > 0 && rdr_sentinel_watch_init(&rdr_sentinel_to_conn) < 0)
 		return -1;
@@ -491,6 +539,8 @@ static int child_init(int rank)
 		if(rdr_cache_enabled() && rdr_notify_fork() < 0)
 			return -1;
 		if(rdr_async_io_fork() < 0)
+			return -1;
+		if(rdr_health_fork() < 0)
 			return -1;
 		return 0;
 	}
