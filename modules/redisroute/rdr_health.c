@@ -340,7 +340,8 @@ static long long rdr_wall_ms(void)
 	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* Renews or takes the lease. 1 when this node holds it. */
+/* Renews or takes the lease. 1 when this node holds it, 0 when another
+ * does, -1 when Redis did not say. */
 static int rdr_health_lease(void)
 {
 	static const char script[] =
@@ -372,7 +373,7 @@ static int rdr_health_lease(void)
 	lens[5] = strlen(ttl);
 	r = rdr_health_cmd(&_rdr_lease_key, 6, argv, lens);
 	if(r == NULL)
-		return 0; /* Redis unavailable: nobody may count on this node */
+		return -1; /* Redis unavailable: nobody may count on this node */
 	if(rdr_health_refused(r)) {
 		freeReplyObject(r);
 		return 0;
@@ -550,9 +551,12 @@ static void rdr_scan_node(redisContext *ctx, const char *pattern)
 		r = ctx != NULL ? redisCommandArgv(ctx, 8, argv, NULL)
 						: rdr_conn_command(8, argv, NULL);
 		if(r != NULL && r->type == REDIS_REPLY_ERROR) {
-			LM_ERR("health: SCAN refused (%.*s): only the gateways this "
-				   "node's routes name are probed\n",
-					(int)r->len, r->str);
+			static int said = 0;
+			if(!said)
+				LM_ERR("health: SCAN refused (%.*s): only the gateways this "
+					   "node's routes name are probed (said once)\n",
+						(int)r->len, r->str);
+			said = 1;
 			freeReplyObject(r);
 			return;
 		}
@@ -865,12 +869,16 @@ static void rdr_health_tick(void)
 {
 	int was = _rdr_leader;
 
-	if(!_rdr_hs->rights)
-		return;
-	if(!rdr_health_lease()) {
+	if(!_rdr_hs->rights || rdr_health_lease() != 1) {
+		/* a round that cannot be concluded in time is dropped, not
+		 * counted as failed probes */
 		lock_get(&_rdr_hs->lock);
 		_rdr_hs->nprobes = 0;
+		_rdr_hs->probing = 0;
 		lock_release(&_rdr_hs->lock);
+		_rdr_leader = 0;
+		/* the gateways this node's routes name: their health is followed */
+		rdr_gw_list(rdr_known_from_table, NULL);
 		return;
 	}
 	if(was)
@@ -912,8 +920,6 @@ static void rdr_health_loop(void)
 	host[sizeof(host) - 1] = '\0';
 	snprintf(_rdr_node, sizeof(_rdr_node), "%s:%d", host, (int)getpid());
 	rdr_notify_set_listener(rdr_health_listen);
-	/* the gateways' health as the fleet knows it, before the first probe */
-	rdr_health_discover();
 	next = rdr_conn_now_ms();
 	for(;;) {
 		cfg_update();

@@ -39,6 +39,7 @@
 #include "core/pvar.h"
 #include "core/xavp.h"
 #include "modules/sl/sl.h"
+#include "modules/tm/h_table.h"
 #include "modules/tm/tm_load.h"
 
 #include "rdr_gw.h"
@@ -421,9 +422,18 @@ static int rdr_forward_shorter(
 static void rdr_relay_failed(struct cell *t, int type, struct tmcb_params *ps)
 {
 	rdr_view_t v;
+	int flags;
 
 	if(!rdr_answer_get(&v) || v.rc != RDR_OK || v.next < 1 || v.next > v.n)
 		return;
+	/* a timeout after a provisional reply is a callee that did not answer,
+	 * not a dead gateway: only a branch that heard nothing, or the
+	 * gateway's own 408 or 503, counts */
+	if(t != NULL && t->nr_of_outgoings > 0) {
+		flags = t->uac[t->nr_of_outgoings - 1].request.flags;
+		if((flags & F_RB_TIMEOUT) && (flags & F_RB_REPLIED))
+			return;
+	}
 	if(v.t[v.next - 1].gw.len > 0)
 		rdr_health_passive(&v.t[v.next - 1].gw, ps->code);
 }
