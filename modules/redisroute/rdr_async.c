@@ -435,6 +435,7 @@ static rdr_async_req_t *rdr_async_req_new(sip_msg_t *msg, unsigned int tindex,
 	r->route = route;
 	r->sips = (msg->parsed_uri.type == SIPS_URI_T);
 	r->seed = rdr_request_seed(msg);
+	r->kind = -1;
 	r->use_cache = st->use_cache;
 	r->ticket = st->ticket;
 	r->keylen = (unsigned short)key->len;

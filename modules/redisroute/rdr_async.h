@@ -60,6 +60,7 @@ typedef struct rdr_async_req
 	int route; /* the cfg route's index in main_rt; -1: KEMI, fn */
 	int sips;
 	uint64_t seed; /* selection "hash": the Call-ID's */
+	int kind;	   /* the command sent (rdr_eval_choose()); -1: not yet */
 	/* the cache's state when the worker looked (rdr_lookup_begin): the
 	 * answer is stored against it */
 	int use_cache;

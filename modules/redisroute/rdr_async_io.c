@@ -218,7 +218,11 @@ static void rdr_io_start(rdr_async_req_t *r)
 	_rdr_io_used = 1;
 	if(_rdr_io_ctx != NULL) {
 		rdr_io_state(r, &st);
-		len = rdr_eval_format(st.ncand, st.pkeys, st.plens, cmd, sizeof(cmd));
+		/* the first time: the plain command of the key's type, when known */
+		if(r->kind < 0)
+			r->kind = rdr_eval_choose(st.ncand, st.pkeys[0], st.plens[0]);
+		len = rdr_eval_format(
+				r->kind, st.ncand, st.pkeys, st.plens, cmd, sizeof(cmd));
 	}
 	if(len < 0
 			|| redisAppendFormattedCommand(_rdr_io_ctx, cmd, (size_t)len)
@@ -284,6 +288,7 @@ static int rdr_io_cluster_batch(void)
 		rdr_cluster_eval_batch(n, lk);
 	for(i = 0; i < n; i++) {
 		user = rdr_async_req_user(reqs[i]);
+		st[i].kind = lk[i].kind;
 		ret = rdr_lookup_end(&st[i], lk[i].reply, lk[i].matched, &user,
 				reqs[i]->sips, &_rdr_io_res);
 		if(lk[i].reply != NULL)
@@ -330,8 +335,17 @@ static void rdr_io_answer(rdr_async_req_t *r, redisReply *reply)
 		return;
 	}
 	rdr_io_state(r, &st);
-	rc = rdr_lookup_end(&st, reply, rdr_eval_matched(reply, st.ncand), &user,
-			r->sips, &_rdr_io_res);
+	if(rdr_eval_wrong_guess(r->kind, reply)) {
+		/* not the type guessed: sent again, as the script */
+		r->kind = 0;
+		rdr_io_start(r);
+		return;
+	}
+	if(st.ncand == 1)
+		rdr_eval_learn(r->kind, reply, st.pkeys[0], st.plens[0]);
+	st.kind = r->kind;
+	rc = rdr_lookup_end(&st, reply, rdr_eval_matched(r->kind, reply, st.ncand),
+			&user, r->sips, &_rdr_io_res);
 	rdr_async_answer(r, rc, &_rdr_io_res);
 }
 

@@ -101,6 +101,7 @@ typedef struct rdr_group
 	 * of them, or the one a split has come to */
 	int first;
 	int nasked;
+	int kind;		   /* the command sent (rdr_eval_choose()) */
 	redisReply *reply; /* NULL: no answer */
 } rdr_group_t;
 
@@ -586,6 +587,9 @@ static int rdr_cluster_group(
 		g->sent = 0;
 		g->first = 0;
 		g->nasked = g->cg->nkeys;
+		/* one key: the plain command of its type, when known */
+		g->kind = rdr_eval_choose(
+				g->cg->nkeys, g->cg->keys[0], g->cg->klens[0]);
 		g->reply = NULL;
 	}
 	return ng;
@@ -610,15 +614,15 @@ static void rdr_group_append(rdr_group_t *g)
 	if(ctx == NULL)
 		return;
 	/* pre-formatted when it can be: no allocation in hiredis */
-	len = rdr_eval_format(
-			g->cg->nkeys, g->cg->keys, g->cg->klens, raw, sizeof(raw));
+	len = rdr_eval_format(g->kind, g->cg->nkeys, g->cg->keys, g->cg->klens,
+			raw, sizeof(raw));
 	if(len >= 0) {
 		g->sent = (redisAppendFormattedCommand(ctx, raw, (size_t)len)
 				   == REDIS_OK);
 		return;
 	}
 	argc = rdr_eval_argv(
-			0, g->cg->nkeys, g->cg->keys, g->cg->klens, argv, lens);
+			g->kind, 0, g->cg->nkeys, g->cg->keys, g->cg->klens, argv, lens);
 	g->sent = (redisAppendCommandArgv(ctx, argc, argv, lens) == REDIS_OK);
 }
 
@@ -673,7 +677,7 @@ static redisReply *rdr_group_resend(
 
 	if(ctx == NULL)
 		return NULL;
-	argc = rdr_eval_argv(eval, g->nasked, g->cg->keys + g->first,
+	argc = rdr_eval_argv(g->kind, eval, g->nasked, g->cg->keys + g->first,
 			g->cg->klens + g->first, argv, lens);
 	/* ASKING holds for the next command only: both go in one write */
 	if((asking && redisAppendCommandArgv(ctx, 1, ask, NULL) != REDIS_OK)
@@ -732,6 +736,13 @@ static int rdr_group_follow(rdr_group_t *g)
 	redisReply *r;
 
 	while((r = g->reply) != NULL && r->type == REDIS_REPLY_ERROR) {
+		if(rdr_eval_wrong_guess(g->kind, r)) {
+			/* not the type guessed: the script says which, at once */
+			freeReplyObject(r);
+			g->kind = 0;
+			g->reply = rdr_group_resend(g, node, asking, eval);
+			continue;
+		}
 		kind = rdr_redirect_parse(
 				r->str, (int)r->len, &slot, host, sizeof(host), &port);
 		noscript = rdr_reply_is_error(r, "NOSCRIPT");
@@ -776,11 +787,11 @@ static rdr_cgroup_answer_t rdr_group_answer(const rdr_group_t *g)
 	rdr_cgroup_answer_t a = {RDR_CGROUP_FAILED, -1};
 	int k;
 
-	if(rdr_eval_none(r)) {
+	if(rdr_eval_none(g->kind, r)) {
 		a.state = RDR_CGROUP_NONE;
 		return a;
 	}
-	k = rdr_eval_matched(r, g->nasked);
+	k = rdr_eval_matched(g->kind, r, g->nasked);
 	if(k < 0)
 		return a;
 	a.state = RDR_CGROUP_FOUND;
@@ -797,6 +808,7 @@ static void rdr_group_split(rdr_group_t *g)
 	int j;
 
 	g->nasked = 1;
+	g->kind = 0;
 	for(j = 0; j < g->cg->nkeys; j++) {
 		if(g->reply != NULL) /* the key before's {'none'} */
 			freeReplyObject(g->reply);
@@ -839,8 +851,9 @@ static void rdr_clookup_read(rdr_clookup_t *l)
 }
 
 /* Follows the redirects, picks the answer (rdr_cluster_eval's), frees the
- * rest. */
-static redisReply *rdr_clookup_settle(rdr_clookup_t *l, int *matched)
+ * rest; *kind: the command the answer came to. */
+static redisReply *rdr_clookup_settle(
+		rdr_clookup_t *l, int *matched, int *kind)
 {
 	rdr_cgroup_answer_t answers[RDR_CANDIDATES_MAX];
 	rdr_cgroup_pick_t pick;
@@ -857,6 +870,11 @@ static redisReply *rdr_clookup_settle(rdr_clookup_t *l, int *matched)
 	pick = rdr_cgroup_pick(l->ng, l->cgroups, answers);
 	out = l->groups[pick.group].reply;
 	*matched = pick.found;
+	*kind = l->groups[pick.group].kind;
+	if(l->ng == 1 && l->groups[0].nasked == 1)
+		rdr_eval_learn(l->groups[0].kind, out,
+				l->groups[0].cg->keys[l->groups[0].first],
+				l->groups[0].cg->klens[l->groups[0].first]);
 	for(j = 0; j < l->ng; j++) {
 		if(l->groups[j].reply != out && l->groups[j].reply != NULL)
 			freeReplyObject(l->groups[j].reply);
@@ -876,6 +894,7 @@ int rdr_cluster_eval_batch(int n, rdr_cluster_lookup_t *lk)
 	for(i = 0; i < n; i++) {
 		lk[i].reply = NULL;
 		lk[i].matched = -1;
+		lk[i].kind = 0;
 	}
 	if(rdr_cluster_ensure_map() < 0)
 		return n;
@@ -886,12 +905,13 @@ int rdr_cluster_eval_batch(int n, rdr_cluster_lookup_t *lk)
 	for(i = 0; i < n; i++)
 		rdr_clookup_read(&_rdr_clookups[i]);
 	for(i = 0; i < n; i++)
-		lk[i].reply = rdr_clookup_settle(&_rdr_clookups[i], &lk[i].matched);
+		lk[i].reply = rdr_clookup_settle(
+				&_rdr_clookups[i], &lk[i].matched, &lk[i].kind);
 	return n;
 }
 
-redisReply *rdr_cluster_eval(
-		int nkeys, const char **keys, const size_t *klens, int *matched)
+redisReply *rdr_cluster_eval(int nkeys, const char **keys,
+		const size_t *klens, int *matched, int *kind)
 {
 	rdr_cluster_lookup_t lk;
 
@@ -900,6 +920,7 @@ redisReply *rdr_cluster_eval(
 	lk.klens = klens;
 	rdr_cluster_eval_batch(1, &lk);
 	*matched = lk.matched;
+	*kind = lk.kind;
 	return lk.reply;
 }
 

@@ -50,14 +50,15 @@ int rdr_cluster_init(void);
 void rdr_cluster_child_init(void);
 void rdr_cluster_destroy(void);
 
-/* Runs the lookup script over keys as if one node held them all: returns
+/* Runs the lookup (the script, or for one key of a known type its plain
+ * command: *kind) over keys as if one node held them all: returns
  * the reply of the group holding the best existing key, with *matched its
  * index in keys (the reply itself, untouched, counts in its group's keys),
  * or a {'none'} reply with *matched -1. Returns an error reply or NULL
  * (caller: unavailable) when a node that holds a better candidate than any
  * found cannot answer. */
-redisReply *rdr_cluster_eval(
-		int nkeys, const char **keys, const size_t *klens, int *matched);
+redisReply *rdr_cluster_eval(int nkeys, const char **keys,
+		const size_t *klens, int *matched, int *kind);
 
 /* One lookup of a batch: its keys in, the reply and *matched as
  * rdr_cluster_eval() gives them out. */
@@ -68,6 +69,7 @@ typedef struct rdr_cluster_lookup
 	const size_t *klens;
 	redisReply *reply;
 	int matched;
+	int kind; /* the command the reply answers (rdr_eval_choose()) */
 } rdr_cluster_lookup_t;
 
 /* The most lookups one batch pipelines. */

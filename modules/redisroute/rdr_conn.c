@@ -786,10 +786,12 @@ void rdr_conn_get_status(rdr_conn_status_t *st)
 	rdr_conn_tls_status(st, master_host);
 }
 
-/* Runs the lookup script: EVALSHA, and on NOSCRIPT (script cache flushed,
- * Redis restarted) EVAL, which caches it again. */
-redisReply *rdr_conn_eval(
-		int nkeys, const char **keys, const size_t *klens, int *matched)
+/* Sends the lookup as kind (rdr_eval.h): pre-formatted when it can be; the
+ * script as EVALSHA, then EVALSHA again without _RO on a server without it,
+ * and on NOSCRIPT (script cache flushed, Redis restarted) EVAL, which
+ * caches it again. */
+static redisReply *rdr_conn_eval_as(
+		int kind, int nkeys, const char **keys, const size_t *klens)
 {
 	static char raw_buf[RDR_EVAL_FORMAT_MAX];
 	rdr_conn_cmd_t raw = {0, NULL, NULL, raw_buf, 0};
@@ -798,8 +800,7 @@ redisReply *rdr_conn_eval(
 	redisReply *r;
 	int argc, len;
 
-	*matched = -1;
-	if(!rdr_eval_is_loaded()) {
+	if(!kind && !rdr_eval_is_loaded()) {
 		argc = rdr_eval_load_argv(argv, lens);
 		r = rdr_conn_command(argc, argv, lens);
 		if(r == NULL)
@@ -814,26 +815,46 @@ redisReply *rdr_conn_eval(
 		freeReplyObject(r);
 	}
 	/* pre-formatted: no allocation or per-argument work in hiredis */
-	len = rdr_eval_format(nkeys, keys, klens, raw_buf, sizeof(raw_buf));
+	len = rdr_eval_format(kind, nkeys, keys, klens, raw_buf, sizeof(raw_buf));
 	if(len >= 0) {
 		raw.rawlen = (size_t)len;
 		r = rdr_conn_run(&raw);
 	} else {
-		argc = rdr_eval_argv(0, nkeys, keys, klens, argv, lens);
+		argc = rdr_eval_argv(kind, 0, nkeys, keys, klens, argv, lens);
 		r = rdr_conn_command(argc, argv, lens);
 	}
+	if(kind)
+		return r;
 	if(rdr_eval_ro_unknown(r)) {
 		freeReplyObject(r);
-		argc = rdr_eval_argv(0, nkeys, keys, klens, argv, lens);
+		argc = rdr_eval_argv(0, 0, nkeys, keys, klens, argv, lens);
 		r = rdr_conn_command(argc, argv, lens);
 	}
 	if(rdr_reply_is_error(r, "NOSCRIPT")) {
 		freeReplyObject(r);
-		argc = rdr_eval_argv(1, nkeys, keys, klens, argv, lens);
+		argc = rdr_eval_argv(0, 1, nkeys, keys, klens, argv, lens);
 		r = rdr_conn_command(argc, argv, lens);
 	}
+	return r;
+}
+
+redisReply *rdr_conn_eval(int nkeys, const char **keys, const size_t *klens,
+		int *matched, int *kind)
+{
+	redisReply *r;
+
+	*kind = rdr_eval_choose(nkeys, keys[0], klens[0]);
+	r = rdr_conn_eval_as(*kind, nkeys, keys, klens);
+	if(rdr_eval_wrong_guess(*kind, r)) {
+		/* the key is not of the type guessed: the script says which */
+		freeReplyObject(r);
+		*kind = 0;
+		r = rdr_conn_eval_as(0, nkeys, keys, klens);
+	}
+	if(nkeys == 1)
+		rdr_eval_learn(*kind, r, keys[0], klens[0]);
 	/* one script over all the keys: its index counts in them */
-	*matched = rdr_eval_matched(r, nkeys);
+	*matched = rdr_eval_matched(*kind, r, nkeys);
 	return r;
 }
 

@@ -119,14 +119,16 @@ int rdr_conn_init(const rdr_conn_cfg_t *cfg);
 /* In child_init: first connect attempt; a failure is not fatal. */
 void rdr_conn_child_init(void);
 
-/* One server's lookup (the master the sentinels name, with Sentinel): runs
- * the lookup script (rdr_eval.h) over the candidate keys. Returns its reply
- * (maybe an error reply), or NULL when Redis is unavailable; the caller
- * frees it. *matched: the index in keys of the key that exists, -1 when the
- * reply names none. Waits at most command_timeout. (In cluster mode,
+/* One server's lookup (the master the sentinels name, with Sentinel): the
+ * lookup's command over the candidate keys, as rdr_eval_choose() says
+ * (*kind: what it was at the end; a wrong guess of a key's type is sent
+ * again as the script). Returns its reply (maybe an error reply), or NULL
+ * when Redis is unavailable; the caller frees it. *matched: the index in
+ * keys of the key that exists, -1 when the reply names none. Waits at most
+ * command_timeout (twice after a wrong guess). (In cluster mode,
  * rdr_cluster_eval() instead: rdr_lookup.c chooses.) */
-redisReply *rdr_conn_eval(
-		int nkeys, const char **keys, const size_t *klens, int *matched);
+redisReply *rdr_conn_eval(int nkeys, const char **keys, const size_t *klens,
+		int *matched, int *kind);
 void rdr_conn_destroy(void);
 
 /* The blocking way (see above): sends one command (argv-style) and returns

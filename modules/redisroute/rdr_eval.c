@@ -31,7 +31,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/atomic_ops.h"
 #include "core/dprint.h"
+#include "core/mem/shm_mem.h"
 
 #include "rdr_eval.h"
 #include "rdr_targets.h"
@@ -79,6 +81,132 @@ static int _rdr_eval_ro = 1;
  * _ZSET) whose plain command an exact lookup sends instead */
 static int _rdr_plain = 0;
 
+/* The keys' types, learned: an exact lookup of a key whose type is known
+ * sends that type's plain command, which costs Redis a third of the
+ * script; a key of unknown type gets the type most keys have (once one
+ * clearly dominates what this process saw), else the script, whose reply
+ * says the type. A wrong guess (the key changed type, or its hint was
+ * evicted) answers WRONGTYPE and the lookup runs the script at once.
+ * Shared memory, one word per slot: the key's hash with its low 2 bits
+ * replaced by the type (1 string, 2 list, 3 sorted set), 0 empty. */
+#define RDR_HINT_SLOTS 65536
+static atomic_t *_rdr_hints = NULL;
+/* per process: the types the answers had, for the default guess */
+static unsigned int _rdr_seen[4];
+static unsigned int _rdr_seen_total = 0;
+static int _rdr_guess = 0; /* the type guessed for unknown keys, 0: none */
+
+int rdr_eval_hints_init(void)
+{
+	int i;
+
+	_rdr_hints = shm_malloc(RDR_HINT_SLOTS * sizeof(atomic_t));
+	if(_rdr_hints == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	for(i = 0; i < RDR_HINT_SLOTS; i++)
+		atomic_set(&_rdr_hints[i], 0);
+	return 0;
+}
+
+void rdr_eval_hints_destroy(void)
+{
+	if(_rdr_hints != NULL)
+		shm_free(_rdr_hints);
+	_rdr_hints = NULL;
+}
+
+/* RDR_REPLY_STRING/_LIST/_ZSET <-> 1/2/3 */
+static inline unsigned int rdr_kind_bits(int kind)
+{
+	return (unsigned int)(kind - RDR_REPLY_STRING + 1);
+}
+
+static inline int rdr_bits_kind(unsigned int bits)
+{
+	return (int)bits + RDR_REPLY_STRING - 1;
+}
+
+static unsigned int rdr_key_hash(const char *key, size_t len)
+{
+	unsigned int h = 2166136261u;
+	size_t i;
+
+	for(i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * 16777619u;
+	return h;
+}
+
+int rdr_eval_choose(int nkeys, const char *key, size_t klen)
+{
+	unsigned int h, v;
+
+	if(_rdr_plain)
+		return _rdr_plain;
+	if(nkeys != 1 || _rdr_hints == NULL)
+		return 0; /* several candidates: the script, in one trip */
+	h = rdr_key_hash(key, klen);
+	v = (unsigned int)atomic_get(&_rdr_hints[h % RDR_HINT_SLOTS]);
+	if(v != 0 && (v & ~3u) == (h & ~3u))
+		return rdr_bits_kind(v & 3u);
+	return _rdr_guess;
+}
+
+/* What this process saw: the guess for unknown keys is the type of at least
+ * 15 in 16 of the last answers, once there are 16. */
+static void rdr_eval_seen(int kind)
+{
+	unsigned int b = rdr_kind_bits(kind), i;
+
+	_rdr_seen[b]++;
+	if(++_rdr_seen_total >= 1024) {
+		for(i = 1; i < 4; i++)
+			_rdr_seen[i] /= 2;
+		_rdr_seen_total = _rdr_seen[1] + _rdr_seen[2] + _rdr_seen[3];
+	}
+	_rdr_guess = 0;
+	if(_rdr_seen_total >= 16)
+		for(i = 1; i < 4; i++)
+			if(_rdr_seen[i] * 16 >= _rdr_seen_total * 15)
+				_rdr_guess = rdr_bits_kind(i);
+}
+
+void rdr_eval_learn(
+		int kind, const redisReply *r, const char *key, size_t klen)
+{
+	unsigned int h;
+	int found = 0;
+
+	if(_rdr_plain || _rdr_hints == NULL || r == NULL)
+		return;
+	if(kind != 0) {
+		/* a plain command's answer: the key has that type (or is gone) */
+		if(!rdr_eval_none(kind, r) && r->type != REDIS_REPLY_ERROR)
+			found = kind;
+	} else if(r->type == REDIS_REPLY_ARRAY && r->elements >= 3
+			  && r->element[0]->type == REDIS_REPLY_STRING) {
+		const char *t = r->element[0]->str;
+		found = strcmp(t, "string") == 0
+						? RDR_REPLY_STRING
+						: (strcmp(t, "list") == 0
+										? RDR_REPLY_LIST
+										: (strcmp(t, "zset") == 0 ? RDR_REPLY_ZSET
+																  : 0));
+	}
+	if(found == 0)
+		return;
+	rdr_eval_seen(found);
+	h = rdr_key_hash(key, klen);
+	atomic_set(&_rdr_hints[h % RDR_HINT_SLOTS],
+			(int)((h & ~3u) | rdr_kind_bits(found)));
+}
+
+int rdr_eval_wrong_guess(int kind, const redisReply *r)
+{
+	return kind != 0 && !_rdr_plain && rdr_reply_is_error(r, "WRONGTYPE");
+}
+
 void rdr_eval_init(void)
 {
 	int i;
@@ -104,20 +232,19 @@ int rdr_eval_plain(void)
 /* The plain command of route_types over its one key: the same bounds as the
  * script's (a string cut to the longest entry kept + 1 bytes, at most
  * RDR_FETCH_MAX entries). */
-static int rdr_eval_plain_argv(
-		const char *key, size_t klen, const char **argv, size_t *lens)
+static int rdr_eval_plain_argv(int kind, const char *key, size_t klen,
+		const char **argv, size_t *lens)
 {
 	int i, argc = 0;
 
-	argv[argc++] =
-			_rdr_plain == RDR_REPLY_STRING
-					? "GETRANGE"
-					: (_rdr_plain == RDR_REPLY_LIST ? "LRANGE" : "ZREVRANGE");
+	argv[argc++] = kind == RDR_REPLY_STRING
+						   ? "GETRANGE"
+						   : (kind == RDR_REPLY_LIST ? "LRANGE" : "ZREVRANGE");
 	argv[argc++] = key;
 	argv[argc++] = "0";
-	argv[argc++] = _rdr_plain == RDR_REPLY_STRING ? _rdr_maxlen_arg
-												  : _rdr_fetch_last_arg;
-	if(_rdr_plain == RDR_REPLY_ZSET)
+	argv[argc++] =
+			kind == RDR_REPLY_STRING ? _rdr_maxlen_arg : _rdr_fetch_last_arg;
+	if(kind == RDR_REPLY_ZSET)
 		argv[argc++] = "WITHSCORES";
 	for(i = 0; i < argc; i++)
 		if(i != 1)
@@ -126,13 +253,13 @@ static int rdr_eval_plain_argv(
 	return argc;
 }
 
-int rdr_eval_argv(int eval, int nkeys, const char **keys, const size_t *klens,
-		const char **argv, size_t *lens)
+int rdr_eval_argv(int kind, int eval, int nkeys, const char **keys,
+		const size_t *klens, const char **argv, size_t *lens)
 {
 	int i, argc = 0;
 
-	if(_rdr_plain)
-		return rdr_eval_plain_argv(keys[0], klens[0], argv, lens);
+	if(kind)
+		return rdr_eval_plain_argv(kind, keys[0], klens[0], argv, lens);
 	if(!eval && _rdr_sha[0] == '\0')
 		eval = 1;
 	if(_rdr_eval_ro)
@@ -171,17 +298,17 @@ static char *rdr_eval_put_uint(char *p, size_t v)
 	return p;
 }
 
-int rdr_eval_format(int nkeys, const char **keys, const size_t *klens,
-		char *buf, size_t size)
+int rdr_eval_format(int kind, int nkeys, const char **keys,
+		const size_t *klens, char *buf, size_t size)
 {
 	const char *argv[RDR_SCRIPT_ARGV_MAX];
 	size_t lens[RDR_SCRIPT_ARGV_MAX];
 	char *p = buf, *end = buf + size;
 	int i, argc;
 
-	if(!_rdr_plain && _rdr_sha[0] == '\0')
+	if(!kind && _rdr_sha[0] == '\0')
 		return -1; /* EVAL: its script is long, hiredis formats it */
-	argc = rdr_eval_argv(0, nkeys, keys, klens, argv, lens);
+	argc = rdr_eval_argv(kind, 0, nkeys, keys, klens, argv, lens);
 	/* "*<argc>\r\n", then "$<len>\r\n<arg>\r\n" each: 24 bytes bound
 	 * the decimal and the separators */
 	if(end - p < 24)
@@ -230,7 +357,7 @@ int rdr_eval_load_argv(const char **argv, size_t *lens)
 
 int rdr_eval_is_loaded(void)
 {
-	return _rdr_plain || _rdr_sha[0] != '\0';
+	return _rdr_sha[0] != '\0';
 }
 
 int rdr_eval_loaded(const redisReply *r)
@@ -242,11 +369,11 @@ int rdr_eval_loaded(const redisReply *r)
 	return 0;
 }
 
-int rdr_eval_none(const redisReply *r)
+int rdr_eval_none(int kind, const redisReply *r)
 {
 	if(r == NULL)
 		return 0;
-	if(_rdr_plain)
+	if(kind)
 		return (r->type == REDIS_REPLY_STRING && r->len == 0)
 			   || (r->type == REDIS_REPLY_ARRAY && r->elements == 0);
 	return r->type == REDIS_REPLY_ARRAY && r->elements == 1
@@ -255,11 +382,11 @@ int rdr_eval_none(const redisReply *r)
 		   && memcmp(r->element[0]->str, "none", 4) == 0;
 }
 
-int rdr_eval_matched(const redisReply *r, int nkeys)
+int rdr_eval_matched(int kind, const redisReply *r, int nkeys)
 {
 	const redisReply *k;
 
-	if(_rdr_plain)
+	if(kind)
 		return r != NULL && nkeys == 1
 							   && ((r->type == REDIS_REPLY_STRING && r->len > 0)
 									   || (r->type == REDIS_REPLY_ARRAY

@@ -191,20 +191,20 @@ static void rdr_add_target(const str *key, const rdr_reply_entry_t *e,
 
 /* Turns the script's reply into validated targets; matched: the eval's
  * index in cand of the key that exists (-1: none). */
-static int rdr_parse_reply(const str *cand, int ncand, int matched,
+static int rdr_parse_reply(const str *cand, int ncand, int matched, int kind,
 		const redisReply *r, const str *ruri_user, int sips, rdr_result_t *res)
 {
 	rdr_reply_t it;
 	rdr_reply_entry_t e;
-	rdr_reply_kind_t kind;
+	rdr_reply_kind_t got;
 	int i;
 
-	if(rdr_eval_plain())
-		kind = rdr_reply_open_plain(
-				&it, r, (rdr_reply_kind_t)rdr_eval_plain(), RDR_TARGETS_MAX);
+	if(kind)
+		got = rdr_reply_open_plain(
+				&it, r, (rdr_reply_kind_t)kind, RDR_TARGETS_MAX);
 	else
-		kind = rdr_reply_open(&it, r, matched, ncand, RDR_TARGETS_MAX);
-	switch(kind) {
+		got = rdr_reply_open(&it, r, matched, ncand, RDR_TARGETS_MAX);
+	switch(got) {
 		case RDR_REPLY_MALFORMED:
 			if(it.untyped)
 				LM_ERR("unexpected reply type %d from the lookup script\n",
@@ -322,6 +322,7 @@ int rdr_lookup_begin(const str *key, const str *ruri_user, int sips,
 
 	rdr_result_clear(res);
 	st->ncand = 0;
+	st->kind = 0;
 	st->use_cache = 0;
 	/* defined without the cache too: an async lookup sends it along */
 	memset(&st->ticket, 0, sizeof(st->ticket));
@@ -367,7 +368,7 @@ int rdr_lookup_end(rdr_lookup_state_t *st, redisReply *r, int matched,
 		rdr_stats_inc(RDR_STAT_ERRORS);
 		return RDR_UNAVAILABLE;
 	}
-	if(rdr_eval_plain() && rdr_reply_is_error(r, "WRONGTYPE")) {
+	if(st->kind && rdr_reply_is_error(r, "WRONGTYPE")) {
 		/* route_types: the key holds another type, bad route data */
 		matched = 0;
 	} else if(r->type == REDIS_REPLY_ERROR) {
@@ -385,7 +386,7 @@ int rdr_lookup_end(rdr_lookup_state_t *st, redisReply *r, int matched,
 		return RDR_UNAVAILABLE;
 	}
 	ret = rdr_parse_reply(
-			st->cand, st->ncand, matched, r, ruri_user, sips, res);
+			st->cand, st->ncand, matched, st->kind, r, ruri_user, sips, res);
 	if(ret == RDR_OK || ret == RDR_BAD_DATA) {
 		memcpy(res->key_buf, st->cand[matched].s, st->cand[matched].len);
 		res->key.len = st->cand[matched].len;
@@ -425,9 +426,10 @@ static int rdr_lookup_untimed(const str *key, const str *ruri_user, int sips,
 	 * counts in all the candidate keys); or one server, directly or the
 	 * master the sentinels name. */
 	if(_rdr_cluster)
-		r = rdr_cluster_eval(st.ncand, st.pkeys, st.plens, &matched);
+		r = rdr_cluster_eval(
+				st.ncand, st.pkeys, st.plens, &matched, &st.kind);
 	else
-		r = rdr_conn_eval(st.ncand, st.pkeys, st.plens, &matched);
+		r = rdr_conn_eval(st.ncand, st.pkeys, st.plens, &matched, &st.kind);
 	ret = rdr_lookup_end(&st, r, matched, ruri_user, sips, res);
 	if(r != NULL)
 		freeReplyObject(r);

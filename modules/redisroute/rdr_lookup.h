@@ -67,6 +67,8 @@ typedef struct rdr_lookup_state
 	const char *pkeys[RDR_CANDIDATES_MAX]; /* with key_prefix, into buf */
 	size_t plens[RDR_CANDIDATES_MAX];
 	int ncand;
+	int kind; /* the command Redis answered (rdr_eval_choose()): the caller
+			   * of rdr_lookup_end() sets it */
 	str pkey; /* the whole lookup key with key_prefix: the cache's key */
 	int use_cache;
 	rdr_cache_ticket_t ticket;

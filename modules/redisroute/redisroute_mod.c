@@ -486,6 +486,9 @@ static int mod_init(void)
 		return -1;
 	}
 	rdr_eval_set_plain(route_types);
+	/* the keys' types, learned, for plain commands instead of the script */
+	if(route_types == 0 && rdr_eval_hints_init() < 0)
+		return -1;
 	if(redisroute_failover_shorter_prefix && !pfx.on) {
 		LM_ERR("modparam failover_shorter_prefix needs prefix_match 1\n");
 		return -1;
@@ -564,6 +567,7 @@ static int child_init(int rank)
 static void mod_destroy(void)
 {
 	rdr_gw_destroy();
+	rdr_eval_hints_destroy();
 	rdr_cache_destroy();
 	rdr_cluster_destroy();
 	rdr_conn_destroy();
