@@ -56,6 +56,16 @@ CONFIGS = [
      "redisroute.cfg",
      {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"', "KEY_PREFIX": '"gwlist:"',
       "SELECTION": '"hash"'}),
+    # (g) with health on: a prober (probe_interval 5 s; one failure takes a
+    # gateway down, so that the run need not wait 15 s) sends OPTIONS to the
+    # gateways' 192.0.2.x hosts, which never answer: every gateway goes down,
+    # and all_down "all" keeps (g)'s answers (each route names one gateway).
+    # wait_ready() waits for them to be down: (k) - (g) is what a lookup pays
+    # for health, in its worst case (every target down, the fail-open pass)
+    ("k", "redisroute+gw+health", "redisroute, (g) with probe_interval 5, all gateways down, "
+     "all_down all", "redisroute.cfg",
+     {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"', "KEY_PREFIX": '"gwroute:"',
+      "PROBE_INTERVAL": "5", "PROBE_FAILURES": "1", "ALL_DOWN": '"all"'}),
     # where the module has TLS (hiredis_ssl): (c) over the same redis-server's
     # TLS port, the certificate checked against the bench's own CA
     ("e", "redisroute+tls", "redisroute over TLS, no cache", "redisroute.cfg",
@@ -98,7 +108,7 @@ def bench_redis(workdir):
 
 
 # the configs whose routes name gateways (gw:*, kept in shared memory)
-GATEWAY_CONFIGS = "gh"
+GATEWAY_CONFIGS = "ghk"
 # the bare hosts of bench/load_routes's gateways: gw:gw0 .. gw:gw9 (gwroute:),
 # gw:gwh0 .. gw:gwh2 (gwlist:)
 GATEWAYS = 10
@@ -118,10 +128,25 @@ def load_routes(redis, routes, users_file=None):
     subprocess.run(cmd + (["--users", users_file] if users_file else []), check=True)
 
 
+def forget_health(redis):
+    """No health left by an earlier (k) run: its keys (gw:NAME:health) and
+    the prober's lease (gw::prober), so that the next node probes at once
+    and the table's size is the routes' again."""
+    redis.cli("EVAL", "for _, k in ipairs(redis.call('KEYS', 'gw:*:health')) do "
+              "redis.call('DEL', k) end redis.call('DEL', 'gw::prober') return 1", "0")
+
+
+def gateways_down(redis):
+    """1 when the prober has taken every (g) gateway down (gw:gwK:health)."""
+    return all(redis.cli("HGET", "gw:gw%d:health" % i, "state") == "down"
+               for i in range(GATEWAYS))
+
+
 def ensure_redis(redis, routes):
     """The routing table is there: when redis-server has gone (the machine is
     shared), start it again on its port and reload the routes."""
     try:
+        forget_health(redis)
         if redis.proc.poll() is None and redis.cli("DBSIZE") == str(table_size(routes)):
             return
     except (RuntimeError, OSError):
@@ -178,6 +203,12 @@ class Kamailio(servers.Kamailio):
             raise Failed("kamailio does not answer SIP")
         # ((g) and (h) without the cache: a worker opens its subscription at
         # its first lookup that names a gateway; the warm-up calls cover it)
+        if "PROBE_INTERVAL" in self.defines:
+            # (k): measured once every gateway is down, on every process
+            # (the health process applies a change within 100 ms)
+            if not wait_until(lambda: gateways_down(self.redis), 120 if self.slow else 30, 0.2):
+                raise Failed("the prober never took the gateways down")
+            time.sleep(2.0 if self.slow else 0.5)
         if "CACHE" in self.defines:
             # the cache is bypassed until the notifier's subscription is up
             if not wait_until(lambda: self.redis.numsub() > 0, 60 if self.slow else 15, 0.1):
@@ -270,11 +301,11 @@ def expected_uris(user):
 
 
 def expected_gw_uris(key, user):
-    """What (g) or (h) answers for user (uN): (g) the gateway gw(N mod 10)'s
-    host; (h) the 3 hosts of gwh0..gwh2, in an order of its own (per Call-ID),
+    """What (g), (k) or (h) answers for user (uN): (g) and (k) the gateway
+    gw(N mod 10)'s host; (h) the 3 hosts of gwh0..gwh2, in an order of its own (per Call-ID),
     sorted here."""
     i = int(user[1:])
-    if key == "g":
+    if key in "gk":
         return ["sip:%s@192.0.2.%d:5060" % (user, i % GATEWAYS + 1)]
     return ["sip:%s@198.51.100.%d:5060" % (user, j + 1) for j in range(HASH_GATEWAYS)]
 

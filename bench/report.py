@@ -238,6 +238,44 @@ def _gw_lines(rows):
             "plain targets (callgrind, the SIP worker):", ""] + out
 
 
+# the issue's target for health: a lookup with health on costs at most this
+# many instructions more than the same lookup with health off
+HEALTH_TARGET = 500
+
+
+def _health_lines(rows):
+    """What health costs a lookup: (k) against (g), the same lookups through
+    the same gateways with health off, in callgrind's instructions per call
+    under tlsf and qm, with the target; and the redis commands per call of
+    both (health adds no round trip per lookup: the prober's few commands
+    an interval are spread over the calls)."""
+    g, k = rows.get("g"), rows.get("k")
+    out = []
+    for mm, f in (("tlsf", "instr"), ("qm", "instr_qm")):
+        ok = lambda r: r and not r.get("na") and r.get(f) is not None
+        if ok(g) and ok(k):
+            d = k[f] - g[f]
+            out.append("- %s: (k) costs %s instructions per call over (g) (%s against %s; "
+                       "target at most %s: %s)." % (
+                           mm, "{:+,.0f}".format(d), "{:,.0f}".format(k[f]),
+                           "{:,.0f}".format(g[f]), "{:+,.0f}".format(HEALTH_TARGET),
+                           "holds" if d <= HEALTH_TARGET else "MISSED"))
+        elif g and k:
+            out.append("- %s: (g) or (k) has no instruction count (failed, or not "
+                       "measured): the target is not judged." % mm)
+    if g and k and not g.get("na") and not k.get("na") and g.get("cmds") is not None \
+            and k.get("cmds") is not None:
+        out.append("- redis commands per call: (k) %.3f, (g) %.3f (%+.3f; no added round "
+                   "trip per lookup: %s)." % (
+                       k["cmds"], g["cmds"], k["cmds"] - g["cmds"],
+                       "holds" if k["cmds"] - g["cmds"] < 0.5 else "MISSED"))
+    if not out:
+        return []
+    return ["## Health", "", "A lookup through gateways with health on (every gateway "
+            "down, all_down \"all\") against the same lookup with health off "
+            "(callgrind, the SIP worker; redis commands at the fixed rate):", ""] + out
+
+
 def _tls_line(rows):
     """What TLS costs: (e) against (c), the same lookups over plain TCP."""
     c, e = rows.get("c"), rows.get("e")
@@ -319,7 +357,7 @@ def chart(rows, order, names, path, title, rate):
     keys = [k for k in order if not rows[k].get("na")]
     colors = {"a": "#7f7f7f", "0": "#ff9896", "b": "#d62728", "c": "#1f77b4",
               "s": "#17becf", "d": "#2ca02c", "e": "#9467bd", "f": "#8c564b",
-              "g": "#bcbd22", "h": "#e377c2"}
+              "g": "#bcbd22", "h": "#e377c2", "k": "#17becf"}
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.8))
     _chart_panels(ax, rows, keys, [colors[k] for k in keys], rate)
     for a_ in ax:
@@ -383,6 +421,9 @@ def write(s, mach, results, order, names, total, async_res=None):
     gw = _gw_lines(rows[list(results)[0]]) if results else []
     if gw:
         tbl += "\n\n" + "\n".join(gw)
+    health = _health_lines(rows[list(results)[0]]) if results else []
+    if health:
+        tbl += "\n\n" + "\n".join(health)
     if async_res:
         tbl += "\n\n" + "\n".join(async_res["lines"])
     done_rounds = max([len(results[mm][k]["rounds"]) for mm in results for k in order] or [0])

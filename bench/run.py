@@ -19,6 +19,12 @@ then measures kamailio configs (bench/cfg/), all with the same
                  (c)'s, against the target of at most +1,000
   h  gw+hash     (g) with selection "hash" and a route of 3 gateways
                  (gwlist:, a list `@gwh0 @gwh1 @gwh2`, weights 70/20/10)
+  k  gw+health   (g) with health on (probe_interval 5, probe_failures 1,
+                 all_down "all"): the gateways' 192.0.2.x hosts never answer
+                 the probes, so every gateway is down when it is measured and
+                 all_down "all" keeps (g)'s answers; the table's last lines
+                 give (k) - (g) against the target of at most +500 and the
+                 redis commands per call of both
   d  cached      sip_redirect() with cache_size=100000; "n/a" when the module
                  has no cache (kamailio refuses the modparam)
   f  cache+prefix  (d) with prefix_match 1 (number routing)
@@ -91,7 +97,7 @@ def parse_args(argv=None):
     ap.add_argument("--out", default=os.path.join(measure.ROOT, "build", "bench"))
     ap.add_argument("--quick", action="store_true", default=env("BENCH_QUICK", "0") not in ("", "0", "no"),
                     help="a ~2 minute smoke run (BENCH_QUICK=1)")
-    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,0,b,c,s,g,h,d,f,e"))
+    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,0,b,c,s,g,h,k,d,f,e"))
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "2")))
     ap.add_argument("--routes", type=int, default=int(env("BENCH_ROUTES", "100000")))
@@ -124,14 +130,14 @@ def settings(a):
     s.mms = [m for m in env("BENCH_MM", "tlsf,qm").split(",") if m in ("tlsf", "qm")]
     if not s.mms:
         raise Failed("BENCH_MM: tlsf, qm or tlsf,qm")
-    s.order = [c for c in "a0bcsghdfe" if c in a.configs.split(",")]
+    s.order = [c for c in "a0bcsghkdfe" if c in a.configs.split(",")]
     # the calls' users: string routes only (as (b0) and (s) need, and the
     # issue's comparison), or every type (BENCH_WORKSET=mixed, without them,
-    # nor (g) and (h), whose routes are one type and compare with (c) on
+    # nor (g), (h) and (k), whose routes are one type and compare with (c) on
     # strings)
     s.workset = env("BENCH_WORKSET", "strings")
     if s.workset == "mixed":
-        s.order = [c for c in s.order if c not in "0sgh"]
+        s.order = [c for c in s.order if c not in "0sghk"]
     # the async table (async_bench.py): BENCH_ASYNC=0 skips it
     s.async_table = env("BENCH_ASYNC", "1") not in ("0", "", "no")
     # unrelated writes a second during the cached configs' second fixed run

@@ -2,7 +2,9 @@
 # configs (GET only, and TYPE-based), from a fresh redis-server with 100,000
 # routes (bench/run.py), under -x tlsf and kamailio's default qm; (g) and (h):
 # the same users' routes naming gateways (gw:*), (g) - (c) instructions per
-# call against the gateways' target (at most +1,000).
+# call against the gateways' target (at most +1,000); (k): (g) with health
+# on (every gateway down, all_down "all"), (k) - (g) against health's target
+# (at most +500) and both rows' redis commands per call.
 #
 #   make bench                  full run, about 20 minutes on 2 CPUs
 #   make bench BENCH_QUICK=1    ~5 minute smoke run (1 round, short steps)
@@ -12,11 +14,11 @@
 # BENCH_ROUNDS, BENCH_STEP_SECS, BENCH_STEPS, BENCH_RATE and BENCH_FIXED_SECS
 # (the fixed-rate response-time/CPU run), BENCH_USERS (working set),
 # BENCH_WORKERS (children), BENCH_CONFIGS (e.g. a,c,g; default
-# a,0,b,c,s,g,h,d,f,e), BENCH_BUDGET (seconds),
+# a,0,b,c,s,g,h,k,d,f,e), BENCH_BUDGET (seconds),
 # BENCH_MM=tlsf or qm (the rate runs under that memory manager only;
 # default: both, interleaved),
 # BENCH_CALLGRIND_QM=0 (skip the callgrind runs with qm), BENCH_WORKSET=mixed
-# (the calls go to routes of every type, without (b0), (s), (g) and (h); default:
+# (the calls go to routes of every type, without (b0), (s), (g), (h) and (k); default:
 # strings),
 # BENCH_ASYNC=0 (no async table: sync vs async at 0, 1, 5 ms round trip),
 # BENCH_WRITES (unrelated writes a second during the cached configs' second

@@ -2,12 +2,16 @@
 ACL SETUSER` line, read from that page and applied as it is) can do nothing but
 read the routing keys and run what the module sends, and with it every
 script function and the lookup RPC work; a right that is missing is said
-once, naming the command Redis refused, and the lookup answers -2."""
+once, naming the command Redis refused, and the lookup answers -2. Health:
+a node with that user follows the health but never probes (said once); the
+documented prober user (its own line) may write the lease and the health
+keys only, and with it the node probes."""
 
 import os
 import re
 import shlex
 import subprocess
+import time
 
 import pytest
 
@@ -185,5 +189,73 @@ def test_cache_with_the_documented_rights(acl_redis, private_dir):
         assert sip.request(k.port, user="alice").contact_uris() == ["sip:alice@192.0.2.2"]
         assert "NOPERM" not in k.log()
         assert "CONFIG" not in as_user(r, "ACL", "WHOAMI")   # sanity: as_user works
+    finally:
+        k.stop()
+
+
+# ---- health: routing never writes; probing needs the prober's line ------------
+
+GW_CFG = os.path.join(CFG_DIR, "gateways.cfg")
+PROBER_USER = "kamailio-prober"
+
+
+def documented_prober_acl():
+    """The documented prober's ACL SETUSER arguments (doc/tls-and-acl.md)."""
+    with open(ACL_DOC) as f:
+        lines = [l for l in f if l.startswith("redis-cli ACL SETUSER %s " % PROBER_USER)]
+    assert len(lines) == 1, "doc/tls-and-acl.md has no (or more than one) prober line"
+    args = shlex.split(lines[0])[3:]
+    return [">" + ACL_PASSWORD if a == ">CHANGE-ME" else a for a in args]
+
+
+def health_node(r, private_dir, user):
+    """gateways.cfg with probe_interval 1 as `user`; one route naming a
+    gateway whose host never answers."""
+    r.cli("HSET", "gw:g1", "uri", "192.0.2.77:5060")
+    r.cli("SET", "route:alice", "@g1")
+    return Kamailio(os.path.join(private_dir, user), cfg=GW_CFG, defines={
+        "REDIS_SERVER": '"redis://%s:%s@127.0.0.1:%d/0"' % (user, ACL_PASSWORD, r.port),
+        "PROBE_INTERVAL": "1", "PROBE_FAILURES": "2"}).start()
+
+
+def test_a_routing_user_follows_health_but_never_probes(acl_redis, private_dir):
+    r = acl_redis
+    # the gateways' tracking rights, as the doc says a table with gateways needs
+    r.cli("ACL", "SETUSER", ACL_USER, *documented_cache_rights())
+    k = health_node(r, private_dir, ACL_USER)
+    try:
+        assert wait_until(lambda: "probing needs write access" in k.log(), 10), k.log()[-2000:]
+        st = k.status()
+        assert st["probing"] == "0" and st["probe_rights"] == "0", st
+        assert sip.request(k.port, user="alice").contact_uris() == \
+            ["sip:alice@192.0.2.77:5060"]
+        time.sleep(2)
+        said = [l for l in k.log().splitlines() if "probing needs write access" in l]
+        assert len(said) == 1, said
+        assert k.stats()["gateway_probes"] == 0
+        assert r.cli("EXISTS", "gw::prober") == "0" and r.cli("EXISTS", "gw:g1:health") == "0"
+    finally:
+        k.stop()
+
+
+def test_the_documented_prober_probes(acl_redis, private_dir):
+    r = acl_redis
+    assert r.cli("ACL", "SETUSER", *documented_prober_acl()) == "OK"
+    # it may write the lease and the health keys, and nothing else
+    for cmd in (["SET", "route:alice", "x"], ["HSET", "gw:g1", "drain", "1"],
+                ["SET", "gw:other", "x"], ["CONFIG", "GET", "maxmemory"]):
+        assert "NOPERM" in as_user(r, *cmd, user=PROBER_USER), cmd
+    k = health_node(r, private_dir, PROBER_USER)
+    try:
+        assert wait_until(lambda: k.status().get("probing") == "1", 10), k.log()[-2000:]
+        st = k.status()
+        assert st["probe_rights"] == "1" and r.cli("GET", "gw::prober") == st["prober"], st
+        # 192.0.2.77 never answers: two rounds take it down, on this node too
+        assert wait_until(lambda: r.cli("HGET", "gw:g1:health", "state") == "down", 10)
+        assert wait_until(lambda: "gateway 'gw:g1' is down" in k.log(), 5)
+        assert sip.request(k.port, user="alice").code == 404   # all_down no_route: -1
+        assert k.stats()["gateway_probes"] >= 2
+        log = k.log()
+        assert "NOPERM" not in log and "can't run" not in log and "cannot write" not in log
     finally:
         k.stop()
