@@ -26,6 +26,7 @@
  * resolution of a lookup's @NAME targets (rdr_gw.h)
  */
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,6 +83,8 @@ static int _rdr_gw_selection = RDR_SELECT_ORDER;
 static int _rdr_gw_max_targets = RDR_TARGETS_MAX;
 /* all_down "all": when every target is a down gateway, use them all */
 static int _rdr_gw_all_down_open = 0;
+/* probe_interval: a gateway's health is read with it */
+static int _rdr_gw_health = 0;
 /* per process: the sequence number taken when its subscription came up */
 static unsigned int _rdr_gw_sub_since = 0;
 static int _rdr_gw_sub_ever = 0;
@@ -147,6 +150,11 @@ void rdr_gw_destroy(void)
 void rdr_gw_set_all_down(int open)
 {
 	_rdr_gw_all_down_open = open;
+}
+
+void rdr_gw_set_health_on(int on)
+{
+	_rdr_gw_health = on;
 }
 
 const str *rdr_gw_prefix(void)
@@ -264,8 +272,49 @@ typedef struct rdr_gw_read
 	int err;
 	int unavailable;
 	unsigned int content; /* a hash of what was read, for the log */
+	int health;			  /* RDR_HEALTH_*, with probe_interval */
+	long long health_since_ms;
 	rdr_gw_record_t rec;
 } rdr_gw_read_t;
+
+/* One command on key's node. */
+static redisReply *rdr_gw_cmd(
+		const char *key, int klen, int argc, const char **argv, size_t *lens)
+{
+	if(rdr_conn_cfg()->cluster)
+		return rdr_cluster_command(key, klen, argc, argv, lens);
+	return rdr_conn_command(argc, argv, lens);
+}
+
+/* With probe_interval: the gateway's health key (gw_prefix + NAME +
+ * ":health"), read with the gateway, so that a gateway a node meets for
+ * the first time is not taken for up while the fleet knows it is down. */
+static void rdr_gw_fetch_health(rdr_gw_read_t *rd, const char *key, int klen)
+{
+	char hkey[RDR_PREFIX_MAX + RDR_GW_NAME_MAX + 8];
+	const char *argv[4] = {"HMGET", hkey, "state", "since"};
+	size_t lens[4] = {5, 0, 5, 5};
+	redisReply *r;
+
+	rd->health = RDR_HEALTH_UNKNOWN;
+	rd->health_since_ms = 0;
+	memcpy(hkey, key, klen);
+	memcpy(hkey + klen, ":health", 7);
+	lens[1] = (size_t)klen + 7;
+	r = rdr_gw_cmd(hkey, klen + 7, 4, argv, lens);
+	if(r == NULL)
+		return;
+	if(r->type == REDIS_REPLY_ARRAY && r->elements == 2
+			&& r->element[0]->type == REDIS_REPLY_STRING) {
+		rd->health = (r->element[0]->len == 4
+							 && memcmp(r->element[0]->str, "down", 4) == 0)
+							 ? RDR_HEALTH_DOWN
+							 : RDR_HEALTH_UP;
+		if(r->element[1]->type == REDIS_REPLY_STRING)
+			rd->health_since_ms = atoll(r->element[1]->str);
+	}
+	freeReplyObject(r);
+}
 
 /* HMGET gw_prefix+NAME uri strip prefix weight attrs drain, into rd. */
 static void rdr_gw_fetch(rdr_gw_read_t *rd)
@@ -293,10 +342,8 @@ static void rdr_gw_fetch(rdr_gw_read_t *rd)
 	rd->unavailable = 0;
 	rd->content = 0;
 	rdr_stats_inc(RDR_STAT_GATEWAY_READS);
-	if(rdr_conn_cfg()->cluster)
-		r = rdr_cluster_command(key, klen, 2 + RDR_GWF_COUNT, argv, lens);
-	else
-		r = rdr_conn_command(2 + RDR_GWF_COUNT, argv, lens);
+	rd->health = RDR_HEALTH_UNKNOWN;
+	r = rdr_gw_cmd(key, klen, 2 + RDR_GWF_COUNT, argv, lens);
 	if(r == NULL) {
 		rd->unavailable = 1;
 		return;
@@ -349,6 +396,8 @@ static void rdr_gw_fetch(rdr_gw_read_t *rd)
 	if(rd->content == 0)
 		rd->content = 1;
 	freeReplyObject(r);
+	if(_rdr_gw_health && rd->err == 0)
+		rdr_gw_fetch_health(rd, key, klen);
 }
 
 /* Stores a read (unless the gateway changed since its ticket: then it
@@ -371,8 +420,13 @@ static void rdr_gw_store(rdr_gw_read_t *rd)
 			e->err = rd->err;
 			e->loaded = rd->ticket;
 			e->read_s = rdr_conn_now_s();
-			if(rd->err == 0)
+			if(rd->err == 0) {
 				memcpy(&e->rec, &rd->rec, sizeof(e->rec));
+				if(_rdr_gw_health) {
+					e->health = rd->health;
+					e->health_since_ms = rd->health_since_ms;
+				}
+			}
 		}
 		if(rd->err < 0 && e->logged != rd->content) {
 			e->logged = rd->content;
@@ -559,8 +613,9 @@ int rdr_gw_resolve(int rc, rdr_result_t *res, const str *user, int sips,
 			else if(reads[j].err < 0)
 				fate[i] = RDR_T_DROP_BAD;
 			else
-				fate[i] = rdr_gw_make(
-						&reads[j].rec, health[i], t, user, sips, &weight[i]);
+				fate[i] = rdr_gw_make(&reads[j].rec,
+						_rdr_gw_health ? reads[j].health : health[i], t, user,
+						sips, &weight[i]);
 		}
 	}
 	for(i = 0; i < res->n; i++) {
@@ -646,7 +701,9 @@ int rdr_gw_set_health(
 	if(_rdr_gw == NULL)
 		return -1;
 	lock_get(&_rdr_gw->lock);
-	e = rdr_gw_find(name, len, 1);
+	/* only the gateways this node's routes named: the others would take
+	 * gateways_max's places */
+	e = rdr_gw_find(name, len, 0);
 	if(e != NULL) {
 		was = e->health;
 		e->health = health;

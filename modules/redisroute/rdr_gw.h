@@ -107,10 +107,12 @@ int rdr_gw_list(void (*fn)(const rdr_gw_info_t *gw, void *arg), void *arg);
 /* all_down: 1 ("all") makes an answer whose targets are all down gateways
  * use them all; 0 ("no_route"): it has no route. */
 void rdr_gw_set_all_down(int open);
+/* probe_interval: a gateway's health key is read with it. */
+void rdr_gw_set_health_on(int on);
 
 /* From the health process: gateway name's health and the unix ms of its
- * last transition. Returns the health it had (RDR_HEALTH_*), -1 when the
- * table is full. */
+ * last transition, when this node's routes named it. Returns the health it
+ * had (RDR_HEALTH_*), -1 when it is not in the table. */
 int rdr_gw_set_health(
 		const char *name, int len, int health, long long since_ms);
 

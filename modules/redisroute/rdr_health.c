@@ -115,6 +115,12 @@ static char _rdr_lease_buf[RDR_PREFIX_MAX + 16];
 /* the gateways it knows (found, named here, or with a health key) */
 static char (*_rdr_known)[RDR_GW_NAME_MAX + 1] = NULL;
 static int _rdr_nknown = 0;
+/* and their health as this process last read it (RDR_HEALTH_*, since) */
+static struct
+{
+	int health;
+	long long since;
+} *_rdr_known_health = NULL;
 /* health keys to read again; all: every known one */
 static char (*_rdr_dirty)[RDR_GW_NAME_MAX + 1] = NULL;
 static int _rdr_ndirty = 0;
@@ -223,6 +229,7 @@ int rdr_health_init(const rdr_health_cfg_t *cfg, int gateways_max,
 		return -1;
 	}
 	_rdr_keep_answer = keep_answer;
+	rdr_gw_set_health_on(1);
 	_rdr_event_down = route_lookup(&event_rt, "redisroute:gateway-down");
 	if(_rdr_event_down >= 0 && event_rt.rlist[_rdr_event_down] == NULL)
 		_rdr_event_down = -1;
@@ -311,24 +318,48 @@ static redisReply *rdr_health_cmd(
 	return rdr_conn_command(argc, argv, lens);
 }
 
-/* A refused write: this node never probes (said once). 1 when r is one. */
+/* A refused write (an ACL without the rights, in a script too; a
+ * replica): this node does not probe, and asks again every
+ * RDR_RIGHTS_RECHECK_MS (a failover's READONLY passes). Said once while it
+ * lasts. 1 when r is one. */
+#define RDR_RIGHTS_RECHECK_MS 60000
+static long long _rdr_refused_ms = 0;
+
 static int rdr_health_refused(const redisReply *r)
 {
 	if(r == NULL || r->type != REDIS_REPLY_ERROR
 			|| (strncmp(r->str, "NOPERM", 6) != 0
-					&& strncmp(r->str, "READONLY", 8) != 0))
+					&& strncmp(r->str, "READONLY", 8) != 0
+					&& strstr(r->str, "can't run this command") == NULL
+					&& strstr(r->str, "no permissions") == NULL))
 		return 0;
 	lock_get(&_rdr_hs->lock);
 	_rdr_hs->rights = 0;
 	_rdr_hs->probing = 0;
 	lock_release(&_rdr_hs->lock);
+	_rdr_refused_ms = rdr_conn_now_ms();
 	if(!_rdr_rights_said)
 		LM_ERR("health: probing needs write access to %.*s*:health and "
-			   "%.*s, which Redis refuses (%.*s): this node never probes "
-			   "(it still leaves down gateways out)\n",
+			   "%.*s, which Redis refuses (%.*s): this node does not probe "
+			   "(it still leaves down gateways out; it asks again every %d "
+			   "s)\n",
 				rdr_gw_prefix()->len, rdr_gw_prefix()->s, _rdr_lease_key.len,
-				_rdr_lease_key.s, (int)r->len, r->str);
+				_rdr_lease_key.s, (int)r->len, r->str,
+				RDR_RIGHTS_RECHECK_MS / 1000);
 	_rdr_rights_said = 1;
+	return 1;
+}
+
+/* 1 when this node may try to write (its rights not refused lately). */
+static int rdr_health_may_write(void)
+{
+	if(_rdr_hs->rights)
+		return 1;
+	if(rdr_conn_now_ms() - _rdr_refused_ms < RDR_RIGHTS_RECHECK_MS)
+		return 0;
+	lock_get(&_rdr_hs->lock);
+	_rdr_hs->rights = 1;
+	lock_release(&_rdr_hs->lock);
 	return 1;
 }
 
@@ -379,6 +410,9 @@ static int rdr_health_lease(void)
 		return 0;
 	}
 	if(r->type == REDIS_REPLY_STRING) {
+		if(_rdr_rights_said)
+			LM_NOTICE("health: Redis takes this node's writes again\n");
+		_rdr_rights_said = 0;
 		mine = (r->len == lens[4] && memcmp(r->str, _rdr_node, r->len) == 0);
 		lock_get(&_rdr_hs->lock);
 		snprintf(_rdr_hs->prober, sizeof(_rdr_hs->prober), "%.*s",
@@ -412,24 +446,31 @@ static int rdr_health_key(const char *name, int len, char *buf)
  * health key by one script, which counts and flips the state. */
 static void rdr_health_observe(const char *name, int len, int ok)
 {
+	/* it writes only what changes, and renews the key's life only past
+	 * half of it: a steady gateway's key changes every few intervals (its
+	 * life), not at each probe, so the nodes read it that seldom */
 	static const char script[] =
 			"local k = KEYS[1]\n"
-			"local st = redis.call('HGET', k, 'state')\n"
-			"if not st then st = 'up' redis.call('HSET', k, 'state', 'up', "
-			"'since', ARGV[5]) end\n"
+			"local h = redis.call('HMGET', k, 'state', 'fails', 'oks')\n"
+			"local st, f, o = h[1], tonumber(h[2]) or 0, tonumber(h[3]) or 0\n"
+			"local ch = false\n"
+			"if not st then st = 'up' ch = true\n"
+			"  redis.call('HSET', k, 'state', 'up', 'since', ARGV[5]) end\n"
 			"if ARGV[1] == '1' then\n"
-			"  redis.call('HSET', k, 'fails', 0)\n"
-			"  local n = redis.call('HINCRBY', k, 'oks', 1)\n"
-			"  if st == 'down' and n >= tonumber(ARGV[3]) then\n"
-			"    redis.call('HSET', k, 'state', 'up', 'since', ARGV[5]) end\n"
+			"  if f ~= 0 then f = 0 ch = true end\n"
+			"  if st == 'down' then o = o + 1 ch = true\n"
+			"    if o >= tonumber(ARGV[3]) then o = 0\n"
+			"      redis.call('HSET', k, 'state', 'up', 'since', ARGV[5]) end end\n"
 			"else\n"
-			"  redis.call('HSET', k, 'oks', 0)\n"
-			"  local n = redis.call('HINCRBY', k, 'fails', 1)\n"
-			"  if st ~= 'down' and n >= tonumber(ARGV[2]) then\n"
-			"    redis.call('HSET', k, 'state', 'down', 'since', ARGV[5]) end\n"
+			"  if o ~= 0 then o = 0 ch = true end\n"
+			"  if st ~= 'down' then f = f + 1 ch = true\n"
+			"    if f >= tonumber(ARGV[2]) then f = 0\n"
+			"      redis.call('HSET', k, 'state', 'down', 'since', ARGV[5]) end end\n"
 			"end\n"
-			"redis.call('HSET', k, 'checked', ARGV[5], 'by', ARGV[6])\n"
-			"redis.call('PEXPIRE', k, ARGV[4])\n"
+			"if ch then redis.call('HSET', k, 'fails', f, 'oks', o, 'checked', "
+			"ARGV[5], 'by', ARGV[6]) end\n"
+			"if ch or redis.call('PTTL', k) < tonumber(ARGV[4]) / 2 then\n"
+			"  redis.call('PEXPIRE', k, ARGV[4]) end\n"
 			"return 1\n";
 	char key[RDR_PREFIX_MAX + RDR_GW_NAME_MAX + 8];
 	char fails[12], oks[12], ttl[24], now[24];
@@ -500,12 +541,28 @@ static void rdr_known_add(const char *name, int len)
 		return;
 	memcpy(_rdr_known[_rdr_nknown], name, len);
 	_rdr_known[_rdr_nknown][len] = '\0';
+	_rdr_known_health[_rdr_nknown].health = RDR_HEALTH_UNKNOWN;
+	_rdr_known_health[_rdr_nknown].since = 0;
 	_rdr_nknown++;
 }
 
+static void rdr_dirty_add(const char *name, int len);
+
+/* A gateway of this node's table: its health as known, into the table; a
+ * new one is known from now on, its health read. */
 static void rdr_known_from_table(const rdr_gw_info_t *gw, void *arg)
 {
-	rdr_known_add(gw->name, (int)strlen(gw->name));
+	int len = (int)strlen(gw->name);
+	int i = rdr_known_find(gw->name, len);
+
+	if(i < 0) {
+		rdr_known_add(gw->name, len);
+		rdr_dirty_add(gw->name, len);
+		return;
+	}
+	if(gw->health != _rdr_known_health[i].health)
+		rdr_gw_set_health(gw->name, len, _rdr_known_health[i].health,
+				_rdr_known_health[i].since);
 }
 
 /* A SCAN reply's keys: the gateways' names (gw_prefix + NAME, not their
@@ -632,6 +689,11 @@ static void rdr_health_listen(const str *key)
 	if(!rdr_gw_name_ok(name, len))
 		return;
 	rdr_known_add(name, len);
+	rdr_dirty_add(name, len);
+}
+
+static void rdr_dirty_add(const char *name, int len)
+{
 	if(_rdr_ndirty < _rdr_health_max) {
 		memcpy(_rdr_dirty[_rdr_ndirty], name, len);
 		_rdr_dirty[_rdr_ndirty][len] = '\0';
@@ -741,7 +803,13 @@ static void rdr_health_read(const char *name, int len)
 		return;
 	}
 	freeReplyObject(r);
-	was = rdr_gw_set_health(name, len, health, since);
+	i = rdr_known_find(name, len);
+	if(i < 0)
+		return;
+	was = _rdr_known_health[i].health;
+	_rdr_known_health[i].health = health;
+	_rdr_known_health[i].since = since;
+	rdr_gw_set_health(name, len, health, since);
 	if((was == RDR_HEALTH_DOWN) == (health == RDR_HEALTH_DOWN))
 		return;
 	if(health == RDR_HEALTH_DOWN) {
@@ -786,13 +854,13 @@ static void rdr_health_follow(void)
 static void rdr_probe_done(struct cell *t, int type, struct tmcb_params *ps)
 {
 	uintptr_t p = (uintptr_t)*ps->param;
-	unsigned int round = (unsigned int)(p >> 20);
+	unsigned int round = (unsigned int)((p >> 20) & 0xfff);
 	int idx = (int)(p & 0xfffff);
 
 	if(_rdr_hs == NULL || idx >= _rdr_health_max)
 		return;
 	lock_get(&_rdr_hs->lock);
-	if((_rdr_hs->probe[idx].round & 0xfffffff) == round) {
+	if((_rdr_hs->probe[idx].round & 0xfff) == round) {
 		_rdr_hs->probe[idx].code = ps->code;
 		_rdr_hs->probe[idx].faked = (ps->rpl == FAKED_REPLY);
 	}
@@ -851,8 +919,11 @@ static void rdr_probe_round(void)
 		_rdr_hs->probe[n].faked = 0;
 		_rdr_hs->nprobes = n + 1;
 		lock_release(&_rdr_hs->lock);
+		/* the round's low 12 bits and the slot fit a 32-bit pointer: a
+		 * reply 4096 rounds late is not to be feared */
 		set_uac_req(&uac_r, &method, &hdrs, 0, 0, TMCB_LOCAL_COMPLETED,
-				rdr_probe_done, (void *)(((uintptr_t)round << 20) | n));
+				rdr_probe_done,
+				(void *)(uintptr_t)(((round & 0xfffu) << 20) | (unsigned)n));
 		rdr_stats_inc(RDR_STAT_GATEWAY_PROBES);
 		if(_rdr_health_tmb.t_request(&uac_r, &ruri, &ruri, &_rdr_from, 0)
 				< 0) {
@@ -869,7 +940,7 @@ static void rdr_health_tick(void)
 {
 	int was = _rdr_leader;
 
-	if(!_rdr_hs->rights || rdr_health_lease() != 1) {
+	if(!rdr_health_may_write() || rdr_health_lease() != 1) {
 		/* a round that cannot be concluded in time is dropped, not
 		 * counted as failed probes */
 		lock_get(&_rdr_hs->lock);
@@ -885,6 +956,7 @@ static void rdr_health_tick(void)
 		rdr_probe_conclude();
 	rdr_health_discover();
 	rdr_probe_round();
+	rdr_gw_list(rdr_known_from_table, NULL);
 }
 
 /* The passive failures reported since the last time. */
@@ -905,7 +977,7 @@ static void rdr_health_passives(void)
 		_rdr_hs->ring_len--;
 		lock_release(&_rdr_hs->lock);
 		rdr_stats_inc(RDR_STAT_GATEWAY_PASSIVE);
-		if(_rdr_hs->rights)
+		if(rdr_health_may_write())
 			rdr_health_observe(name, len, 0);
 	}
 }
@@ -943,8 +1015,10 @@ int rdr_health_fork(void)
 	if(_rdr_hs == NULL)
 		return 0;
 	_rdr_known = pkg_malloc(_rdr_health_max * sizeof(*_rdr_known));
+	_rdr_known_health =
+			pkg_malloc(_rdr_health_max * sizeof(*_rdr_known_health));
 	_rdr_dirty = pkg_malloc(_rdr_health_max * sizeof(*_rdr_dirty));
-	if(_rdr_known == NULL || _rdr_dirty == NULL) {
+	if(_rdr_known == NULL || _rdr_dirty == NULL || _rdr_known_health == NULL) {
 		PKG_MEM_ERROR;
 		return -1;
 	}
