@@ -70,6 +70,13 @@ static const char _rdr_script[] =
 static char _rdr_fetch_arg[16];		 /* ARGV[1] */
 static char _rdr_fetch_last_arg[16]; /* a plain LRANGE/ZREVRANGE's stop */
 static char _rdr_maxlen_arg[16];
+/* a plain command in RESP, around its key: "*<n>\r\n$<len>\r\n<name>\r\n"
+ * before "$<klen>\r\n<key>\r\n", its fixed arguments after; formatted
+ * once (index: kind - RDR_REPLY_STRING) */
+static char _rdr_plain_head[3][40];
+static int _rdr_plain_headlen[3];
+static char _rdr_plain_tail[3][64];
+static int _rdr_plain_taillen[3];
 /* "1" .. "33": the numkeys argument, formatted once, not per lookup */
 static char _rdr_numkeys_arg[RDR_CANDIDATES_MAX + 1][4]; /* ARGV[2] */
 static char _rdr_sha[41] = {0}; /* per process: SHA1 of the loaded script */
@@ -197,6 +204,10 @@ void rdr_eval_learn(
 	if(found == 0)
 		return;
 	rdr_eval_seen(found);
+	/* the guess covers the keys of the type most have: only the others
+	 * take a slot, so that few of them share one */
+	if(found == _rdr_guess && kind == found)
+		return;
 	h = rdr_key_hash(key, klen);
 	atomic_set(&_rdr_hints[h % RDR_HINT_SLOTS],
 			(int)((h & ~3u) | rdr_kind_bits(found)));
@@ -206,6 +217,8 @@ int rdr_eval_wrong_guess(int kind, const redisReply *r)
 {
 	return kind != 0 && !_rdr_plain && rdr_reply_is_error(r, "WRONGTYPE");
 }
+
+static void rdr_eval_plain_init(void);
 
 void rdr_eval_init(void)
 {
@@ -217,6 +230,7 @@ void rdr_eval_init(void)
 	snprintf(_rdr_fetch_last_arg, sizeof(_rdr_fetch_last_arg), "%d",
 			RDR_FETCH_MAX - 1);
 	snprintf(_rdr_maxlen_arg, sizeof(_rdr_maxlen_arg), "%d", RDR_URI_MAX - 1);
+	rdr_eval_plain_init();
 }
 
 void rdr_eval_set_plain(int kind)
@@ -298,17 +312,13 @@ static char *rdr_eval_put_uint(char *p, size_t v)
 	return p;
 }
 
-int rdr_eval_format(int kind, int nkeys, const char **keys,
-		const size_t *klens, char *buf, size_t size)
+/* Formats argv as RESP into buf (size bytes); -1 when it does not fit. */
+static int rdr_eval_resp(
+		int argc, const char **argv, const size_t *lens, char *buf, size_t size)
 {
-	const char *argv[RDR_SCRIPT_ARGV_MAX];
-	size_t lens[RDR_SCRIPT_ARGV_MAX];
 	char *p = buf, *end = buf + size;
-	int i, argc;
+	int i;
 
-	if(!kind && _rdr_sha[0] == '\0')
-		return -1; /* EVAL: its script is long, hiredis formats it */
-	argc = rdr_eval_argv(kind, 0, nkeys, keys, klens, argv, lens);
 	/* "*<argc>\r\n", then "$<len>\r\n<arg>\r\n" each: 24 bytes bound
 	 * the decimal and the separators */
 	if(end - p < 24)
@@ -330,6 +340,62 @@ int rdr_eval_format(int kind, int nkeys, const char **keys,
 		*p++ = '\n';
 	}
 	return (int)(p - buf);
+}
+
+/* The plain commands' fixed parts, in RESP, once. */
+static void rdr_eval_plain_init(void)
+{
+	static const char key[] = "K";
+	const char *argv[6];
+	size_t lens[6];
+	char buf[128];
+	int k, argc, len, at;
+
+	for(k = 0; k < 3; k++) {
+		argc = rdr_eval_plain_argv(
+				RDR_REPLY_STRING + k, key, 1, argv, lens);
+		len = rdr_eval_resp(argc, argv, lens, buf, sizeof(buf));
+		/* the key's argument, "$1\r\nK\r\n", splits the command */
+		at = (int)(strstr(buf, "$1\r\nK\r\n") - buf);
+		memcpy(_rdr_plain_head[k], buf, at);
+		_rdr_plain_headlen[k] = at;
+		memcpy(_rdr_plain_tail[k], buf + at + 7, len - at - 7);
+		_rdr_plain_taillen[k] = len - at - 7;
+	}
+}
+
+int rdr_eval_format(int kind, int nkeys, const char **keys,
+		const size_t *klens, char *buf, size_t size)
+{
+	const char *argv[RDR_SCRIPT_ARGV_MAX];
+	size_t lens[RDR_SCRIPT_ARGV_MAX];
+	char *p = buf;
+	int argc, k;
+
+	if(kind) {
+		/* the hot path: the fixed parts copied, the key's length written */
+		k = kind - RDR_REPLY_STRING;
+		if(size < (size_t)_rdr_plain_headlen[k] + _rdr_plain_taillen[k]
+						  + klens[0] + 32)
+			return -1;
+		memcpy(p, _rdr_plain_head[k], _rdr_plain_headlen[k]);
+		p += _rdr_plain_headlen[k];
+		*p++ = '$';
+		p = rdr_eval_put_uint(p, klens[0]);
+		*p++ = '\r';
+		*p++ = '\n';
+		memcpy(p, keys[0], klens[0]);
+		p += klens[0];
+		*p++ = '\r';
+		*p++ = '\n';
+		memcpy(p, _rdr_plain_tail[k], _rdr_plain_taillen[k]);
+		p += _rdr_plain_taillen[k];
+		return (int)(p - buf);
+	}
+	if(_rdr_sha[0] == '\0')
+		return -1; /* EVAL: its script is long, hiredis formats it */
+	argc = rdr_eval_argv(0, 0, nkeys, keys, klens, argv, lens);
+	return rdr_eval_resp(argc, argv, lens, buf, size);
 }
 
 int rdr_eval_ro_unknown(const redisReply *r)

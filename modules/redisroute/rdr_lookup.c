@@ -178,9 +178,16 @@ static void rdr_add_target(const str *key, const rdr_reply_entry_t *e,
 		rdr_lookup_report(key, e->s, e->len, rdr_target_strerror(len));
 		return;
 	}
-	/* the final word is Kamailio's own URI parser */
-	if(parse_uri(t->uri.s, len, &puri) < 0 || puri.host.len <= 0
-			|| (puri.type != SIP_URI_T && puri.type != SIPS_URI_T)) {
+	/* A full URI: the final word is Kamailio's own URI parser. A bare
+	 * host was checked part by part (host, port, the user's characters);
+	 * a user holding '@' (none from a parsed Request-URI; the C API's may)
+	 * goes to the parser too. */
+	if((rdr_target_is_uri(e->s, e->len)
+			   || (ruri_user->len > 0
+					   && memchr(ruri_user->s, '@', ruri_user->len) != NULL))
+			&& (parse_uri(t->uri.s, len, &puri) < 0 || puri.host.len <= 0
+					|| (puri.type != SIP_URI_T
+							&& puri.type != SIPS_URI_T))) {
 		rdr_lookup_report(key, e->s, e->len, "unparsable SIP URI");
 		return;
 	}

@@ -48,12 +48,27 @@
  * reserved and '%' for escapes, '[' ']' for IPv6 references. Everything
  * else - controls, space, CR/LF, '<', '>', '"', '\\', non-ASCII - could break
  * out of a Contact header or a Request-URI and is refused. */
-static int rdr_uri_char_ok(unsigned char c)
+static unsigned char _rdr_uri_chars[256];
+static int _rdr_uri_chars_made = 0;
+
+/* The table of the characters above, made once: a lookup per character
+ * instead of a search. */
+static void rdr_uri_chars_make(void)
 {
-	if((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-			|| (c >= '0' && c <= '9'))
-		return 1;
-	return c != 0 && strchr("-_.!~*'()%;/?:@&=+$,[]", c) != NULL;
+	const char *p;
+	int c;
+
+	for(c = 0; c < 256; c++)
+		_rdr_uri_chars[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+							|| (c >= '0' && c <= '9');
+	for(p = "-_.!~*'()%;/?:@&=+$,[]"; *p; p++)
+		_rdr_uri_chars[(unsigned char)*p] = 1;
+	_rdr_uri_chars_made = 1;
+}
+
+static inline int rdr_uri_char_ok(unsigned char c)
+{
+	return _rdr_uri_chars[c];
 }
 
 /* Checks a whole URI's characters and escapes. */
@@ -136,6 +151,8 @@ int rdr_target_build(const char *raw, int raw_len, const char *user,
 	int len, ret, i;
 	const char *scheme;
 
+	if(!_rdr_uri_chars_made)
+		rdr_uri_chars_make();
 	if(raw == NULL || raw_len <= 0)
 		return RDR_TGT_EMPTY;
 	/* at most RDR_URI_MAX - 1 bytes plus the NUL */
@@ -170,6 +187,11 @@ int rdr_target_build(const char *raw, int raw_len, const char *user,
 	scheme = sips ? "sips:" : "sip:";
 	if(user_len < 0 || (user_len > 0 && user == NULL))
 		user_len = 0;
+	/* the user comes from the SIP message: hostile too (the scheme and the
+	 * host were checked above) */
+	ret = rdr_uri_chars_check(user, user_len);
+	if(ret < 0)
+		return ret;
 	len = (int)strlen(scheme) + user_len + (user_len > 0 ? 1 : 0) + raw_len;
 	if(len >= out_size)
 		return RDR_TGT_TOO_LONG;
@@ -184,11 +206,14 @@ int rdr_target_build(const char *raw, int raw_len, const char *user,
 	memcpy(out + len, raw, raw_len);
 	len += raw_len;
 	out[len] = '\0';
-	/* the user comes from the SIP message: hostile too */
-	ret = rdr_uri_chars_check(out, len);
-	if(ret < 0)
-		return ret;
 	return len;
+}
+
+int rdr_target_is_uri(const char *raw, int raw_len)
+{
+	return raw != NULL
+		   && (rdr_prefix_icase(raw, raw_len, "sip:")
+				   || rdr_prefix_icase(raw, raw_len, "sips:"));
 }
 
 const char *rdr_target_strerror(int err)

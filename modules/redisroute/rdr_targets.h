@@ -71,6 +71,10 @@ enum rdr_target_err
 int rdr_target_build(const char *raw, int raw_len, const char *user,
 		int user_len, int sips, char *out, int out_size);
 
+/* 1 when raw is a full sip: or sips: URI (used as it is), 0 when it is a
+ * bare host that rdr_target_build() completes. */
+int rdr_target_is_uri(const char *raw, int raw_len);
+
 /* Human-readable reason for a negative rdr_target_build() result. */
 const char *rdr_target_strerror(int err);
 
