@@ -399,16 +399,25 @@ static void rdr_async_queue_put(int idx, rdr_async_req_t *req)
 {
 	rdr_async_queue_t *q = &_rdr_async_shared->q[idx];
 	char bell = 0;
+	int was_empty;
 
 	atomic_inc(&_rdr_async_shared->pending);
 	req->next = NULL;
 	lock_get(&q->lock);
+	was_empty = (q->head == NULL);
 	if(q->tail != NULL)
 		q->tail->next = req;
 	else
 		q->head = req;
 	q->tail = req;
 	lock_release(&q->lock);
+	/* only the first lookup of an empty queue rings: the I/O process
+	 * empties the bell before it takes the whole queue, so a lookup queued
+	 * behind others is taken with them, and one queued after the take
+	 * finds the queue empty and rings (a syscall per batch, not per
+	 * lookup) */
+	if(!was_empty)
+		return;
 	/* a full bell (EAGAIN) has rung already: the process wakes anyway */
 	if(send(_rdr_async_bell[idx][1], &bell, 1, MSG_DONTWAIT) < 0
 			&& errno != EAGAIN && errno != EWOULDBLOCK)

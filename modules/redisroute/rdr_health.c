@@ -63,6 +63,10 @@
 #define RDR_DISCOVER_MS 30000
 /* how often the health process reads its subscription */
 #define RDR_FOLLOW_MS 100
+/* a probe not answered this long after it was sent has failed: half the
+ * interval, at most RDR_PROBE_WAIT_MAX_MS, so that a silent gateway is down
+ * within probe_interval x probe_failures + 1 s */
+#define RDR_PROBE_WAIT_MAX_MS 800
 
 typedef struct rdr_probe
 {
@@ -127,6 +131,7 @@ static int _rdr_ndirty = 0;
 static int _rdr_dirty_all = 1;
 static long long _rdr_discovered_ms = -RDR_DISCOVER_MS;
 static int _rdr_leader = 0;
+static long long _rdr_conclude_ms = 0; /* when the round's probes fail */
 static int _rdr_rights_said = 0;
 
 /*
@@ -438,7 +443,7 @@ static int rdr_health_key(const char *name, int len, char *buf)
 
 	memcpy(buf, gp->s, gp->len);
 	memcpy(buf + gp->len, name, len);
-	memcpy(buf + gp->len + len, ":health", 7);
+	memcpy(buf + gp->len + len, ":health", 8); /* with its NUL */
 	return gp->len + len + 7;
 }
 
@@ -953,9 +958,13 @@ static void rdr_health_tick(void)
 		return;
 	}
 	if(was)
-		rdr_probe_conclude();
+		rdr_probe_conclude(); /* if it was not yet */
 	rdr_health_discover();
 	rdr_probe_round();
+	_rdr_conclude_ms = rdr_conn_now_ms()
+					   + (_rdr_hcfg.interval_s * 500 < RDR_PROBE_WAIT_MAX_MS
+									   ? _rdr_hcfg.interval_s * 500
+									   : RDR_PROBE_WAIT_MAX_MS);
 	rdr_gw_list(rdr_known_from_table, NULL);
 }
 
@@ -998,6 +1007,10 @@ static void rdr_health_loop(void)
 		rdr_health_follow();
 		rdr_health_passives();
 		now = rdr_conn_now_ms();
+		if(_rdr_leader && _rdr_conclude_ms != 0 && now >= _rdr_conclude_ms) {
+			_rdr_conclude_ms = 0;
+			rdr_probe_conclude();
+		}
 		if(now >= next) {
 			rdr_health_tick();
 			next += interval;
