@@ -453,7 +453,9 @@ static void rdr_health_observe(const char *name, int len, int ok)
 {
 	/* it writes only what changes, and renews the key's life only past
 	 * half of it: a steady gateway's key changes every few intervals (its
-	 * life), not at each probe, so the nodes read it that seldom */
+	 * life), not at each probe, so the nodes read it that seldom. The
+	 * counts stay at what flipped the state (fails = probe_failures on a
+	 * down gateway) until the other kind of observation comes. */
 	static const char script[] =
 			"local k = KEYS[1]\n"
 			"local h = redis.call('HMGET', k, 'state', 'fails', 'oks')\n"
@@ -464,12 +466,12 @@ static void rdr_health_observe(const char *name, int len, int ok)
 			"if ARGV[1] == '1' then\n"
 			"  if f ~= 0 then f = 0 ch = true end\n"
 			"  if st == 'down' then o = o + 1 ch = true\n"
-			"    if o >= tonumber(ARGV[3]) then o = 0\n"
+			"    if o >= tonumber(ARGV[3]) then\n"
 			"      redis.call('HSET', k, 'state', 'up', 'since', ARGV[5]) end end\n"
 			"else\n"
 			"  if o ~= 0 then o = 0 ch = true end\n"
 			"  if st ~= 'down' then f = f + 1 ch = true\n"
-			"    if f >= tonumber(ARGV[2]) then f = 0\n"
+			"    if f >= tonumber(ARGV[2]) then\n"
 			"      redis.call('HSET', k, 'state', 'down', 'since', ARGV[5]) end end\n"
 			"end\n"
 			"if ch then redis.call('HSET', k, 'fails', f, 'oks', o, 'checked', "
