@@ -33,6 +33,7 @@
 
 #include "core/atomic_ops.h"
 #include "core/dprint.h"
+#include "core/hashes.h"
 #include "core/mem/shm_mem.h"
 
 #include "rdr_eval.h"
@@ -137,12 +138,7 @@ static inline int rdr_bits_kind(unsigned int bits)
 
 static unsigned int rdr_key_hash(const char *key, size_t len)
 {
-	unsigned int h = 2166136261u;
-	size_t i;
-
-	for(i = 0; i < len; i++)
-		h = (h ^ (unsigned char)key[i]) * 16777619u;
-	return h;
+	return get_hash1_raw(key, (int)len);
 }
 
 int rdr_eval_choose(int nkeys, const char *key, size_t klen)

@@ -33,6 +33,7 @@
 
 #include "core/atomic_ops.h"
 #include "core/dprint.h"
+#include "core/hashes.h"
 #include "core/locking.h"
 #include "core/mem/shm_mem.h"
 #include "core/parser/parse_uri.h"
@@ -174,12 +175,7 @@ const char *rdr_gw_selection_name(void)
 
 static unsigned int rdr_gw_hash(const char *s, int len)
 {
-	unsigned int h = 2166136261u;
-	int i;
-
-	for(i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
+	return get_hash1_raw(s, len);
 }
 
 /* The entry of name, under the lock; with make, created when missing (NULL

@@ -31,6 +31,7 @@
  * with rdr_targets.c validating every target.
  */
 
+#include <stddef.h>
 #include <string.h>
 
 #include "core/dprint.h"
@@ -735,8 +736,9 @@ static sr_kemi_xval_t *rdr_kemi_str(const str *s)
 	return &xval;
 }
 
-/* KSR.redisroute.lookup_uri(idx): $(redisroute(uri)[idx]), or nil. */
-static sr_kemi_xval_t *ki_lookup_uri(sip_msg_t *msg, int idx)
+/* A target's field for KEMI: the uri, gw or attrs of the answer's target
+ * idx (negative: from the end), or nil. */
+static sr_kemi_xval_t *rdr_kemi_target(int idx, size_t field)
 {
 	rdr_view_t v;
 
@@ -744,31 +746,27 @@ static sr_kemi_xval_t *ki_lookup_uri(sip_msg_t *msg, int idx)
 		return rdr_kemi_str(NULL);
 	if(idx < 0)
 		idx += v.n;
-	return rdr_kemi_str(idx >= 0 && idx < v.n ? &v.t[idx].uri : NULL);
+	if(idx < 0 || idx >= v.n)
+		return rdr_kemi_str(NULL);
+	return rdr_kemi_str((const str *)((const char *)&v.t[idx] + field));
+}
+
+/* KSR.redisroute.lookup_uri(idx): $(redisroute(uri)[idx]), or nil. */
+static sr_kemi_xval_t *ki_lookup_uri(sip_msg_t *msg, int idx)
+{
+	return rdr_kemi_target(idx, offsetof(rdr_target_t, uri));
 }
 
 /* KSR.redisroute.lookup_gw(idx): $(redisroute(gw)[idx]), or nil. */
 static sr_kemi_xval_t *ki_lookup_gw(sip_msg_t *msg, int idx)
 {
-	rdr_view_t v;
-
-	if(!rdr_answer_get(&v))
-		return rdr_kemi_str(NULL);
-	if(idx < 0)
-		idx += v.n;
-	return rdr_kemi_str(idx >= 0 && idx < v.n ? &v.t[idx].gw : NULL);
+	return rdr_kemi_target(idx, offsetof(rdr_target_t, gw));
 }
 
 /* KSR.redisroute.lookup_attrs(idx): $(redisroute(attrs)[idx]), or nil. */
 static sr_kemi_xval_t *ki_lookup_attrs(sip_msg_t *msg, int idx)
 {
-	rdr_view_t v;
-
-	if(!rdr_answer_get(&v))
-		return rdr_kemi_str(NULL);
-	if(idx < 0)
-		idx += v.n;
-	return rdr_kemi_str(idx >= 0 && idx < v.n ? &v.t[idx].attrs : NULL);
+	return rdr_kemi_target(idx, offsetof(rdr_target_t, attrs));
 }
 
 /* KSR.redisroute.lookup_key(): $redisroute(key), or nil. */
