@@ -282,3 +282,107 @@ def test_needs_cache_size(workdir):
     finally:
         k.stop()
         r.stop()
+
+
+def test_sentinel_failover_reloads_and_stays_right(workdir):
+    """With sentinels: at a switch the replica is emptied and loaded from the
+    new master; a change made there is seen by the next request, and once
+    it is complete again the lookups ask the new master nothing."""
+    from harness.servers import SentinelGroup, Sentinel
+    group = SentinelGroup(os.path.join(workdir, "preload-sentinel")).start(acquainted=True)
+    k = None
+    try:
+        group.master.cli("SET", "route:alice", "192.0.2.1")
+        group.master.cli("SET", "route:bob", "192.0.2.2")
+        assert group.master.cli("WAIT", "1", "5000") == "1"
+        k = Kamailio(os.path.join(workdir, "preload-sentinel", "k"),
+                     defines=dict(group.kamailio_defines(), RETRY_INTERVAL="200",
+                                  CACHE_SIZE="100", CACHE_PRELOAD="1")).start()
+        assert complete(k), k.status()
+        assert int(k.status()["cache_preload_keys"]) == 2
+        for _ in range(4):
+            assert uris(k, "alice") == ["sip:alice@192.0.2.1"]
+        loads = int(k.status()["cache_preload_loads"])
+        assert group.sentinels[0].cli("SENTINEL", "FAILOVER", Sentinel.MASTER) == "OK"
+        moved = lambda: k.status().get("master") == "127.0.0.1:%d" % group.replica.port
+        assert wait_until(moved, 20, 0.2), k.log()[-3000:]
+        assert wait_until(lambda: "master_link_status:up" not in
+                          group.replica.cli("INFO", "replication"), 10)
+        for i in range(5):
+            group.replica.cli("SET", "route:alice", "192.0.2.%d" % (10 + i))
+            assert uris(k, "alice") == ["sip:alice@192.0.2.%d" % (10 + i)]
+        assert wait_until(lambda: int(k.status()["cache_preload_loads"]) > loads, 10)
+        assert complete(k)
+        warm(k, ("alice", "bob"))
+        before = lookup_calls(group.replica)
+        for _ in range(4):
+            assert uris(k, "bob") == ["sip:bob@192.0.2.2"]
+            assert uris(k, "alice") == ["sip:alice@192.0.2.14"]
+        assert lookup_calls(group.replica) == before
+    finally:
+        if k:
+            k.stop()
+        group.stop()
+
+
+def test_cluster_reshard_under_traffic(workdir):
+    """Redis Cluster: one SCAN per master; while slots move to another
+    master and back under traffic every answer is right, changes on every
+    master are seen by the next request, and the replica ends complete
+    asking the masters nothing."""
+    import test_cluster as tc
+    from harness.rcluster import RedisCluster, keyslot
+    c = RedisCluster(os.path.join(workdir, "preload-cluster"), masters=3,
+                     password=tc.PASSWORD).start()
+    k = None
+    try:
+        users = tc.users_on_each_master(c, 2, prefix="pc")
+        expected = tc.set_routes(c, users)
+        k = tc.start_kamailio(workdir, "preload-cluster-kamailio", c, CACHE_SIZE="1000",
+                              CACHE_PRELOAD="1", PREFIX_MATCH="0")
+        assert complete(k), k.status()
+        assert int(k.status()["cache_preload_keys"]) == len(expected)
+        for u in sorted(expected):
+            expected[u] = expected[u].replace("198.51.100.", "203.0.113.")
+            c.set("route:" + u, expected[u])
+            assert tc.invite(k, u).contact_uris() == [expected[u]]
+        traffic = tc.Traffic(k, sorted(expected)).start()
+        moves = []
+        try:
+            time.sleep(0.3)
+            for i, src in enumerate(c.master_ports):
+                dst = c.master_ports[(i + 1) % len(c.master_ports)]
+                slot = keyslot("route:" + users[src][0])
+                c.migrate_slot(slot, dst)
+                moves.append((slot, src))
+                time.sleep(0.3)
+            for slot, src in moves:
+                c.migrate_slot(slot, src)
+                time.sleep(0.2)
+        finally:
+            results = traffic.stop()
+        tc.assert_all_right(results, expected)
+        for u in sorted(expected):
+            expected[u] = expected[u].replace("203.0.113.", "192.0.2.")
+            c.set("route:" + u, expected[u])
+            assert tc.invite(k, u).contact_uris() == [expected[u]]
+        assert complete(k)
+        assert wait_until(lambda: int(k.status()["cache_preload_unknown"]) == 0, 10)
+        for u in sorted(expected):   # every worker reads its subscription
+            tc.invite(k, u)
+            tc.invite(k, u)
+        time.sleep(0.3)
+
+        def evals():
+            return sum(int(line.split("calls=")[1].split(",")[0])
+                       for p in c.master_ports
+                       for line in c.command(p, "INFO", "commandstats").decode().splitlines()
+                       if line.split(":")[0].replace("cmdstat_", "") in LOOKUP_COMMANDS)
+        before = evals()
+        for u in sorted(expected):
+            assert tc.invite(k, u).contact_uris() == [expected[u]]
+        assert evals() == before
+    finally:
+        if k:
+            k.stop()
+        c.stop()
