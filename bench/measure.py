@@ -40,6 +40,12 @@ CONFIGS = [
      {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"', "ROUTE_TYPES": '"string"'}),
     ("d", "redisroute+cache", "redisroute, cache_size 100000", "redisroute.cfg",
      {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"', "CACHE": None}),
+    # the whole table preloaded and kept (cache_preload): measured once the
+    # replica is complete; wait_ready() asks the status over a control socket
+    ("p", "redisroute+preload", "redisroute, cache_size 200000, cache_preload 1",
+     "redisroute.cfg",
+     {"REDIS_SERVER": '"redis://127.0.0.1:{redis_port}/0"', "CACHE": None,
+      "CACHE_SIZE": "200000", "CACHE_PRELOAD": "1"}),
     # (d) in prefix mode (number routing), where a change can alter the
     # answer for many lookup keys
     ("f", "cache+prefix", "redisroute, cache_size 100000, prefix_match 1", "redisroute.cfg",
@@ -179,8 +185,13 @@ class Kamailio(servers.Kamailio):
         fill = {"redis_port": redis.port, "redis_tls_port": redis.tls_port,
                 "tls_ca": redis.certs.ca if redis.certs else None}
         defs = {k: v.format(**fill) if v else None for k, v in defines.items()}
-        super().__init__(workdir, os.path.join(BENCH, "cfg", cfg), defs, workers,
-                         logfile=self.logpath, ctl=False, mm=mm, wrapper=wrapper)
+        # (p) needs the status (kamcmd): a control socket of its own
+        preload = "CACHE_PRELOAD" in defs
+        super().__init__(os.path.join(workdir, "ctl-" + name) if preload else workdir,
+                         os.path.join(BENCH, "cfg", cfg), defs, workers,
+                         logfile=self.logpath, ctl=preload, mm=mm, wrapper=wrapper)
+        if preload:
+            self.shm_mb = 256
         if callgrind_dir:
             self.stop_timeout = 60
 
@@ -214,6 +225,11 @@ class Kamailio(servers.Kamailio):
             if not wait_until(lambda: self.redis.numsub() > 0, 60 if self.slow else 15, 0.1):
                 raise Failed("the cache's invalidation subscription never came up")
             time.sleep(2.0 if self.slow else 0.5)
+        if "CACHE_PRELOAD" in self.defines:
+            # (p): measured once the replica holds the whole table
+            done = lambda: self.status().get("cache_preload") == "complete"
+            if not wait_until(done, 300 if self.slow else 60, 0.2):
+                raise Failed("cache_preload never completed")
 
 
 def no_cache_in_build(k):

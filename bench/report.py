@@ -177,7 +177,7 @@ def _verdict(v, limit, at_most):
     if v is None:
         return "-"
     held = v <= limit if at_most else v >= limit
-    return "%.2fx (target %s %.1fx: %s)" % (v, "<=" if at_most else ">=", limit,
+    return "%.2fx (target %s %gx: %s)" % (v, "<=" if at_most else ">=", limit,
                                           "holds" if held else "MISSED")
 
 
@@ -203,6 +203,26 @@ def _b0_lines(rows, mm):
                     _verdict(r["max_rate"] / z["max_rate"]
                              if r["max_rate"] and z["max_rate"] else None, t[2], False))]
     return out
+
+
+# cache_preload's targets: (p)'s rate at least this times (a)'s, its CPU per
+# call (kamailio + redis) at most this times (b0)'s
+PRELOAD_TARGETS = (0.95, 0.5)
+
+
+def _preload_lines(rows, mm):
+    """(p), the preloaded table, against the static 302 (rate) and (b0)
+    (CPU per call), with the targets."""
+    a, z, p = rows.get("a"), rows.get("0"), rows.get("p")
+    if not p or p.get("na"):
+        return []
+    rate = (p["max_rate"] / a["max_rate"] if a and not a.get("na") and a["max_rate"]
+            and p["max_rate"] else None)
+    cpu = (_cpu(p) / _cpu(z) if z and not z.get("na") and _cpu(p) and _cpu(z) else None)
+    return ["", "(p) cache_preload, %s: highest call rate against (a) %s; kamailio + redis "
+            "CPU per call against (b0) %s." % (
+                mm, _verdict(rate, PRELOAD_TARGETS[0], False),
+                _verdict(cpu, PRELOAD_TARGETS[1], True))]
 
 
 # the issue's target for gateways: a lookup through gateways costs at most
@@ -314,6 +334,7 @@ def table(rows, order, names, rate, mm):
     return "\n".join([title, ""] + _main_table(rows, order, names, mm) + [""] +
                      _detail_table(rows, order, names, rate) +
                      _writes_table(rows, order, names, rate) + _b0_lines(rows, mm) +
+                     _preload_lines(rows, mm) +
                      _tls_line(rows))
 
 
@@ -356,7 +377,7 @@ def chart(rows, order, names, path, title, rate):
         return False
     keys = [k for k in order if not rows[k].get("na")]
     colors = {"a": "#7f7f7f", "0": "#ff9896", "b": "#d62728", "c": "#1f77b4",
-              "s": "#17becf", "d": "#2ca02c", "e": "#9467bd", "f": "#8c564b",
+              "s": "#17becf", "d": "#2ca02c", "p": "#bcbd22", "e": "#9467bd", "f": "#8c564b",
               "g": "#bcbd22", "h": "#e377c2", "k": "#17becf"}
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.8))
     _chart_panels(ax, rows, keys, [colors[k] for k in keys], rate)

@@ -88,7 +88,7 @@ from harness.servers import REDIS_CLI, REDIS_SERVER
 CONFS = {c[0]: c for c in measure.CONFIGS}
 NAMES = {c[0]: c[1] for c in measure.CONFIGS}
 NO_CACHE_NA = "n/a (no cache in this build)"
-CACHED = "df"  # the cached configs, also measured under writes
+CACHED = "dpf"  # the cached configs, also measured under writes
 
 
 def parse_args(argv=None):
@@ -97,7 +97,7 @@ def parse_args(argv=None):
     ap.add_argument("--out", default=os.path.join(measure.ROOT, "build", "bench"))
     ap.add_argument("--quick", action="store_true", default=env("BENCH_QUICK", "0") not in ("", "0", "no"),
                     help="a ~2 minute smoke run (BENCH_QUICK=1)")
-    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,0,b,c,s,g,h,k,d,f,e"))
+    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,0,b,c,s,g,h,k,d,p,f,e"))
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "2")))
     ap.add_argument("--routes", type=int, default=int(env("BENCH_ROUTES", "100000")))
@@ -130,7 +130,7 @@ def settings(a):
     s.mms = [m for m in env("BENCH_MM", "tlsf,qm").split(",") if m in ("tlsf", "qm")]
     if not s.mms:
         raise Failed("BENCH_MM: tlsf, qm or tlsf,qm")
-    s.order = [c for c in "a0bcsghkdfe" if c in a.configs.split(",")]
+    s.order = [c for c in "a0bcsghkdpfe" if c in a.configs.split(",")]
     # the calls' users: string routes only (as (b0) and (s) need, and the
     # issue's comparison), or every type (BENCH_WORKSET=mixed, without them,
     # nor (g), (h) and (k), whose routes are one type and compare with (c) on

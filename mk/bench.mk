@@ -14,13 +14,15 @@
 # BENCH_ROUNDS, BENCH_STEP_SECS, BENCH_STEPS, BENCH_RATE and BENCH_FIXED_SECS
 # (the fixed-rate response-time/CPU run), BENCH_USERS (working set),
 # BENCH_WORKERS (children), BENCH_CONFIGS (e.g. a,c,g; default
-# a,0,b,c,s,g,h,k,d,f,e), BENCH_BUDGET (seconds),
+# a,0,b,c,s,g,h,k,d,p,f,e), BENCH_BUDGET (seconds),
 # BENCH_MM=tlsf or qm (the rate runs under that memory manager only;
 # default: both, interleaved),
 # BENCH_CALLGRIND_QM=0 (skip the callgrind runs with qm), BENCH_WORKSET=mixed
 # (the calls go to routes of every type, without (b0), (s), (g), (h) and (k); default:
 # strings),
 # BENCH_ASYNC=0 (no async table: sync vs async at 0, 1, 5 ms round trip),
+# BENCH_PRELOAD=0 (no cache_preload load measurement, bench/preload.py;
+# BENCH_PRELOAD_KEYS: how many keys it loads, default 1,000,000),
 # BENCH_WRITES (unrelated writes a second during the cached configs' second
 # fixed-rate run; default 1000).
 
@@ -43,6 +45,7 @@ bench-deps: deps
 
 bench: build bench-deps
 	$(PYTHON) bench/run.py --out $(BENCH_OUT) $(if $(filter-out 0,$(BENCH_QUICK)),--quick)
+	$(if $(filter 0,$(BENCH_PRELOAD)),,$(PYTHON) bench/preload.py --out $(BENCH_OUT))
 
 bench-cluster: build bench-deps
 	$(PYTHON) bench/cluster.py --out $(BUILD)/bench-cluster

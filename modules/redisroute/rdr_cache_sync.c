@@ -42,6 +42,7 @@
 #include "rdr_cluster.h"
 #include "rdr_conn.h"
 #include "rdr_gw.h"
+#include "rdr_replica.h"
 #include "rdr_stats.h"
 #include "redisroute.h"
 
@@ -166,6 +167,7 @@ static long long rdr_notify_flush_count(void)
 static void rdr_notify_flush(const char *why)
 {
 	rdr_cache_flush();
+	rdr_replica_heard(NULL);
 	rdr_gw_flush();
 	if(_rdr_notify_listener != NULL)
 		_rdr_notify_listener(NULL);
@@ -462,6 +464,7 @@ static int rdr_notify_subscribe(void)
 static void rdr_notify_key(const str *key)
 {
 	rdr_cache_invalidate(key);
+	rdr_replica_heard(key);
 	rdr_gw_invalidate(key->s, key->len);
 	if(_rdr_notify_listener != NULL)
 		_rdr_notify_listener(key);
@@ -520,6 +523,18 @@ void rdr_notify_apply(const redisReply *r)
 	rdr_notify_key(&key);
 }
 
+/* The listener's idle moments (cache_preload): everything received before
+ * t0_ms is applied, which a worker's newer subscription waits for; then a
+ * round of loading. Returns how long to wait for the next message. */
+static int rdr_notify_idle(long long t0_ms)
+{
+	rdr_replica_drained(t0_ms);
+	if(rdr_replica_step())
+		return 0;
+	/* drained is renewed at least this often when quiet */
+	return rdr_replica_enabled() ? 100 : 1000;
+}
+
 static void rdr_notify_loop(void)
 {
 	int lost_logged = 0;
@@ -543,6 +558,7 @@ static void rdr_notify_loop(void)
 		/* entries from before the subscription may be stale */
 		rdr_cache_flush();
 		rdr_cache_set_active(1);
+		rdr_replica_set_active(1);
 		if(_rdr_notify_mode == RDR_INVALIDATE_TRACKING)
 			LM_NOTICE("cache: active, invalidated by Redis client-side "
 					  "caching (CLIENT TRACKING BCAST PREFIX %s)\n",
@@ -554,9 +570,10 @@ static void rdr_notify_loop(void)
 		lost_logged = 0;
 		/* a failover (redisroute.reconnect, +switch-master) ends the
 		 * subscription too: the new master's changes are not on it */
-		rdr_pubsub_listen(
-				rdr_conn_context(), rdr_notify_apply, rdr_notify_check);
+		rdr_pubsub_listen_idle(rdr_conn_context(), rdr_notify_apply,
+				rdr_notify_check, rdr_notify_idle);
 		rdr_cache_set_active(0);
+		rdr_replica_set_active(0);
 		rdr_cache_flush();
 		rdr_notify_drop_stats();
 		if(!lost_logged)
@@ -572,6 +589,14 @@ static void rdr_notify_loop(void)
 static redisContext *_rdr_wsub = NULL;
 static long long _rdr_wsub_next_ms = 0;
 static int _rdr_wsub_reconnects = 0;
+/* per process: when its newest subscription began (the replica waits for
+ * the notifier to have drained after it) */
+static long long _rdr_wsub_since_ms = 0;
+
+long long rdr_notify_worker_since(void)
+{
+	return _rdr_wsub_since_ms;
+}
 
 static void rdr_notify_worker_close(void)
 {
@@ -607,6 +632,7 @@ static int rdr_notify_worker_open(void)
 	 * after an outage.) */
 	rdr_cache_flush();
 	rdr_notify_everything();
+	_rdr_wsub_since_ms = rdr_conn_now_ms();
 	return 0;
 }
 
@@ -680,6 +706,7 @@ static int rdr_csub_open(rdr_csub_t *s)
 	}
 	rdr_cache_flush();
 	rdr_notify_everything();
+	_rdr_wsub_since_ms = rdr_conn_now_ms();
 	return 0;
 }
 
@@ -725,13 +752,15 @@ static void rdr_csubs_follow(rdr_csubs_t *set)
 	if(changed) {
 		/* masters joined or left: slots moved */
 		rdr_cache_flush();
+		rdr_replica_flush();
 		rdr_notify_everything();
 	}
 }
 
 /* Applies what is readable on the set, waiting at most wait_ms for the
- * first of it (0: never waits). A subscription that fails is closed. */
-static void rdr_csubs_read(rdr_csubs_t *set, int wait_ms)
+ * first of it (0: never waits). A subscription that fails is closed.
+ * Returns 1 when it stopped because nothing was left to read. */
+static int rdr_csubs_read(rdr_csubs_t *set, int wait_ms)
 {
 	struct pollfd pfd[RDR_CLUSTER_NODES_MAX];
 	int idx[RDR_CLUSTER_NODES_MAX];
@@ -753,13 +782,14 @@ static void rdr_csubs_read(rdr_csubs_t *set, int wait_ms)
 			idx[n++] = i;
 		}
 		if(n == 0 || poll(pfd, n, rounds == 0 ? wait_ms : 0) <= 0)
-			return;
+			return n > 0;
 		for(i = 0; i < n; i++) {
 			if(pfd[i].revents != 0
 					&& redisBufferRead(set->sub[idx[i]].ctx) != REDIS_OK)
 				rdr_csub_close(&set->sub[idx[i]], 1);
 		}
 	}
+	return 0;
 }
 
 /* 1 when every master of the set has its subscription up. */
@@ -797,7 +827,8 @@ int rdr_notify_cluster_sync(void)
 void rdr_notify_cluster_loop(void)
 {
 	static rdr_csubs_t set;
-	int was = 0, up;
+	int was = 0, up, busy = 0;
+	long long t0;
 
 	for(;;) {
 		cfg_update();
@@ -808,6 +839,7 @@ void rdr_notify_cluster_loop(void)
 			/* entries from before the subscriptions may be stale */
 			rdr_cache_flush();
 			rdr_cache_set_active(up);
+			rdr_replica_set_active(up);
 			if(up)
 				LM_NOTICE("cache: active, invalidated by Redis client-side "
 						  "caching on each of %d cluster masters\n",
@@ -824,6 +856,16 @@ void rdr_notify_cluster_loop(void)
 					 + 1000);
 			continue;
 		}
-		rdr_csubs_read(&set, 1000);
+		if(!rdr_replica_enabled()) {
+			rdr_csubs_read(&set, 1000);
+			continue;
+		}
+		/* cache_preload: what was received before t0 is applied once
+		 * nothing is left to read; then a round of loading */
+		rdr_csubs_read(&set, busy ? 0 : 100);
+		t0 = rdr_conn_now_ms();
+		if(rdr_csubs_read(&set, 0))
+			rdr_replica_drained(t0);
+		busy = rdr_replica_step();
 	}
 }

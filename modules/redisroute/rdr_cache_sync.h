@@ -79,6 +79,11 @@ int rdr_notify_fork(void);
  * (then it bypasses the cache). */
 int rdr_notify_worker_sync(void);
 
+/* When this process's newest subscription began (rdr_conn_now_ms()): the
+ * replica (cache_preload) is used once the notifier has applied everything
+ * received after it. */
+long long rdr_notify_worker_since(void);
+
 /* A process's own listener of what its subscription reports, beside the
  * cache and the gateways (the health process): fn(key) for a key that
  * changed, fn(NULL) when anything may have (a flush, a new subscription). */

@@ -924,13 +924,20 @@ int rdr_pubsub_drain(redisContext *ctx, void (*on_message)(const redisReply *))
 void rdr_pubsub_listen(redisContext *ctx,
 		void (*on_message)(const redisReply *), int (*stop)(void))
 {
+	rdr_pubsub_listen_idle(ctx, on_message, stop, NULL);
+}
+
+void rdr_pubsub_listen_idle(redisContext *ctx,
+		void (*on_message)(const redisReply *), int (*stop)(void),
+		int (*idle)(long long t0_ms))
+{
 	long long last = rdr_conn_now_ms(), pinged = 0;
 	const char *ping[1] = {"PING"};
 
 	while(ctx != NULL && !ctx->err) {
 		struct pollfd pfd;
 		long long now;
-		int rc, done = 0;
+		int rc, done = 0, wait_ms = RDR_PUBSUB_IDLE_MS;
 
 		/* the forked processes that listen follow runtime config changes
 		 * (kamcmd cfg.set ...) */
@@ -943,7 +950,19 @@ void rdr_pubsub_listen(redisContext *ctx,
 		pfd.fd = ctx->fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		rc = poll(&pfd, 1, RDR_PUBSUB_IDLE_MS);
+		if(idle != NULL) {
+			/* nothing readable at t0: every message that came before it
+			 * is applied; then the caller's work, a bounded round */
+			now = rdr_conn_now_ms();
+			rc = poll(&pfd, 1, 0);
+			if(rc == 0) {
+				wait_ms = idle(now);
+				pfd.revents = 0;
+				rc = poll(&pfd, 1, wait_ms);
+			}
+		} else {
+			rc = poll(&pfd, 1, wait_ms);
+		}
 		if(rc < 0) {
 			if(errno == EINTR)
 				continue;

@@ -249,6 +249,14 @@ const char *rdr_conn_address(void);
 void rdr_pubsub_listen(redisContext *ctx,
 		void (*on_message)(const redisReply *), int (*stop)(void));
 
+/* The same, where the caller has work of its own between reads (the
+ * cache_preload loader): idle(t0_ms) is called whenever nothing is left to
+ * read at t0_ms, every message before it applied, and returns how long to
+ * wait for the next one (0: it has more to do at once). */
+void rdr_pubsub_listen_idle(redisContext *ctx,
+		void (*on_message)(const redisReply *), int (*stop)(void),
+		int (*idle)(long long t0_ms));
+
 /* Hands every message hiredis already holds for ctx (one read may bring
  * several) to on_message, reading nothing. Returns how many, or -1 when ctx
  * has failed. */

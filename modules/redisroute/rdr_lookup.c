@@ -50,6 +50,7 @@
 #include "rdr_cluster.h"
 #include "rdr_gw.h"
 #include "rdr_gw_record.h"
+#include "rdr_replica.h"
 #include "rdr_select.h"
 #include "rdr_targets.h"
 #include "rdr_stats.h"
@@ -196,26 +197,22 @@ static void rdr_add_target(const str *key, const rdr_reply_entry_t *e,
 	res->n++;
 }
 
-/* Turns the script's reply into validated targets; matched: the eval's
- * index in cand of the key that exists (-1: none). */
-static int rdr_parse_reply(const str *cand, int ncand, int matched, int kind,
-		const redisReply *r, const str *ruri_user, int sips, rdr_result_t *res)
+/* Turns an opened reply (got: its kind) into validated targets: the one
+ * path of Redis's answers and the replica's (rdr_replica.c keeps the
+ * entries the script returned, raw); key: the key that exists (NULL when
+ * none does); rtype: the reply's hiredis type, for the log. */
+static int rdr_parse_opened(const str *key, rdr_reply_t *it,
+		rdr_reply_kind_t got, int rtype, const str *ruri_user, int sips,
+		rdr_result_t *res)
 {
-	rdr_reply_t it;
 	rdr_reply_entry_t e;
-	rdr_reply_kind_t got;
 	int i;
 
-	if(kind)
-		got = rdr_reply_open_plain(
-				&it, r, (rdr_reply_kind_t)kind, RDR_TARGETS_MAX);
-	else
-		got = rdr_reply_open(&it, r, matched, ncand, RDR_TARGETS_MAX);
 	switch(got) {
 		case RDR_REPLY_MALFORMED:
-			if(it.untyped)
+			if(it->untyped)
 				LM_ERR("unexpected reply type %d from the lookup script\n",
-						r->type);
+						rtype);
 			else
 				LM_ERR("unexpected reply from the lookup script\n");
 			return RDR_UNAVAILABLE;
@@ -223,24 +220,24 @@ static int rdr_parse_reply(const str *cand, int ncand, int matched, int kind,
 		case RDR_REPLY_EMPTY:
 			return RDR_NO_ROUTE;
 		case RDR_REPLY_WRONG_TYPE:
-			if(it.type == NULL)
-				rdr_lookup_report(&cand[matched], "", 0,
+			if(it->type == NULL)
+				rdr_lookup_report(key, "", 0,
 						"not the one Redis type route_types names");
 			else
-				rdr_lookup_report(&cand[matched], it.type, it.type_len,
+				rdr_lookup_report(key, it->type, it->type_len,
 						"this Redis type holds no route (string, list or "
 						"sorted set expected)");
 			return RDR_BAD_DATA;
 		default:
 			break;
 	}
-	while(rdr_reply_next(&it, res->n, &e)) {
+	while(rdr_reply_next(it, res->n, &e)) {
 		if(e.q == RDR_REPLY_Q_BAD) {
-			rdr_lookup_report(&cand[matched], e.s != NULL ? e.s : "", e.len,
+			rdr_lookup_report(key, e.s != NULL ? e.s : "", e.len,
 					"score is not a q-value in [0, 1]");
 			continue;
 		}
-		rdr_add_target(&cand[matched], &e, ruri_user, sips, res);
+		rdr_add_target(key, &e, ruri_user, sips, res);
 	}
 	/* max_targets counts the targets an answer ends with: with gateways (some
 	 * may be left out) or a selection (which chooses among them all), they
@@ -251,12 +248,56 @@ static int rdr_parse_reply(const str *cand, int ncand, int matched, int kind,
 	/* a list's order reaches a 3xx follower only as q-values: equal q
 	 * leaves the order to the client (RFC 3261 8.1.3.4), and Kamailio's
 	 * uac_redirect reverses it */
-	if(it.kind == RDR_REPLY_LIST) {
+	if(it->kind == RDR_REPLY_LIST) {
 		res->list = 1;
 		for(i = 0; i < res->n; i++)
 			res->t[i].q = rdr_list_qvalue(i, res->n);
 	}
 	return res->n > 0 ? RDR_OK : RDR_BAD_DATA;
+}
+
+/* Turns the script's reply into validated targets; matched: the eval's
+ * index in cand of the key that exists (-1: none). */
+static int rdr_parse_reply(const str *cand, int ncand, int matched, int kind,
+		const redisReply *r, const str *ruri_user, int sips, rdr_result_t *res)
+{
+	rdr_reply_t it;
+	rdr_reply_kind_t got;
+
+	if(kind)
+		got = rdr_reply_open_plain(
+				&it, r, (rdr_reply_kind_t)kind, RDR_TARGETS_MAX);
+	else
+		got = rdr_reply_open(&it, r, matched, ncand, RDR_TARGETS_MAX);
+	return rdr_parse_opened(matched >= 0 ? &cand[matched] : NULL, &it, got,
+			r->type, ruri_user, sips, res);
+}
+
+/* The lookup from the replica (cache_preload): 0 when it cannot answer
+ * (loading, a candidate being reloaded, this worker's subscription newer
+ * than what the notifier applied), else the answer, built from the raw
+ * entries exactly as from Redis's. */
+static int rdr_lookup_replica(rdr_lookup_state_t *st, const str *ruri_user,
+		int sips, rdr_result_t *res)
+{
+	rdr_reply_t it;
+	int got, m = -1, ret;
+
+	got = rdr_replica_get(st->ncand, st->pkeys, st->plens,
+			rdr_notify_worker_since(), &m, &it);
+	if(got == RDR_REPLICA_MISS)
+		return 0;
+	rdr_stats_inc(RDR_STAT_CACHE_HITS);
+	if(got == RDR_REPLICA_NONE)
+		return RDR_NO_ROUTE;
+	ret = rdr_parse_opened(
+			&st->cand[m], &it, it.kind, REDIS_REPLY_ARRAY, ruri_user, sips, res);
+	if(ret == RDR_OK || ret == RDR_BAD_DATA) {
+		memcpy(res->key_buf, st->cand[m].s, st->cand[m].len);
+		res->key.len = st->cand[m].len;
+		res->key_buf[res->key.len] = '\0';
+	}
+	return ret;
 }
 
 /* Counts a lookup's outcome. */
@@ -348,6 +389,13 @@ int rdr_lookup_begin(const str *key, const str *ruri_user, int sips,
 	}
 
 	st->use_cache = rdr_cache_enabled() && rdr_notify_worker_sync();
+	if(st->use_cache && rdr_replica_enabled()) {
+		ret = rdr_lookup_replica(st, ruri_user, sips, res);
+		if(ret != 0) {
+			rdr_count(ret);
+			return ret;
+		}
+	}
 	if(st->use_cache) {
 		rdr_cache_cands_t cands;
 		cands.n = st->ncand;

@@ -39,6 +39,7 @@
 #include "rdr_gw_record.h"
 #include "rdr_lookup.h"
 #include "rdr_cache_sync.h"
+#include "rdr_replica.h"
 #include "rdr_rpc.h"
 #include "rdr_slot.h"
 
@@ -129,6 +130,16 @@ static void rdr_rpc_status(rpc_t *rpc, void *c)
 	if(ci.enabled)
 		rpc->struct_add(h, "sd", "cache_invalidation", rdr_notify_mode_name(),
 				"cache_worker_subscriptions", ci.worker_subs);
+	if(ci.enabled && rdr_replica_enabled()) {
+		rdr_replica_info_t ri;
+		rdr_replica_get_info(&ri);
+		rpc->struct_add(h, "sdddd", "cache_preload",
+				rdr_replica_state_name(ri.state), "cache_preload_keys", ri.keys,
+				"cache_preload_unknown", ri.unknown, "cache_preload_loads",
+				(int)ri.loads, "cache_preload_load_ms", (int)ri.last_load_ms);
+	} else {
+		rpc->struct_add(h, "s", "cache_preload", "off");
+	}
 	rpc->struct_add(h, "s", "selection", rdr_gw_selection_name());
 	{
 		rdr_health_status_t hs;
@@ -155,6 +166,8 @@ static void rdr_rpc_cache_flush(rpc_t *rpc, void *c)
 		return;
 	}
 	rdr_cache_clear();
+	/* cache_preload: loaded again from scratch */
+	rdr_replica_flush();
 	rpc->add(c, "d", ci.entries);
 }
 

@@ -373,6 +373,43 @@ rdr_reply_kind_t rdr_reply_open_plain(rdr_reply_t *it, const redisReply *r,
 	return it->kind = type;
 }
 
+int rdr_reply_raw_write(rdr_reply_t *it, char *out, int size, int *n)
+{
+	rdr_reply_entry_t e;
+	int len, used = 0;
+
+	*n = 0;
+	it->max_targets = RDR_FETCH_MAX;
+	while(*n < RDR_FETCH_MAX && rdr_reply_next(it, 0, &e)) {
+		len = e.s == NULL ? -1 : (e.len > RDR_URI_MAX ? RDR_URI_MAX : e.len);
+		if(size - used < (int)(2 * sizeof(int)) + (len > 0 ? len : 0))
+			return -1;
+		memcpy(out + used, &len, sizeof(int));
+		memcpy(out + used + sizeof(int), &e.q, sizeof(int));
+		used += 2 * sizeof(int);
+		if(len > 0) {
+			memcpy(out + used, e.s, len);
+			used += len;
+		}
+		(*n)++;
+	}
+	return used;
+}
+
+rdr_reply_kind_t rdr_reply_open_raw(rdr_reply_t *it, rdr_reply_kind_t kind,
+		const char *type, int type_len, const char *raw, int len, int n,
+		int max_targets)
+{
+	memset(it, 0, sizeof(*it));
+	it->max_targets = max_targets;
+	it->type = type;
+	it->type_len = type != NULL ? type_len : 0;
+	it->raw = raw;
+	it->raw_end = raw + (len > 0 ? len : 0);
+	it->n = n > 0 ? (size_t)n : 0;
+	return it->kind = kind;
+}
+
 int rdr_route_types_parse(const char *s, int len)
 {
 	static const struct
@@ -390,12 +427,36 @@ int rdr_route_types_parse(const char *s, int len)
 	return -1;
 }
 
+/* The next entry of a raw reply; 0 at its end or when the rest is not
+ * whole (what a replica wrote is trusted no further than that). */
+static int rdr_reply_next_raw(rdr_reply_t *it, rdr_reply_entry_t *e)
+{
+	long left = (long)(it->raw_end - it->raw) - (long)(2 * sizeof(int));
+	int len, q;
+
+	if(left < 0)
+		return 0;
+	memcpy(&len, it->raw, sizeof(int));
+	memcpy(&q, it->raw + sizeof(int), sizeof(int));
+	if(len > RDR_URI_MAX || (len > 0 && left < len))
+		return 0;
+	it->raw += 2 * sizeof(int);
+	e->s = len >= 0 ? it->raw : NULL;
+	e->len = len > 0 ? len : 0;
+	e->q = q;
+	it->raw += len > 0 ? len : 0;
+	it->next++;
+	return 1;
+}
+
 int rdr_reply_next(rdr_reply_t *it, int accepted, rdr_reply_entry_t *e)
 {
 	const redisReply *raw, *score;
 
 	if(it->next >= it->n || accepted >= it->max_targets)
 		return 0;
+	if(it->raw != NULL)
+		return rdr_reply_next_raw(it, e);
 	if(it->one != NULL) {
 		raw = it->one;
 		e->q = -1;

@@ -136,6 +136,8 @@ typedef struct rdr_reply
 	size_t n;			   /* entries to read: a sorted set's are pairs */
 	size_t next;		   /* the next one rdr_reply_next() reads */
 	int max_targets;
+	const char *raw;	 /* or the raw entries a replica kept */
+	const char *raw_end; /* (rdr_reply_raw_write()'s encoding) */
 } rdr_reply_t;
 
 /* Classifies r, the script's reply; matched: the eval's index of the key
@@ -152,6 +154,25 @@ rdr_reply_kind_t rdr_reply_open(rdr_reply_t *it, const redisReply *r,
  * (it->type NULL: the plain command does not say which type it met). */
 rdr_reply_kind_t rdr_reply_open_plain(rdr_reply_t *it, const redisReply *r,
 		rdr_reply_kind_t type, int max_targets);
+
+/* The entries of an opened reply, as the lookup would read them (every
+ * entry, none of them judged: a sorted set's bad score stays
+ * RDR_REPLY_Q_BAD, an entry that is no string stays one), written into out
+ * (size bytes) as {int len, -1 for no string; int q; len bytes}, unaligned,
+ * so that the replica (rdr_replica.c) keeps a key's value as the script
+ * returned it and a lookup reads it back with rdr_reply_open_raw() through
+ * the same rdr_reply_next(). An entry longer than RDR_URI_MAX bytes is cut
+ * to RDR_URI_MAX (still too long: rejected when built, as the script's cut
+ * ones are). Returns the bytes written, or -1 when they do not fit; *n: how
+ * many entries. it is read to its end. */
+int rdr_reply_raw_write(rdr_reply_t *it, char *out, int size, int *n);
+
+/* Opens n raw entries (len bytes at raw, as rdr_reply_raw_write() wrote
+ * them) of a key of that kind; type: the type name for
+ * RDR_REPLY_WRONG_TYPE (may be NULL). Returns kind. */
+rdr_reply_kind_t rdr_reply_open_raw(rdr_reply_t *it, rdr_reply_kind_t kind,
+		const char *type, int type_len, const char *raw, int len, int n,
+		int max_targets);
 
 /* route_types: "any" (0: the script reads every type), or one of "string",
  * "list", "zset" (that kind); -1 for anything else. */

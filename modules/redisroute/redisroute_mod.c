@@ -45,6 +45,7 @@
 #include "redisroute.h"
 #include "rdr_async.h"
 #include "rdr_cache.h"
+#include "rdr_replica.h"
 #include "rdr_cluster.h"
 #include "rdr_conn.h"
 #include "rdr_eval.h"
@@ -85,6 +86,8 @@ static str redisroute_route_types = str_init("any");
 static int redisroute_async_workers = -1;
 static int redisroute_async_max_pending = 1024;
 static int redisroute_cache_ttl = 300;
+/* 1: the whole table under key_prefix loaded and kept (rdr_replica.h) */
+static int redisroute_cache_preload = 0;
 static str redisroute_cache_invalidation = str_init("tracking");
 static str redisroute_gw_prefix = str_init("gw:");
 static str redisroute_selection = str_init("order");
@@ -166,6 +169,7 @@ static param_export_t params[] = {
 	{"prefix_default_key", PARAM_STR, &redisroute_prefix_default_key},
 	{"cache_size",       PARAM_INT, &redisroute_cache_size},
 	{"cache_ttl",        PARAM_INT, &redisroute_cache_ttl},
+	{"cache_preload",    PARAM_INT, &redisroute_cache_preload},
 	{"cache_invalidation", PARAM_STR, &redisroute_cache_invalidation},
 	{"gw_prefix",        PARAM_STR, &redisroute_gw_prefix},
 	{"selection",        PARAM_STR, &redisroute_selection},
@@ -440,6 +444,7 @@ static int mod_init(void)
 			"retry_interval", redisroute_retry_interval, 0, 3600000);
 	bad |= rdr_check_range("cache_size", redisroute_cache_size, 0, 10000000);
 	bad |= rdr_check_range("cache_ttl", redisroute_cache_ttl, 0, 86400 * 365);
+	bad |= rdr_check_range("cache_preload", redisroute_cache_preload, 0, 1);
 	bad |= rdr_check_range("tls_verify", redisroute_tls_verify, 0, 1);
 	bad |= rdr_check_range("async_workers", redisroute_async_workers, -1, 64);
 	bad |= rdr_check_range(
@@ -525,6 +530,15 @@ static int mod_init(void)
 			return -1;
 		if(rdr_notify_init() < 0)
 			return -1;
+		if(redisroute_cache_preload
+				&& rdr_replica_init(
+						   redisroute_cache_size, &redisroute_key_prefix)
+						   < 0)
+			return -1;
+	} else if(redisroute_cache_preload) {
+		LM_ERR("modparam cache_preload needs cache_size > 0 (the most keys "
+			   "it loads)\n");
+		return -1;
 	}
 	/* mod_init's own connections (sentinel) are closed: no TLS context is
 	 * left for the forked processes to inherit, each makes its own */
@@ -570,6 +584,7 @@ static void mod_destroy(void)
 	rdr_gw_destroy();
 	rdr_eval_hints_destroy();
 	rdr_cache_destroy();
+	rdr_replica_destroy();
 	rdr_cluster_destroy();
 	rdr_conn_destroy();
 	rdr_tls_destroy();

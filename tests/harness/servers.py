@@ -299,6 +299,11 @@ class Kamailio:
         if workers is not None:
             self.defines["WORKERS"] = str(workers)
         self.defines.update(defines or {})
+        # REDISROUTE_TEST_PRELOAD=1: every cached config also preloads the
+        # table (cache_preload), so the cache's tests run against the replica
+        if (os.environ.get("REDISROUTE_TEST_PRELOAD") == "1"
+                and self.defines.get("CACHE_SIZE", "0") not in ("0", None)):
+            self.defines.setdefault("CACHE_PRELOAD", "1")
         self.own_module = own_module
         self.mm = mm
         self.shm_mb = 64  # -m

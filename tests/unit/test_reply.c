@@ -541,6 +541,54 @@ START_TEST(test_route_types_parse)
 }
 END_TEST
 
+/* cache_preload keeps a reply's entries raw (rdr_reply_raw_write) and a
+ * lookup reads them back (rdr_reply_open_raw) through rdr_reply_next: the
+ * same entries, bad scores and non-strings included, in the same order */
+START_TEST(test_raw_round_trip)
+{
+	static char buf[RDR_FETCH_MAX * (8 + RDR_URI_MAX)];
+	rdr_reply_t it, back;
+	rdr_reply_entry_t e;
+	int n, len;
+
+	setup();
+	ck_assert_int_eq(rdr_reply_open(&it,
+							 answer("zset", A(6, S("a.example"), S("0.5"),
+													S("b.example"), S("7"),
+													I(3), S("1"))),
+							 0, 1, RDR_FETCH_MAX),
+			RDR_REPLY_ZSET);
+	len = rdr_reply_raw_write(&it, buf, sizeof(buf), &n);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(rdr_reply_open_raw(&back, RDR_REPLY_ZSET, NULL, 0, buf,
+							 len, n, RDR_TARGETS_MAX),
+			RDR_REPLY_ZSET);
+	ck_assert(rdr_reply_next(&back, 0, &e));
+	ck_assert_int_eq(e.len, 9);
+	ck_assert(memcmp(e.s, "a.example", 9) == 0);
+	ck_assert_int_eq(e.q, 500);
+	ck_assert(rdr_reply_next(&back, 1, &e));
+	ck_assert_int_eq(e.q, RDR_REPLY_Q_BAD);
+	ck_assert(rdr_reply_next(&back, 2, &e));
+	ck_assert(e.s == NULL);
+	ck_assert_int_eq(e.len, 0);
+	ck_assert(!rdr_reply_next(&back, 3, &e));
+	/* too small a buffer: refused, not cut */
+	ck_assert_int_eq(rdr_reply_open(&it, answer("list", A(1, S("x"))), 0, 1,
+							 RDR_FETCH_MAX),
+			RDR_REPLY_LIST);
+	ck_assert_int_eq(rdr_reply_raw_write(&it, buf, 4, &n), -1);
+	/* a block cut short ends the entries, never reads past it */
+	ck_assert_int_eq(rdr_reply_open(&it, answer("list", A(1, S("xyz"))), 0, 1,
+							 RDR_FETCH_MAX),
+			RDR_REPLY_LIST);
+	len = rdr_reply_raw_write(&it, buf, sizeof(buf), &n);
+	rdr_reply_open_raw(&back, RDR_REPLY_LIST, NULL, 0, buf, len - 1, n, 8);
+	ck_assert(!rdr_reply_next(&back, 0, &e));
+}
+END_TEST
+
 static Suite *reply_suite(void)
 {
 	Suite *s = suite_create("rdr_reply");
@@ -580,6 +628,7 @@ static Suite *reply_suite(void)
 	tcase_add_test(tc, test_plain_none_wrong_malformed);
 	tcase_add_test(tc, test_plain_bounds);
 	tcase_add_test(tc, test_route_types_parse);
+	tcase_add_test(tc, test_raw_round_trip);
 	suite_add_tcase(s, tc);
 	return s;
 }
