@@ -33,7 +33,7 @@
 
 #include "core/atomic_ops.h"
 #include "core/dprint.h"
-#include "core/hashes.h"
+#include "rdr_syntax.h"
 #include "core/mem/shm_mem.h"
 
 #include "rdr_eval.h"
@@ -138,7 +138,7 @@ static inline int rdr_bits_kind(unsigned int bits)
 
 static unsigned int rdr_key_hash(const char *key, size_t len)
 {
-	return get_hash1_raw(key, (int)len);
+	return rdr_hash32(key, (int)len);
 }
 
 int rdr_eval_choose(int nkeys, const char *key, size_t klen)

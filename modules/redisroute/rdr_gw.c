@@ -33,7 +33,7 @@
 
 #include "core/atomic_ops.h"
 #include "core/dprint.h"
-#include "core/hashes.h"
+#include "rdr_syntax.h"
 #include "core/locking.h"
 #include "core/mem/shm_mem.h"
 #include "core/parser/parse_uri.h"
@@ -175,7 +175,7 @@ const char *rdr_gw_selection_name(void)
 
 static unsigned int rdr_gw_hash(const char *s, int len)
 {
-	return get_hash1_raw(s, len);
+	return rdr_hash32(s, len);
 }
 
 /* The entry of name, under the lock; with make, created when missing (NULL

@@ -130,3 +130,13 @@ int rdr_host_ipv6_ok(const char *s, int len)
 	}
 	return colons >= 2;
 }
+
+unsigned int rdr_hash32(const char *s, int len)
+{
+	unsigned int h = 2166136261u;
+	int i;
+
+	for(i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}

@@ -74,4 +74,8 @@ int rdr_host_name_ok(const char *s, int len, int use);
  * two colons; else 0. For both uses: an address is an address. */
 int rdr_host_ipv6_ok(const char *s, int len);
 
+/* FNV-1a over len bytes: a 32-bit hash whose every bit depends on every
+ * byte (the gateways' table, the keys' type hints). */
+unsigned int rdr_hash32(const char *s, int len);
+
 #endif
