@@ -259,3 +259,23 @@ def test_the_documented_prober_probes(acl_redis, private_dir):
         assert "NOPERM" not in log and "can't run" not in log and "cannot write" not in log
     finally:
         k.stop()
+
+
+def test_cache_preload_with_the_documented_rights(acl_redis, private_dir):
+    r = acl_redis
+    with open(ACL_DOC) as f:
+        m = re.search(r"`cache_preload` needs `([^`]+)`", f.read())
+    assert m, "doc/tls-and-acl.md: cache_preload's rights"
+    r.cli("ACL", "SETUSER", ACL_USER, *documented_cache_rights(), m.group(1))
+    for i in range(50):
+        r.cli("SET", "route:p%d" % i, "192.0.2.%d" % (i + 1))
+    k = Kamailio(os.path.join(private_dir, "kamailio"),
+                 defines={"REDIS_SERVER": url(r), "CACHE_SIZE": "100",
+                          "CACHE_PRELOAD": "1"}).start()
+    try:
+        assert wait_until(lambda: k.status().get("cache_preload") == "complete", 10), \
+            k.log()[-2000:]
+        assert sip.request(k.port, user="p7").contact_uris() == ["sip:p7@192.0.2.8"]
+        assert "NOPERM" not in k.log()
+    finally:
+        k.stop()
