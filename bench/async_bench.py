@@ -1,8 +1,11 @@
 """The bench's async table: sip_redirect() (sync) against sip_lookup_async()
 (async, bench/cfg/redisroute_async.cfg), both with `children` = 4, with Redis
-behind bench/delay_proxy.py at 0, 1 and 5 ms round trip: the highest call rate
-of each; then, during a 300 ms SIGSTOP of Redis under load, how long the same
-workers take to answer OPTIONS (which need no lookup)."""
+behind bench/delay_proxy.py at 0, 0.5, 1, 2 and 5 ms round trip: the CPU per
+call (kamailio + redis-server) at a fixed rate both hold, the highest call
+rate of each and the CPU per call there; from them the crossing point (the
+round trip from which async is faster than sync, and from which it is cheaper
+per call); then, during a 300 ms SIGSTOP of Redis under load, how long the
+same workers take to answer OPTIONS (which need no lookup)."""
 
 import os
 import signal
@@ -17,7 +20,11 @@ from measure import Failed, free_port, log
 from harness import procs, sip
 
 WORKERS = 4
-RTTS_MS = (0, 1, 5)
+RTTS_MS = (0, 0.5, 1, 2, 5)
+# the fixed rate of the CPU-per-call run at a round trip: 1000 calls/s, or
+# half of what sync's workers can do at all (children / round trip), so that
+# both modes hold it
+FIXED_RATE = 1000
 STALL_MS = 300
 SHM_MB = 1024
 
@@ -31,7 +38,7 @@ MODES = {
 def start_proxy(workdir, redis_port, rtt_ms):
     """The delay proxy in front of redis, rtt_ms round trip (half each way)."""
     port = free_port()
-    log_path = os.path.join(workdir, "delay-proxy-%dms.log" % rtt_ms)
+    log_path = os.path.join(workdir, "delay-proxy-%gms.log" % rtt_ms)
     p = procs.spawn([sys.executable, os.path.join(measure.BENCH, "delay_proxy.py"),
                      "--listen", str(port), "--to", str(redis_port),
                      "--delay-ms", str(rtt_ms / 2.0)], log_path)
@@ -56,16 +63,35 @@ def kamailio(mode, redis, workdir, proxy_port, tag):
     return k
 
 
-def highest_rate(s, k, redis, ws_csv, tag):
-    """The closed-loop warm-up, then the rate search (as run.py's rounds)."""
+def highest_rate(s, k, redis, ws_csv, users, rtt, tag):
+    """The closed-loop warm-up, the CPU per call at the fixed rate (before
+    the search, whose overload leaves transactions to tm's timer), then the
+    rate search (as run.py's rounds); the search's result with "fixed"."""
     w = measure.sipp(k, ws_csv, s.work, 100000, min(s.ws, 2000), 16, 2000,
                      "async-%s-warmup" % tag, 120)
+    fx = measure.fixed_rate(k, redis, users, fixed_rate_for(rtt), s.fixed_secs)
+    log("  async table: %-5s at %g ms round trip, %d calls/s: kamailio %.1f + redis %.1f "
+        "us/call, %d of %d failed" % (tag.split("-")[0], rtt, fx["rate"], fx["kam_cpu_us"],
+                                      fx["redis_cpu_us"], fx["calls"] - fx["ok"], fx["calls"]))
     start = max(200, 1.5 * w["callrate"])
     # one step more than the rounds: async at a long round trip starts far
     # below its limit (the closed loop's 16 calls in flight)
     sr = measure.search_rate(k, redis, ws_csv, s.work, start, s.steps + 1,
                              s.step_secs, 1.5, 0.75, "async-%s" % tag)
+    sr["fixed"] = fx
     return sr
+
+
+def fixed_rate_for(rtt):
+    """The CPU run's rate at round trip rtt (ms): both modes hold it."""
+    if rtt <= 0:
+        return FIXED_RATE
+    return min(FIXED_RATE, measure.round_rate(0.5 * WORKERS * 1000.0 / rtt))
+
+
+def read_users(ws_csv):
+    with open(ws_csv) as f:
+        return [l.strip().rstrip(";") for l in f.readlines()[1:] if l.strip()]
 
 
 def options_probe(port, until, out):
@@ -119,21 +145,24 @@ def stall(s, k, redis, ws_csv, mode):
 def run(s, redis, ws_csv):
     """Every mode at every round trip, then the stall; the table's lines."""
     res = {}
+    users = read_users(ws_csv)
     for rtt in RTTS_MS:
         proxy, pport = start_proxy(s.work, redis.port, rtt)
         try:
             for mode in MODES:
                 measure.ensure_redis(redis, s.routes)
-                tag = "%s-%dms" % (mode, rtt)
+                tag = "%s-%gms" % (mode, rtt)
                 k = kamailio(mode, redis, s.work, pport, tag)
                 try:
                     measure.check_answers(k)
-                    sr = highest_rate(s, k, redis, ws_csv, tag)
+                    sr = highest_rate(s, k, redis, ws_csv, users, rtt, tag)
                     res[(mode, rtt)] = sr
-                    log("  async table: %-5s at %d ms round trip: max %s%d calls/s" % (
-                        mode, rtt, "" if sr["first_failing"] else ">= ", sr["max_rate"]))
+                    log("  async table: %-5s at %g ms round trip: max %s%d calls/s, "
+                        "there %.1f + %.1f us/call (kamailio + redis)" % (
+                            mode, rtt, "" if sr["first_failing"] else ">= ", sr["max_rate"],
+                            sr["at_max"].get("kam_us", 0), sr["at_max"].get("redis_us", 0)))
                 except Failed as e:
-                    log("  async table: %s at %d ms FAILED: %s" % (mode, rtt, e))
+                    log("  async table: %s at %g ms FAILED: %s" % (mode, rtt, e))
                 finally:
                     k.stop()
         finally:
@@ -150,8 +179,10 @@ def run(s, redis, ws_csv):
             log("  async table: %s stall FAILED: %s" % (mode, e))
         finally:
             k.stop()
-    return {"rates": {"%s/%d" % k_: v for k_, v in res.items()}, "stalls": stalls,
-            "lines": table(res, stalls)}
+    cross = crossing(res)
+    log("  " + cross)
+    return {"rates": {"%s/%g" % k_: v for k_, v in res.items()}, "stalls": stalls,
+            "crossing": cross, "lines": table(res, stalls, cross)}
 
 
 def _rate(res, mode, rtt):
@@ -161,15 +192,79 @@ def _rate(res, mode, rtt):
     return r["max_rate"], "%s%d" % ("" if r["first_failing"] else ">=", r["max_rate"])
 
 
-def table(res, stalls):
+def _cpu(r, where):
+    """kamailio + redis-server CPU µs per call: at the fixed rate ("fixed")
+    or at the highest rate that held ("at_max")."""
+    if not r:
+        return None
+    if where == "fixed":
+        fx = r.get("fixed")
+        return fx["kam_cpu_us"] + fx["redis_cpu_us"] if fx and fx["ok"] else None
+    m = r.get("at_max") or {}
+    return m["kam_us"] + m["redis_us"] if "kam_us" in m else None
+
+
+def _from(points):
+    """points: [(rtt, async minus sync, <0: async better)] in rtt order. The
+    round trip from which async stays better: None when it never is at the
+    last round trip measured; the first one when it is at every one; else
+    the crossing between the last worse and the first better point, by
+    linear interpolation. (rtt, exact: False when interpolated)."""
+    pts = [(r, d) for r, d in points if d is not None]
+    if not pts or pts[-1][1] >= 0:
+        return None
+    i = len(pts) - 1
+    while i > 0 and pts[i - 1][1] < 0:
+        i -= 1
+    if i == 0:
+        return pts[0][0], True
+    (r0, d0), (r1, d1) = pts[i - 1], pts[i]
+    return r0 + (r1 - r0) * d0 / (d0 - d1), False
+
+
+def crossing(res):
+    """The sentence of the crossing point: the round trip from which async
+    holds a higher rate than sync, and from which its CPU per call
+    (kamailio + redis, at the fixed rate both hold) is lower."""
+    faster = _from([(rtt, (_rate(res, "sync", rtt)[0] or 0) - (_rate(res, "async", rtt)[0] or 0)
+                     if res.get(("sync", rtt)) and res.get(("async", rtt)) else None)
+                    for rtt in RTTS_MS])
+    cheaper = _from([(rtt, _cpu(res.get(("async", rtt)), "fixed") - _cpu(res.get(("sync", rtt)), "fixed")
+                      if _cpu(res.get(("async", rtt)), "fixed") and _cpu(res.get(("sync", rtt)), "fixed")
+                      else None) for rtt in RTTS_MS])
+
+    def at(x):
+        return "%s%g ms round trip" % ("" if x[1] else "~", round(x[0], 1))
+    out = "async crossing point: "
+    out += ("async is faster than sync from %s" % at(faster) if faster else
+            "async is never faster than sync up to %g ms round trip" % RTTS_MS[-1])
+    if cheaper:
+        out += ", and cheaper per call from %s." % at(cheaper)
+    else:
+        out += ("; never cheaper per call on this machine: sync's CPU per call stays lower; "
+                "async's gain is that no worker waits.")
+    return out
+
+
+def table(res, stalls, cross):
     lines = ["## Async lookups (children=%d, Redis behind a delay proxy)" % WORKERS, "",
-             "| round trip | sync max calls/s | async max calls/s | async vs sync |",
-             "|---:|---:|---:|---:|"]
+             "| round trip | sync max calls/s | async max calls/s | async vs sync "
+             "| CPU at | sync µs/call | async µs/call | async vs sync "
+             "| at max: sync µs/call | async µs/call |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for rtt in RTTS_MS:
         sv, st = _rate(res, "sync", rtt)
         av, at = _rate(res, "async", rtt)
-        lines.append("| %d ms | %s | %s | %s |" % (
-            rtt, st, at, "%.2fx" % (av / sv) if av and sv else "-"))
+        sc, ac = _cpu(res.get(("sync", rtt)), "fixed"), _cpu(res.get(("async", rtt)), "fixed")
+        sm, am = _cpu(res.get(("sync", rtt)), "at_max"), _cpu(res.get(("async", rtt)), "at_max")
+        f = lambda v: "-" if v is None else "%.1f" % v
+        lines.append("| %g ms | %s | %s | %s | %d/s | %s | %s | %s | %s | %s |" % (
+            rtt, st, at, "%.2fx" % (av / sv) if av and sv else "-", fixed_rate_for(rtt),
+            f(sc), f(ac), "%.2fx" % (ac / sc) if ac and sc else "-", f(sm), f(am)))
+    lines += ["", "CPU: kamailio (all its processes) + redis-server, µs per call, at the "
+              "fixed rate (1000 calls/s, or half of children / round trip) and at the "
+              "highest rate that held; the delay proxy's own CPU is not counted.", "",
+              cross]
     a0, _ = _rate(res, "async", 0)
     a5, _ = _rate(res, "async", 5)
     s0, _ = _rate(res, "sync", 0)

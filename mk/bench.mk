@@ -20,7 +20,8 @@
 # BENCH_CALLGRIND_QM=0 (skip the callgrind runs with qm), BENCH_WORKSET=mixed
 # (the calls go to routes of every type, without (b0), (s), (g), (h) and (k); default:
 # strings),
-# BENCH_ASYNC=0 (no async table: sync vs async at 0, 1, 5 ms round trip),
+# BENCH_ASYNC=0 (no async table: sync vs async at 0, 0.5, 1, 2, 5 ms round
+# trip, CPU per call and highest rate, and the crossing point),
 # BENCH_PRELOAD=0 (no cache_preload load measurement, bench/preload.py;
 # BENCH_PRELOAD_KEYS: how many keys it loads, default 1,000,000),
 # BENCH_WRITES (unrelated writes a second during the cached configs' second

@@ -221,11 +221,14 @@ rdr_async_req_t *rdr_async_queue_take(int idx)
 {
 	rdr_async_queue_t *q = &_rdr_async_shared->q[idx];
 	rdr_async_req_t *all;
-	char bell[64];
+	char bell;
 
-	/* the bell first: a lookup queued after the take rings again */
-	while(recv(_rdr_async_bell[idx][0], bell, sizeof(bell), MSG_DONTWAIT) > 0)
-		;
+	/* the bell first: a lookup queued after the take rings again. One
+	 * ring read, not the socket drained: it rings only when the queue was
+	 * empty, so there is seldom a second, and a second (rung before this
+	 * take) only wakes the process once more to find the queue taken;
+	 * draining cost a recv() that failed (EAGAIN) at every wake-up */
+	(void)recv(_rdr_async_bell[idx][0], &bell, 1, MSG_DONTWAIT);
 	lock_get(&q->lock);
 	all = q->head;
 	q->head = q->tail = NULL;
