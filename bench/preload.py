@@ -49,7 +49,9 @@ def main():
                     default=int(os.environ.get("BENCH_PRELOAD_KEYS", "1000000")))
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="preload-", dir=a.out)
+    # absolute: redis-server changes into its own directory before it
+    # opens the log file the harness names
+    work = tempfile.mkdtemp(prefix="preload-", dir=os.path.abspath(a.out))
     r = servers.Redis(os.path.join(work, "redis")).start()
     k = k0 = None
     try:

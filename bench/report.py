@@ -168,9 +168,11 @@ def _detail_table(rows, order, names, rate):
     return lines
 
 
-# the targets of the uncached lookups against (b0), per memory manager:
-# (extra instructions over (a) at most, CPU per call at most, rate at least)
-TARGETS = {"tlsf": (0.6, 0.8, 1.2), "qm": (1.0, 1.0, 1.0)}
+# the targets of the uncached lookups against (b0), the same under both
+# memory managers (the issue: the default as cheap as the simplest
+# hand-written config): (extra instructions over (a) at most, kamailio +
+# redis CPU per call at most, highest call rate at least)
+TARGETS = {"tlsf": (0.6, 1.05, 0.95), "qm": (0.6, 1.05, 0.95)}
 
 
 def _verdict(v, limit, at_most):
