@@ -26,6 +26,7 @@
  * resolution of a lookup's @NAME targets (rdr_gw.h)
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -273,43 +274,58 @@ typedef struct rdr_gw_read
 	rdr_gw_record_t rec;
 } rdr_gw_read_t;
 
-/* One command on key's node. */
-static redisReply *rdr_gw_cmd(
-		const char *key, int klen, int argc, const char **argv, size_t *lens)
+redisReply *rdr_gw_command(
+		const char *key, int klen, int argc, const char **argv,
+		const size_t *lens)
 {
 	if(rdr_conn_cfg()->cluster)
 		return rdr_cluster_command(key, klen, argc, argv, lens);
 	return rdr_conn_command(argc, argv, lens);
 }
 
-/* With probe_interval: the gateway's health key (gw_prefix + NAME +
- * ":health"), read with the gateway, so that a gateway a node meets for
- * the first time is not taken for up while the fleet knows it is down. */
-static void rdr_gw_fetch_health(rdr_gw_read_t *rd, const char *key, int klen)
+int rdr_gw_health_key(const char *name, int len, char *buf)
 {
-	char hkey[RDR_PREFIX_MAX + RDR_GW_NAME_MAX + 8];
-	const char *argv[4] = {"HMGET", hkey, "state", "since"};
-	size_t lens[4] = {5, 0, 5, 5};
+	memcpy(buf, _rdr_gw_prefix.s, _rdr_gw_prefix.len);
+	memcpy(buf + _rdr_gw_prefix.len, name, len);
+	memcpy(buf + _rdr_gw_prefix.len + len, ":health", 8); /* with its NUL */
+	return _rdr_gw_prefix.len + len + 7;
+}
+
+int rdr_gw_read_health(const char *name, int len, int *health,
+		long long *since_ms, char *by, int bylen)
+{
+	char key[RDR_PREFIX_MAX + RDR_GW_NAME_MAX + 8];
+	const char *argv[5] = {"HMGET", key, "state", "since", "by"};
+	size_t lens[5] = {5, 0, 5, 5, 2};
 	redisReply *r;
 
-	rd->health = RDR_HEALTH_UNKNOWN;
-	rd->health_since_ms = 0;
-	memcpy(hkey, key, klen);
-	memcpy(hkey + klen, ":health", 7);
-	lens[1] = (size_t)klen + 7;
-	r = rdr_gw_cmd(hkey, klen + 7, 4, argv, lens);
+	*health = RDR_HEALTH_UNKNOWN;
+	*since_ms = 0;
+	if(bylen > 0)
+		by[0] = '\0';
+	lens[1] = (size_t)rdr_gw_health_key(name, len, key);
+	r = rdr_gw_command(key, (int)lens[1], 5, argv, lens);
 	if(r == NULL)
-		return;
-	if(r->type == REDIS_REPLY_ARRAY && r->elements == 2
-			&& r->element[0]->type == REDIS_REPLY_STRING) {
-		rd->health = (r->element[0]->len == 4
-							 && memcmp(r->element[0]->str, "down", 4) == 0)
-							 ? RDR_HEALTH_DOWN
-							 : RDR_HEALTH_UP;
+		return -1;
+	if(r->type == REDIS_REPLY_ERROR) {
+		LM_ERR("cannot read %s: %.*s\n", key, (int)r->len, r->str);
+		freeReplyObject(r);
+		return -1;
+	}
+	if(r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+		const redisReply *st = r->element[0];
+		if(st->type == REDIS_REPLY_STRING)
+			*health = (st->len == 4 && memcmp(st->str, "down", 4) == 0)
+							  ? RDR_HEALTH_DOWN
+							  : RDR_HEALTH_UP;
 		if(r->element[1]->type == REDIS_REPLY_STRING)
-			rd->health_since_ms = atoll(r->element[1]->str);
+			*since_ms = atoll(r->element[1]->str);
+		if(r->element[2]->type == REDIS_REPLY_STRING && bylen > 0)
+			snprintf(by, bylen, "%.*s", (int)r->element[2]->len,
+					r->element[2]->str);
 	}
 	freeReplyObject(r);
+	return 0;
 }
 
 /* HMGET gw_prefix+NAME uri strip prefix weight attrs drain, into rd. */
@@ -339,7 +355,7 @@ static void rdr_gw_fetch(rdr_gw_read_t *rd)
 	rd->content = 0;
 	rdr_stats_inc(RDR_STAT_GATEWAY_READS);
 	rd->health = RDR_HEALTH_UNKNOWN;
-	r = rdr_gw_cmd(key, klen, 2 + RDR_GWF_COUNT, argv, lens);
+	r = rdr_gw_command(key, klen, 2 + RDR_GWF_COUNT, argv, lens);
 	if(r == NULL) {
 		rd->unavailable = 1;
 		return;
@@ -392,8 +408,11 @@ static void rdr_gw_fetch(rdr_gw_read_t *rd)
 	if(rd->content == 0)
 		rd->content = 1;
 	freeReplyObject(r);
+	/* with probe_interval, its health too: a gateway a node meets for the
+	 * first time is not taken for up while the fleet knows it is down */
 	if(_rdr_gw_health && rd->err == 0)
-		rdr_gw_fetch_health(rd, key, klen);
+		rdr_gw_read_health(rd->name, rd->namelen, &rd->health,
+				&rd->health_since_ms, NULL, 0);
 }
 
 /* Stores a read (unless the gateway changed since its ticket: then it

@@ -40,6 +40,7 @@
 #ifndef _RDR_GW_H_
 #define _RDR_GW_H_
 
+#include <hiredis/hiredis.h>
 #include <stdint.h>
 
 #include "core/str.h"
@@ -120,6 +121,22 @@ int rdr_gw_set_health(
  * 0 with rec filled, a negative enum rdr_gw_err, or RDR_GW_UNAVAILABLE. */
 #define RDR_GW_UNAVAILABLE -100
 int rdr_gw_read_record(const char *name, int len, rdr_gw_record_t *rec);
+
+/* One command (argv-style) on the node of key (Redis Cluster) or this
+ * process's connection: its reply, or NULL when unavailable. */
+redisReply *rdr_gw_command(
+		const char *key, int klen, int argc, const char **argv,
+		const size_t *lens);
+
+/* gw_prefix + name + ":health", NUL-terminated, into buf (at least
+ * RDR_PREFIX_MAX + RDR_GW_NAME_MAX + 8 bytes); returns its length. */
+int rdr_gw_health_key(const char *name, int len, char *buf);
+
+/* Reads gateway name's health key: *health RDR_HEALTH_* (UNKNOWN without
+ * the key), the unix ms of its last transition, and who saw it (by, bylen
+ * bytes; bylen 0: not wanted). 0, or -1 when Redis did not answer it. */
+int rdr_gw_read_health(const char *name, int len, int *health,
+		long long *since_ms, char *by, int bylen);
 
 /* The selection mode (RDR_SELECT_*). */
 int rdr_gw_selection(void);

@@ -314,13 +314,11 @@ void rdr_health_passive(const str *name, int code)
  * talking to Redis from the health process
  */
 
-/* One command on key's node. */
+/* One command on key's node (rdr_gw_command()). */
 static redisReply *rdr_health_cmd(
 		const str *key, int argc, const char **argv, const size_t *lens)
 {
-	if(rdr_conn_cfg()->cluster)
-		return rdr_cluster_command(key->s, key->len, argc, argv, lens);
-	return rdr_conn_command(argc, argv, lens);
+	return rdr_gw_command(key->s, key->len, argc, argv, lens);
 }
 
 /* A refused write (an ACL without the rights, in a script too; a
@@ -436,17 +434,6 @@ static int rdr_health_lease(void)
 	return mine;
 }
 
-/* gw_prefix + name + ":health" into buf. */
-static int rdr_health_key(const char *name, int len, char *buf)
-{
-	const str *gp = rdr_gw_prefix();
-
-	memcpy(buf, gp->s, gp->len);
-	memcpy(buf + gp->len, name, len);
-	memcpy(buf + gp->len + len, ":health", 8); /* with its NUL */
-	return gp->len + len + 7;
-}
-
 /* One observation of gateway name: answered (ok) or not, written to its
  * health key by one script, which counts and flips the state. */
 static void rdr_health_observe(const char *name, int len, int ok)
@@ -488,7 +475,7 @@ static void rdr_health_observe(const char *name, int len, int ok)
 	int i;
 
 	k.s = key;
-	k.len = rdr_health_key(name, len, key);
+	k.len = rdr_gw_health_key(name, len, key);
 	snprintf(fails, sizeof(fails), "%d", _rdr_hcfg.failures);
 	snprintf(oks, sizeof(oks), "%d", _rdr_hcfg.successes);
 	snprintf(ttl, sizeof(ttl), "%lld",
@@ -776,40 +763,12 @@ static void rdr_health_event(int down, const char *name, int len)
  * logged, counted and its event route run. */
 static void rdr_health_read(const char *name, int len)
 {
-	char key[RDR_PREFIX_MAX + RDR_GW_NAME_MAX + 8];
-	const char *argv[5] = {"HMGET", key, "state", "since", "by"};
-	size_t lens[5];
-	str k = {key, 0};
-	redisReply *r;
-	int health = RDR_HEALTH_UNKNOWN, was, i;
-	long long since = 0;
-	char by[96] = "";
+	int health, was, i;
+	long long since;
+	char by[96];
 
-	k.len = rdr_health_key(name, len, key);
-	for(i = 0; i < 5; i++)
-		lens[i] = strlen(argv[i]);
-	lens[1] = (size_t)k.len;
-	r = rdr_health_cmd(&k, 5, argv, lens);
-	if(r == NULL)
+	if(rdr_gw_read_health(name, len, &health, &since, by, sizeof(by)) < 0)
 		return;
-	if(r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
-		const redisReply *st = r->element[0];
-		if(st->type == REDIS_REPLY_STRING)
-			health = (st->len == 4 && memcmp(st->str, "down", 4) == 0)
-							 ? RDR_HEALTH_DOWN
-							 : RDR_HEALTH_UP;
-		if(r->element[1]->type == REDIS_REPLY_STRING)
-			since = atoll(r->element[1]->str);
-		if(r->element[2]->type == REDIS_REPLY_STRING)
-			snprintf(by, sizeof(by), "%.*s", (int)r->element[2]->len,
-					r->element[2]->str);
-	} else if(r->type == REDIS_REPLY_ERROR) {
-		LM_ERR("health: cannot read %.*s: %.*s\n", k.len, k.s, (int)r->len,
-				r->str);
-		freeReplyObject(r);
-		return;
-	}
-	freeReplyObject(r);
 	i = rdr_known_find(name, len);
 	if(i < 0)
 		return;
