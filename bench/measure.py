@@ -29,6 +29,10 @@ from harness.procs import Failed, cpu_ns, free_port, udp_bound, wait_until  # no
 CONFIGS = [
     # key, name, description, cfg file, extra defines
     ("a", "static", "static 302, no lookup (the limit)", "static.cfg", {}),
+    # (a) with (c)'s route shape (a switch on $rc), instructions only: the
+    # control of qm's heap layout (bench/cfg/static_switch.cfg)
+    ("w", "static+switch", "static 302 with (c)'s switch on $rc (instructions only)",
+     "static_switch.cfg", {}),
     ("0", "ndb_get", "the simplest ndb_redis cfg: GET, strings only", "ndb_get.cfg",
      {"NDB_SERVER": '"name=srv;addr=127.0.0.1;port={redis_port};db=0"'}),
     ("b", "ndb_redis", "hand-written ndb_redis cfg", "ndb_redis.cfg",
@@ -658,6 +662,24 @@ def callgrind_totals(d):
     return out
 
 
+# the memory managers' own entry points: their inclusive cost is what an
+# allocation costs (qm's walk over its free-list buckets included); the
+# shm_* wrappers call these, so nothing is counted twice
+ALLOCATOR_FUNCS = ("qm_malloc", "qm_free", "tlsf_malloc", "tlsf_free")
+
+
+def callgrind_allocator(path):
+    """Instructions spent in ALLOCATOR_FUNCS (inclusive) in one callgrind output."""
+    out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+                         capture_output=True, text=True, check=True).stdout
+    total = 0
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+(?:\S*:)?(\w+)\s", line)
+        if m and m.group(2) in ALLOCATOR_FUNCS:
+            total += int(m.group(1).replace(",", ""))
+    return total
+
+
 def callgrind_run(conf, redis, workdir, users_csv, mm, warm, n):
     """W+n calls to a 1-worker kamailio under callgrind: Ir of each of its
     processes, in PID order."""
@@ -677,11 +699,13 @@ def callgrind_run(conf, redis, workdir, users_csv, mm, warm, n):
     totals = callgrind_totals(d)
     if not totals:
         raise Failed("callgrind wrote no output (see %s)" % k.logpath)
-    return [totals[p] for p in sorted(totals)]
+    return [(totals[p], callgrind_allocator(os.path.join(d, "cg.%d" % p)))
+            for p in sorted(totals)]
 
 
 def instructions(conf, redis, workdir, users, mm, warm, n1, n2):
     """Instructions per call of the SIP worker: (Ir(W+N2) - Ir(W+N1)) / (N2-N1),
+    and of those, the ones inside the memory manager (ALLOCATOR_FUNCS),
     kamailio with memory manager mm (shm and pkg). The calls go to the W
     users of the warm-up again and again, so (d) answers from its cache."""
     users_csv = os.path.join(workdir, "users-callgrind-%d.csv" % warm)
@@ -690,6 +714,6 @@ def instructions(conf, redis, workdir, users, mm, warm, n1, n2):
     a, b = [callgrind_run(conf, redis, workdir, users_csv, mm, warm, n) for n in (n1, n2)]
     if len(a) != len(b):
         raise Failed("callgrind: %d processes in one run, %d in the other" % (len(a), len(b)))
-    diffs = [y - x for x, y in zip(a, b)]
-    worker = max(range(len(diffs)), key=lambda i: diffs[i])
-    return diffs[worker] / float(n2 - n1)
+    diffs = [(y[0] - x[0], y[1] - x[1]) for x, y in zip(a, b)]
+    worker = max(range(len(diffs)), key=lambda i: diffs[i][0])
+    return diffs[worker][0] / float(n2 - n1), diffs[worker][1] / float(n2 - n1)

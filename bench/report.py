@@ -99,6 +99,8 @@ def _summary(r):
         "max_sipp_us": at("sipp_us"),
         "instr": r.get("instr_tlsf"),
         "instr_qm": r.get("instr_qm"),
+        "alloc": r.get("alloc_tlsf"),
+        "alloc_qm": r.get("alloc_qm"),
         "rates": ["%s%d" % ("" if x["first_failing"] else ">=", x["max_rate"])
                   for x in rounds],
         "w_p50": med([x["fixed_writes"]["p50_ms"] for x in rounds if x.get("fixed_writes")]),
@@ -113,8 +115,14 @@ def _summary(r):
 
 def summarize(results, order):
     """{config key: medians over its rounds} ({"na": why} for one that did not run)."""
-    return {key: {"na": results[key]["na"]} if results[key].get("na") else _summary(results[key])
+    return {key: _na_summary(results[key]) if results[key].get("na") else _summary(results[key])
             for key in order}
+
+
+def _na_summary(r):
+    """A config without rate runs: why, and its callgrind counts if any."""
+    return {"na": r["na"], "instr": r.get("instr_tlsf"), "instr_qm": r.get("instr_qm"),
+            "alloc": r.get("alloc_tlsf"), "alloc_qm": r.get("alloc_qm")}
 
 
 def _cpu(r):
@@ -134,7 +142,10 @@ def _main_table(rows, order, names, mm):
         r = rows[key]
         label = "(%s) %s" % (tag(key), names[key])
         if r.get("na"):
-            lines.append("| %s | %s |%s" % (label, r["na"], " |" * 9))
+            instr = r.get(f) is not None and a.get(f) is not None
+            lines.append("| %s | %s |%s %s | %s |%s" % (
+                label, r["na"], " |" * 3, "{:,.0f}".format(r[f]) if instr else "",
+                "{:+,.0f}".format(r[f] - a[f]) if instr else "", " |" * 4))
             continue
         lines.append("| %s | %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             label, "" if r["bounded"] else ">=", fmt(r["max_rate"]),
@@ -204,7 +215,42 @@ def _b0_lines(rows, mm):
                     _verdict(_cpu(r) / _cpu(z) if _cpu(r) and _cpu(z) else None, t[1], True),
                     _verdict(r["max_rate"] / z["max_rate"]
                              if r["max_rate"] and z["max_rate"] else None, t[2], False))]
-    return out
+        out += _outside_allocator(a, z, r, key, mm, t[0])
+    return out + _layout_line(a, rows.get("w"), mm)
+
+
+def _layout_line(a, w, mm):
+    """(w), (a)'s work in (c)'s route shape, against (a): how much of a
+    count the memory manager's heap layout makes."""
+    f, g = ("instr", "alloc") if mm == "tlsf" else ("instr_qm", "alloc_qm")
+    if not w or not w.get(f) or not a.get(f):
+        return []
+    own = ""
+    if w.get(g) is not None and a.get(g) is not None:
+        own = "; the allocator left out, %+.0f" % ((w[f] - w[g]) - (a[f] - a[g]))
+    return ["", "(w), (a)'s static 302 in (c)'s route shape (a switch on $rc), %s: %s "
+            "instructions per call, %.2fx (a)'s (%+.0f)%s. The same work per call: what "
+            "differs is where the cfg's start-up left free fragments in the heap." % (
+                mm, "{:,.0f}".format(w[f]), w[f] / a[f], w[f] - a[f], own)]
+
+
+def _outside_allocator(a, z, r, key, mm, limit):
+    """The same instruction ratio with the memory manager's own instructions
+    (qm_malloc, qm_free, tlsf_*) left out of all three configs, and the
+    allocator's share of each: under qm, its walk over the free-list buckets
+    costs what the free fragments left by the cfg's start-up decide, not what
+    a config does per call."""
+    f, g = ("instr", "alloc") if mm == "tlsf" else ("instr_qm", "alloc_qm")
+    if not all(x.get(f) and x.get(g) is not None for x in (a, z, r)):
+        return []
+    own = lambda x: x[f] - x[g]
+    ez = own(z) - own(a)
+    share = lambda x: "%.0f%%" % (100.0 * x[g] / x[f])
+    return ["(%s), %s, the allocator left out: extra instructions over (a) %+.0f against "
+            "(b0)'s %+.0f, %s. The allocator's share of the instructions: (a) %s, (b0) %s, "
+            "(%s) %s." % (key, mm, own(r) - own(a), ez,
+                          _verdict((own(r) - own(a)) / ez if ez > 0 else None, limit, True),
+                          share(a), share(z), key, share(r))]
 
 
 # cache_preload's targets: (p)'s rate at least this times (a)'s, its CPU per

@@ -89,6 +89,9 @@ CONFS = {c[0]: c for c in measure.CONFIGS}
 NAMES = {c[0]: c[1] for c in measure.CONFIGS}
 NO_CACHE_NA = "n/a (no cache in this build)"
 CACHED = "dpf"  # the cached configs, also measured under writes
+# the configs measured by callgrind only (no rate, latency or CPU runs)
+INSTRUCTIONS_ONLY = "w"
+INSTRUCTIONS_ONLY_NA = "instructions only"
 
 
 def parse_args(argv=None):
@@ -97,7 +100,7 @@ def parse_args(argv=None):
     ap.add_argument("--out", default=os.path.join(measure.ROOT, "build", "bench"))
     ap.add_argument("--quick", action="store_true", default=env("BENCH_QUICK", "0") not in ("", "0", "no"),
                     help="a ~2 minute smoke run (BENCH_QUICK=1)")
-    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,0,b,c,s,g,h,k,d,p,f,e"))
+    ap.add_argument("--configs", default=env("BENCH_CONFIGS", "a,w,0,b,c,s,g,h,k,d,p,f,e"))
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "2")))
     ap.add_argument("--routes", type=int, default=int(env("BENCH_ROUTES", "100000")))
@@ -130,7 +133,7 @@ def settings(a):
     s.mms = [m for m in env("BENCH_MM", "tlsf,qm").split(",") if m in ("tlsf", "qm")]
     if not s.mms:
         raise Failed("BENCH_MM: tlsf, qm or tlsf,qm")
-    s.order = [c for c in "a0bcsghkdpfe" if c in a.configs.split(",")]
+    s.order = [c for c in "aw0bcsghkdpfe" if c in a.configs.split(",")]
     # the calls' users: string routes only (as (b0) and (s) need, and the
     # issue's comparison), or every type (BENCH_WORKSET=mixed, without them,
     # nor (g), (h) and (k), whose routes are one type and compare with (c) on
@@ -190,10 +193,11 @@ def callgrind_one(s, redis, users, res, key, mm, counts):
     t = time.monotonic()
     try:
         measure.ensure_redis(redis, s.routes)
-        ipc = measure.instructions(CONFS[key], redis, s.work, users, mm, *counts)
+        ipc, alloc = measure.instructions(CONFS[key], redis, s.work, users, mm, *counts)
         res["instr_" + mm] = ipc
-        log("  (%s) %-17s %8.0f instructions/call  [%.0fs]" % (
-            key, NAMES[key], ipc, time.monotonic() - t))
+        res["alloc_" + mm] = alloc
+        log("  (%s) %-17s %8.0f instructions/call, %8.0f of them in the allocator  [%.0fs]" % (
+            key, NAMES[key], ipc, alloc, time.monotonic() - t))
     except Failed as e:
         if key in CACHED and measure.no_cache_in_build_dir(s.work, NAMES[key], mm):
             res["na"] = NO_CACHE_NA
@@ -337,6 +341,8 @@ def main():
         for mm in s.mms:
             for key in s.order:
                 results[mm][key].update(instr[key])
+                if key in INSTRUCTIONS_ONLY:
+                    results[mm][key].setdefault("na", INSTRUCTIONS_ONLY_NA)
         rounds_phase(s, redis, users, ws_csv, results, t_start)
         if s.async_table:
             log("bench: the async table (sync vs async lookups, Redis behind a delay "
@@ -354,7 +360,8 @@ def main():
                         async_res)
     bad = []
     for mm in s.mms:
-        bad += [k for k in s.order if k not in "dfe" and rows[mm][k].get("na")]
+        bad += [k for k in s.order if k not in "dfe" and rows[mm][k].get("na")
+                and rows[mm][k]["na"] != INSTRUCTIONS_ONLY_NA]
         bad += ["e"] if "e" in s.order and measure.HAVE_TLS and rows[mm]["e"].get("na") else []
     return 1 if bad else 0
 
