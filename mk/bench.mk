@@ -14,7 +14,7 @@
 # BENCH_ROUNDS, BENCH_STEP_SECS, BENCH_STEPS, BENCH_RATE and BENCH_FIXED_SECS
 # (the fixed-rate response-time/CPU run), BENCH_USERS (working set),
 # BENCH_WORKERS (children), BENCH_CONFIGS (e.g. a,c,g; default
-# a,0,b,c,s,g,h,k,d,p,f,e), BENCH_BUDGET (seconds),
+# a,w,0,b,c,s,g,h,k,d,p,f,e), BENCH_BUDGET (seconds),
 # BENCH_MM=tlsf or qm (the rate runs under that memory manager only;
 # default: both, interleaved),
 # BENCH_CALLGRIND_QM=0 (skip the callgrind runs with qm), BENCH_WORKSET=mixed
