@@ -37,6 +37,8 @@
 #include "core/parser/parse_uri.h"
 #include "core/parser/msg_parser.h"
 #include "core/pvar.h"
+#include "core/route.h"
+#include "core/script_cb.h"
 #include "core/xavp.h"
 #include "modules/sl/sl.h"
 #include "modules/tm/h_table.h"
@@ -72,6 +74,26 @@ static int _rdr_have_tm = 0;
  * current list in branch, reply and failure routes (tm's timer process
  * included) and in a resumed route. */
 static str _rdr_answer_xavp = str_init("_redisroute");
+
+/* The answer of a request in its request route before tm has made a
+ * transaction of it: the request cannot reach another process yet (every
+ * way there, t_relay(), t_suspend() and what calls them, makes the
+ * transaction first), so the answer stays in this process, without the
+ * XAVP's shared-memory allocation per lookup, until tm's TMCB_REQUEST_IN
+ * moves it into the XAVP (the message's XAVPs are the new transaction's by
+ * then). Tagged with its message; dropped when the request route ends. */
+typedef struct rdr_local_answer
+{
+	const sip_msg_t *msg;
+	unsigned int id;
+	int pid;
+	int len; /* 0: none */
+	char packed[RDR_PACKED_MAX];
+} rdr_local_answer_t;
+static rdr_local_answer_t _rdr_local;
+/* 1 where an answer may stay local: tm is not loaded, or its
+ * TMCB_REQUEST_IN hook is in place (rdr_script_hook_tm()) */
+static int _rdr_local_on = 0;
 /* failover_shorter_prefix: the targets a request has been relayed to, one
  * value each, so that a shorter prefix's answer leaves them out */
 static str _rdr_tried_xavp = str_init("_redisroute_tried");
@@ -80,6 +102,52 @@ static str _rdr_tried_xavp = str_init("_redisroute_tried");
  * call; never read after it returns */
 static rdr_result_t _rdr_scratch;
 static char _rdr_packed[RDR_PACKED_MAX];
+
+/* 1 when msg's answer is the local one. */
+static int rdr_local_is(const sip_msg_t *msg)
+{
+	return _rdr_local.len > 0 && msg != NULL && _rdr_local.msg == msg
+		   && _rdr_local.id == msg->id && _rdr_local.pid == msg->pid;
+}
+
+/* Keeps msg's answer locally when msg cannot leave this process before tm
+ * makes its transaction (see rdr_local_answer_t). 0, or -1: the XAVP it
+ * must be. */
+static int rdr_local_keep(sip_msg_t *msg, const char *packed, int len)
+{
+	struct cell *t;
+
+	if(!_rdr_local_on || get_route_type() != REQUEST_ROUTE || len <= 0
+			|| len > (int)sizeof(_rdr_local.packed))
+		return -1;
+	if(_rdr_have_tm) {
+		t = _rdr_tmb.t_gett();
+		if(t != NULL && t != T_UNDEFINED)
+			return -1;
+	}
+	memcpy(_rdr_local.packed, packed, len);
+	_rdr_local.msg = msg;
+	_rdr_local.id = msg->id;
+	_rdr_local.pid = msg->pid;
+	_rdr_local.len = len;
+	return 0;
+}
+
+/* tm, making a transaction of a request (its XAVPs already the
+ * transaction's): the request's local answer goes into the XAVP, where its
+ * later routes find it in any process. */
+static void rdr_local_to_xavp(struct cell *t, int type, struct tmcb_params *ps)
+{
+	if(rdr_local_is(ps->req))
+		rdr_answer_keep(_rdr_local.packed, _rdr_local.len);
+}
+
+/* The request route has ended: its local answer, if any, with it. */
+static int rdr_local_drop(sip_msg_t *msg, unsigned int flags, void *param)
+{
+	_rdr_local.len = 0;
+	return 1;
+}
 
 int rdr_script_init(int redirect_code, int failover_shorter)
 {
@@ -98,6 +166,27 @@ int rdr_script_init(int redirect_code, int failover_shorter)
 		}
 		_rdr_have_tm = 1;
 	}
+	if(register_script_cb(rdr_local_drop, POST_SCRIPT_CB | REQUEST_CB, 0)
+			< 0) {
+		LM_ERR("cannot register the post-script callback\n");
+		return -1;
+	}
+	_rdr_local_on = !_rdr_have_tm;
+	return 0;
+}
+
+int rdr_script_hook_tm(void)
+{
+	if(!_rdr_have_tm)
+		return 0;
+	if(_rdr_tmb.register_tmcb(0, 0, TMCB_REQUEST_IN, rdr_local_to_xavp, 0, 0)
+			<= 0) {
+		/* every answer then goes to the XAVP at once, as it always may */
+		LM_WARN("cannot register a TMCB_REQUEST_IN callback: each answer "
+				"is kept in shared memory\n");
+		return 0;
+	}
+	_rdr_local_on = 1;
 	return 0;
 }
 
@@ -130,6 +219,8 @@ int rdr_answer_keep(const char *packed, int len)
 {
 	sr_xval_t val;
 
+	/* this one is the answer now, wherever the request is */
+	_rdr_local.len = 0;
 	xavp_rm_by_name(&_rdr_answer_xavp, 1, NULL);
 	memset(&val, 0, sizeof(val));
 	val.type = SR_XTYPE_STR;
@@ -150,10 +241,13 @@ static sr_xavp_t *rdr_answer_xavp(void)
 	return (x != NULL && x->val.type == SR_XTYPE_STR) ? x : NULL;
 }
 
-int rdr_answer_get(rdr_view_t *v)
+int rdr_answer_get(const sip_msg_t *msg, rdr_view_t *v)
 {
-	sr_xavp_t *x = rdr_answer_xavp();
+	sr_xavp_t *x;
 
+	if(rdr_local_is(msg))
+		return rdr_result_view(_rdr_local.packed, _rdr_local.len, v) == 0;
+	x = rdr_answer_xavp();
 	return x != NULL && rdr_result_view(x->val.v.s.s, x->val.v.s.len, v) == 0;
 }
 
@@ -214,8 +308,9 @@ static int rdr_lookup_keep(sip_msg_t *msg, str *lkey, int untried, rdr_view_t *v
 		return RDR_BAD_DATA;
 	}
 	/* kept for the request's later routes; this call reads its own copy
-	 * (the same bytes: no second XAVP search) */
-	rdr_answer_keep(_rdr_packed, len);
+	 * (the same bytes: no second search) */
+	if(rdr_local_keep(msg, _rdr_packed, len) < 0)
+		rdr_answer_keep(_rdr_packed, len);
 	rdr_result_view(_rdr_packed, len, v);
 	return rc;
 }
@@ -231,7 +326,7 @@ static int rdr_resolve(sip_msg_t *msg, str *key, rdr_view_t *v)
 {
 	str *lkey = key ? key : &msg->parsed_uri.user;
 
-	if(rdr_answer_get(v)
+	if(rdr_answer_get(msg, v)
 			&& (key == NULL
 					|| (v->lkey.len == lkey->len
 							&& memcmp(v->lkey.s, lkey->s, lkey->len) == 0)))
@@ -405,10 +500,15 @@ static int rdr_forward_ok(sip_msg_t *msg, const char *fn)
 
 /* Sets the next target sip_forward_next() relays to, in the request's
  * answer. */
-static void rdr_answer_set_next(int next)
+static void rdr_answer_set_next(const sip_msg_t *msg, int next)
 {
-	sr_xavp_t *x = rdr_answer_xavp();
+	sr_xavp_t *x;
 
+	if(rdr_local_is(msg)) {
+		rdr_result_set_next(_rdr_local.packed, next);
+		return;
+	}
+	x = rdr_answer_xavp();
 	if(x != NULL)
 		rdr_result_set_next(x->val.v.s.s, next);
 }
@@ -424,7 +524,9 @@ static void rdr_relay_failed(struct cell *t, int type, struct tmcb_params *ps)
 	rdr_view_t v;
 	int flags;
 
-	if(!rdr_answer_get(&v) || v.rc != RDR_OK || v.next < 1 || v.next > v.n)
+	/* the transaction exists: the answer is in its XAVP */
+	if(!rdr_answer_get(NULL, &v) || v.rc != RDR_OK || v.next < 1
+			|| v.next > v.n)
 		return;
 	/* a timeout after a provisional reply is a callee that did not answer,
 	 * not a dead gateway: only a branch that heard nothing, or the
@@ -453,7 +555,7 @@ int rdr_sip_forward(sip_msg_t *msg, str *key)
 	if(ret != RDR_OK)
 		return ret;
 	/* the others are kept, in the answer, for sip_forward_next() */
-	rdr_answer_set_next(1);
+	rdr_answer_set_next(msg, 1);
 	ret = rdr_relay(msg, &v.t[0].uri, "sip_forward");
 	if(ret != RDR_OK)
 		return ret;
@@ -507,7 +609,7 @@ static int rdr_forward_shorter(sip_msg_t *msg, rdr_view_t *v, const char *fn)
 		key.len = v->key.len - 1;
 		rc = rdr_lookup_keep(msg, &key, 1, v);
 		if(rc == RDR_OK) {
-			rdr_answer_set_next(1);
+			rdr_answer_set_next(msg, 1);
 			rdr_stats_inc(RDR_STAT_FAILOVERS);
 			return rdr_relay(msg, &v->t[0].uri, fn);
 		}
@@ -525,13 +627,13 @@ int rdr_sip_forward_next(sip_msg_t *msg)
 
 	if(!rdr_forward_ok(msg, "sip_forward_next"))
 		return RDR_NOT_APPLICABLE;
-	if(!rdr_answer_get(&v) || v.rc != RDR_OK)
+	if(!rdr_answer_get(msg, &v) || v.rc != RDR_OK)
 		return RDR_NO_ROUTE;
 	if(v.next >= v.n)
 		return _rdr_failover_shorter
 					   ? rdr_forward_shorter(msg, &v, "sip_forward_next")
 					   : RDR_NO_ROUTE;
-	rdr_answer_set_next(v.next + 1);
+	rdr_answer_set_next(msg, v.next + 1);
 	rdr_stats_inc(RDR_STAT_FAILOVERS);
 	return rdr_relay(msg, &v.t[v.next].uri, "sip_forward_next");
 }
@@ -600,7 +702,7 @@ int rdr_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 	int idx = 0, idxf = 0;
 	str q;
 
-	if(!rdr_answer_get(&v)) {
+	if(!rdr_answer_get(msg, &v)) {
 		if(field == RDR_PV_COUNT)
 			return pv_get_sintval(msg, param, res, 0);
 		return pv_get_null(msg, param, res);

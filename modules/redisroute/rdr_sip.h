@@ -77,14 +77,20 @@ int rdr_sip_lookup(sip_msg_t *msg, str *key);
 /* The request's answer: the last lookup made for it, by any function above
  * or by sip_lookup_async(), kept with the request (and its transaction), so
  * that it reads the same in request, branch, reply, failure and resumed
- * routes, in whichever process runs them. 1 with v filled (pointers into
- * the kept answer, valid until the next lookup for the request), 0 when the
- * request has none. */
-int rdr_answer_get(rdr_view_t *v);
+ * routes, in whichever process runs them. msg: the request being routed
+ * (NULL in a tm callback, where only the transaction's answer counts). 1
+ * with v filled (pointers into the kept answer, valid until the next lookup
+ * for the request), 0 when the request has none. */
+int rdr_answer_get(const sip_msg_t *msg, rdr_view_t *v);
 
 /* Keeps a packed answer (rdr_result_pack()) with the current request,
  * replacing an earlier one. 0, or -1 (logged). */
 int rdr_answer_keep(const char *packed, int len);
+
+/* From child_init(PROC_INIT), after every module's mod_init: with tm,
+ * registers the TMCB_REQUEST_IN callback that lets an answer stay in its
+ * process until the request's transaction is made. 0. */
+int rdr_script_hook_tm(void);
 
 /* 1 when tm is loaded; its API. */
 int rdr_script_have_tm(void);

@@ -567,7 +567,11 @@ static int child_init(int rank)
 	 * (ctl, jsonrpcs) included; one whose attempt fails tries again on a
 	 * later use (retry_interval), and one forked without child_init (the
 	 * cache notifier) connects on first use. */
-	if(rank == PROC_INIT || rank == PROC_TCP_MAIN)
+	/* PROC_INIT: every module's mod_init has run (tm's callback lists
+	 * exist, whatever the load order), and nothing is forked yet */
+	if(rank == PROC_INIT)
+		return rdr_script_hook_tm();
+	if(rank == PROC_TCP_MAIN)
 		return 0;
 	/* Redis Cluster (the server URL's ?cluster=1): a connection per master,
 	 * from the slot map; else one connection (to the master the sentinels
@@ -725,7 +729,7 @@ static int ki_lookup_rc(sip_msg_t *msg)
 {
 	rdr_view_t v;
 
-	return rdr_answer_get(&v) ? v.rc : 0;
+	return rdr_answer_get(msg, &v) ? v.rc : 0;
 }
 
 /* KSR.redisroute.lookup_count(): $redisroute(count). */
@@ -733,7 +737,7 @@ static int ki_lookup_count(sip_msg_t *msg)
 {
 	rdr_view_t v;
 
-	return rdr_answer_get(&v) ? v.n : 0;
+	return rdr_answer_get(msg, &v) ? v.n : 0;
 }
 
 /* A KEMI string that points into the request's answer, or nil. */
@@ -753,11 +757,11 @@ static sr_kemi_xval_t *rdr_kemi_str(const str *s)
 
 /* A target's field for KEMI: the uri, gw or attrs of the answer's target
  * idx (negative: from the end), or nil. */
-static sr_kemi_xval_t *rdr_kemi_target(int idx, size_t field)
+static sr_kemi_xval_t *rdr_kemi_target(sip_msg_t *msg, int idx, size_t field)
 {
 	rdr_view_t v;
 
-	if(!rdr_answer_get(&v))
+	if(!rdr_answer_get(msg, &v))
 		return rdr_kemi_str(NULL);
 	if(idx < 0)
 		idx += v.n;
@@ -769,19 +773,19 @@ static sr_kemi_xval_t *rdr_kemi_target(int idx, size_t field)
 /* KSR.redisroute.lookup_uri(idx): $(redisroute(uri)[idx]), or nil. */
 static sr_kemi_xval_t *ki_lookup_uri(sip_msg_t *msg, int idx)
 {
-	return rdr_kemi_target(idx, offsetof(rdr_target_t, uri));
+	return rdr_kemi_target(msg, idx, offsetof(rdr_target_t, uri));
 }
 
 /* KSR.redisroute.lookup_gw(idx): $(redisroute(gw)[idx]), or nil. */
 static sr_kemi_xval_t *ki_lookup_gw(sip_msg_t *msg, int idx)
 {
-	return rdr_kemi_target(idx, offsetof(rdr_target_t, gw));
+	return rdr_kemi_target(msg, idx, offsetof(rdr_target_t, gw));
 }
 
 /* KSR.redisroute.lookup_attrs(idx): $(redisroute(attrs)[idx]), or nil. */
 static sr_kemi_xval_t *ki_lookup_attrs(sip_msg_t *msg, int idx)
 {
-	return rdr_kemi_target(idx, offsetof(rdr_target_t, attrs));
+	return rdr_kemi_target(msg, idx, offsetof(rdr_target_t, attrs));
 }
 
 /* KSR.redisroute.lookup_key(): $redisroute(key), or nil. */
@@ -789,7 +793,7 @@ static sr_kemi_xval_t *ki_lookup_key(sip_msg_t *msg)
 {
 	rdr_view_t v;
 
-	return rdr_kemi_str(rdr_answer_get(&v) ? &v.key : NULL);
+	return rdr_kemi_str(rdr_answer_get(msg, &v) ? &v.key : NULL);
 }
 
 /* C API (api.h): rdr_lookup() for other modules, which may have no R-URI

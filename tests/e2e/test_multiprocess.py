@@ -84,6 +84,42 @@ def test_failure_route_run_by_tms_timer_sees_the_lookup(workdir):
         silent.close()
 
 
+def test_answer_before_and_after_the_transaction_is_made(workdir):
+    """sip_lookup(key1) before t_newtran(), sip_lookup(key2) after it: the
+    first answer is read before and after the transaction is made, the
+    second replaces it, and the failure route that tm's timer runs (another
+    process) reads the second: the answer kept before the transaction went
+    into it, and nothing of it is left to shadow the later one."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        with redis_and_kamailio(workdir, "failure-twice",
+                                cfg=os.path.join(CFG_DIR, "failure_pv.cfg")) as (r, k):
+            port = silent.getsockname()[1]
+            r.cli("SET", "route:first", "192.0.2.7")
+            r.cli("SET", "route:second", "127.0.0.1:%d" % port)
+            timers = {str(p) for p, d in k.processes().items() if "timer" in d}
+            assert timers, k.processes()
+            calls = []
+            for _ in range(4):
+                resp = sip.request(k.port, user="tw", timeout=5.0,
+                                   headers=["X-Mode: twice", "X-Key1: first",
+                                            "X-Key2: second"])
+                assert resp is not None and resp.code == 504, resp
+                calls.append(resp.header("call-id")[0])
+            first = "key=first uri0=sip:tw@192.0.2.7"
+            second = "key=second uri0=sip:tw@127.0.0.1:%d" % port
+            log = k.log()
+            for ci in calls:
+                for step, want in (("first", first), ("moved", first), ("second", second)):
+                    assert "twice %s: ci=%s %s" % (step, ci, want) in log, (step, ci, log[-3000:])
+                m = re.search(r"twice failure: ci=%s pid=(\d+) (.*)" % re.escape(ci), log)
+                assert m, (ci, log[-3000:])
+                assert m.group(1) in timers and m.group(2) == second, m.groups()
+    finally:
+        silent.close()
+
+
 def debug_lines_of(k, pid, text):
     return [line for line in k.log().splitlines()
             if "(%d) DEBUG:" % pid in line and text in line]
