@@ -463,11 +463,13 @@ def how(s, mach, done_rounds, total):
             if s.workset != "mixed" else "them, all types", s.workers, mach["cpus"]),
         "- max calls/s: sipp open loop, no retransmissions (a lost request fails the call), "
         "%gs steps; the highest rate with < 0.1%% failed calls at which sipp keeps >= 97%% of "
-        "the rate (\">=\": no step above it failed). Median of %d round(s), configs "
+        "the rate, in one of two tries (a stall of the shared cores can fail any one step; "
+        "\">=\": no step above it failed). Median of %d round(s), configs "
         "interleaved, a fresh kamailio each time." % (s.step_secs, done_rounds),
         "- p50/p99: INVITE -> 302 at %d calls/s (open loop from Python; kernel receive "
-        "timestamps). CPU per call: kamailio (all its processes) and redis-server, "
-        "/proc/<pid>/task/*/schedstat over that run; \"at max\": over the highest step "
+        "timestamps), the run of two with the lower CPU per call: kamailio (all its "
+        "processes) and redis-server, /proc/<pid>/task/*/schedstat; \"at max\": over the "
+        "highest step "
         "that held, sipp from its rusage." % s.rate,
         "- the rate, latency and CPU runs are made with %s, interleaved in each round "
         "(BENCH_MM keeps one)." % " and ".join("-x %s -X %s" % (m, m) for m in s.mms),

@@ -254,7 +254,10 @@ def measure_config(s, k, redis, ws_users, ws_csv, res, key, rnd):
     w = measure.sipp(k, ws_csv, s.work, 100000, s.ws, 16, 2000,
                      "%s-r%s-warmup" % (name, rnd), 120)
     closed = w["callrate"]
-    fx = measure.fixed_rate(k, redis, ws_users, s.rate, s.fixed_secs)
+    # the lower CPU per call of two runs at the fixed rate: a stall of the
+    # shared cores only ever adds to it
+    fx = min((measure.fixed_rate(k, redis, ws_users, s.rate, s.fixed_secs) for _ in range(2)),
+             key=lambda f: f["kam_cpu_us"] + f["redis_cpu_us"])
     fxw = None
     if key in CACHED and s.writes:
         # the same, while another client writes unrelated keys
