@@ -1,6 +1,7 @@
 """State across Kamailio's processes: what one process knows must never be
 read as another process's, and forked loops follow runtime config changes."""
 
+import contextlib
 import os
 import re
 import socket
@@ -52,36 +53,43 @@ def test_failure_route_in_another_process_never_sees_another_calls_targets(
             "call two's failure route read " + seen
 
 
+@contextlib.contextmanager
+def silent_target_and_kamailio(workdir, name):
+    """A UDP port nobody answers on, and kamailio with failure_pv.cfg: (r, k,
+    the port, the PIDs of the core's timer processes, where tm runs a
+    failure route when fr_timer expires; never a SIP worker)."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        with redis_and_kamailio(workdir, name,
+                                cfg=os.path.join(CFG_DIR, "failure_pv.cfg")) as (r, k):
+            timers = {str(p) for p, d in k.processes().items() if "timer" in d}
+            assert timers, k.processes()
+            yield r, k, silent.getsockname()[1], timers
+    finally:
+        silent.close()
+
+
 def test_failure_route_run_by_tms_timer_sees_the_lookup(workdir):
     """sip_lookup(); $ru = $redisroute(uri); t_on_failure(); t_relay() to a
     target that never answers: fr_timer expires and tm's timer process runs
     the failure route, where $redisroute(...) is the call's lookup."""
-    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    silent.bind(("127.0.0.1", 0))
-    try:
-        with redis_and_kamailio(workdir, "failure-timer",
-                                cfg=os.path.join(CFG_DIR, "failure_pv.cfg")) as (r, k):
-            port = silent.getsockname()[1]
-            r.cli("RPUSH", "route:tm", "127.0.0.1:%d" % port, "sip:backup@127.0.0.1:9")
-            # tm's timers run in the core's timer processes, never a SIP worker
-            timers = {str(p) for p, d in k.processes().items() if "timer" in d}
-            assert timers, k.processes()
-            calls = []
-            for _ in range(6):
-                resp = sip.request(k.port, user="tm", headers=["X-Mode: timer"],
-                                   timeout=5.0)
-                assert resp is not None and resp.code == 504, resp
-                calls.append(resp.header("call-id")[0])
-            pattern = re.compile(r"timer failure: ci=(\S+) pid=(\d+) rc=(\S+) count=(\S+) "
-                                 r"uri0=(\S+) uri1=(\S+)")
-            seen = {m.group(1): m.groups()[1:] for m in pattern.finditer(k.log())}
-            for ci in calls:
-                assert ci in seen, (ci, seen)
-                assert seen[ci][0] in timers, (seen[ci], k.processes())
-                assert seen[ci][1:] == ("1", "2", "sip:tm@127.0.0.1:%d" % port,
-                                        "sip:backup@127.0.0.1:9"), (ci, seen[ci])
-    finally:
-        silent.close()
+    with silent_target_and_kamailio(workdir, "failure-timer") as (r, k, port, timers):
+        r.cli("RPUSH", "route:tm", "127.0.0.1:%d" % port, "sip:backup@127.0.0.1:9")
+        calls = []
+        for _ in range(6):
+            resp = sip.request(k.port, user="tm", headers=["X-Mode: timer"],
+                               timeout=5.0)
+            assert resp is not None and resp.code == 504, resp
+            calls.append(resp.header("call-id")[0])
+        pattern = re.compile(r"timer failure: ci=(\S+) pid=(\d+) rc=(\S+) count=(\S+) "
+                             r"uri0=(\S+) uri1=(\S+)")
+        seen = {m.group(1): m.groups()[1:] for m in pattern.finditer(k.log())}
+        for ci in calls:
+            assert ci in seen, (ci, seen)
+            assert seen[ci][0] in timers, (seen[ci], k.processes())
+            assert seen[ci][1:] == ("1", "2", "sip:tm@127.0.0.1:%d" % port,
+                                    "sip:backup@127.0.0.1:9"), (ci, seen[ci])
 
 
 def test_answer_before_and_after_the_transaction_is_made(workdir):
@@ -90,34 +98,25 @@ def test_answer_before_and_after_the_transaction_is_made(workdir):
     second replaces it, and the failure route that tm's timer runs (another
     process) reads the second: the answer kept before the transaction went
     into it, and nothing of it is left to shadow the later one."""
-    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    silent.bind(("127.0.0.1", 0))
-    try:
-        with redis_and_kamailio(workdir, "failure-twice",
-                                cfg=os.path.join(CFG_DIR, "failure_pv.cfg")) as (r, k):
-            port = silent.getsockname()[1]
-            r.cli("SET", "route:first", "192.0.2.7")
-            r.cli("SET", "route:second", "127.0.0.1:%d" % port)
-            timers = {str(p) for p, d in k.processes().items() if "timer" in d}
-            assert timers, k.processes()
-            calls = []
-            for _ in range(4):
-                resp = sip.request(k.port, user="tw", timeout=5.0,
-                                   headers=["X-Mode: twice", "X-Key1: first",
-                                            "X-Key2: second"])
-                assert resp is not None and resp.code == 504, resp
-                calls.append(resp.header("call-id")[0])
-            first = "key=first uri0=sip:tw@192.0.2.7"
-            second = "key=second uri0=sip:tw@127.0.0.1:%d" % port
-            log = k.log()
-            for ci in calls:
-                for step, want in (("first", first), ("moved", first), ("second", second)):
-                    assert "twice %s: ci=%s %s" % (step, ci, want) in log, (step, ci, log[-3000:])
-                m = re.search(r"twice failure: ci=%s pid=(\d+) (.*)" % re.escape(ci), log)
-                assert m, (ci, log[-3000:])
-                assert m.group(1) in timers and m.group(2) == second, m.groups()
-    finally:
-        silent.close()
+    with silent_target_and_kamailio(workdir, "failure-twice") as (r, k, port, timers):
+        r.cli("SET", "route:first", "192.0.2.7")
+        r.cli("SET", "route:second", "127.0.0.1:%d" % port)
+        calls = []
+        for _ in range(4):
+            resp = sip.request(k.port, user="tw", timeout=5.0,
+                               headers=["X-Mode: twice", "X-Key1: first",
+                                        "X-Key2: second"])
+            assert resp is not None and resp.code == 504, resp
+            calls.append(resp.header("call-id")[0])
+        first = "key=first uri0=sip:tw@192.0.2.7"
+        second = "key=second uri0=sip:tw@127.0.0.1:%d" % port
+        log = k.log()
+        for ci in calls:
+            for step, want in (("first", first), ("moved", first), ("second", second)):
+                assert "twice %s: ci=%s %s" % (step, ci, want) in log, (step, ci, log[-3000:])
+            m = re.search(r"twice failure: ci=%s pid=(\d+) (.*)" % re.escape(ci), log)
+            assert m, (ci, log[-3000:])
+            assert m.group(1) in timers and m.group(2) == second, m.groups()
 
 
 def debug_lines_of(k, pid, text):
