@@ -92,8 +92,8 @@ def uas_pool():
     """make(mode, code) -> a started sipua.UAS; all stopped at the end."""
     started = []
 
-    def make(mode="answer", code=503):
-        u = sipua.UAS(mode, code)
+    def make(mode="answer", code=503, answer_after=0.0):
+        u = sipua.UAS(mode, code, answer_after)
         started.append(u)
         return u
     yield make

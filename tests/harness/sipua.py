@@ -43,11 +43,14 @@ class UAS:
           "reject"  100 + `code` for INVITE, `code` for anything else
           "silent"  never answers
           "ring"    100 + 180, then waits for CANCEL (200 + 487)
+    answer_after: seconds between an INVITE's 100 and its 200 in "answer"
+          mode, as a phone that rings before it is picked up
     """
 
-    def __init__(self, mode="answer", code=503):
+    def __init__(self, mode="answer", code=503, answer_after=0.0):
         self.mode = mode
         self.code = code
+        self.answer_after = answer_after
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.1)
@@ -106,6 +109,16 @@ class UAS:
         lines.append("Content-Length: 0")
         self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), req.addr)
 
+    def _reply_later(self, req, code, reason, extra):
+        def send():
+            try:
+                self._reply(req, code, reason, extra)
+            except OSError:
+                pass  # stopped meanwhile
+        timer = threading.Timer(self.answer_after, send)
+        timer.daemon = True
+        timer.start()
+
     def _answer(self, req):
         if self.mode == "silent" or req.method == "ACK":
             return
@@ -124,6 +137,9 @@ class UAS:
                 return
             if self.mode == "reject":
                 self._reply(req, self.code, "Rejected")
+                return
+            if self.answer_after > 0:
+                self._reply_later(req, 200, "OK", [contact])
                 return
             self._reply(req, 200, "OK", [contact])
             return
