@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import time
 
+import paired
 from measure import ROOT, log
 from harness.servers import REDIS_SERVER
 
@@ -110,6 +111,7 @@ def _summary(r):
         "w_cmds": med([x["fixed_writes"]["redis_cmds"] for x in rounds if x.get("fixed_writes")]),
         "fixed_fail": sum(x["fixed"]["calls"] - x["fixed"]["ok"] for x in rounds),
         "fixed_calls": sum(x["fixed"]["calls"] for x in rounds),
+        "paired": r.get("paired"),
     }
 
 
@@ -194,6 +196,17 @@ def _verdict(v, limit, at_most):
                                           "holds" if held else "MISSED")
 
 
+def _cpu_against_b0(r, z, limit):
+    """The CPU verdict against (b0): side by side when that ran (paired.py),
+    the rounds' runs beside it."""
+    rounds = _cpu(r) / _cpu(z) if _cpu(r) and _cpu(z) else None
+    p = r.get("paired")
+    if not p:
+        return _verdict(rounds, limit, True)
+    return "%s side by side (the medians of %d alternated runs; the rounds' runs: %s)" % (
+        _verdict(p["ratio"], limit, True), len(p["us"]), fmt(rounds, "%.2fx"))
+
+
 def _b0_lines(rows, mm):
     """(c) and (s), uncached, against (b0), the simplest ndb_redis config,
     with the targets; the instructions are those of this memory manager."""
@@ -212,7 +225,7 @@ def _b0_lines(rows, mm):
         out += ["", "(%s) against (b0), %s: extra instructions over (a) %s; kamailio + redis "
                 "CPU per call %s; highest call rate %s." % (
                     key, mm, _verdict(ex / ez if ex is not None and ez else None, t[0], True),
-                    _verdict(_cpu(r) / _cpu(z) if _cpu(r) and _cpu(z) else None, t[1], True),
+                    _cpu_against_b0(r, z, t[1]),
                     _verdict(r["max_rate"] / z["max_rate"]
                              if r["max_rate"] and z["max_rate"] else None, t[2], False))]
         out += _outside_allocator(a, z, r, key, mm, t[0])
@@ -266,11 +279,11 @@ def _preload_lines(rows, mm):
         return []
     rate = (p["max_rate"] / a["max_rate"] if a and not a.get("na") and a["max_rate"]
             and p["max_rate"] else None)
-    cpu = (_cpu(p) / _cpu(z) if z and not z.get("na") and _cpu(p) and _cpu(z) else None)
+    cpu = (_cpu_against_b0(p, z, PRELOAD_TARGETS[1]) if z and not z.get("na")
+           else _verdict(None, PRELOAD_TARGETS[1], True))
     return ["", "(p) cache_preload, %s: highest call rate against (a) %s; kamailio + redis "
             "CPU per call against (b0) %s." % (
-                mm, _verdict(rate, PRELOAD_TARGETS[0], False),
-                _verdict(cpu, PRELOAD_TARGETS[1], True))]
+                mm, _verdict(rate, PRELOAD_TARGETS[0], False), cpu)]
 
 
 # the issue's target for gateways: a lookup through gateways costs at most
@@ -471,6 +484,9 @@ def how(s, mach, done_rounds, total):
         "processes) and redis-server, /proc/<pid>/task/*/schedstat; \"at max\": over the "
         "highest step "
         "that held, sipp from its rusage." % s.rate,
+        "- CPU per call against (b0) in the target lines, \"side by side\": (b0), (c), (s) "
+        "and (p) started together after the rounds, %d fixed-rate runs each at %d calls/s, "
+        "alternated; the ratio of their medians (bench/paired.py)." % (paired.TRIES, s.rate),
         "- the rate, latency and CPU runs are made with %s, interleaved in each round "
         "(BENCH_MM keeps one)." % " and ".join("-x %s -X %s" % (m, m) for m in s.mms),
         "- instr/call: callgrind, the SIP worker of a 1-worker kamailio with -x tlsf -X tlsf "

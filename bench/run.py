@@ -80,6 +80,7 @@ import time
 
 import async_bench
 import measure
+import paired
 import report
 from measure import Failed, log
 from harness import procs
@@ -347,6 +348,7 @@ def main():
                 if key in INSTRUCTIONS_ONLY:
                     results[mm][key].setdefault("na", INSTRUCTIONS_ONLY_NA)
         rounds_phase(s, redis, users, ws_csv, results, t_start)
+        paired.run(s, redis, users[:s.ws], CONFS, results)
         if s.async_table:
             log("bench: the async table (sync vs async lookups, Redis behind a delay "
                 "proxy)  [%.0fs so far]" % (time.monotonic() - t_start))

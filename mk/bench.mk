@@ -6,7 +6,7 @@
 # on (every gateway down, all_down "all"), (k) - (g) against health's target
 # (at most +500) and both rows' redis commands per call.
 #
-#   make bench                  full run, about 20 minutes on 2 CPUs
+#   make bench                  full run, about 35 minutes on 2 CPUs
 #   make bench BENCH_QUICK=1    ~5 minute smoke run (1 round, short steps)
 #
 # Results: build/bench/results.md (table), results.json, bench.png (chart),
