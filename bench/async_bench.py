@@ -199,7 +199,7 @@ def _cpu(r, where):
         return None
     if where == "fixed":
         fx = r.get("fixed")
-        return fx["kam_cpu_us"] + fx["redis_cpu_us"] if fx and fx["ok"] else None
+        return measure.cpu_per_call(fx) if fx and fx["ok"] else None
     m = r.get("at_max") or {}
     return m["kam_us"] + m["redis_us"] if "kam_us" in m else None
 

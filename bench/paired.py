@@ -17,10 +17,6 @@ KEYS = ("c", "s", "p")
 TRIES = 5
 
 
-def _cpu(f):
-    return f["kam_cpu_us"] + f["redis_cpu_us"]
-
-
 def run(s, redis, users, confs, results):
     """Into results[mm][key]["paired"] for each key of KEYS that ran:
     {"us": its CPU per call in each try, "b0_us": (b0)'s, "ratio"}."""
@@ -38,7 +34,7 @@ def run(s, redis, users, confs, results):
                 started[key] = k
                 k.start()
             for k in started.values():
-                # the working set once (fills the TCP and Lua caches of each)
+                # the working set once, as the rounds' warm-up
                 measure.fixed_rate(k, redis, users, s.rate, len(users) / float(s.rate))
             runs = {key: [] for key in keys}
             for _ in range(TRIES):
@@ -47,7 +43,7 @@ def run(s, redis, users, confs, results):
                     if f["ok"] < f["calls"]:
                         raise Failed("(%s) lost %d of %d calls" % (key, f["calls"] - f["ok"],
                                                                    f["calls"]))
-                    runs[key].append(_cpu(f))
+                    runs[key].append(measure.cpu_per_call(f))
             z = statistics.median(runs["0"])
             for key in keys[1:]:
                 ratio = statistics.median(runs[key]) / z

@@ -258,7 +258,7 @@ def measure_config(s, k, redis, ws_users, ws_csv, res, key, rnd):
     # the lower CPU per call of two runs at the fixed rate: a stall of the
     # shared cores only ever adds to it
     fx = min((measure.fixed_rate(k, redis, ws_users, s.rate, s.fixed_secs) for _ in range(2)),
-             key=lambda f: f["kam_cpu_us"] + f["redis_cpu_us"])
+             key=measure.cpu_per_call)
     fxw = None
     if key in CACHED and s.writes:
         # the same, while another client writes unrelated keys
